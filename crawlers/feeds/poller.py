@@ -1,0 +1,287 @@
+"""The feed poller: fetch each feed when it is due, publish its new entries to ``mentions.raw``.
+
+For each due feed: check robots.txt, send a conditional GET, parse, turn the entries not seen
+before into `Mention`s, publish them, then record them as seen and save the validators. The
+order matters: what is recorded as seen has been published, so a crash replays, never loses.
+
+Scheduling: a feed that answered is polled again after its interval. After a soft failure
+(404, 429, 5xx, timeout) the delay doubles with each failure in a row, up to ``max_backoff``,
+and never undercuts ``Retry-After``. After a hard failure (403, 410, too large, not a feed,
+disallowed by robots.txt) the feed waits ``hard_failure_delay``. Feeds on one host are fetched
+one after another with ``host_delay`` between them; different hosts in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from pydantic import ValidationError
+
+from crawlers.feeds.google import unwrap_google_link
+from crawlers.feeds.parse import FeedEntry, NotAFeed, ParsedFeed, parse_feed
+from crawlers.feeds.state import FeedState, FeedStateStore
+from crawlers.fetch import Fetcher, FetchResult, FetchStatus
+from crawlers.robots import RobotsCache
+from crawlers.settings import FeedPollerSettings, FeedSource, HttpSettings
+from ingest.bus import Bus
+from ingest.clock import Clock, SystemClock
+from ingest.counters import Counters, MemoryCounters
+from ingest.errors import TransientError
+from ingest.record import MAX_TEXT_CHARS, Author, Mention, Source, mention_id, site_of
+from ingest.topics import partition_key
+
+log = logging.getLogger(__name__)
+
+SCOPE = "poll"
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    feed: str
+    status: str
+    new: int = 0
+    error: str | None = None
+    warning: str | None = None
+
+
+def entry_to_mention(
+    entry: FeedEntry, feed: FeedSource, parsed: ParsedFeed, fetched: datetime
+) -> Mention:
+    """The `Mention` for one feed entry; raise ValueError if the entry cannot be one."""
+    link = unwrap_google_link(entry.link) if entry.link else None
+    if link and link.startswith(("http://", "https://")):
+        mid, url = mention_id(url=link), link
+    elif entry.id:
+        mid, url = mention_id(source=feed.name, native_id=entry.id), feed.url
+    else:
+        raise ValueError("entry has neither a link nor an id")
+    published = entry.published or fetched
+    if published > fetched + timedelta(days=1):  # a publisher's clock in the future
+        published = fetched
+    return Mention(
+        id=mid,
+        source=Source(kind=feed.kind, name=feed.name),
+        url=url,
+        site=site_of(url),
+        title=entry.title,
+        text=entry.text[:MAX_TEXT_CHARS],
+        author=Author(name=entry.author) if entry.author else None,
+        published=published,
+        fetched=fetched,
+        lang=entry.lang or parsed.lang or feed.lang,
+    )
+
+
+class FeedPoller:
+    def __init__(
+        self,
+        feeds: Sequence[FeedSource],
+        *,
+        bus: Bus,
+        topic: str,
+        state: FeedStateStore,
+        fetcher: Fetcher,
+        robots: RobotsCache | None,
+        settings: FeedPollerSettings,
+        http: HttpSettings,
+        clock: Clock | None = None,
+        counters: Counters | None = None,
+    ) -> None:
+        self.feeds = list(feeds)
+        self.bus = bus
+        self.topic = topic
+        self.state = state
+        self.fetcher = fetcher
+        self.robots = robots
+        self.settings = settings
+        self.http = http
+        self.clock = clock or SystemClock()
+        self.counters = counters or MemoryCounters()
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        return self.clock.now().timestamp()
+
+    def due(self) -> list[FeedSource]:
+        now = self._now()
+        return [f for f in self.feeds if self.state.get(f.name, f.url).next_poll <= now]
+
+    def seconds_until_due(self) -> float:
+        if not self.feeds:
+            return 60.0
+        now = self._now()
+        return max(0.0, min(self.state.get(f.name, f.url).next_poll for f in self.feeds) - now)
+
+    def _next_poll(
+        self, feed: FeedSource, status: str, failures: int, retry_after: float | None
+    ) -> float:
+        interval = feed.interval.total_seconds()
+        if status in ("ok", "not_modified"):
+            delay = interval
+        elif status == "soft":
+            delay = min(
+                interval * 2 ** min(failures, 20), self.settings.max_backoff.total_seconds()
+            )
+            delay = max(delay, retry_after or 0.0)
+        else:
+            delay = max(self.settings.hard_failure_delay.total_seconds(), retry_after or 0.0)
+        return self._now() + delay * random.uniform(0.95, 1.05)
+
+    # -- polling -------------------------------------------------------------------------------
+
+    def poll_due(
+        self, stop: threading.Event | None = None, *, force: bool = False
+    ) -> list[PollOutcome]:
+        """Poll every due feed (every feed with ``force``); return what happened to each."""
+        feeds = self.feeds if force else self.due()
+        if not feeds:
+            return []
+        by_host: dict[str, list[FeedSource]] = defaultdict(list)
+        for feed in feeds:
+            by_host[urlsplit(feed.url).netloc].append(feed)
+
+        def host_worker(host_feeds: list[FeedSource]) -> list[PollOutcome]:
+            outcomes = []
+            for i, feed in enumerate(host_feeds):
+                if stop is not None and stop.is_set():
+                    break
+                if i and self.clock.sleep(self.http.host_delay.total_seconds(), stop):
+                    break
+                outcomes.append(self.poll(feed))
+            return outcomes
+
+        workers = min(self.http.concurrency, len(by_host))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
+            results = list(pool.map(host_worker, by_host.values()))
+        self.state.forget_before(self._now() - self.settings.forget_after.total_seconds())
+        return [outcome for group in results for outcome in group]
+
+    def poll(self, feed: FeedSource) -> PollOutcome:
+        """Poll one feed now, whatever its schedule."""
+        state = self.state.get(feed.name, feed.url)
+        counts: Counter[str] = Counter(polls=1)
+        try:
+            outcome, state = self._poll(feed, state, counts)
+        except TransientError as exc:
+            # The bus did not take the entries: nothing is recorded, the next poll redoes it.
+            counts["bus_unavailable"] += 1
+            log.warning("feed %s: could not publish (%s); will retry", feed.name, exc)
+            outcome = PollOutcome(feed.name, "bus_unavailable", error=str(exc))
+            state = replace(state, next_poll=self._now() + 5.0)
+        self.state.save(state)
+        self.counters.add(SCOPE, counts)
+        return outcome
+
+    def _poll(
+        self, feed: FeedSource, state: FeedState, counts: Counter[str]
+    ) -> tuple[PollOutcome, FeedState]:
+        now = self._now()
+        state = replace(state, last_attempt=now, polls=state.polls + 1)
+        if feed.respect_robots and self.robots and not self.robots.allowed(feed.url):
+            counts["robots_disallowed"] += 1
+            return self._failed(feed, state, "hard", "disallowed by robots.txt", None)
+
+        result = self.fetcher.get(feed.url, etag=state.etag, last_modified=state.last_modified)
+        if result.status is FetchStatus.NOT_MODIFIED:
+            counts["not_modified"] += 1
+            self.state.touch(feed.name, now)
+            state = replace(
+                state,
+                failures=0,
+                last_status="not_modified",
+                last_error=None,
+                last_http=result.http_status,
+                last_success=now,
+                next_poll=self._next_poll(feed, "not_modified", 0, None),
+            )
+            return PollOutcome(feed.name, "not_modified"), state
+        if not result.ok:
+            counts[f"{result.status.value}_failures"] += 1
+            return self._failed(feed, state, result.status.value, result.error, result)
+
+        try:
+            parsed = parse_feed(result.body, result.content_type, result.final_url or feed.url)
+        except NotAFeed as exc:
+            counts["not_a_feed"] += 1
+            return self._failed(feed, state, "hard", str(exc), result)
+        if parsed.warning:
+            counts["malformed"] += 1
+            log.warning("feed %s: %s", feed.name, parsed.warning)
+        counts["invalid_entries"] += parsed.skipped
+
+        fetched = self.clock.now()
+        mentions: dict[str, Mention] = {}
+        for entry in parsed.entries:
+            try:
+                mention = entry_to_mention(entry, feed, parsed, fetched)
+            except (ValueError, ValidationError) as exc:
+                counts["invalid_entries"] += 1
+                log.warning(
+                    "feed %s: skipped an entry (%s): %s",
+                    feed.name,
+                    entry.link or entry.id,
+                    str(exc).splitlines()[0],
+                )
+                continue
+            mentions[mention.id] = mention
+        new_ids = self.state.unseen(feed.name, mentions)
+        fresh = [m for mid, m in mentions.items() if mid in new_ids]
+        if fresh:
+            self.bus.publish(self.topic, [(partition_key(m), m.to_json()) for m in fresh])
+        self.state.mark_seen(feed.name, mentions, now)
+        counts["ok"] += 1
+        counts["new_entries"] += len(fresh)
+        state = replace(
+            state,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            failures=0,
+            last_status="ok",
+            last_error=parsed.warning,
+            last_http=result.http_status,
+            last_success=now,
+            entries=state.entries + len(fresh),
+            next_poll=self._next_poll(feed, "ok", 0, None),
+        )
+        if fresh:
+            log.info("feed %s: %d new entries", feed.name, len(fresh))
+        return PollOutcome(feed.name, "ok", new=len(fresh), warning=parsed.warning), state
+
+    def _failed(
+        self,
+        feed: FeedSource,
+        state: FeedState,
+        status: str,
+        error: str | None,
+        result: FetchResult | None,
+    ) -> tuple[PollOutcome, FeedState]:
+        failures = state.failures + 1
+        retry_after = result.retry_after if result else None
+        level = logging.WARNING if failures <= 3 else logging.INFO
+        log.log(level, "feed %s: %s failure #%d: %s", feed.name, status, failures, error)
+        state = replace(
+            state,
+            failures=failures,
+            last_status=status,
+            last_error=error,
+            last_http=result.http_status if result else None,
+            errors=state.errors + 1,
+            next_poll=self._next_poll(feed, status, failures, retry_after),
+        )
+        return PollOutcome(feed.name, status, error=error), state
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll feeds on their schedule until ``stop`` is set."""
+        while not stop.is_set():
+            self.poll_due(stop)
+            if self.clock.sleep(min(5.0, max(0.5, self.seconds_until_due())), stop):
+                return

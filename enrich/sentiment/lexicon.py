@@ -1,0 +1,257 @@
+"""The lexicon sentiment backend: offline, fast, French and English.
+
+One scoring algorithm (after VADER, Hutto and Gilbert 2014) runs over a lexicon per language:
+
+- English: VADER's lexicon and modifiers, read from the installed ``vaderSentiment`` package;
+- French: Veille's own lexicon and modifiers (``lexicons/fr*.tsv``).
+
+Each word's valence is changed by what precedes it: an intensifier ("très", "very") strengthens
+it, a negator within three words ("pas", "jamais", "not") flips and damps it, a word in capitals
+among lowercase words strengthens it. A contrast word ("mais", "but") halves what comes before it
+and strengthens what comes after. Phrases ("pas mal", "fed up") are scored as one item. Emoji are
+scored from their descriptions; hashtags count as their words. Exclamation marks amplify.
+
+The sum is squashed into ``compound`` in [-1, 1]; ``|compound|`` below the neutral threshold is
+neutral.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+from ingest.record import Sentiment, SentimentLabel
+from ingest.text import tokenize
+
+VERSION = "1"
+_NEGATION_SCALAR = -0.74
+_CAPS_BOOST = 0.733
+_EXCLAMATION = 0.292
+_ALPHA = 15.0
+_TOKEN = re.compile(r"[^\W_]+|[\U0001F000-\U0001FAFF\u2600-\u27BF]|[:;=][-']?[()DPp/\\|]|<3")
+_EMOTICONS = {
+    ":)": 2.0,
+    ":-)": 2.0,
+    ";)": 1.5,
+    ":D": 2.3,
+    ":-D": 2.3,
+    ":(": -1.9,
+    ":-(": -1.9,
+    ":'(": -2.2,
+    ":/": -1.2,
+    ":-/": -1.2,
+    ":p": 1.0,
+    ":P": 1.0,
+    "<3": 2.4,
+}
+
+
+@dataclass(frozen=True)
+class Lexicon:
+    """The words and modifiers of one language. Keys are folded (see `ingest.text`)."""
+
+    lang: str
+    words: dict[str, float]
+    phrases: dict[tuple[str, ...], float]
+    negators: frozenset[str]
+    boosters: dict[str, float]
+    contrasts: frozenset[str]
+    emoji: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def model(self) -> str:
+        return f"lexicon-{self.lang}@{VERSION}"
+
+
+def _add(
+    words: dict[str, float], phrases: dict[tuple[str, ...], float], key: str, valence: float
+) -> None:
+    tokens = tuple(tokenize(key))
+    if len(tokens) == 1:
+        words[tokens[0]] = valence
+    elif tokens:
+        phrases[tokens] = valence
+
+
+def _rows(text: str) -> list[list[str]]:
+    return [line.split("\t") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+@cache
+def _emoji_valences() -> dict[str, float]:
+    """Emoji valence from VADER's emoji descriptions, scored with the English lexicon."""
+    english = english_lexicon()
+    table = resources.files("vaderSentiment").joinpath("emoji_utf8_lexicon.txt").read_text("utf-8")
+    out: dict[str, float] = {}
+    for row in _rows(table):
+        if len(row) >= 2:
+            valence = sum(english.words.get(w, 0.0) for w in tokenize(row[1]))
+            if valence:
+                out[row[0]] = max(-4.0, min(4.0, valence))
+    return out
+
+
+@cache
+def english_lexicon() -> Lexicon:
+    from vaderSentiment import vaderSentiment as vader
+
+    words: dict[str, float] = {}
+    phrases: dict[tuple[str, ...], float] = {}
+    table = resources.files("vaderSentiment").joinpath("vader_lexicon.txt").read_text("utf-8")
+    for row in _rows(table):
+        if len(row) >= 2 and any(c.isalnum() for c in row[0]):
+            _add(words, phrases, row[0], float(row[1]))
+    for idiom, valence in vader.SENTIMENT_LADEN_IDIOMS.items():
+        _add(words, phrases, idiom, float(valence))
+    negators = {"".join(tokenize(w)) for w in vader.NEGATE}
+    return Lexicon(
+        lang="en",
+        words=words,
+        phrases=phrases,
+        negators=frozenset(negators | {"not", "no", "never", "without", "nothing"}),
+        boosters={w: float(b) for w, b in vader.BOOSTER_DICT.items() if " " not in w},
+        contrasts=frozenset({"but", "however", "although", "yet"}),
+    )
+
+
+@cache
+def french_lexicon() -> Lexicon:
+    base = Path(__file__).parent / "lexicons"
+    words: dict[str, float] = {}
+    phrases: dict[tuple[str, ...], float] = {}
+    for row in _rows((base / "fr.tsv").read_text("utf-8")):
+        _add(words, phrases, row[0], float(row[1]))
+    negators: set[str] = set()
+    boosters: dict[str, float] = {}
+    contrasts: set[str] = set()
+    for row in _rows((base / "fr_modifiers.tsv").read_text("utf-8")):
+        kind, word = row[0], "".join(tokenize(row[1]))
+        if kind == "negator":
+            negators.add(word)
+        elif kind == "booster":
+            boosters[word] = float(row[2])
+        elif kind == "contrast":
+            contrasts.add(word)
+    return Lexicon("fr", words, phrases, frozenset(negators), boosters, frozenset(contrasts))
+
+
+def _tokens(text: str) -> tuple[list[str], list[bool]]:
+    """Folded tokens (emoji kept as themselves) and whether each was written in capitals."""
+    raw = _TOKEN.findall(text.replace("’", "'"))
+    tokens: list[str] = []
+    caps: list[bool] = []
+    for item in raw:
+        folded = tokenize(item)
+        if not folded:  # emoji or emoticon
+            tokens.append(item)
+            caps.append(False)
+            continue
+        word = folded[0]
+        # English contractions: "don't" -> "dont", as VADER's negators are written.
+        if word == "t" and tokens and tokens[-1].endswith("n"):
+            tokens[-1] += "t"
+            continue
+        tokens.append(word)
+        caps.append(item.isupper() and len(item) > 1)
+    return tokens, caps
+
+
+def score_text(text: str, lexicon: Lexicon) -> float:
+    """The compound score of ``text`` in [-1, 1]."""
+    tokens, caps = _tokens(text)
+    if not tokens:
+        return 0.0
+    shouting = sum(caps) > len(tokens) / 2  # all caps: no word stands out
+    emoji = _emoji_valences()
+    valences = [0.0] * len(tokens)
+    longest = max((len(p) for p in lexicon.phrases), default=1)
+    i = 0
+    while i < len(tokens):
+        valence, width = None, 1
+        for n in range(min(longest, len(tokens) - i), 1, -1):
+            phrase = lexicon.phrases.get(tuple(tokens[i : i + n]))
+            if phrase is not None:
+                valence, width = phrase, n
+                break
+        token = tokens[i]
+        if valence is None:
+            valence = lexicon.words.get(token)
+            if valence is None:
+                valence = _EMOTICONS.get(token) or emoji.get(token)
+            elif (
+                token in lexicon.boosters
+                and i + 1 < len(tokens)
+                and (tokens[i + 1] in lexicon.words)
+            ):
+                valence = None  # "super bien": an intensifier here, not a word of its own
+        if valence:
+            valences[i] = _modify(valence, tokens, caps, i, lexicon, shouting)
+        i += width
+    for i, token in enumerate(tokens):
+        if token in lexicon.contrasts:
+            valences = [v * 0.5 for v in valences[:i]] + [v * 1.5 for v in valences[i:]]
+            break
+    total = sum(valences)
+    if total:
+        total += math.copysign(min(text.count("!"), 4) * _EXCLAMATION, total)
+    return total / math.sqrt(total * total + _ALPHA)
+
+
+def _modify(
+    valence: float, tokens: list[str], caps: list[bool], i: int, lexicon: Lexicon, shouting: bool
+) -> float:
+    sign = 1.0 if valence > 0 else -1.0
+    if caps[i] and not shouting:
+        valence += sign * _CAPS_BOOST
+    for distance, decay in ((1, 1.0), (2, 0.95), (3, 0.9)):
+        if i - distance < 0:
+            break
+        boost = lexicon.boosters.get(tokens[i - distance])
+        if boost:
+            valence += sign * boost * decay
+    window = tokens[max(0, i - 3) : i]
+    if any(t in lexicon.negators for t in window):
+        valence *= _NEGATION_SCALAR
+    return valence
+
+
+class LexiconSentiment:
+    """The lexicon backend: French or English lexicon chosen by the mention's language."""
+
+    name = "lexicon"
+
+    def __init__(self, neutral_threshold: float = 0.05) -> None:
+        self.neutral_threshold = neutral_threshold
+        self._lexicons = {"fr": french_lexicon(), "en": english_lexicon()}
+
+    def _label(self, compound: float) -> SentimentLabel:
+        if compound >= self.neutral_threshold:
+            return "positive"
+        if compound <= -self.neutral_threshold:
+            return "negative"
+        return "neutral"
+
+    def score(self, texts: Sequence[str], langs: Sequence[str]) -> list[Sentiment]:
+        out = []
+        for text, lang in zip(texts, langs, strict=True):
+            lexicon = self._lexicons.get(lang)
+            if lexicon is None:
+                # Undetermined or unlisted language: take the lexicon that finds more to say.
+                scored = [(score_text(text, lex), lex) for lex in self._lexicons.values()]
+                compound, lexicon = max(scored, key=lambda s: abs(s[0]))
+            else:
+                compound = score_text(text, lexicon)
+            out.append(
+                Sentiment(
+                    label=self._label(compound),
+                    score=round(compound, 4),
+                    confidence=round(abs(compound), 4),
+                    model=lexicon.model,
+                )
+            )
+        return out

@@ -1,0 +1,132 @@
+"""Compile a query tree to a SQLite ``WHERE`` clause over the ``mentions`` table and its FTS5 index.
+
+FTS5 has its own boolean syntax, but it cannot say everything the query language says: its NOT is
+binary (``a NOT b``), it knows nothing of the metadata fields, and NEAR takes phrases only. So the
+compiler puts the largest sub-trees it can into FTS5 ``MATCH`` expressions, which are fast, and
+joins them with plain SQL where it must:
+
+- words and phrases become FTS5 strings (already folded, see `ingest.text`), ``*`` stays a prefix;
+- ``a NEAR/n (b OR c)`` becomes ``NEAR("a" "b", n) OR NEAR("a" "c", n)``;
+- an AND whose negated children are themselves expressible becomes ``(p AND q) NOT (r)``;
+- fields become column comparisons, a lone NOT becomes SQL ``NOT``.
+
+The answers are held to the in-memory matcher's by `tests/test_query_consistency.py`.
+"""
+
+from __future__ import annotations
+
+from itertools import product
+
+from ingest.query.tree import And, Field, Near, Node, Not, Or, Text, positive_texts
+
+FTS_TABLE = "mentions_fts"
+_IN_FTS = f"m.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+
+
+def _text(text: Text) -> str:
+    return '"' + " ".join(text.tokens) + '"' + ("*" if text.prefix else "")
+
+
+def fts_expression(node: Node) -> str | None:
+    """The FTS5 MATCH expression for ``node``, or None if FTS5 cannot express it alone."""
+    match node:
+        case Text():
+            return _text(node)
+        case Near():
+            nears = [
+                f"NEAR({_text(a)} {_text(b)}, {node.distance})"
+                for a, b in product(node.left, node.right)
+            ]
+            return nears[0] if len(nears) == 1 else "(" + " OR ".join(nears) + ")"
+        case And():
+            positives: list[str] = []
+            negatives: list[str] = []
+            for child in node.children:
+                if isinstance(child, Not):
+                    inner = fts_expression(child.child)
+                    if inner is None:
+                        return None
+                    negatives.append(inner)
+                else:
+                    expr = fts_expression(child)
+                    if expr is None:
+                        return None
+                    positives.append(expr)
+            if not positives:
+                return None
+            out = "(" + " AND ".join(positives) + ")"
+            for negative in negatives:
+                out = f"({out} NOT {negative})"
+            return out
+        case Or():
+            parts = [fts_expression(c) for c in node.children]
+            if any(p is None for p in parts):
+                return None
+            return "(" + " OR ".join(p for p in parts if p) + ")"
+        case Field() | Not():
+            return None
+    return None  # pragma: no cover
+
+
+def _like_escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _field(node: Field) -> tuple[str, list[object]]:
+    match node.name:
+        case "lang":
+            return "m.lang = ?", [node.value]
+        case "site":
+            return "(m.site = ? OR m.site LIKE ? ESCAPE '\\')", [
+                node.value,
+                "%." + _like_escape(node.value),
+            ]
+        case "author":
+            return "(m.author_name = ? OR m.author_handle = ?)", [node.value, node.value]
+        case "source":
+            return "(m.source_key = ? OR m.source_kind = ?)", [node.value, node.value]
+    raise AssertionError(node.name)  # pragma: no cover
+
+
+def compile_where(node: Node) -> tuple[str, list[object]]:
+    """A SQL boolean expression (over ``mentions m``) selecting what ``node`` matches."""
+    expr = fts_expression(node)
+    if expr is not None:
+        return _IN_FTS, [expr]
+    match node:
+        case Field():
+            return _field(node)
+        case Not():
+            sql, params = compile_where(node.child)
+            return f"NOT ({sql})", params
+        case And() | Or():
+            joiner = " AND " if isinstance(node, And) else " OR "
+            # Group the children FTS5 can take into one MATCH; compile the others to SQL.
+            pure = [c for c in node.children if fts_expression(c) is not None]
+            rest = [c for c in node.children if fts_expression(c) is None]
+            if isinstance(node, And):
+                # A negation FTS5 can express is folded into the MATCH when it has a positive.
+                negs = [c for c in rest if isinstance(c, Not) and fts_expression(c.child)]
+                if pure and negs:
+                    pure += negs
+                    rest = [c for c in rest if c not in negs]
+            sqls: list[str] = []
+            group_params: list[object] = []
+            if pure:
+                grouped: Node = pure[0] if len(pure) == 1 else type(node)(tuple(pure))
+                sqls.append(_IN_FTS)
+                group_params.append(fts_expression(grouped))
+            for child in rest:
+                child_sql, child_params = compile_where(child)
+                sqls.append(f"({child_sql})")
+                group_params += child_params
+            return "(" + joiner.join(sqls) + ")", group_params
+    raise AssertionError(node)  # pragma: no cover
+
+
+def rank_expression(node: Node) -> str | None:
+    """An FTS5 expression of every positive word of the query, to rank matches by bm25."""
+    texts = list(dict.fromkeys(positive_texts(node)))
+    if not texts:
+        return None
+    return " OR ".join(_text(t) for t in texts)

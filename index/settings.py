@@ -1,0 +1,34 @@
+"""Settings index owns: where the store is, and how to reach Elasticsearch."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, field_validator
+
+from ingest.settings import Strict
+
+
+class ElasticSettings(Strict):
+    """Connection and index options for Elasticsearch (ignored by SQLite)."""
+
+    index_prefix: str = "veille"
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+    shards: int = Field(default=1, ge=1)
+    replicas: int = Field(default=0, ge=0)
+
+
+class StoreSettings(Strict):
+    """The mention store: ``sqlite://PATH`` (embedded) or ``http(s)://HOST:9200``."""
+
+    url: str | None = Field(default=None, description="default: sqlite://<data_dir>/veille.db")
+    elastic: ElasticSettings = ElasticSettings()
+
+    @field_validator("url")
+    @classmethod
+    def _scheme(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite://", "http://", "https://")):
+            raise ValueError(f"expected sqlite://PATH or http(s)://HOST:PORT, not '{value}'")
+        return value

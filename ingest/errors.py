@@ -1,0 +1,71 @@
+"""Veille's exception hierarchy: one root, and failures typed by what the caller should do.
+
+    VeilleError                      root: catch this to catch anything Veille raises on purpose
+    ├── ConfigError                  the configuration is invalid; the program stops at start-up
+    ├── QuerySyntaxError             a boolean query is malformed; carries the position
+    ├── TransientError               a passing failure: retry with backoff, never drop the record
+    │   ├── BusUnavailable           the bus (local log or Kafka) did not acknowledge in time
+    │   └── StoreUnavailable         the store (SQLite or Elasticsearch) is down, busy or throttling
+    └── PermanentError               retrying will not help: dead-letter the record with the reason
+        └── InvalidRecord            a payload that does not decode to a valid `Mention`
+
+The stage runner (`ingest.runner`) is the one place that turns these types into actions: a
+`TransientError` is retried with a counted attempt, a `PermanentError` sends the record to
+`mentions.dead`. Any other exception escaping a stage is treated as a bug in the handling of one
+record: the runner isolates that record and dead-letters it, so its neighbours still go through.
+"""
+
+from __future__ import annotations
+
+
+class VeilleError(Exception):
+    """Root of every exception that Veille raises on purpose."""
+
+
+class ConfigError(VeilleError):
+    """Raised at start-up when the configuration is invalid.
+
+    The message names the file, the key and what was expected, so the user can fix it at once.
+    """
+
+
+class QuerySyntaxError(VeilleError):
+    """Raised by the query parser for a malformed query.
+
+    ``position`` is the 0-based character offset of the problem in ``query``; ``str()`` draws a
+    caret under it.
+    """
+
+    def __init__(self, message: str, query: str, position: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.query = query
+        self.position = max(0, min(position, len(query)))
+
+    def __str__(self) -> str:
+        return (
+            f"{self.message} at position {self.position}\n  {self.query}\n  {' ' * self.position}^"
+        )
+
+
+class TransientError(VeilleError):
+    """Raised for a failure that may pass: a server down, a timeout, throttling (429, 503).
+
+    The runner retries the batch with backoff and does not commit until it succeeds.
+    """
+
+
+class BusUnavailable(TransientError):
+    """Raised when the bus does not accept or acknowledge records in time."""
+
+
+class StoreUnavailable(TransientError):
+    """Raised when the store cannot be reached or refuses writes for now."""
+
+
+class PermanentError(VeilleError):
+    """Raised for a failure that retrying will not fix; the record is dead-lettered."""
+
+
+class InvalidRecord(PermanentError):
+    """Raised when a payload on a topic is not a valid `Mention` (bad JSON, missing fields)."""

@@ -1,0 +1,106 @@
+"""The parsed form of a boolean query: a small immutable tree.
+
+The parser (`ingest.query.parser`) builds it once. Three back ends read it: the in-memory matcher
+(`ingest.query.matcher`), the SQLite FTS5 compiler and the Elasticsearch compiler (both in
+`index`). Words are stored folded (see `ingest.text`), so every back end compares like with like.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+FieldName = Literal["lang", "site", "author", "source"]
+FIELDS: tuple[FieldName, ...] = ("lang", "site", "author", "source")
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    """A word (one token) or a phrase (several tokens in a row).
+
+    With ``prefix``, the last token matches any word that starts with it: ``acme*``.
+    """
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+
+    def __str__(self) -> str:
+        body = " ".join(self.tokens)
+        star = "*" if self.prefix else ""
+        return f'"{body}"{star}' if len(self.tokens) > 1 else f"{body}{star}"
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """A filter on a mention's metadata: ``lang:fr``, ``site:example.com``, ``author:"Jo"``."""
+
+    name: FieldName
+    value: str
+
+    def __str__(self) -> str:
+        value = f'"{self.value}"' if " " in self.value else self.value
+        return f"{self.name}:{value}"
+
+
+@dataclass(frozen=True, slots=True)
+class Near:
+    """Two groups of alternatives that must occur within ``distance`` words of each other.
+
+    ``a NEAR/5 (b OR c)`` has ``left=(a,)`` and ``right=(b, c)``: it matches when ``a`` is near
+    ``b`` or near ``c``, in either order, in the same field (title or text).
+    """
+
+    left: tuple[Text, ...]
+    right: tuple[Text, ...]
+    distance: int
+
+    def __str__(self) -> str:
+        def side(texts: tuple[Text, ...]) -> str:
+            inner = " OR ".join(str(t) for t in texts)
+            return f"({inner})" if len(texts) > 1 else inner
+
+        return f"{side(self.left)} NEAR/{self.distance} {side(self.right)}"
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    children: tuple[Node, ...]
+
+    def __str__(self) -> str:
+        return "(" + " AND ".join(str(c) for c in self.children) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    children: tuple[Node, ...]
+
+    def __str__(self) -> str:
+        return "(" + " OR ".join(str(c) for c in self.children) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    child: Node
+
+    def __str__(self) -> str:
+        return f"NOT {self.child}"
+
+
+Node = Text | Field | Near | And | Or | Not
+
+
+def positive_texts(node: Node) -> Iterator[Text]:
+    """The words and phrases that count for a match (not those under NOT): for ranking and
+    highlighting."""
+    match node:
+        case Text():
+            yield node
+        case Near():
+            yield from node.left
+            yield from node.right
+        case And() | Or():
+            for child in node.children:
+                yield from positive_texts(child)
+        case Field() | Not():
+            return

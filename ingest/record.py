@@ -1,0 +1,258 @@
+"""The one record that flows through Veille: `Mention`, and how its identity is derived.
+
+A crawler builds a `Mention` from what it saw; enrich adds an `Enrichment` (and nothing else);
+index stores it; alerts count it. Every stage reads and writes this model, never a bare dict.
+Times are aware datetimes in UTC. The model is frozen: a stage that adds information returns a
+copy (`Mention.with_enrichment`).
+
+Identity: `mention_id` derives the id from the canonical URL, or from the source and the native
+id for network posts and forum posts, so a mention seen twice (by two feeds, or after a crash and
+a replay) is written once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal, Self
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
+
+MAX_TEXT_CHARS = 100_000
+
+SentimentLabel = Literal["negative", "neutral", "positive"]
+
+
+class SourceKind(StrEnum):
+    """What kind of medium a mention comes from."""
+
+    BLOG = "blog"
+    FORUM = "forum"
+    NEWS = "news"
+    SOCIAL = "social"
+    REVIEW = "review"
+    WEB = "web"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+# Aware datetimes only (a naive time is rejected), stored in UTC.
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+
+
+class Source(_Model):
+    """Where a mention was collected: the configured source's kind and name."""
+
+    kind: SourceKind
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Author(_Model):
+    """Who wrote it, as far as the source tells."""
+
+    name: str | None = None
+    handle: str | None = None
+    url: str | None = None
+    followers: Annotated[int, Field(ge=0)] | None = None
+
+    @property
+    def display(self) -> str:
+        return self.name or (f"@{self.handle}" if self.handle else "")
+
+
+class Engagement(_Model):
+    """Interaction counts, when the source gives them."""
+
+    likes: Annotated[int, Field(ge=0)] | None = None
+    shares: Annotated[int, Field(ge=0)] | None = None
+    replies: Annotated[int, Field(ge=0)] | None = None
+    views: Annotated[int, Field(ge=0)] | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(v for v in (self.likes, self.shares, self.replies) if v)
+
+
+class Thread(_Model):
+    """The thread a forum post or comment belongs to, and its place in it."""
+
+    id: str
+    title: str | None = None
+    url: str | None = None
+    position: Annotated[int, Field(ge=0)] | None = None
+
+
+class Sentiment(_Model):
+    """A sentiment verdict and the model that gave it."""
+
+    label: SentimentLabel
+    score: Annotated[float, Field(ge=-1.0, le=1.0)]
+    confidence: Annotated[float, Field(ge=0.0, le=1.0)]
+    model: str
+
+
+class Entity(_Model):
+    """A named entity found in the text."""
+
+    text: str
+    label: str
+    kb_id: str | None = None
+
+
+class Influence(_Model):
+    """The author's influence at the time the mention was enriched."""
+
+    author_key: str
+    score: Annotated[float, Field(ge=0.0)]
+    is_influencer: bool = False
+
+
+class Enrichment(_Model):
+    """What enrich adds to a mention. Enrich writes this sub-record and nothing else."""
+
+    brands: tuple[str, ...] = ()
+    lang: str = "und"
+    sentiment: Sentiment | None = None
+    entities: tuple[Entity, ...] = ()
+    influence: Influence | None = None
+    cluster: str | None = None
+    enriched: UtcDatetime
+
+
+class Mention(_Model):
+    """One thing said about a brand somewhere on the web."""
+
+    id: Annotated[str, Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")]
+    source: Source
+    url: Annotated[str, Field(min_length=1, max_length=4096)]
+    site: str
+    title: str | None = None
+    text: Annotated[str, Field(max_length=MAX_TEXT_CHARS)] = ""
+    author: Author | None = None
+    published: UtcDatetime
+    fetched: UtcDatetime
+    thread: Thread | None = None
+    parent: str | None = None
+    engagement: Engagement = Engagement()
+    lang: str | None = None
+    enrichment: Enrichment | None = None
+
+    @field_validator("lang")
+    @classmethod
+    def _lang_code(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        code = value.strip().lower().replace("_", "-").split("-")[0]
+        return code or None
+
+    @model_validator(mode="after")
+    def _has_content(self) -> Self:
+        if not self.text and not self.title:
+            raise ValueError("a mention needs a text or a title")
+        return self
+
+    @property
+    def effective_lang(self) -> str:
+        """The detected language, else the declared one, else ``und``."""
+        if self.enrichment and self.enrichment.lang != "und":
+            return self.enrichment.lang
+        return self.lang or "und"
+
+    def with_enrichment(self, enrichment: Enrichment) -> Mention:
+        return self.model_copy(update={"enrichment": enrichment})
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_json(cls, payload: bytes | str) -> Mention:
+        return cls.model_validate_json(payload)
+
+
+# Query parameters that only track the visitor; they never change what the page says.
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "_hs", "at_", "xtor")
+_TRACKING_NAMES = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "igshid",
+        "ref_src",
+        "ref_url",
+        "cmpid",
+        "sessionid",
+        "phpsessid",
+        "sid",
+        "jsessionid",
+    }
+)
+
+
+def canonical_url(url: str, *, keep_fragment: bool = False) -> str:
+    """A normal form of ``url``: same page, same string.
+
+    Lowercases scheme and host, drops the default port, ``www.``-agnostic hosts stay as given,
+    removes tracking and session parameters, sorts the rest, and drops the fragment unless told.
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower().rstrip(".")
+    port = parts.port
+    netloc = host
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        netloc = f"{host}:{port}"
+    path = parts.path or "/"
+    query = sorted(
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith(_TRACKING_PREFIXES) and k.lower() not in _TRACKING_NAMES
+    )
+    fragment = parts.fragment if keep_fragment else ""
+    return urlunsplit((scheme, netloc, path, urlencode(query), fragment))
+
+
+def site_of(url: str) -> str:
+    """The site a URL belongs to: its host, lowercased, without ``www.``."""
+    host = (urlsplit(url.strip()).hostname or "").lower().rstrip(".")
+    return host.removeprefix("www.")
+
+
+def mention_id(
+    *, url: str | None = None, source: str | None = None, native_id: str | None = None
+) -> str:
+    """The stable id of a mention.
+
+    Network posts and forum posts have a native id that their source gives (``source`` plus
+    ``native_id``); everything else is identified by its canonical URL.
+    """
+    if native_id is not None:
+        if not source:
+            raise ValueError("a native id needs the source it is native to")
+        key = f"native\x00{source}\x00{native_id}"
+    elif url:
+        key = f"url\x00{canonical_url(url)}"
+    else:
+        raise ValueError("a mention id needs a URL or a source and native id")
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

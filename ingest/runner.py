@@ -1,0 +1,242 @@
+"""The stage runner: the one loop that moves mentions from a topic through a stage.
+
+A stage (`Stage`) is pure logic: it gets a batch of `Mention`s and returns a `StageOutput`
+(what to pass on, what to dead-letter, what was dropped and why). The runner owns everything
+else, in this order, for every batch:
+
+1. poll a batch from the input topic;
+2. decode each record; one that is not a valid `Mention` goes to ``mentions.dead``;
+3. process the batch. A `TransientError` (store down, throttled) is retried with backoff, for as
+   long as it takes, without committing. Any other exception is taken as one bad record: the
+   runner processes the records one by one to find it, dead-letters it with the reason, and the
+   rest go through;
+4. publish the output to the next topic, and the dead letters to ``mentions.dead``;
+5. commit the input offsets, and only then.
+
+A crash anywhere before step 5 replays the batch: delivery is at least once, and stores write
+by mention id, so nothing is lost and nothing is doubled.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol, TypeVar
+
+from pydantic import ValidationError
+
+from ingest.bus import Bus, Consumer, Message
+from ingest.clock import Clock, SystemClock
+from ingest.counters import Counters, MemoryCounters
+from ingest.deadletter import DeadLetter
+from ingest.errors import PermanentError, TransientError
+from ingest.record import Mention
+from ingest.topics import partition_key
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass
+class StageOutput:
+    """What a stage made of a batch."""
+
+    emit: list[Mention] = field(default_factory=list)
+    dead: list[tuple[Mention, str]] = field(default_factory=list)
+    dropped: Counter[str] = field(default_factory=Counter)
+
+    def merge(self, other: StageOutput) -> StageOutput:
+        self.emit.extend(other.emit)
+        self.dead.extend(other.dead)
+        self.dropped.update(other.dropped)
+        return self
+
+
+class Stage(Protocol):
+    """Pure stage logic. ``name`` names the consumer group and the counters."""
+
+    name: str
+
+    def process(self, batch: Sequence[Mention]) -> StageOutput: ...
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter: ``initial * factor**(attempt-1)``, capped."""
+
+    initial: float = 0.5
+    factor: float = 2.0
+    maximum: float = 30.0
+    jitter: float = 0.2
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.maximum, self.initial * self.factor ** max(0, attempt - 1))
+        return base * (1 + random.uniform(-self.jitter, self.jitter))
+
+
+class Stopped(Exception):
+    """Raised inside the runner when asked to stop while waiting to retry."""
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason for a dead letter."""
+    if isinstance(exc, ValidationError):
+        parts = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
+            for e in exc.errors()[:3]
+        ]
+        return "invalid record: " + "; ".join(parts)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:500]
+
+
+class StageRunner:
+    """Runs one `Stage` between two topics of a `Bus`."""
+
+    def __init__(
+        self,
+        stage: Stage,
+        bus: Bus,
+        *,
+        source_topic: str,
+        sink_topic: str | None,
+        dead_topic: str,
+        group: str | None = None,
+        batch_size: int = 500,
+        poll_timeout: float = 1.0,
+        backoff: Backoff | None = None,
+        clock: Clock | None = None,
+        counters: Counters | None = None,
+    ) -> None:
+        self.stage = stage
+        self.bus = bus
+        self.source_topic = source_topic
+        self.sink_topic = sink_topic
+        self.dead_topic = dead_topic
+        self.group = group or stage.name
+        self.batch_size = batch_size
+        self.poll_timeout = poll_timeout
+        self.backoff = backoff or Backoff()
+        self.clock = clock or SystemClock()
+        self.counters = counters or MemoryCounters()
+        self._consumer: Consumer | None = None
+
+    @property
+    def consumer(self) -> Consumer:
+        if self._consumer is None:
+            self._consumer = self.bus.consumer(self.source_topic, self.group)
+        return self._consumer
+
+    def run(self, stop: threading.Event, *, until_idle: bool = False) -> None:
+        """Process batches until ``stop`` is set (or, with ``until_idle``, until a poll comes
+        back empty). Stops between batches; a batch in flight is finished or replayed."""
+        try:
+            while not stop.is_set():
+                handled = self.run_once(stop)
+                if until_idle and handled == 0:
+                    return
+        except Stopped:
+            log.info("%s: stopped while retrying; the batch will be replayed", self.stage.name)
+        finally:
+            self.close()
+
+    def run_once(self, stop: threading.Event | None = None) -> int:
+        """Poll, process, publish and commit one batch; return how many records it held."""
+        stop = stop or threading.Event()
+        messages = self._retry(
+            stop, "poll", lambda: self.consumer.poll(self.batch_size, self.poll_timeout)
+        )
+        if not messages:
+            return 0
+        counts: Counter[str] = Counter(consumed=len(messages))
+        letters: list[DeadLetter] = []
+        origin: dict[str, Message] = {}
+        batch: list[Mention] = []
+        for message in messages:
+            try:
+                mention = Mention.from_json(message.value)
+            except ValidationError as exc:
+                letters.append(self._letter(describe(exc), message))
+                continue
+            if mention.id in origin:  # a replayed duplicate in the same batch: keep the last
+                batch = [m for m in batch if m.id != mention.id]
+            origin[mention.id] = message
+            batch.append(mention)
+
+        output = self._process(stop, batch) if batch else StageOutput()
+        letters += [self._letter(reason, origin[m.id], m.id) for m, reason in output.dead]
+        if self.sink_topic and output.emit:
+            records = [(partition_key(m), m.to_json()) for m in output.emit]
+            sink = self.sink_topic
+            self._retry(stop, "publish", lambda: self.bus.publish(sink, records))
+        if letters:
+            dead = [(None, letter.to_json()) for letter in letters]
+            self._retry(stop, "dead-letter", lambda: self.bus.publish(self.dead_topic, dead))
+            for letter in letters:
+                log.warning(
+                    "%s: dead-lettered %s: %s",
+                    self.stage.name,
+                    letter.mention_id or f"offset {letter.offset}",
+                    letter.reason,
+                )
+        self._retry(stop, "commit", self.consumer.commit)
+
+        counts["emitted"] = len(output.emit)
+        counts["dead"] = len(letters)
+        for reason, n in output.dropped.items():
+            counts[f"dropped:{reason}"] = n
+        self.counters.add(self.stage.name, counts)
+        return len(messages)
+
+    def _letter(self, reason: str, message: Message, mention_id: str | None = None) -> DeadLetter:
+        return DeadLetter.of(self.stage.name, reason, message, self.clock.now(), mention_id)
+
+    def _process(self, stop: threading.Event, batch: list[Mention]) -> StageOutput:
+        try:
+            return self._retry(stop, "process", lambda: self.stage.process(batch))
+        except (Stopped, KeyboardInterrupt):
+            raise
+        except PermanentError as exc:
+            if len(batch) == 1:
+                return StageOutput(dead=[(batch[0], describe(exc))])
+        except Exception as exc:
+            if len(batch) == 1:
+                log.exception("%s: failed on mention %s", self.stage.name, batch[0].id)
+                return StageOutput(dead=[(batch[0], describe(exc))])
+        # Something in the batch is bad: find it by processing the records one by one.
+        log.warning("%s: batch of %d failed; isolating the bad record", self.stage.name, len(batch))
+        output = StageOutput()
+        for mention in batch:
+            output.merge(self._process(stop, [mention]))
+        return output
+
+    def _retry(self, stop: threading.Event, what: str, action: Callable[[], T]) -> T:
+        attempt = 0
+        while True:
+            try:
+                return action()
+            except TransientError as exc:
+                attempt += 1
+                delay = self.backoff.delay(attempt)
+                self.counters.add(self.stage.name, {"retries": 1})
+                if attempt == 1 or attempt % 10 == 0:
+                    log.warning(
+                        "%s: %s failed (%s); retry %d in %.1fs",
+                        self.stage.name,
+                        what,
+                        describe(exc),
+                        attempt,
+                        delay,
+                    )
+                if self.clock.sleep(delay, stop):
+                    raise Stopped from exc
+
+    def close(self) -> None:
+        if self._consumer is not None:
+            self._consumer.close()
+            self._consumer = None

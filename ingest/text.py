@@ -1,0 +1,53 @@
+"""Text folding and tokenisation shared by every path that matches words.
+
+The query matcher in memory, the SQLite FTS5 index and the Elasticsearch analyzer must agree on
+what a word is, or the same query would select different mentions. This module is that agreement:
+
+- folding lowercases and removes diacritics, so ``Société`` and ``societe`` are one word;
+- a token is a run of letters and digits (Unicode categories L* and N*); everything else,
+  apostrophes, hyphens, ``@`` and ``#`` included, separates tokens. ``l'Oréal`` is the two tokens
+  ``l oreal``, ``#Acme`` is ``acme``.
+
+Stores index the folded tokens joined by single spaces (`index_text`), so their own tokenizers
+only ever split on spaces and cannot disagree with this module.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+_TOKEN = re.compile(r"[^\W_]+")
+
+
+@lru_cache(maxsize=200_000)
+def _fold_token(token: str) -> str:
+    # Words repeat (Zipf), so folding each distinct word once is far cheaper than folding text.
+    decomposed = unicodedata.normalize("NFD", token)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def tokenize(text: str) -> list[str]:
+    """The folded tokens of ``text``, in order."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return _TOKEN.findall(lowered)
+    # NFC first, so an accent typed as a separate combining mark stays inside its word.
+    lowered = unicodedata.normalize("NFC", lowered.replace("i\u0307", "i"))
+    return [t if t.isascii() else _fold_token(t) for t in _TOKEN.findall(lowered)]
+
+
+def index_text(text: str | None) -> str:
+    """The folded tokens joined by spaces: what stores put in their full-text index."""
+    if not text:
+        return ""
+    return " ".join(tokenize(text))
+
+
+def fold(text: str) -> str:
+    """Lowercase, strip diacritics and punctuation: ``"Élan-Société"`` gives ``"elan societe"``.
+
+    Used for exact-value fields (author, source) so that they compare like words do.
+    """
+    return index_text(text)

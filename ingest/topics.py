@@ -1,0 +1,38 @@
+"""Topic names, with the configurable prefix, and the partition key of a record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.record import Mention
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """``mentions.raw`` (crawlers to enrich), ``mentions.enriched`` (enrich to index and alerts),
+    ``mentions.dead`` (what failed for good, with the reason)."""
+
+    prefix: str = ""
+
+    @property
+    def raw(self) -> str:
+        return f"{self.prefix}mentions.raw"
+
+    @property
+    def enriched(self) -> str:
+        return f"{self.prefix}mentions.enriched"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.prefix}mentions.dead"
+
+    def all(self) -> tuple[str, str, str]:
+        return (self.raw, self.enriched, self.dead)
+
+
+def partition_key(mention: Mention) -> bytes:
+    """The record key: the first brand once enriched, so one brand's mentions keep their order
+    on one partition; the site before that."""
+    if mention.enrichment and mention.enrichment.brands:
+        return mention.enrichment.brands[0].encode()
+    return mention.site.encode()

@@ -1,0 +1,179 @@
+"""The composition root: build backends and stages from the settings, and run them.
+
+Nothing else in Veille reads the settings tree as a whole or picks an implementation; stage
+packages receive the objects they need.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+from crawlers.feeds.google import google_news_rss_url
+from crawlers.feeds.poller import FeedPoller
+from crawlers.feeds.state import FeedStateStore
+from crawlers.fetch import Fetcher
+from crawlers.robots import RobotsCache
+from crawlers.settings import FeedSource
+from enrich.brands import BrandMatcher
+from enrich.language import LanguageDetectorService
+from enrich.sentiment.lexicon import LexiconSentiment
+from enrich.stage import EnrichStage
+from index import open_store
+from index.stage import IndexStage
+from ingest.bus import Bus, open_bus
+from ingest.clock import Clock, SystemClock
+from ingest.counters import SqliteCounters
+from ingest.record import SourceKind
+from ingest.runner import Backoff, Stage, StageRunner
+from ingest.store import Store
+from ingest.topics import Topics
+from veille.settings import Settings
+
+log = logging.getLogger(__name__)
+
+STAGES = ("enrich", "index")
+
+
+@dataclass
+class Worker:
+    """A named loop that runs until its stop event is set."""
+
+    name: str
+    target: Callable[[threading.Event], None]
+
+
+class App:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.topics = Topics(settings.bus.topic_prefix)
+
+    # -- backends ------------------------------------------------------------------------------
+
+    @cached_property
+    def bus(self) -> Bus:
+        options: dict[str, object] = {"partitions": self.settings.bus.partitions}
+        if self.settings.bus_url.startswith("kafka://"):
+            options.update(
+                replication=self.settings.bus.replication, security=self.settings.bus.security
+            )
+        bus = open_bus(self.settings.bus_url, **options)
+        bus.ensure_topics(self.topics.all())
+        return bus
+
+    @cached_property
+    def store(self) -> Store:
+        options: dict[str, object] = {}
+        if self.settings.store_url.startswith(("http://", "https://")):
+            options["settings"] = self.settings.store.elastic
+        return open_store(self.settings.store_url, **options)
+
+    @cached_property
+    def counters(self) -> SqliteCounters:
+        return SqliteCounters(self.settings.state_dir / "counters.db")
+
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        return Fetcher(self.settings.sources.http)
+
+    # -- stages --------------------------------------------------------------------------------
+
+    def enrich_stage(self) -> EnrichStage:
+        enrich = self.settings.enrich
+        return EnrichStage(
+            brands=BrandMatcher(self.settings.brands),
+            languages=LanguageDetectorService(
+                enrich.language.languages, min_confidence=enrich.language.min_confidence
+            ),
+            sentiment=LexiconSentiment(enrich.sentiment.neutral_threshold),
+            clock=self.clock,
+        )
+
+    def index_stage(self) -> IndexStage:
+        return IndexStage(self.store)
+
+    def stage(self, name: str) -> tuple[Stage, str, str | None]:
+        """A stage with its input and output topics."""
+        if name == "enrich":
+            return self.enrich_stage(), self.topics.raw, self.topics.enriched
+        if name == "index":
+            return self.index_stage(), self.topics.enriched, None
+        raise ValueError(f"unknown stage '{name}' (stages: {', '.join(STAGES)})")
+
+    def runner(self, name: str) -> StageRunner:
+        stage, source, sink = self.stage(name)
+        runner_settings = self.settings.runner
+        return StageRunner(
+            stage,
+            self.bus,
+            source_topic=source,
+            sink_topic=sink,
+            dead_topic=self.topics.dead,
+            batch_size=runner_settings.batch_size,
+            poll_timeout=runner_settings.poll_timeout.total_seconds(),
+            backoff=Backoff(maximum=runner_settings.retry_max.total_seconds()),
+            clock=self.clock,
+            counters=self.counters,
+        )
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def feed_sources(self) -> list[FeedSource]:
+        """The configured feeds, plus one Google News search feed per configured search."""
+        feeds = list(self.settings.sources.feeds)
+        for search in self.settings.sources.google_news:
+            brand = self.settings.brand(search.brand)
+            feeds.append(
+                FeedSource(
+                    name=f"google-news-{brand.name}-{search.lang}".lower().replace(" ", "-"),
+                    url=google_news_rss_url(brand.tree, lang=search.lang, country=search.country),
+                    kind=SourceKind.NEWS,
+                    lang=search.lang,
+                    interval=search.interval,
+                )
+            )
+        return feeds
+
+    def feed_poller(self) -> FeedPoller:
+        sources = self.settings.sources
+        return FeedPoller(
+            self.feed_sources(),
+            bus=self.bus,
+            topic=self.topics.raw,
+            state=FeedStateStore(self.settings.state_dir / "feeds.db"),
+            fetcher=self.fetcher,
+            robots=RobotsCache(
+                self.fetcher,
+                ttl_seconds=sources.http.robots_cache.total_seconds(),
+                user_agent=sources.http.user_agent,
+            ),
+            settings=sources.poller,
+            http=sources.http,
+            clock=self.clock,
+            counters=self.counters,
+        )
+
+    # -- running -------------------------------------------------------------------------------
+
+    def workers(self) -> list[Worker]:
+        """Every loop that ``veille run`` runs: the sources, then each stage."""
+        poller = self.feed_poller()
+        workers = [Worker("poll", poller.run)]
+        for name in STAGES:
+            workers.append(Worker(name, self.runner(name).run))
+        return workers
+
+    def drain(self, stop: threading.Event | None = None) -> None:
+        """Run each stage until its input topic is empty (for the demo and tests)."""
+        stop = stop or threading.Event()
+        for name in STAGES:
+            self.runner(name).run(stop, until_idle=True)
+
+    def close(self) -> None:
+        for name in ("bus", "store", "fetcher"):
+            if name in self.__dict__:
+                self.__dict__[name].close()

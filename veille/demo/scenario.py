@@ -1,0 +1,138 @@
+"""``veille demo``: the whole pipeline, embedded, on the sample web, in one command.
+
+It writes a configuration into the demo directory, serves the sample web on localhost, polls
+every feed, runs enrich and index until their topics are empty, and prints what it collected,
+by source, brand and sentiment, with sample searches and the negative timeline of the brand in
+trouble. The directory stays, so ``veille --config veille-demo/veille.yaml search ...`` works
+afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import yaml
+
+from ingest.errors import ConfigError
+from ingest.query import parse
+from ingest.store import Filters
+from veille.app import App
+from veille.demo.content import BURST_MINUTES
+from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, demo_routes
+from veille.demo.web import Web
+from veille.logs import setup_logging
+from veille.output import mention_rows, table
+from veille.settings import load_settings, secret_values
+
+MARKER = ".veille-demo"
+SAMPLE_SEARCHES = [
+    ('"service client" NEAR/5 lumen', "French phrase near the brand (accents folded)"),
+    ("velora lang:en", "English posts about Velora"),
+]
+
+Echo = Callable[[str], None]
+
+
+def prepare(data_dir: Path) -> None:
+    """Empty ``data_dir`` for a fresh run, refusing to touch a directory the demo did not make."""
+    if data_dir.exists() and any(data_dir.iterdir()):
+        if not (data_dir / MARKER).exists():
+            raise ConfigError(
+                f"{data_dir} is not empty and was not made by the demo; choose another --data"
+            )
+        shutil.rmtree(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / MARKER).write_text("made by veille demo; emptied at each run\n")
+
+
+def write_config(data_dir: Path, proxy: str) -> Path:
+    config = {
+        "data_dir": "data",
+        "log_level": "WARNING",
+        "brands": DEMO_BRANDS,
+        "sources": {"feeds": DEMO_FEEDS, "http": {"proxy": proxy, "host_delay": "0s"}},
+    }
+    path = data_dir / "veille.yaml"
+    header = (
+        "# Written by `veille demo`. The proxy below was the demo's sample web, gone now that\n"
+        "# the demo has ended: use this file to explore what the demo stored (search, status).\n"
+    )
+    path.write_text(header + yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
+    return path
+
+
+def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
+    data_dir = data_dir.resolve()
+    prepare(data_dir)
+    now = datetime.now(UTC)
+    with Web(demo_routes(now)) as web:
+        settings = load_settings(write_config(data_dir, web.proxy))
+        setup_logging(settings.log_level, secret_values(settings))
+        app = App(settings)
+        try:
+            echo(
+                f"Veille demo: a sample web of {len(DEMO_FEEDS)} feeds on {web.proxy}, "
+                f"data in {data_dir}\n"
+            )
+            echo("1. Polling the feeds")
+            outcomes = app.feed_poller().poll_due(force=True)
+            rows = [[o.feed, o.status, o.new, o.error or ""] for o in outcomes]
+            echo(table(rows, ["feed", "status", "new entries", "note"]))
+            echo("\n2. Enriching (language, brands, sentiment) and indexing")
+            app.drain()
+            counts = app.counters.read()
+            enrich, index = counts.get("enrich", {}), counts.get("index", {})
+            echo(
+                f"   enrich: {enrich.get('consumed', 0)} read, {enrich.get('emitted', 0)} about "
+                f"a brand, {enrich.get('dropped:no_brand', 0)} about no brand (dropped), "
+                f"{enrich.get('dead', 0)} dead-lettered"
+            )
+            echo(f"   index:  {index.get('consumed', 0)} stored")
+            summarize(app, echo, now)
+        finally:
+            app.close()
+    echo(
+        f"\nExplore: veille --config {data_dir / 'veille.yaml'} search 'panne' --sentiment negative"
+    )
+    return 0
+
+
+def summarize(app: App, echo: Echo, now: datetime) -> None:
+    store = app.store
+    everything = Filters()
+    echo(f"\n3. What Veille collected: {store.count(everything)} mentions")
+    rows = [[t.key, t.count] for t in store.top(everything, "source", 20)]
+    echo(table(rows, ["source", "mentions"]))
+    echo("")
+    rows = []
+    for brand in app.settings.brands:
+        by_sentiment = {t.key: t.count for t in store.top(Filters(brand=brand.name), "sentiment")}
+        rows.append(
+            [
+                brand.name,
+                *(by_sentiment.get(s, 0) for s in ("negative", "neutral", "positive")),
+                sum(by_sentiment.values()),
+            ]
+        )
+    echo(table(rows, ["brand", "negative", "neutral", "positive", "total"]))
+
+    for query, why in SAMPLE_SEARCHES:
+        page = store.search(Filters(query=parse(query)), size=5)
+        echo(f"\n4. veille search '{query}'   ({why}): {page.total} found")
+        mentions, headers = mention_rows(page.hits)
+        echo(table(mentions, headers, width=120))
+
+    troubled = app.settings.brands[-1].name
+    since = now - timedelta(hours=12)
+    buckets = store.timeline(
+        Filters(brand=troubled, sentiment="negative", since=since), timedelta(hours=1)
+    )
+    echo(
+        f"\n5. Negative mentions of {troubled}, per hour, last 12 hours "
+        f"(the outage began {BURST_MINUTES} minutes ago)"
+    )
+    for bucket in buckets:
+        echo(f"   {bucket.start:%H:%M} UTC  {'#' * bucket.total} {bucket.total}")

@@ -1,0 +1,98 @@
+"""``veille status``: the state of the bus, the store, the sources and the stages, in one report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from crawlers.feeds.state import FeedStateStore
+from ingest.store import Filters
+from veille.app import STAGES, App
+from veille.logs import redact
+from veille.output import table
+
+
+def _when(epoch: float | None) -> str | None:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds") if epoch else None
+
+
+def collect_status(app: App) -> dict[str, Any]:
+    settings = app.settings
+    topics: dict[str, Any] = {}
+    for topic in app.topics.all():
+        topics[topic] = {"records": sum(app.bus.end_offsets(topic).values()), "lag": {}}
+    for name in STAGES:
+        _, source, _ = app.stage(name)
+        topics[source]["lag"][name] = app.bus.lag(source, name)
+    everything = Filters()
+    store = app.store
+    feeds = FeedStateStore(settings.state_dir / "feeds.db")
+    try:
+        feed_states = [
+            {
+                "name": f.name,
+                "status": f.last_status or "never polled",
+                "failures": f.failures,
+                "errors": f.errors,
+                "entries": f.entries,
+                "last_success": _when(f.last_success),
+                "next_poll": _when(f.next_poll),
+                "last_error": f.last_error,
+            }
+            for f in feeds.all()
+        ]
+    finally:
+        feeds.close()
+    return {
+        "bus": {"url": redact(settings.bus_url), "topics": topics},
+        "store": {
+            "url": redact(settings.store_url),
+            "mentions": store.count(everything),
+            "brands": {t.key: t.count for t in store.top(everything, "brand", 50)},
+            "sentiment": {t.key: t.count for t in store.top(everything, "sentiment", 5)},
+        },
+        "feeds": feed_states,
+        "stages": app.counters.read(),
+    }
+
+
+def render_status(report: dict[str, Any]) -> str:
+    out = [f"Bus  {report['bus']['url']}"]
+    rows = [
+        [topic, info["records"], ", ".join(f"{g}: {lag}" for g, lag in info["lag"].items())]
+        for topic, info in report["bus"]["topics"].items()
+    ]
+    out += [table(rows, ["topic", "records", "lag by group"]), ""]
+    store = report["store"]
+    out.append(f"Store  {store['url']}: {store['mentions']} mentions")
+    if store["brands"]:
+        out.append("  by brand: " + ", ".join(f"{b} {n}" for b, n in store["brands"].items()))
+        out.append(
+            "  by sentiment: " + ", ".join(f"{s} {n}" for s, n in store["sentiment"].items())
+        )
+    out.append("")
+    feeds = report["feeds"]
+    if feeds:
+        rows = [
+            [
+                f["name"],
+                f["status"],
+                f["failures"],
+                f["entries"],
+                f["last_success"] or "-",
+                f["last_error"] or "",
+            ]
+            for f in feeds
+        ]
+        out += [
+            table(rows, ["feed", "status", "failing", "entries", "last success", "last error"]),
+            "",
+        ]
+    stages = report["stages"]
+    if stages:
+        rows = [
+            [scope, ", ".join(f"{k}={v}" for k, v in sorted(c.items()))]
+            for scope, c in sorted(stages.items())
+        ]
+        out.append(table(rows, ["stage", "counters"], flex=1))
+    return "\n".join(out)
