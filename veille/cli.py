@@ -28,6 +28,7 @@ from ingest.query import parse
 from ingest.settings import parse_duration
 from ingest.store import Filters
 from veille.app import App, Worker
+from veille.cli_alerts import alerts
 from veille.logs import redact, setup_logging
 from veille.output import mention_json, mention_rows, table
 from veille.settings import Settings, load_settings, secret_values
@@ -420,6 +421,9 @@ def demo(data_dir: Path) -> None:
     from veille.demo.scenario import run_demo
 
     sys.exit(run_demo(data_dir, echo=click.echo))
+
+
+cli.add_command(alerts)
 
 
 def main() -> None:
