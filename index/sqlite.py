@@ -167,22 +167,30 @@ class SqliteStore:
         if not mentions:
             return []
         with self._write() as conn:
+            by_rowid: dict[int, Mention] = {}  # one entry per row, if a batch repeats a mention
             for mention in mentions:
                 row = conn.execute(_UPSERT, _row(mention)).fetchone()
-                if row is None:  # the stored copy was fetched later: keep it
-                    continue
-                rowid = row[0]
-                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", (rowid,))
-                conn.execute(
-                    f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
-                    (rowid, index_text(mention.title), index_text(mention.text)),
-                )
-                conn.execute("DELETE FROM mention_brands WHERE mention = ?", (rowid,))
-                brands = mention.enrichment.brands if mention.enrichment else ()
-                conn.executemany(
-                    "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
-                    [(b, rowid) for b in brands],
-                )
+                if row is not None:  # None: the stored copy was fetched later, keep it
+                    by_rowid[row[0]] = mention
+            written = list(by_rowid.items())
+            for i in range(0, len(written), 500):
+                chunk = written[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rowids = [rowid for rowid, _ in chunk]
+                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", rowids)
+                conn.execute(f"DELETE FROM mention_brands WHERE mention IN ({marks})", rowids)
+            conn.executemany(
+                f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
+                [(rowid, index_text(m.title), index_text(m.text)) for rowid, m in written],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
+                [
+                    (brand, rowid)
+                    for rowid, m in written
+                    for brand in (m.enrichment.brands if m.enrichment else ())
+                ],
+            )
         return []
 
     # -- reads ---------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ offsets committed per group and partition.
   lock up front so two publishers never deadlock. Readers never block writers (WAL).
 - Group membership: each consumer heartbeats a row in ``members``. A member that stops polling
   for ``session_timeout`` seconds (killed, hung) expires, and the others take its partitions over
-  from the last committed offset. Partition ``p`` goes to the ``p mod n``-th live member.
+  from the last committed offset; a member whose process is gone from this machine is removed at
+  once, so a worker restarted after a crash resumes without waiting. Partition ``p`` goes to the
+  ``p mod n``-th live member.
 - Commits only move forward (``MAX``): a member that lost a partition during a rebalance can never
   move the group's offset back.
 - Retention: records below the lowest committed offset of every group registered on the topic
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sqlite3
 import threading
 import time
@@ -55,6 +58,22 @@ CREATE TABLE IF NOT EXISTS members (
 """
 
 _RETAIN_EVERY_S = 30.0
+_HOST = socket.gethostname()
+
+
+def _alive(member: str) -> bool:
+    """Whether a member's process still runs; members on other hosts are trusted to expire."""
+    host, _, rest = member.partition(":")
+    pid = rest.partition(":")[0]
+    if host != _HOST or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class LocalLogBus:
@@ -253,9 +272,10 @@ class LocalConsumer:
         self.bus = bus
         self.topic = topic
         self.group = group
-        self.member = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.member = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._positions: dict[int, int] = {}
         self._assigned: list[int] = []
+        self._turn = 0
         self._last_heartbeat = 0.0
         self._last_retain = time.monotonic()
         self._register()
@@ -302,6 +322,14 @@ class LocalConsumer:
                 (self.group, self.topic),
             )
         ]
+        dead = [m for m in members if m != self.member and not _alive(m)]
+        if dead:  # a crashed process on this machine: take its partitions now, not at expiry
+            with self.bus._write() as wconn:
+                wconn.executemany(
+                    "DELETE FROM members WHERE grp = ? AND topic = ? AND member = ?",
+                    [(self.group, self.topic, m) for m in dead],
+                )
+            members = [m for m in members if m not in dead]
         if self.member not in members:  # expired while we were busy: rejoin
             with self.bus._write() as wconn:
                 self._heartbeat(wconn)
@@ -342,12 +370,18 @@ class LocalConsumer:
             assigned = self._rebalance()
             conn = self.bus.connection()
             out: list[Message] = []
-            share = max(1, max_records // max(1, len(assigned)))
-            for partition in assigned:
+            # Fill the batch from the partitions in turn, starting one further each time, so a
+            # busy partition neither starves the others nor leaves the batch half empty.
+            start = self._turn % len(assigned) if assigned else 0
+            self._turn += 1
+            for partition in assigned[start:] + assigned[:start]:
+                room = max_records - len(out)
+                if room <= 0:
+                    break
                 rows = conn.execute(
                     "SELECT topic, partition, offset, key, value, ts FROM log WHERE topic = ?"
                     " AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?",
-                    (self.topic, partition, self._positions[partition], share),
+                    (self.topic, partition, self._positions[partition], room),
                 ).fetchall()
                 if rows:
                     self._positions[partition] = rows[-1][2] + 1
