@@ -10,13 +10,13 @@ batch (the bus redelivers it); ids already counted are skipped, so nothing is co
 from __future__ import annotations
 
 import sqlite3
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from ingest.errors import TransientError
+from ingest.sqlite import SqliteFile
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -65,65 +65,34 @@ class AlertsUnavailable(TransientError):
 
 
 class AlertsDb:
-    """The state file, shared by the worker's threads (one connection per thread)."""
+    """The state file, shared by the worker's threads and by the ``veille alerts`` commands."""
 
-    def __init__(self, path: Path, *, lock_timeout: float = 30.0) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock_timeout = lock_timeout
-        self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = SqliteFile(path, unavailable=AlertsUnavailable)
         with self.transaction() as conn:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
 
-    def conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._lock_timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One atomic write: everything in it is kept, or nothing is."""
-        conn = self.conn()
-        if conn.in_transaction:  # nested: part of the outer transaction
+        """One atomic write: everything in it is kept, or nothing is. Nested, it joins the
+        transaction around it."""
+        conn = self.file.connection()
+        if conn.in_transaction:
             yield conn
             return
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise AlertsUnavailable(f"alerts state {self.path} is busy: {exc}") from exc
-        try:
+        with self.file.write() as conn:
             yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError):
-                raise AlertsUnavailable(f"alerts state {self.path}: {exc}") from exc
-            raise
 
     def query(self, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Any]:
-        try:
-            return self.conn().execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise AlertsUnavailable(f"alerts state {self.path}: {exc}") from exc
+        """Read in this thread's connection (inside its transaction, if one is open)."""
+        return self.file.read(sql, params)
 
     def get_meta(self, key: str) -> str | None:
         rows = self.query("SELECT value FROM meta WHERE key = ?", (key,))
         return str(rows[0][0]) if rows else None
 
-    def set_meta(self, conn: sqlite3.Connection, key: str, value: str) -> None:
-        conn.execute(
-            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
-
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.file.close()
