@@ -21,9 +21,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from alerts.detectors import Detector, ShareDetector
 from alerts.buckets import BucketStore
 from alerts.db import AlertsDb
+from alerts.detectors import Detector, ShareDetector
 from alerts.incidents import IncidentState, Tracker
 from alerts.settings import Rule
 from ingest.errors import ConfigError
@@ -156,7 +156,9 @@ def store_series(
             buckets = BucketStore(db, step, min_followers=rule.min_followers)
             buckets.rebuild(store, [brand], since, until)
             start = buckets.bucket_of(since)
-            series = buckets.series(brand, start, buckets.bucket_of(until) + int(step.total_seconds()))
+            series = buckets.series(
+                brand, start, buckets.bucket_of(until) + int(step.total_seconds())
+            )
         finally:
             db.close()
     if rule.metric == "negative_share":

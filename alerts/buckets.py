@@ -279,7 +279,8 @@ class BucketStore:
             while day < now:
                 until = min(now, day + timedelta(days=1))
                 mentions = [
-                    m for page in _pages(store, Filters(brand=brand, since=day, until=until))
+                    m
+                    for page in _pages(store, Filters(brand=brand, since=day, until=until))
                     for m in page
                 ]
                 # Oldest first, so a cluster counts in the bucket of its first mention.

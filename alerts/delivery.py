@@ -84,9 +84,7 @@ class Dispatcher:
                 self.history.release(rest, retry_at or self.clock.now())
                 return
             self.history.mark_sent(delivery.id, self.clock.now())
-            log.info(
-                "alerts: %s of alert %s sent to %s", delivery.event, delivery.alert, channel
-            )
+            log.info("alerts: %s of alert %s sent to %s", delivery.event, delivery.alert, channel)
 
     def _failed(self, delivery: Delivery, error: str, retryable: bool) -> datetime | None:
         now = self.clock.now()
@@ -102,12 +100,20 @@ class Dispatcher:
         if retry_at is None:
             log.error(
                 "alerts: gave up sending %s of alert %s to %s after %d attempt(s): %s",
-                delivery.event, delivery.alert, delivery.channel, attempts, error,
+                delivery.event,
+                delivery.alert,
+                delivery.channel,
+                attempts,
+                error,
             )
         else:
             log.warning(
                 "alerts: %s of alert %s to %s failed (attempt %d: %s); retry at %s",
-                delivery.event, delivery.alert, delivery.channel, attempts, error,
+                delivery.event,
+                delivery.alert,
+                delivery.channel,
+                attempts,
+                error,
                 retry_at.strftime("%H:%M:%S"),
             )
         return retry_at

@@ -82,6 +82,9 @@ class State:
     """Per window length: the decayed mean squared residual (for the Gaussian model)."""
     recent: deque[tuple[float, float, float]] = field(default_factory=deque)
     """(value, expected, value as learned) of the last buckets, for the window tests."""
+    sums: list[list[float]] = field(default_factory=list)
+    """Per window length w: the sums of values and of expected values over the w - 1 buckets
+    before, kept as buckets come and go (so a long window costs no more than a short one)."""
     scores: list[float] = field(default_factory=list)
     """Calibration: decayed counts of past scores by bin (weights grow instead of decaying)."""
     scores_total: float = 0.0
@@ -141,16 +144,22 @@ class Detector:
         return max(_MIN_MU, (state.level + state.trend) * self._season(state, start))
 
     def _window_stats(self, state: State, i: int) -> tuple[float, float]:
-        """(dispersion 1/k, mean squared residual) of window length ``self.windows[i]``."""
-        if i >= len(state.disp_num) or state.disp_den[i] <= 0.0:
-            return 0.0, 0.0
-        return max(0.0, state.disp_num[i] / state.disp_den[i]), state.var[i]
+        """(dispersion 1/k, mean squared residual) of window length ``self.windows[i]``.
+
+        The dispersion starts from a prior (``dispersion_prior``, weighing as much as one bucket
+        expecting one mention): a quiet series, whose expected counts are near zero, says almost
+        nothing about its dispersion, and one stray mention must not make it look infinite."""
+        prior = self.settings.dispersion_prior
+        if i >= len(state.disp_num):
+            return prior, 0.0
+        phi = (state.disp_num[i] + prior) / (state.disp_den[i] + 1.0)
+        return max(0.0, phi), state.var[i]
 
     def _per_week(self, state: State, score: float) -> float | None:
         """How many buckets a week scored at least ``score`` lately; None before any."""
         if state.scores_total <= 0.0:
             return None
-        above = sum(state.scores[min(_BINS - 1, int(score / _BIN)) :])
+        above: float = sum(state.scores[min(_BINS - 1, int(score / _BIN)) :])
         return self.buckets_per_week * above / state.scores_total
 
     # -- scoring -------------------------------------------------------------------------------
@@ -163,20 +172,20 @@ class Detector:
         if state.n < self.warmup:
             return Verdict(start, value, mu, 0.0, False, 1, value, mu, warm=False)
         best_log10_p, best_w, best_obs, best_exp = 0.0, 1, value, mu
-        history = state.recent
-        size = len(history)
+        size = len(state.recent)
         for i, w in enumerate(self.windows):
             if w - 1 > size:
                 break
             observed, expected = value, mu
-            for j in range(size - (w - 1), size):
-                observed += history[j][0]
-                expected += history[j][1]
+            if w > 1:
+                observed += state.sums[i][0]
+                expected += state.sums[i][1]
             if observed < settings.min_count or observed <= expected:
                 continue
             phi, var = self._window_stats(state, i)
             if settings.model == "gaussian":
-                log10_p = normal_log10_sf((observed - expected) / math.sqrt(max(var, _MIN_MU)))
+                # Counts vary at least as much as Poisson ones: a quiet series is not exact.
+                log10_p = normal_log10_sf((observed - expected) / math.sqrt(max(var, expected)))
             elif settings.model == "poisson" or phi <= 0.0:
                 log10_p = negbin_log10_sf(observed, expected, math.inf)
             else:
@@ -213,13 +222,16 @@ class Detector:
             state.disp_den = [0.0] * len(self.windows)
             state.var = [0.0] * len(self.windows)
             state.scores = [0.0] * _BINS
+            state.sums = [[0.0, 0.0] for _ in self.windows]
         kept = value
         if verdict.warm:
             # Winsorize what the level and the seasons learn: a spike teaches the baseline only
             # a little, so the incident it starts does not become the new normal in minutes.
             phi, var = self._window_stats(state, 0)
-            spread = math.sqrt(var if settings.model == "gaussian" else mu + phi * mu * mu)
-            kept = min(max(value, mu - settings.winsorize * spread), mu + settings.winsorize * spread)
+            spread = math.sqrt(max(var, mu) if settings.model == "gaussian" else mu + phi * mu * mu)
+            kept = min(
+                max(value, mu - settings.winsorize * spread), mu + settings.winsorize * spread
+            )
             self._learn_score(state, verdict.score)
         season = self._season(state, start)
         old_level = state.level
@@ -238,14 +250,25 @@ class Detector:
             if w - 1 > size:
                 break
             observed, expected = value, mu
-            for j in range(size - (w - 1), size):
-                observed += history[j][0]
-                expected += history[j][1]
+            if w > 1:
+                observed += state.sums[i][0]
+                expected += state.sums[i][1]
             residual = observed - expected
             state.disp_num[i] = decay * state.disp_num[i] + (residual * residual - expected)
             state.disp_den[i] = decay * state.disp_den[i] + expected * expected
             state.var[i] = decay * state.var[i] + (1 - decay) * residual * residual
         history.append((value, mu, kept))
+        size += 1
+        for i, w in enumerate(self.windows):
+            if w == 1:
+                continue
+            sums = state.sums[i]
+            sums[0] += value
+            sums[1] += mu
+            if size > w - 1:  # the bucket that just left this window
+                gone = history[size - w]
+                sums[0] -= gone[0]
+                sums[1] -= gone[1]
         while len(history) >= self.windows[-1]:
             history.popleft()
         state.n += 1
@@ -277,7 +300,7 @@ class Detector:
 
 def _smoothing(half_life_buckets: float) -> float:
     """The EWMA weight of a new bucket for a given half-life in buckets."""
-    return 1.0 - 0.5 ** (1.0 / max(half_life_buckets, 1e-9))
+    return 1.0 - math.pow(0.5, 1.0 / max(half_life_buckets, 1e-9))
 
 
 @dataclass

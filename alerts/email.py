@@ -29,13 +29,14 @@ def html(msg: Message) -> str:
         f"<p>{escape(msg.summary)}</p><table>{rows}</table>",
     ]
     if msg.mentions:
-        items = "".join(
-            f"<li><a href='{escape(m['url'])}'>{escape((m.get('title') or m.get('text') or '')[:160])}"
+        listed = "".join(
+            f"<li><a href='{escape(m['url'])}'>"
+            f"{escape((m.get('title') or m.get('text') or '')[:160])}"
             f"</a> ({escape(m.get('author') or m.get('site') or '')}"
             f"{', influencer' if m.get('influencer') else ''})</li>"
             for m in msg.mentions
         )
-        parts.append(f"<h3>Top negative mentions</h3><ul>{items}</ul>")
+        parts.append(f"<h3>Top negative mentions</h3><ul>{listed}</ul>")
     for heading, items in sections(msg, None):
         if heading == "Top negative mentions":
             continue
@@ -54,7 +55,12 @@ class EmailNotifier(_Base):
         self.secrets = (self.password or "",)
 
     def _context(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=self.settings.ca_file)
+        try:
+            return ssl.create_default_context(cafile=self.settings.ca_file)
+        except OSError as exc:
+            raise DeliveryError(
+                f"cannot read ca_file {self.settings.ca_file}: {exc.strerror}", retryable=False
+            ) from None
 
     def compose(self, notification: dict[str, Any]) -> EmailMessage:
         msg = message(notification)
@@ -89,14 +95,17 @@ class EmailNotifier(_Base):
                     client.login(s.username, self.password)
                 client.send_message(mail)
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryError(self.scrub(f"SMTP login refused: {exc.smtp_code}"), retryable=False) from None
+            raise DeliveryError(
+                self.scrub(f"SMTP login refused: {exc.smtp_code}"), retryable=False
+            ) from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(
                 f"SMTP refused the recipients: {', '.join(exc.recipients)}", retryable=False
             ) from None
         except smtplib.SMTPResponseException as exc:
             raise DeliveryError(
-                self.scrub(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"), retryable=exc.smtp_code < 500
+                self.scrub(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"),
+                retryable=exc.smtp_code < 500,
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             raise DeliveryError(self.scrub(f"{type(exc).__name__}: {exc}")) from None

@@ -112,7 +112,9 @@ class AlertEngine:
                         self._influencer(conn, watch, mention, now)
         return len(fresh)
 
-    def _influencer(self, conn: sqlite3.Connection, watch: Watch, m: Mention, now: datetime) -> None:
+    def _influencer(
+        self, conn: sqlite3.Connection, watch: Watch, m: Mention, now: datetime
+    ) -> None:
         rule = watch.rule
         if not is_negative(m) or not is_influencer(m, rule.min_followers):
             return
@@ -131,22 +133,50 @@ class AlertEngine:
             f"{watch.brand}: negative post by influential author {author}{followers} on {m.site}"
         )
         why = Why(
-            rule=rule.name, brand=watch.brand, kind=rule.kind, metric=rule.metric,
-            severity=rule.severity, headline=headline, since=m.published.isoformat(),
-            detected=now.isoformat(), observed=1.0, mentions=[doc],
-            authors=authors_of([doc], 1), sites=[{"site": m.site, "mentions": 1}],
+            rule=rule.name,
+            brand=watch.brand,
+            kind=rule.kind,
+            metric=rule.metric,
+            severity=rule.severity,
+            headline=headline,
+            since=m.published.isoformat(),
+            detected=now.isoformat(),
+            observed=1.0,
+            mentions=[doc],
+            authors=authors_of([doc], 1),
+            sites=[{"site": m.site, "mentions": 1}],
         )
         why.terms = [
-            {"term": t.term, "mentions": t.count, "share": round(t.share, 3),
-             "baseline": round(t.baseline, 4), "score": round(t.score, 1)}
-            for t in emerging_terms(self.buckets, watch.brand, now - rule.terms_window, now,
-                                    rule.terms_window)
+            {
+                "term": t.term,
+                "mentions": t.count,
+                "share": round(t.share, 3),
+                "baseline": round(t.baseline, 4),
+                "score": round(t.score, 1),
+            }
+            for t in emerging_terms(
+                self.buckets, watch.brand, now - rule.terms_window, now, rule.terms_window
+            )
         ]
-        why.search = search_link(watch.brand, m.published - timedelta(hours=1), self.settings.kibana)
+        why.search = search_link(
+            watch.brand, m.published - timedelta(hours=1), self.settings.kibana
+        )
         record = self.history.open(
-            conn, dedup=f"{watch.key}/{m.id}", rule=rule.name, brand=watch.brand, kind=rule.kind,
-            metric=rule.metric, severity=rule.severity, why=why, opened=now, since=m.published,
-            detected=now, score=0.0, observed=1.0, expected=0.0, paged=not quiet,
+            conn,
+            dedup=f"{watch.key}/{m.id}",
+            rule=rule.name,
+            brand=watch.brand,
+            kind=rule.kind,
+            metric=rule.metric,
+            severity=rule.severity,
+            why=why,
+            opened=now,
+            since=m.published,
+            detected=now,
+            score=0.0,
+            observed=1.0,
+            expected=0.0,
+            paged=not quiet,
         )
         if record is not None and not quiet:
             self.history.enqueue(conn, record, rule.channels, "trigger", now)
@@ -174,7 +204,13 @@ class AlertEngine:
                 self.history.prune(conn, now, self.settings.keep_alerts)
                 self._pruned = now
         for change in changes:
-            log.info("alerts: %s alert %s (%s on %s)", change.kind, change.alert, change.rule, change.brand)
+            log.info(
+                "alerts: %s alert %s (%s on %s)",
+                change.kind,
+                change.alert,
+                change.rule,
+                change.brand,
+            )
         return changes
 
     def _spike(
@@ -189,13 +225,19 @@ class AlertEngine:
         if row is None or row.fingerprint != print_ or not row.detector:
             # New rule, or its detector changed: learn again from the stored buckets.
             state = detector.initial()
-            incident = IncidentState.from_dict(row.incident) if row and row.incident else IncidentState()
+            incident = (
+                IncidentState.from_dict(row.incident) if row and row.incident else IncidentState()
+            )
             row = WatchRow(print_, {}, {}, row.alert if row else None)
             start = self.buckets.first_bucket(brand)
         else:
             state = _state_of(detector, row.detector)
             incident = IncidentState.from_dict(row.incident)
-            start = epoch(datetime.fromisoformat(state.last)) + int(self.step.total_seconds()) if state.last else self.buckets.first_bucket(brand)
+            start = (
+                epoch(datetime.fromisoformat(state.last)) + int(self.step.total_seconds())
+                if state.last
+                else self.buckets.first_bucket(brand)
+            )
         changes: list[Change] = []
         self._sync(incident, row, tracker)
         if start is None or start > current:
@@ -209,7 +251,9 @@ class AlertEngine:
             changes += self._apply(conn, watch, row, actions, verdict, now)
         partial = series[-1]
         verdict = _evaluate(detector, state, partial.start, rule, partial)
-        changes += self._apply(conn, watch, row, tracker.observe(incident, verdict, now), verdict, now)
+        changes += self._apply(
+            conn, watch, row, tracker.observe(incident, verdict, now), verdict, now
+        )
         row.detector = state.to_dict()
         row.incident = incident.to_dict()
         self._save(conn, watch, row)
@@ -242,17 +286,34 @@ class AlertEngine:
         for action in actions:
             if action.kind == "fire":
                 why = explain(
-                    rule, brand, action.verdict, action.since, action.at, self.buckets,
-                    top=self.settings.top_mentions, kibana=self.settings.kibana,
-                    headline=headline, query=query,
+                    rule,
+                    brand,
+                    action.verdict,
+                    action.since,
+                    action.at,
+                    self.buckets,
+                    top=self.settings.top_mentions,
+                    kibana=self.settings.kibana,
+                    headline=headline,
+                    query=query,
                 )
                 key = dedup or f"{watch.key}/{action.since.isoformat()}"
                 record = self.history.open(
-                    conn, dedup=key, rule=rule.name, brand=brand, kind=rule.kind,
-                    metric=rule.metric, severity=rule.severity, why=why, opened=now,
-                    since=action.since, detected=action.at, score=action.verdict.score,
+                    conn,
+                    dedup=key,
+                    rule=rule.name,
+                    brand=brand,
+                    kind=rule.kind,
+                    metric=rule.metric,
+                    severity=rule.severity,
+                    why=why,
+                    opened=now,
+                    since=action.since,
+                    detected=action.at,
+                    score=action.verdict.score,
                     observed=action.verdict.window_observed,
-                    expected=action.verdict.window_expected, paged=action.paged,
+                    expected=action.verdict.window_expected,
+                    paged=action.paged,
                 )
                 if record is None:  # already opened before a restart: do not page twice
                     existing = self.history.by_dedup(key)
@@ -269,17 +330,30 @@ class AlertEngine:
                 if action.kind == "repeat" and record.status == "acknowledged":
                     continue  # someone is on it: no more pages
                 why = explain(
-                    rule, brand, verdict, action.since, now, self.buckets,
-                    top=self.settings.top_mentions, kibana=self.settings.kibana,
-                    headline=headline, query=query,
+                    rule,
+                    brand,
+                    verdict,
+                    action.since,
+                    now,
+                    self.buckets,
+                    top=self.settings.top_mentions,
+                    kibana=self.settings.kibana,
+                    headline=headline,
+                    query=query,
                 )
                 update_why(conn, record.id, why, verdict.score)
                 self.history.set_paged(conn, record.id)
                 record = self.history._one(conn, "id = ?", record.id)
                 assert record is not None
                 self._notify(conn, record, "trigger" if action.kind == "page" else "repeat", now)
-                changes.append(Change("paged" if action.kind == "page" else "repeated",
-                                      record.id, rule.name, brand))
+                changes.append(
+                    Change(
+                        "paged" if action.kind == "page" else "repeated",
+                        record.id,
+                        rule.name,
+                        brand,
+                    )
+                )
             elif action.kind == "resolve" and row.alert:
                 record = self.history.resolve(conn, row.alert, now)
                 row.alert = None
@@ -290,7 +364,9 @@ class AlertEngine:
                     self._notify(conn, record, "resolve", now)
         return changes
 
-    def _notify(self, conn: sqlite3.Connection, record: AlertRecord, event: Event, now: datetime) -> None:
+    def _notify(
+        self, conn: sqlite3.Connection, record: AlertRecord, event: Event, now: datetime
+    ) -> None:
         rule = self._rule(record.rule)
         if rule is not None:
             self.history.enqueue(conn, record, rule.channels, event, now)
@@ -304,53 +380,52 @@ class AlertEngine:
     def _terms(
         self, conn: sqlite3.Connection, watch: Watch, now: datetime, current: int
     ) -> list[Change]:
+        """Emerging terms: one incident while some words stand out in the negative mentions."""
         rule, brand = watch.rule, watch.brand
         settings = rule.detector_settings()
         tracker = tracker_for(rule, self.step)
         row = self._load(watch) or WatchRow(fingerprint(rule, self.step), {}, {})
         window = rule.terms_window
-        found = {
-            t.term: t
-            for t in emerging_terms(
-                self.buckets, brand, now - window, now, window,
-                min_count=max(1, round(settings.min_count)), threshold=settings.threshold,
-            )
-        }
-        states = {t: IncidentState.from_dict(s) for t, s in row.incident.get("terms", {}).items()}
-        alerts: dict[str, str] = row.extra.get("alerts", {})
-        changes: list[Change] = []
-        start = at(current)
-        for term in sorted(set(found) | set(states)):
-            incident = states.setdefault(term, IncidentState())
-            t = found.get(term)
-            verdict = Verdict(
-                start, float(t.count) if t else 0.0, t.baseline * t.count / t.share if t else 0.0,
-                t.score if t else 0.0, t is not None,
-                window=round(window / self.step),
-                window_observed=float(t.count) if t else 0.0,
-                window_expected=t.baseline * t.count / t.share if t else 0.0,
-            )
-            term_row = WatchRow(row.fingerprint, {}, {}, alerts.get(term))
-            self._sync(incident, term_row, tracker)
-            headline = (
-                f"{brand}: '{term}' is in {t.count} negative mentions of the last "
-                f"{window.total_seconds() / 60:.0f} min ({t.share:.0%}; {t.baseline:.1%} of "
-                f"mentions before)"
-                if t else None
-            )
-            actions = tracker.observe(incident, verdict, now)
-            changes += self._apply(
-                conn, watch, term_row, actions, verdict, now,
-                dedup=f"{watch.key}/{term}/{incident.since}", headline=headline, query=term,
-            )
-            if term_row.alert:
-                alerts[term] = term_row.alert
-            else:
-                alerts.pop(term, None)
-            if not incident.open and not any(incident.flags.values()) and term not in found:
-                del states[term]
-        row.incident = {"terms": {t: s.to_dict() for t, s in states.items()}}
-        row.extra = {"alerts": alerts}
+        found = emerging_terms(
+            self.buckets,
+            brand,
+            now - window,
+            now,
+            window,
+            min_count=max(1, round(settings.min_count)),
+            threshold=settings.threshold,
+        )
+        incident = IncidentState.from_dict(row.incident) if row.incident else IncidentState()
+        self._sync(incident, row, tracker)
+        top = found[0] if found else None
+        expected = top.baseline * top.docs if top else 0.0
+        verdict = Verdict(
+            at(current),
+            float(top.count) if top else 0.0,
+            expected,
+            top.score if top else 0.0,
+            top is not None,
+            window=round(window / self.step),
+            window_observed=float(top.count) if top else 0.0,
+            window_expected=expected,
+        )
+        words = ", ".join(f"{t.term} ({t.count})" for t in found[:5])
+        headline = (
+            f"{brand}: words suddenly frequent in negative mentions of the last "
+            f"{window.total_seconds() / 60:.0f} min: {words}"
+        )
+        actions = tracker.observe(incident, verdict, now)
+        changes = self._apply(
+            conn,
+            watch,
+            row,
+            actions,
+            verdict,
+            now,
+            headline=headline if found else None,
+            query=top.term if top else None,
+        )
+        row.incident = incident.to_dict()
         self._save(conn, watch, row)
         return changes
 
@@ -359,7 +434,9 @@ class AlertEngine:
         cooldown (they are events, not incidents, and are not followed by a notice)."""
         rule = watch.rule
         changes = []
-        for record in self.history.list(rule=rule.name, brand=watch.brand, status="open", limit=200):
+        for record in self.history.select(
+            rule=rule.name, brand=watch.brand, status="open", limit=200
+        ):
             if not record.paged and not in_quiet_hours(rule.quiet_hours, now):
                 self.history.set_paged(conn, record.id)
                 self._notify(conn, record, "trigger", now)

@@ -179,7 +179,7 @@ class History:
         rows = self.db.query(f"SELECT {_COLUMNS} FROM alerts WHERE dedup = ?", (dedup,))
         return AlertRecord.from_row(rows[0]) if rows else None
 
-    def list(
+    def select(
         self,
         *,
         status: str | None = None,
@@ -188,7 +188,8 @@ class History:
         since: datetime | None = None,
         limit: int = 50,
     ) -> list[AlertRecord]:
-        clauses, params = ["1"], []
+        clauses: list[str] = ["1"]
+        params: list[Any] = []
         if status:
             clauses.append("status = ?")
             params.append(status)
@@ -214,7 +215,8 @@ class History:
     def resolve(self, conn: sqlite3.Connection, ident: str, now: datetime) -> AlertRecord | None:
         """Mark the alert resolved; None if it already was (or is unknown)."""
         changed = conn.execute(
-            "UPDATE alerts SET status = 'resolved', resolved = ? WHERE id = ? AND status != 'resolved'",
+            "UPDATE alerts SET status = 'resolved', resolved = ?"
+            " WHERE id = ? AND status != 'resolved'",
             (_ts(now), ident),
         ).rowcount
         return self._one(conn, "id = ?", ident) if changed else None
@@ -315,9 +317,19 @@ class History:
 
 def _delivery(row: tuple[Any, ...]) -> Delivery:
     created, next_attempt, sent = _dt(row[4]), _dt(row[7]), _dt(row[9])
-    assert created is not None and next_attempt is not None
+    assert created is not None
+    assert next_attempt is not None
     return Delivery(
-        row[0], row[1], row[2], row[3], created, row[5], row[6], next_attempt, row[8], sent,
+        row[0],
+        row[1],
+        row[2],
+        row[3],
+        created,
+        row[5],
+        row[6],
+        next_attempt,
+        row[8],
+        sent,
         json.loads(row[10]),
     )
 

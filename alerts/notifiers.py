@@ -60,6 +60,9 @@ class Notifier(Protocol):
     def accepts(self, event: str) -> bool:
         """Whether this channel is told about ``event`` (PagerDuty alone hears acknowledgements)."""
 
+    def scrub(self, text: str) -> str:
+        """``text`` with this channel's secrets masked."""
+
 
 class _Base:
     secrets: tuple[str, ...] = ()
@@ -149,8 +152,14 @@ def adaptive_card(msg: Message) -> dict[str, Any]:
     """The message as an Adaptive Card in the envelope Teams webhooks take."""
     color = "attention" if msg.severity == "critical" else "warning"
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": msg.title, "weight": "bolder", "size": "medium",
-         "wrap": True, "color": "good" if msg.color == COLORS["resolved"] else color},
+        {
+            "type": "TextBlock",
+            "text": msg.title,
+            "weight": "bolder",
+            "size": "medium",
+            "wrap": True,
+            "color": "good" if msg.color == COLORS["resolved"] else color,
+        },
         {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in msg.facts]},
     ]
     for heading, items in sections(msg, "markdown"):
@@ -167,8 +176,11 @@ def adaptive_card(msg: Message) -> dict[str, Any]:
     return {
         "type": "message",
         "attachments": [
-            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
-             "content": card}
+            {
+                "contentType": "application/vnd.microsoft.card.adaptive",
+                "contentUrl": None,
+                "content": card,
+            }
         ],
     }
 
@@ -189,8 +201,11 @@ class WebhookNotifier(_Http):
     def send(self, notification: dict[str, Any]) -> None:
         body = json.dumps(notification, ensure_ascii=False, sort_keys=True).encode()
         timestamp = str(int(time.time()))
-        headers = {**self.headers, "X-Veille-Event": notification["event"],
-                   "X-Veille-Timestamp": timestamp}
+        headers = {
+            **self.headers,
+            "X-Veille-Event": notification["event"],
+            "X-Veille-Timestamp": timestamp,
+        }
         if self.key:
             headers["X-Veille-Signature"] = sign(self.key, timestamp, body)
         self.post(body, headers)
@@ -239,8 +254,10 @@ class PagerDutyNotifier(_Http):
                 },
             }
             event["client"] = "Veille"
-            event["links"] = [{"href": m["url"], "text": (m.get("title") or m["site"])[:100]}
-                              for m in msg.mentions[:5]]
+            event["links"] = [
+                {"href": m["url"], "text": (m.get("title") or m["site"])[:100]}
+                for m in msg.mentions[:5]
+            ]
             if msg.link:
                 event["client_url"] = msg.link
         response = self.post_json(event)
@@ -289,4 +306,3 @@ def build(name: str, settings: Channel) -> Notifier:
 
         return EmailNotifier(name, settings)
     return _BUILDERS[type(settings)](name, settings)
-

@@ -48,7 +48,9 @@ def message(notification: dict[str, Any]) -> Message:
     )
     if event == "resolve":
         title = f"[RESOLVED] {brand}: back to normal ({alert['rule']})"
-        summary = f"The alert opened {_when(alert['opened'])} is resolved. It was: {why['headline']}"
+        summary = (
+            f"The alert opened {_when(alert['opened'])} is resolved. It was: {why['headline']}"
+        )
     elif event == "acknowledge":
         title = f"[ACK] {brand}: acknowledged by {alert.get('acked_by') or 'someone'}"
         summary = why["headline"]
@@ -126,7 +128,10 @@ def sections(msg: Message, flavor: Flavor | None) -> list[tuple[str, list[str]]]
     if msg.sites:
         out.append(("Sites", [", ".join(msg.sites)]))
     if msg.link:
-        label = {"slack": f"<{msg.link}|Open in Kibana>", "markdown": f"[Open in Kibana]({msg.link})"}
+        label = {
+            "slack": f"<{msg.link}|Open in Kibana>",
+            "markdown": f"[Open in Kibana]({msg.link})",
+        }
         out.append(("Search", [label.get(flavor or "", msg.link)]))
     elif msg.command:
         out.append(("Search", [f"`{msg.command}`" if flavor else msg.command]))

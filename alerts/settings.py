@@ -39,6 +39,8 @@ class DetectorSettings(Strict):
     season_half_life_days: Annotated[float, Field(gt=0, le=365)] = 7.0
     season_prior: Annotated[float, Field(ge=0)] = 2.0
     dispersion_half_life: Duration = timedelta(days=2)
+    dispersion_prior: Annotated[float, Field(ge=0)] = 1.0
+    """The negative binomial's 1/k before the series shows its own (see `alerts.detectors`)."""
     winsorize: Annotated[float, Field(gt=0)] = 3.0
     max_per_week: Annotated[float, Field(gt=0)] | None = None
     """Calibration: a bucket is unusual only if buckets scoring at least as high came fewer
@@ -67,7 +69,9 @@ class IncidentSettings(Strict):
     @model_validator(mode="after")
     def _window(self) -> IncidentSettings:
         if self.confirm > self.confirm_of:
-            raise ValueError(f"confirm ({self.confirm}) cannot exceed confirm_of ({self.confirm_of})")
+            raise ValueError(
+                f"confirm ({self.confirm}) cannot exceed confirm_of ({self.confirm_of})"
+            )
         return self
 
 

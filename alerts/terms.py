@@ -35,9 +35,7 @@ STOP_WORDS = frozenset(
 def terms_of(mention: Mention) -> set[str]:
     """The distinct words a mention counts for."""
     text = f"{mention.title or ''} {mention.text}"
-    return {
-        t for t in tokenize(text) if len(t) >= 3 and not t.isdigit() and t not in STOP_WORDS
-    }
+    return {t for t in tokenize(text) if len(t) >= 3 and not t.isdigit() and t not in STOP_WORDS}
 
 
 @dataclass(frozen=True)
@@ -47,6 +45,8 @@ class Term:
     term: str
     count: int
     """Recent negative mentions containing it."""
+    docs: int
+    """How many recent negative mentions there were."""
     share: float
     """Its share of the recent negative mentions."""
     baseline: float
@@ -84,7 +84,9 @@ def emerging(
         share_before = (baseline.get(term, 0) + 1) / (baseline_docs + 2)
         score = -binomial_log10_sf(count, recent_docs, share_before)
         if score >= threshold:
-            out.append(Term(term, count, count / max(1, recent_docs), share_before, score))
+            out.append(
+                Term(term, count, recent_docs, count / max(1, recent_docs), share_before, score)
+            )
     out.sort(key=lambda t: (-t.score, t.term))
     return out[:limit]
 

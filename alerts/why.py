@@ -67,7 +67,7 @@ class Why:
     @property
     def probability(self) -> str:
         """The score as the probability it stands for: ``1e-07``."""
-        return f"{10 ** -self.score:.0e}" if self.score < 300 else "<1e-300"
+        return f"{10**-self.score:.0e}" if self.score < 300 else "<1e-300"
 
 
 def _fmt(value: float) -> str:
@@ -116,7 +116,9 @@ def search_link(
         f"(dataSource:(dataViewId:{_rison(kibana.data_view)},type:dataView),"
         f"query:(language:kuery,query:{_rison(kql)}))"
     )
-    return {"kibana": f"{base}/app/discover#/?_g={quote(g, safe='(),:')}&_a={quote(a, safe='(),:')}"}
+    return {
+        "kibana": f"{base}/app/discover#/?_g={quote(g, safe='(),:')}&_a={quote(a, safe='(),:')}"
+    }
 
 
 def _rison(text: str) -> str:
@@ -181,8 +183,13 @@ def explain(
     negatives = buckets.negatives(brand, start)
     why.mentions = negatives[:top]
     why.authors = authors_of(negatives, top)
-    why.sites = [{"site": s, "mentions": n} for s, n in Counter(m["site"] for m in negatives).most_common(top)]
-    why.terms = [_term(t) for t in emerging_terms(buckets, brand, start, detected, rule.terms_window)]
+    why.sites = [
+        {"site": s, "mentions": n}
+        for s, n in Counter(m["site"] for m in negatives).most_common(top)
+    ]
+    why.terms = [
+        _term(t) for t in emerging_terms(buckets, brand, start, detected, rule.terms_window)
+    ]
     why.search = search_link(brand, start, kibana, query)
     why.headline = headline or spike_headline(brand, rule.metric, why)
     return why

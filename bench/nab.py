@@ -66,7 +66,9 @@ def backtest(
     """Alert times per series, as the scorer reads them."""
     alerts = {}
     for series in corpus:
-        fired = replay(rebucket(series.points, STEP), Detector(detector, STEP), Tracker(incident, STEP))
+        fired = replay(
+            rebucket(series.points, STEP), Detector(detector, STEP), Tracker(incident, STEP)
+        )
         alerts[series.rel] = [stamp(a.timestamp) for a in fired]
     return alerts
 
@@ -103,7 +105,8 @@ def score_official(alerts: dict[str, list[str]], data: Path = NAB_DATA) -> dict[
 
 def _scorer_module() -> ModuleType:
     spec = importlib.util.spec_from_file_location("nab_score", NAB_SCORER)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -124,7 +127,9 @@ class Scorer:
     def __init__(self, corpus: list[Series], data: Path = NAB_DATA) -> None:
         self.nab = _scorer_module()
         windows = json.loads((data / "combined_windows.json").read_text())
-        self.costs = {p: c["CostMatrix"] for p, c in json.loads((data / "profiles.json").read_text()).items()}
+        self.costs = {
+            p: c["CostMatrix"] for p, c in json.loads((data / "profiles.json").read_text()).items()
+        }
         self.series = {}
         for s in corpus:
             times = [self.nab.parse_ts(stamp(t)) for t, _ in s.points]

@@ -1,14 +1,14 @@
 """``veille alerts ...``: run the alerts worker, manage alerts, test channels, backtest rules.
 
-    veille alerts run [--once]                 the worker: count, evaluate, notify
-    veille alerts list [--status open]         the alert history
-    veille alerts show ID                      one alert: its why and its notifications
-    veille alerts ack ID [--by NAME]           someone is on it (stops repeats; PagerDuty ack)
-    veille alerts resolve ID                   close it by hand (sends the resolution notice)
-    veille alerts test --rule R                send a test notification on R's channels
-    veille alerts backtest --series F.csv      replay a timestamp,value series through a rule
-    veille alerts backtest --from-store --brand B --since 30d
-    veille alerts rebuild [--since 35d]        recount the buckets from the store
+veille alerts run [--once]                 the worker: count, evaluate, notify
+veille alerts list [--status open]         the alert history
+veille alerts show ID                      one alert: its why and its notifications
+veille alerts ack ID [--by NAME]           someone is on it (stops repeats; PagerDuty ack)
+veille alerts resolve ID                   close it by hand (sends the resolution notice)
+veille alerts test --rule R                send a test notification on R's channels
+veille alerts backtest --series F.csv      replay a timestamp,value series through a rule
+veille alerts backtest --from-store --brand B --since 30d
+veille alerts rebuild [--since 35d]        recount the buckets from the store
 """
 
 from __future__ import annotations
@@ -53,7 +53,9 @@ def _find(state: State, ident: str) -> AlertRecord:
     app = state.app()
     record = app.alerts_engine.history.get(ident)
     if record is None:
-        raise click.ClickException(f"no alert '{ident}' (or the prefix is ambiguous); see 'veille alerts list'")
+        raise click.ClickException(
+            f"no alert '{ident}' (or the prefix is ambiguous); see 'veille alerts list'"
+        )
     return record
 
 
@@ -75,9 +77,10 @@ def run(state: State, once: bool) -> None:
         with _stop_on_signals() as stop:
             worker.run(stop, until_idle=once)
         counts = app.counters.read("alerts").get("alerts", {})
-        open_alerts = app.alerts_engine.history.list(status="open")
+        open_alerts = app.alerts_engine.history.select(status="open")
         click.echo(
-            "alerts: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+            "alerts: "
+            + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
             + f"; {len(open_alerts)} open alert(s)",
             err=True,
         )
@@ -100,26 +103,41 @@ def _when(value: datetime | None) -> str:
 @click.option("--rule")
 @click.option("--since", help="Opened since this date or duration ago: 2026-11-01, 7d.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
 @click.pass_obj
 def list_alerts(
-    state: State, status: str, brand: str | None, rule: str | None, since: str | None,
-    limit: int, fmt: str,
+    state: State,
+    status: str,
+    brand: str | None,
+    rule: str | None,
+    since: str | None,
+    limit: int,
+    fmt: str,
 ) -> None:
     """The alert history, newest first."""
     from veille.cli import parse_time
 
     app = state.app()
     try:
-        records = app.alerts_engine.history.list(
-            status=None if status == "all" else status, brand=brand, rule=rule,
-            since=parse_time(since), limit=limit,
+        records = app.alerts_engine.history.select(
+            status=None if status == "all" else status,
+            brand=brand,
+            rule=rule,
+            since=parse_time(since),
+            limit=limit,
         )
     finally:
         app.close()
     if fmt == "json":
         for r in records:
-            click.echo(json.dumps(r.notification("trigger")["alert"] | {"why": r.why.to_dict()}, ensure_ascii=False))
+            click.echo(
+                json.dumps(
+                    r.notification("trigger")["alert"] | {"why": r.why.to_dict()},
+                    ensure_ascii=False,
+                )
+            )
         return
     rows = [
         [r.id, _when(r.opened), r.status, r.severity, r.rule, r.brand, r.why.headline]
@@ -130,7 +148,9 @@ def list_alerts(
 
 @alerts.command("show")
 @click.argument("ident")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
 @click.pass_obj
 def show(state: State, ident: str, fmt: str) -> None:
     """One alert: what it says, and where its notifications went."""
@@ -139,19 +159,30 @@ def show(state: State, ident: str, fmt: str) -> None:
     if fmt == "json":
         data = record.notification("trigger")
         data["deliveries"] = [
-            {"channel": d.channel, "event": d.event, "status": d.status, "attempts": d.attempts,
-             "sent": d.sent.isoformat() if d.sent else None, "last_error": d.last_error}
+            {
+                "channel": d.channel,
+                "event": d.event,
+                "status": d.status,
+                "attempts": d.attempts,
+                "sent": d.sent.isoformat() if d.sent else None,
+                "last_error": d.last_error,
+            }
             for d in deliveries
         ]
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     msg = message(record.notification("trigger"))
-    click.echo(f"{record.id}  {record.status}  opened {_when(record.opened)} UTC"
-               + (f", resolved {_when(record.resolved)}" if record.resolved else "")
-               + (f", acknowledged by {record.acked_by}" if record.acked_by else ""))
+    click.echo(
+        f"{record.id}  {record.status}  opened {_when(record.opened)} UTC"
+        + (f", resolved {_when(record.resolved)}" if record.resolved else "")
+        + (f", acknowledged by {record.acked_by}" if record.acked_by else "")
+    )
     click.echo(plain(msg))
     if deliveries:
-        rows = [[d.channel, d.event, d.status, d.attempts, _when(d.sent), d.last_error or ""] for d in deliveries]
+        rows = [
+            [d.channel, d.event, d.status, d.attempts, _when(d.sent), d.last_error or ""]
+            for d in deliveries
+        ]
         click.echo(table(rows, ["channel", "event", "status", "attempts", "sent", "last error"]))
 
 
@@ -166,7 +197,9 @@ def ack(state: State, ident: str, who: str | None) -> None:
     try:
         done = app.alerts_engine.acknowledge(record.id, who or getpass.getuser())
         if done is None:
-            raise click.ClickException(f"alert {record.id} is {record.status}; only an open alert can be acknowledged")
+            raise click.ClickException(
+                f"alert {record.id} is {record.status}; only an open alert can be acknowledged"
+            )
         app.dispatcher().run_once(wait=True)
         click.echo(f"acknowledged {done.id} ({done.rule} on {done.brand})")
     finally:
@@ -201,22 +234,43 @@ def test(state: State, rule_name: str) -> None:
     app = state.app()
     try:
         notifiers = app.notifiers()
-        brand = rule.brand if rule.brand != "*" else (state.settings.brands[0].name if state.settings.brands else "*")
+        brand = (
+            rule.brand
+            if rule.brand != "*"
+            else (state.settings.brands[0].name if state.settings.brands else "*")
+        )
         now = datetime.now(UTC)
-        recent = app.alerts_engine.buckets.negatives(brand, now - timedelta(days=1))[: state.settings.alerts.top_mentions]
+        recent = app.alerts_engine.buckets.negatives(brand, now - timedelta(days=1))[
+            : state.settings.alerts.top_mentions
+        ]
         why = Why(
-            rule=rule.name, brand=brand, kind=rule.kind, metric=rule.metric, severity=rule.severity,
+            rule=rule.name,
+            brand=brand,
+            kind=rule.kind,
+            metric=rule.metric,
+            severity=rule.severity,
             headline=f"Test from Veille: rule {rule.name} on {brand} reaches this channel",
-            since=now.isoformat(), detected=now.isoformat(), mentions=recent,
+            since=now.isoformat(),
+            detected=now.isoformat(),
+            mentions=recent,
             authors=authors_of(recent, 5),
             search=search_link(brand, now - timedelta(days=1), state.settings.alerts.kibana),
         )
         notification = {
             "event": "test",
-            "alert": {"id": "test", "status": "open", "rule": rule.name, "brand": brand,
-                      "kind": rule.kind, "metric": rule.metric, "severity": rule.severity,
-                      "opened": now.isoformat(), "resolved": None, "acked_by": None,
-                      "dedup_key": f"test/{rule.name}/{now.isoformat()}"},
+            "alert": {
+                "id": "test",
+                "status": "open",
+                "rule": rule.name,
+                "brand": brand,
+                "kind": rule.kind,
+                "metric": rule.metric,
+                "severity": rule.severity,
+                "opened": now.isoformat(),
+                "resolved": None,
+                "acked_by": None,
+                "dedup_key": f"test/{rule.name}/{now.isoformat()}",
+            },
             "why": why.to_dict(),
         }
         failed = 0
@@ -234,20 +288,46 @@ def test(state: State, rule_name: str) -> None:
 
 
 @alerts.command("backtest")
-@click.option("--series", "series_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A CSV file with columns timestamp,value (one row per bucket, or finer).")
+@click.option(
+    "--series",
+    "series_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CSV file with columns timestamp,value (one row per bucket, or finer).",
+)
 @click.option("--from-store", is_flag=True, help="Replay the brand's stored mentions instead.")
 @click.option("--brand", help="With --from-store: the brand (default: the rule's).")
-@click.option("--since", default="30d", show_default=True, help="With --from-store: from this date or duration ago.")
+@click.option(
+    "--since",
+    default="30d",
+    show_default=True,
+    help="With --from-store: from this date or duration ago.",
+)
 @click.option("--until", help="With --from-store: up to this date (default: now).")
-@click.option("--rule", "rule_name", help="The rule to replay (default: the default detector on negative mentions).")
+@click.option(
+    "--rule",
+    "rule_name",
+    help="The rule to replay (default: the default detector on negative mentions).",
+)
 @click.option("--bucket", help="Bucket length (default: the configured one, 5m).")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="json: one object per alert.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="json: one object per alert.",
+)
 @click.pass_obj
 def backtest(
-    state: State, series_file: Path | None, from_store: bool, brand: str | None, since: str,
-    until: str | None, rule_name: str | None, bucket: str | None, fmt: str,
+    state: State,
+    series_file: Path | None,
+    from_store: bool,
+    brand: str | None,
+    since: str,
+    until: str | None,
+    rule_name: str | None,
+    bucket: str | None,
+    fmt: str,
 ) -> None:
     """Replay a series through a rule's detector, confirmation and cooldown, and list the
     alerts it would have fired."""
@@ -278,19 +358,32 @@ def backtest(
         finally:
             app.close()
         label = f"{name} ({rule.metric}) from the store"
-    fired = replay(points, detector_for(rule, step), tracker_for(rule, step), severity=rule.severity)
+    fired = replay(
+        points, detector_for(rule, step), tracker_for(rule, step), severity=rule.severity
+    )
     if fmt == "json":
         for a in fired:
             click.echo(json.dumps({**a.to_json(), "rule": rule.name}))
         return
-    rows = [[a.to_json()["timestamp"], f"{a.score:.1f}", a.severity, f"{a.window_observed:g}",
-             f"{a.window_expected:.2f}", a.to_json()["since"]] for a in fired]
+    rows = [
+        [
+            a.to_json()["timestamp"],
+            f"{a.score:.1f}",
+            a.severity,
+            f"{a.window_observed:g}",
+            f"{a.window_expected:.2f}",
+            a.to_json()["since"],
+        ]
+        for a in fired
+    ]
     click.echo(table(rows, ["timestamp", "score", "severity", "observed", "expected", "since"]))
     click.echo(f"\n{len(fired)} alert(s) over {len(points)} buckets of {label}", err=True)
 
 
 @alerts.command("rebuild")
-@click.option("--since", default="35d", show_default=True, help="Recount from this date or duration ago.")
+@click.option(
+    "--since", default="35d", show_default=True, help="Recount from this date or duration ago."
+)
 @click.option("--brand", help="Only this brand.")
 @click.pass_obj
 def rebuild(state: State, since: str, brand: str | None) -> None:

@@ -1,14 +1,15 @@
 """``veille demo``: the whole pipeline, embedded, on the sample web, in one command.
 
 It writes a configuration into the demo directory, serves the sample web on localhost, polls
-every feed, runs enrich and index until their topics are empty, and prints what it collected,
-by source, brand and sentiment, with sample searches and the negative timeline of the brand in
-trouble. The directory stays, so ``veille --config veille-demo/veille.yaml search ...`` works
-afterwards.
+every feed, runs enrich, index and alerts until their topics are empty, and prints what it
+collected, by source, brand and sentiment, with sample searches and the negative timeline of the
+brand in trouble, then the alert that fired, as the local webhook that received it saw it. The
+directory stays, so ``veille --config veille-demo/veille.yaml search ...`` works afterwards.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,11 +17,13 @@ from pathlib import Path
 
 import yaml
 
+from alerts.render import message, plain
 from ingest.errors import ConfigError
 from ingest.query import parse
 from ingest.store import Filters
 from veille.app import App
 from veille.demo.content import BURST_MINUTES
+from veille.demo.receiver import Receiver, webhook_check
 from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, demo_routes
 from veille.demo.web import Web
 from veille.logs import setup_logging
@@ -48,13 +51,41 @@ def prepare(data_dir: Path) -> None:
     (data_dir / MARKER).write_text("made by veille demo; emptied at each run\n")
 
 
-def write_config(data_dir: Path, proxy: str) -> Path:
-    config = {
+def alerts_config(data_dir: Path, receiver: str) -> dict[str, object]:
+    """One rule on every brand's negative mentions, paging a local webhook. Its signing key is
+    kept in a file beside the configuration, the way secrets should be passed."""
+    key = data_dir / "webhook.secret"
+    key.write_text(secrets.token_hex(16) + "\n")
+    key.chmod(0o600)
+    return {
+        "channels": {
+            "demo-webhook": {
+                "type": "webhook",
+                "url": f"{receiver}/veille",
+                "secret": "${file:" + str(key) + "}",
+            }
+        },
+        "rules": [
+            {
+                "name": "bad-buzz",
+                "brand": "*",
+                "metric": "negative",
+                "severity": "critical",
+                "channels": ["demo-webhook"],
+            }
+        ],
+    }
+
+
+def write_config(data_dir: Path, proxy: str, alerts: dict[str, object] | None = None) -> Path:
+    config: dict[str, object] = {
         "data_dir": "data",
         "log_level": "WARNING",
         "brands": DEMO_BRANDS,
         "sources": {"feeds": DEMO_FEEDS, "http": {"proxy": proxy, "host_delay": "0s"}},
     }
+    if alerts:
+        config["alerts"] = alerts
     path = data_dir / "veille.yaml"
     header = (
         "# Written by `veille demo`. The proxy below was the demo's sample web, gone now that\n"
@@ -68,8 +99,11 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
     data_dir = data_dir.resolve()
     prepare(data_dir)
     now = datetime.now(UTC)
-    with Web(demo_routes(now)) as web:
-        settings = load_settings(write_config(data_dir, web.proxy))
+    with Web(demo_routes(now)) as web, Receiver() as receiver:
+        config = write_config(data_dir, web.proxy, alerts_config(data_dir, receiver.url))
+        settings = load_settings(config)
+        webhook = settings.alerts.channels["demo-webhook"]
+        receiver._server.check = webhook_check(webhook.secret.get_secret_value())  # type: ignore[union-attr]
         setup_logging(settings.log_level, secret_values(settings))
         app = App(settings)
         try:
@@ -81,7 +115,9 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             outcomes = app.feed_poller().poll_due(force=True)
             rows = [[o.feed, o.status, o.new, o.error or ""] for o in outcomes]
             echo(table(rows, ["feed", "status", "new entries", "note"]))
-            echo("\n2. Enriching (language, brands, sentiment) and indexing")
+            echo(
+                "\n2. Enriching (language, brands, sentiment), indexing, and watching for bad buzz"
+            )
             app.drain()
             counts = app.counters.read()
             enrich, index = counts.get("enrich", {}), counts.get("index", {})
@@ -91,7 +127,9 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
                 f"{enrich.get('dead', 0)} dead-lettered"
             )
             echo(f"   index:  {index.get('consumed', 0)} stored")
+            echo(f"   alerts: {counts.get('alerts', {}).get('consumed', 0)} counted")
             summarize(app, echo, now)
+            show_alerts(app, receiver, echo, now)
         finally:
             app.close()
     echo(
@@ -136,3 +174,27 @@ def summarize(app: App, echo: Echo, now: datetime) -> None:
     )
     for bucket in buckets:
         echo(f"   {bucket.start:%H:%M} UTC  {'#' * bucket.total} {bucket.total}")
+
+
+def show_alerts(app: App, receiver: Receiver, echo: Echo, now: datetime) -> None:
+    burst = now - timedelta(minutes=BURST_MINUTES)
+    step = app.settings.alerts.bucket
+    echo(
+        f"\n6. Alerts: rule 'bad-buzz' on negative mentions, {step.total_seconds() / 60:.0f}-minute"
+        f" buckets; what the local webhook {receiver.url}/veille received (signature verified)"
+    )
+    if not receiver.received:
+        echo("   no alert fired")
+        return
+    for request in receiver.received:
+        notification = request.json
+        why = notification["why"]
+        detected = datetime.fromisoformat(why["detected"])
+        echo(
+            f"\n   {notification['event']} of alert {notification['alert']['id']}: the outage began"
+            f" {burst:%H:%M:%S}, the detector fired at the end of the bucket {detected:%H:%M}"
+            f" ({(detected - burst).total_seconds() / 60:.1f} min later, within one bucket:"
+            f" {detected - burst <= step + step})"
+        )
+        for line in plain(message(notification)).splitlines():
+            echo(f"   | {line}")
