@@ -9,8 +9,10 @@ weighted by reach (the negative share is their ratio). Counting rules:
 - reach weight: ``1 + log10(1 + audience)``, the audience being the post's views when the source
   gives them, else the author's followers (a post by an account followed by 100,000 weighs 6);
 - a mention goes in the bucket of its publication time, unless that bucket was already closed
-  (evaluated) when it arrived: then in the first open one. Feeds are polled every few minutes, so
-  most mentions arrive late; counting them in a closed bucket would hide them from the detector.
+  (evaluated) when it arrived, less than ``late_within`` ago: then in the first open one. Feeds are
+  polled every few minutes, so most mentions arrive a little late, and counting them in a closed
+  bucket would hide them from the detector. An old post found much later (a crawler going back in
+  time) keeps its own bucket: it is history, not news.
 
 The counts live in `alerts.db.AlertsDb`; `rebuild` recounts them from the store.
 """
@@ -101,11 +103,19 @@ def summary(mention: Mention, min_followers: int) -> dict[str, object]:
 class BucketStore:
     """Bucket counts of every brand, in buckets of ``step``."""
 
-    def __init__(self, db: AlertsDb, step: timedelta, *, min_followers: int = 10_000) -> None:
+    def __init__(
+        self,
+        db: AlertsDb,
+        step: timedelta,
+        *,
+        min_followers: int = 10_000,
+        late_within: timedelta = timedelta(hours=1),
+    ) -> None:
         self.db = db
         self.step = step
         self.seconds = int(step.total_seconds())
         self.min_followers = min_followers
+        self.late_within = int(late_within.total_seconds())
 
     def bucket_of(self, t: datetime) -> int:
         s = epoch(t)
@@ -132,8 +142,8 @@ class BucketStore:
                 continue
             for brand in e.brands:
                 bucket = min(self.bucket_of(mention.published), latest)
-                if closed is not None:
-                    bucket = max(bucket, closed)
+                if closed is not None and closed - self.late_within <= bucket < closed:
+                    bucket = closed
                 if self._count(conn, brand, mention, bucket):
                     fresh.append((brand, mention))
         return fresh
@@ -244,21 +254,23 @@ class BucketStore:
         return [json.loads(r[0]) for r in rows]
 
     def term_counts(
-        self, brand: str, start: datetime, end: datetime, column: str
+        self, brand: str, start: int, end: int, column: str
     ) -> tuple[dict[str, int], int]:
-        """Word counts of ``brand`` over [start, end) by hour (``column``: total or negative),
-        and how many mentions (clusters) they were counted over."""
+        """Word counts of ``brand`` over the hours from ``start`` up to ``end`` (epoch seconds,
+        whole hours), in ``column`` (total or negative), and how many mentions (clusters) they
+        were counted over."""
         assert column in ("total", "negative")
-        lo, hi = epoch(start) - epoch(start) % 3600, epoch(end)
+        assert start % 3600 == 0
+        assert end % 3600 == 0
         rows = self.db.query(
             f"SELECT term, SUM({column}) FROM terms WHERE brand = ? AND hour >= ? AND hour < ?"
             f" GROUP BY term HAVING SUM({column}) > 0",
-            (brand, lo, hi),
+            (brand, start, end),
         )
         docs = self.db.query(
             f"SELECT COALESCE(SUM({column}), 0) FROM buckets WHERE brand = ? AND bucket >= ?"
             f" AND bucket < ?",
-            (brand, lo, hi),
+            (brand, start, end),
         )
         return {r[0]: int(r[1]) for r in rows}, int(docs[0][0])
 

@@ -128,17 +128,24 @@ class Detector:
 
     # -- the model -----------------------------------------------------------------------------
 
-    def _season(self, state: State, start: datetime) -> float:
+    def _factors(self, state: State, start: datetime) -> tuple[float, float]:
+        """The hour-of-day and day-of-week factors for the bucket at ``start``. Each starts at
+        1 and moves only as the slot's counts outweigh a prior of ``season_prior`` mentions, so
+        a quiet brand's three posts one evening do not make that hour look busy forever."""
         mode = self.settings.seasonality
         if mode == "none":
-            return 1.0
-        prior = self.prior * max(state.level, _MIN_MU)
+            return 1.0, 1.0
+        prior = self.prior
         h = start.hour
-        factor = (state.hour_num[h] + prior) / (state.hour_den[h] + prior)
-        if mode == "week":
-            d = start.weekday()
-            factor *= (state.day_num[d] + 24 * prior) / (state.day_den[d] + 24 * prior)
-        return factor
+        hour = (state.hour_num[h] + prior) / (state.hour_den[h] + prior)
+        if mode == "day":
+            return hour, 1.0
+        d = start.weekday()
+        return hour, (state.day_num[d] + 24 * prior) / (state.day_den[d] + 24 * prior)
+
+    def _season(self, state: State, start: datetime) -> float:
+        hour, day = self._factors(state, start)
+        return hour * day
 
     def _expected(self, state: State, start: datetime) -> float:
         return max(_MIN_MU, (state.level + state.trend) * self._season(state, start))
@@ -274,14 +281,10 @@ class Detector:
         state.n += 1
 
     def _learn_season(self, state: State, start: datetime, kept: float, base: float) -> None:
+        hour_factor, day_factor = self._factors(state, start)
         h = start.hour
-        day_factor = 1.0
         if self.settings.seasonality == "week":
             d = start.weekday()
-            prior = 24 * self.prior * base
-            day_factor = (state.day_num[d] + prior) / (state.day_den[d] + prior)
-            hour_prior = self.prior * base
-            hour_factor = (state.hour_num[h] + hour_prior) / (state.hour_den[h] + hour_prior)
             state.day_num[d] = self.day_decay * state.day_num[d] + kept
             state.day_den[d] = self.day_decay * state.day_den[d] + base * hour_factor
         state.hour_num[h] = self.hour_decay * state.hour_num[h] + kept

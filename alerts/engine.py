@@ -8,8 +8,9 @@ its state in `alerts.db.AlertsDb`, so a restart carries on where it stopped.
   rule's detector and tracker (`alerts.rules`), scores the bucket still filling, checks the
   ``emerging_terms`` rules, and turns what the trackers say into alerts and notifications, all
   in one transaction per rule;
-- after a stop, `evaluate` first catches up on the buckets it missed: incidents that began and
-  ended meanwhile are recorded without paging; one still going on is paged.
+- after a stop, `evaluate` first catches up on the buckets it missed: an incident still going on
+  is paged; one that began and ended meanwhile is paged late (trigger and resolution) if it began
+  within ``page_missed_within``, and only recorded if older.
 """
 
 from __future__ import annotations
@@ -72,7 +73,12 @@ class AlertEngine:
         self.clock = clock or SystemClock()
         self.step = settings.bucket
         followers = [r.min_followers for r in settings.rules if r.kind == "influencer"]
-        self.buckets = BucketStore(db, self.step, min_followers=min(followers, default=10_000))
+        self.buckets = BucketStore(
+            db,
+            self.step,
+            min_followers=min(followers, default=10_000),
+            late_within=settings.late_within,
+        )
         self.history = History(db)
         self.watches = watches(settings.rules, brands)
         self._pruned: datetime | None = None
@@ -248,7 +254,7 @@ class AlertEngine:
             end = counts.start + self.step
             hold = end < now - self.step  # catching up on buckets that ended a while ago
             actions = tracker.observe(incident, verdict, end if hold else now, hold=hold)
-            changes += self._apply(conn, watch, row, actions, verdict, now)
+            changes += self._apply(conn, watch, row, actions, verdict, now, catching_up=hold)
         partial = series[-1]
         verdict = _evaluate(detector, state, partial.start, rule, partial)
         changes += self._apply(
@@ -280,6 +286,7 @@ class AlertEngine:
         dedup: str | None = None,
         headline: str | None = None,
         query: str | None = None,
+        catching_up: bool = False,
     ) -> list[Change]:
         rule, brand = watch.rule, watch.brand
         changes = []
@@ -329,19 +336,20 @@ class AlertEngine:
                     continue
                 if action.kind == "repeat" and record.status == "acknowledged":
                     continue  # someone is on it: no more pages
-                why = explain(
-                    rule,
-                    brand,
-                    verdict,
-                    action.since,
-                    now,
-                    self.buckets,
-                    top=self.settings.top_mentions,
-                    kibana=self.settings.kibana,
-                    headline=headline,
-                    query=query,
-                )
-                update_why(conn, record.id, why, verdict.score)
+                if action.kind == "repeat":  # say what it looks like now
+                    why = explain(
+                        rule,
+                        brand,
+                        verdict,
+                        action.since,
+                        now,
+                        self.buckets,
+                        top=self.settings.top_mentions,
+                        kibana=self.settings.kibana,
+                        headline=headline,
+                        query=query,
+                    )
+                    update_why(conn, record.id, why, verdict.score)
                 self.history.set_paged(conn, record.id)
                 record = self.history._one(conn, "id = ?", record.id)
                 assert record is not None
@@ -362,6 +370,18 @@ class AlertEngine:
                 changes.append(Change("resolved", record.id, rule.name, brand))
                 if action.paged:
                     self._notify(conn, record, "resolve", now)
+                elif (
+                    catching_up
+                    and not record.paged
+                    and now - record.since <= self.settings.page_missed_within
+                    and not in_quiet_hours(rule.quiet_hours, now)
+                ):
+                    # Missed while the worker was down, and recent: say so, late, and that it ended.
+                    self.history.set_paged(conn, record.id)
+                    self._notify(conn, record, "trigger", now)
+                    if rule.notify_resolved:
+                        self._notify(conn, record, "resolve", now)
+                    changes.append(Change("paged late", record.id, rule.name, brand))
         return changes
 
     def _notify(

@@ -7,8 +7,10 @@ bucket, or the bucket still filling) with the current time, and returns what to 
   the last alert fired more than ``cooldown`` ago. The incident opens; it is paged at once unless
   the rule's quiet hours hold it back, in which case it is paged when they end, if still open;
 - ``repeat``: the incident is still going on ``repeat_every`` after its last page;
-- ``resolve``: no unusual bucket for ``resolve_after``; the incident ends (``paged`` says whether a
-  resolution notice goes out: the rule asks for one and the incident was paged).
+- ``resolve``: for ``resolve_after``, no bucket was unusual or still above twice what was
+  expected when the incident began (the detector gets used to a crisis that lasts; the crisis is
+  over only when the counts are back near what they were before it). ``paged`` says whether a
+  resolution notice goes out: the rule asks for one and the incident was paged.
 
 It is a pure state machine: no clock, no I/O; the state is plain data the worker keeps (so a
 restart neither pages twice nor forgets to resolve) and the backtest replays with the very same
@@ -26,6 +28,10 @@ from alerts.detectors import Verdict
 from alerts.settings import IncidentSettings, QuietHours
 
 ActionKind = Literal["fire", "page", "repeat", "resolve"]
+
+ELEVATED = 2.0
+"""An open incident goes on while buckets hold more than this times the expectation it began
+with."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,9 @@ class IncidentState:
     open: bool = False
     since: str | None = None
     last_unusual: str | None = None
+    last_elevated: str | None = None
+    baseline: float = 0.0
+    """What one bucket was expected to hold when the incident began."""
     last_fired: str | None = None
     last_paged: str | None = None
     paged: bool = False
@@ -109,6 +118,8 @@ class Tracker:
         oldest = (verdict.start - (settings.confirm_of - 1) * self.step).isoformat()
         for stale in [k for k in state.flags if k < oldest]:
             del state.flags[stale]
+        if unusual or (state.open and verdict.observed > ELEVATED * state.baseline):
+            state.last_elevated = max(state.last_elevated or key, key)
         if unusual:
             state.last_unusual = max(state.last_unusual or key, key)
             if state.since is None:
@@ -121,9 +132,9 @@ class Tracker:
         actions: list[Action] = []
         quiet = hold or in_quiet_hours(self.quiet, now)
         if state.open:
-            last_unusual = _t(state.last_unusual)
+            last_elevated = _t(state.last_elevated)
             since = _t(state.since) or verdict.start
-            if last_unusual is not None and now - (last_unusual + self.step) >= (
+            if last_elevated is not None and now - (last_elevated + self.step) >= (
                 settings.resolve_after
             ):
                 notice = state.paged and self.notify_resolved
@@ -148,6 +159,8 @@ class Tracker:
         if unusual and confirmed and not cooling:
             state.open = True
             state.peak = verdict.score
+            state.baseline = verdict.expected
+            state.last_elevated = key
             state.last_fired = now.isoformat()
             state.paged = not quiet
             if state.paged:
@@ -167,4 +180,5 @@ class Tracker:
         state.paged = False
         state.since = None
         state.peak = 0.0
+        state.baseline = 0.0
         state.flags = {}

@@ -63,8 +63,9 @@ def message(notification: dict[str, Any]) -> Message:
             ("Metric", METRIC_WORDS.get(why["metric"], (why["metric"],))[0]),
             (
                 "Observed / expected",
-                f"{_num(why['observed'])} / {_num(why['expected'])} in "
-                f"{_num(why['window_minutes'])} min ({why['ratio']:.1f}x)",
+                f"{_num(why['observed'])} / {why['expected']:.2g} in "
+                f"{_num(why['window_minutes'])} min"
+                + (f" ({why['ratio']:.1f}x)" if why["expected"] >= 0.1 else ""),
             ),
             ("How unusual", f"score {why['score']:.1f} (p={10 ** -min(why['score'], 300):.0e})"),
         ]

@@ -38,6 +38,7 @@ class DetectorSettings(Strict):
     trend_half_life: Duration = timedelta(hours=12)
     season_half_life_days: Annotated[float, Field(gt=0, le=365)] = 7.0
     season_prior: Annotated[float, Field(ge=0)] = 2.0
+    """Mentions a slot of the day or week must outweigh before its factor moves from 1."""
     dispersion_half_life: Duration = timedelta(days=2)
     dispersion_prior: Annotated[float, Field(ge=0)] = 1.0
     """The negative binomial's 1/k before the series shows its own (see `alerts.detectors`)."""
@@ -274,6 +275,12 @@ class AlertSettings(Strict):
     bucket: Duration = timedelta(minutes=5)
     evaluate_every: Duration = timedelta(seconds=5)
     """How often the worker closes buckets and evaluates rules, mentions or not."""
+    late_within: Duration = timedelta(hours=1)
+    """A mention published in a bucket already evaluated, less than this long before, counts in
+    the bucket still open (see `alerts.buckets`)."""
+    page_missed_within: Duration = timedelta(hours=2)
+    """After a stop, an incident that began and ended while the worker was down is paged (late)
+    if it began less than this long ago; older ones are only recorded."""
     keep_buckets: Duration = timedelta(days=35)
     keep_alerts: Duration = timedelta(days=365)
     top_mentions: Annotated[int, Field(ge=0, le=50)] = 5

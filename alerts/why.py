@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from alerts.buckets import BucketStore
+from alerts.buckets import BucketStore, epoch
 from alerts.detectors import Verdict
 from alerts.settings import KibanaSettings, Rule
 from alerts.terms import Term, emerging
@@ -85,10 +85,14 @@ def _hm(text: str) -> str:
 def spike_headline(brand: str, metric: str, why: Why) -> str:
     words = METRIC_WORDS[metric][0]
     window = _fmt(why.window_minutes)
-    ratio = f"{why.ratio:.0f}x" if why.ratio >= 10 else f"{why.ratio:.1f}x"
+    if why.expected < 0.1:  # a quiet brand: a ratio to almost nothing means nothing
+        expected = "almost none were expected"
+    else:
+        ratio = f"{why.ratio:.0f}x" if why.ratio >= 10 else f"{why.ratio:.1f}x"
+        expected = f"{_fmt(why.expected)} were expected ({ratio})"
     return (
-        f"{brand}: {_fmt(why.observed)} {words} in {window} min where {_fmt(why.expected)} were "
-        f"expected ({ratio}, p={why.probability}), since {_hm(why.since)}"
+        f"{brand}: {_fmt(why.observed)} {words} in {window} min where {expected}, "
+        f"p={why.probability}, since {_hm(why.since)}"
     )
 
 
@@ -207,9 +211,12 @@ def emerging_terms(
 ) -> list[Term]:
     """Words unusual in ``brand``'s negative mentions over [start, end) (at least ``window``)
     against its mentions of the week before."""
-    start = min(start, end - window)
-    recent, recent_docs = buckets.term_counts(brand, start, end, "negative")
-    baseline, baseline_docs = buckets.term_counts(brand, start - timedelta(days=7), start, "total")
+    # Words are counted by the hour: the recent hours, against the week of hours before them.
+    first = epoch(min(start, end - window))
+    first -= first % 3600
+    last = epoch(end) + (-epoch(end)) % 3600
+    recent, recent_docs = buckets.term_counts(brand, first, last, "negative")
+    baseline, baseline_docs = buckets.term_counts(brand, first - 7 * 86400, first, "total")
     return emerging(
         recent, recent_docs, baseline, baseline_docs, min_count=min_count, threshold=threshold
     )

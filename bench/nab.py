@@ -73,7 +73,9 @@ def backtest(
     return alerts
 
 
-def score_official(alerts: dict[str, list[str]], data: Path = NAB_DATA) -> dict[str, Any]:
+def score_official(
+    alerts: dict[str, list[str]], data: Path = NAB_DATA, scorer: Path = NAB_SCORER
+) -> dict[str, Any]:
     """The shared scorer's verdict (its JSON output) on ``alerts``."""
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
         json.dump(alerts, handle)
@@ -81,7 +83,7 @@ def score_official(alerts: dict[str, list[str]], data: Path = NAB_DATA) -> dict[
         done = subprocess.run(
             [
                 sys.executable,
-                str(NAB_SCORER),
+                str(scorer),
                 "--data",
                 str(data),
                 "--windows",

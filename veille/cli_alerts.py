@@ -34,6 +34,7 @@ from ingest.settings import parse_duration
 from veille.output import table
 
 if TYPE_CHECKING:
+    from veille.app import App
     from veille.cli import State
 
 
@@ -186,6 +187,22 @@ def show(state: State, ident: str, fmt: str) -> None:
         click.echo(table(rows, ["channel", "event", "status", "attempts", "sent", "last error"]))
 
 
+def _deliver(app: App, alert: str, event: str) -> None:
+    """Send the notifications just queued, and say which channels did not take them yet."""
+    dispatcher = app.dispatcher()
+    try:
+        dispatcher.run_once(wait=True)
+    finally:
+        dispatcher.close()
+    for d in app.alerts_engine.history.deliveries(alert):
+        if d.event == event and d.status != "sent":
+            click.echo(
+                f"{d.channel}: not delivered yet ({d.last_error or 'queued'}); "
+                + ("the alerts worker retries it" if d.status == "pending" else "gave up"),
+                err=True,
+            )
+
+
 @alerts.command("ack")
 @click.argument("ident")
 @click.option("--by", "who", help="Who is on it (default: your user name).")
@@ -200,8 +217,8 @@ def ack(state: State, ident: str, who: str | None) -> None:
             raise click.ClickException(
                 f"alert {record.id} is {record.status}; only an open alert can be acknowledged"
             )
-        app.dispatcher().run_once(wait=True)
         click.echo(f"acknowledged {done.id} ({done.rule} on {done.brand})")
+        _deliver(app, done.id, "acknowledge")
     finally:
         app.close()
 
@@ -217,8 +234,8 @@ def resolve(state: State, ident: str) -> None:
         done = app.alerts_engine.resolve(record.id)
         if done is None:
             raise click.ClickException(f"alert {record.id} is already resolved")
-        app.dispatcher().run_once(wait=True)
         click.echo(f"resolved {done.id} ({done.rule} on {done.brand})")
+        _deliver(app, done.id, "resolve")
     finally:
         app.close()
 

@@ -341,6 +341,17 @@ _OUTAGE_AUTHORS = [
 ]
 
 
+# The first minutes of an outage: a wave of short "is it down for you too?" posts, the way a bad
+# buzz starts, and what the alert rule picks up within one bucket.
+_OUTAGE_FIRST_MINUTES = [
+    ("Manon_T", "Lumen en panne ? Plus rien chez moi, c'est nul.", 0),
+    ("Hugo.R", "Panne Lumen ici aussi, c'est scandaleux.", 1),
+    ("Lea_77", "Internet coupé chez Lumen, c'est honteux.", 1),
+    ("Yanis", "Encore une panne Lumen, ras le bol, service nul.", 2),
+    ("Claire.B", "Lumen : panne totale à Paris, catastrophe.", 3),
+]
+
+
 def forum_posts() -> list[Post]:
     posts: list[Post] = []
     for slug, title, items in _FORUM_BACKGROUND:
@@ -370,6 +381,21 @@ def forum_posts() -> list[Post]:
                 text,
                 _OUTAGE_AUTHORS[i % len(_OUTAGE_AUTHORS)],
                 max(1, minutes),
+                "fr",
+                thread=thread,
+                position=i + 1,
+            )
+        )
+    thread, title = "lumen-en-panne", "Lumen en panne chez vous ?"
+    for i, (author, text, after) in enumerate(_OUTAGE_FIRST_MINUTES):
+        posts.append(
+            Post(
+                FORUM,
+                f"{thread}#p{i + 1}",
+                title if i == 0 else f"Re: {title}",
+                text,
+                author,
+                BURST_MINUTES - after,
                 "fr",
                 thread=thread,
                 position=i + 1,
