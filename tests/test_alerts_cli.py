@@ -29,7 +29,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result, dateti
 
 
 def test_the_demo_pages_the_outage_within_one_bucket(demo: tuple[Path, Result, datetime]) -> None:
-    _, result, started = demo
+    result = demo[1]
     assert result.exit_code == 0, result.output
     section = result.output[result.output.index("6. Alerts") :]
     assert "trigger of alert" in section
