@@ -161,6 +161,4 @@ def store_series(
             )
         finally:
             db.close()
-    if rule.metric == "negative_share":
-        return [(c.start, (float(c.negative), float(c.total))) for c in series]
-    return [(c.start, c.metric(rule.metric)) for c in series]
+    return [(c.start, c.value(rule.metric)) for c in series]

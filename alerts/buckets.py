@@ -43,10 +43,13 @@ class Counts:
     negative: int = 0
     reach: float = 0.0
 
-    def metric(self, name: str) -> float:
-        if name == "total":
+    def value(self, metric: str) -> float | tuple[float, float]:
+        """What a detector reads for ``metric``: a count, or (negative, total) for the share."""
+        if metric == "negative_share":
+            return (float(self.negative), float(self.total))
+        if metric == "total":
             return float(self.total)
-        if name == "negative_reach":
+        if metric == "negative_reach":
             return self.reach
         return float(self.negative)
 

@@ -27,7 +27,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Self
 
 from alerts.settings import DetectorSettings
 from alerts.stats import negbin_log10_sf, normal_log10_sf
@@ -62,8 +62,25 @@ class Verdict:
         return self.window_observed / max(self.window_expected, _MIN_MU)
 
 
+class _Saved:
+    """A detector state saved as JSON: its fields, with the deque of recent buckets as lists."""
+
+    recent: deque[Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["recent"] = [list(r) for r in self.recent]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        values = dict(data)
+        values["recent"] = deque(tuple(r) for r in values.get("recent", []))
+        return cls(**values)
+
+
 @dataclass
-class State:
+class State(_Saved):
     """What a detector remembers of a series. Plain numbers, so it can be saved as JSON."""
 
     n: int = 0
@@ -91,17 +108,6 @@ class State:
     scores_weight: float = 1.0
     last: str | None = None
     """Start of the last bucket learned, ISO 8601: a bucket is never learned twice."""
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["recent"] = [list(r) for r in self.recent]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> State:
-        values = dict(data)
-        values["recent"] = deque(tuple(r) for r in values.get("recent", []))
-        return cls(**values)
 
 
 class Detector:
@@ -307,7 +313,7 @@ def _smoothing(half_life_buckets: float) -> float:
 
 
 @dataclass
-class ShareState:
+class ShareState(_Saved):
     """What the share detector remembers: decayed sums of negatives and of all mentions."""
 
     n: int = 0
@@ -315,17 +321,6 @@ class ShareState:
     total: float = 0.0
     recent: deque[tuple[float, float]] = field(default_factory=deque)
     last: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        data = dict(self.__dict__)
-        data["recent"] = [list(r) for r in self.recent]
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ShareState:
-        values = dict(data)
-        values["recent"] = deque(tuple(r) for r in values.get("recent", []))
-        return cls(**values)
 
 
 class ShareDetector:

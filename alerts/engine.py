@@ -167,23 +167,7 @@ class AlertEngine:
         why.search = search_link(
             watch.brand, m.published - timedelta(hours=1), self.settings.kibana
         )
-        record = self.history.open(
-            conn,
-            dedup=f"{watch.key}/{m.id}",
-            rule=rule.name,
-            brand=watch.brand,
-            kind=rule.kind,
-            metric=rule.metric,
-            severity=rule.severity,
-            why=why,
-            opened=now,
-            since=m.published,
-            detected=now,
-            score=0.0,
-            observed=1.0,
-            expected=0.0,
-            paged=not quiet,
-        )
+        record = self.history.open(conn, f"{watch.key}/{m.id}", why, now, paged=not quiet)
         if record is not None and not quiet:
             self.history.enqueue(conn, record, rule.channels, "trigger", now)
         self._save(conn, watch, row)
@@ -305,23 +289,7 @@ class AlertEngine:
                     query=query,
                 )
                 key = dedup or f"{watch.key}/{action.since.isoformat()}"
-                record = self.history.open(
-                    conn,
-                    dedup=key,
-                    rule=rule.name,
-                    brand=brand,
-                    kind=rule.kind,
-                    metric=rule.metric,
-                    severity=rule.severity,
-                    why=why,
-                    opened=now,
-                    since=action.since,
-                    detected=action.at,
-                    score=action.verdict.score,
-                    observed=action.verdict.window_observed,
-                    expected=action.verdict.window_expected,
-                    paged=action.paged,
-                )
+                record = self.history.open(conn, key, why, now, paged=action.paged)
                 if record is None:  # already opened before a restart: do not page twice
                     existing = self.history.by_dedup(key)
                     row.alert = existing.id if existing else None
@@ -493,17 +461,11 @@ def _state_of(detector: Detector | ShareDetector, data: dict[str, Any]) -> State
     return State.from_dict(data)
 
 
-def _value(rule: Rule, counts: Any) -> Any:
-    if rule.metric == "negative_share":
-        return (float(counts.negative), float(counts.total))
-    return counts.metric(rule.metric)
-
-
 def _advance(detector: Any, state: Any, start: datetime, rule: Rule, counts: Any) -> Verdict:
-    verdict: Verdict = detector.advance(state, start, _value(rule, counts))
+    verdict: Verdict = detector.advance(state, start, counts.value(rule.metric))
     return verdict
 
 
 def _evaluate(detector: Any, state: Any, start: datetime, rule: Rule, counts: Any) -> Verdict:
-    verdict: Verdict = detector.evaluate(state, start, _value(rule, counts))
+    verdict: Verdict = detector.evaluate(state, start, counts.value(rule.metric))
     return verdict

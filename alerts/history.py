@@ -119,41 +119,26 @@ class History:
     # -- alerts --------------------------------------------------------------------------------
 
     def open(
-        self,
-        conn: sqlite3.Connection,
-        *,
-        dedup: str,
-        rule: str,
-        brand: str,
-        kind: str,
-        metric: str,
-        severity: str,
-        why: Why,
-        opened: datetime,
-        since: datetime,
-        detected: datetime,
-        score: float,
-        observed: float,
-        expected: float,
-        paged: bool,
+        self, conn: sqlite3.Connection, dedup: str, why: Why, opened: datetime, paged: bool
     ) -> AlertRecord | None:
-        """Record a new alert; None if one with this dedup key exists (a replay)."""
+        """Record a new alert (its rule, brand and numbers are those of ``why``); None if one
+        with this dedup key exists (a replay)."""
         new = conn.execute(
             f"INSERT OR IGNORE INTO alerts ({_COLUMNS}) VALUES"
             " (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, NULL, NULL, NULL, ?, ?, ?, ?, ?, ?)",
             (
                 alert_id(dedup),
-                rule,
-                brand,
-                kind,
-                metric,
-                severity,
+                why.rule,
+                why.brand,
+                why.kind,
+                why.metric,
+                why.severity,
                 _ts(opened),
-                _ts(since),
-                _ts(detected),
-                score,
-                observed,
-                expected,
+                _ts(datetime.fromisoformat(why.since)),
+                _ts(datetime.fromisoformat(why.detected)),
+                why.score,
+                why.observed,
+                why.expected,
                 int(paged),
                 dedup,
                 json.dumps(why.to_dict(), ensure_ascii=False),

@@ -185,22 +185,6 @@ def background(
 def store(r: Rig, record: AlertRecord, channels: Sequence[str], *events: str) -> None:
     """Record ``record`` in the rig's history with notifications of ``events`` queued."""
     with r.db.transaction() as conn:
-        r.engine.history.open(
-            conn,
-            dedup=record.dedup,
-            rule=record.rule,
-            brand=record.brand,
-            kind=record.kind,
-            metric=record.metric,
-            severity=record.severity,
-            why=record.why,
-            opened=record.opened,
-            since=record.since,
-            detected=record.detected,
-            score=record.score,
-            observed=record.observed,
-            expected=record.expected,
-            paged=True,
-        )
+        r.engine.history.open(conn, record.dedup, record.why, record.opened, paged=True)
         for event in events:
             r.engine.history.enqueue(conn, record, list(channels), event, r.clock.now())  # type: ignore[arg-type]

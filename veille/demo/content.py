@@ -352,23 +352,28 @@ _OUTAGE_FIRST_MINUTES = [
 ]
 
 
+def _thread(slug: str, title: str, items: list[tuple[str, str, int]]) -> list[Post]:
+    """A forum thread's posts: (author, text, minutes ago) each, the first one titled."""
+    return [
+        Post(
+            FORUM,
+            f"{slug}#p{i + 1}",
+            title if i == 0 else f"Re: {title}",
+            text,
+            author,
+            minutes,
+            "fr",
+            thread=slug,
+            position=i + 1,
+        )
+        for i, (author, text, minutes) in enumerate(items)
+    ]
+
+
 def forum_posts() -> list[Post]:
     posts: list[Post] = []
     for slug, title, items in _FORUM_BACKGROUND:
-        for i, (author, text, minutes) in enumerate(items):
-            posts.append(
-                Post(
-                    FORUM,
-                    f"{slug}#p{i + 1}",
-                    title if i == 0 else f"Re: {title}",
-                    text,
-                    author,
-                    minutes,
-                    "fr",
-                    thread=slug,
-                    position=i + 1,
-                )
-            )
+        posts += _thread(slug, title, items)
     rng = random.Random(7)
     thread, title = "panne-lumen", "Panne Lumen ce soir ?!"
     for i, text in enumerate(_OUTAGE_POSTS):
@@ -386,21 +391,8 @@ def forum_posts() -> list[Post]:
                 position=i + 1,
             )
         )
-    thread, title = "lumen-en-panne", "Lumen en panne chez vous ?"
-    for i, (author, text, after) in enumerate(_OUTAGE_FIRST_MINUTES):
-        posts.append(
-            Post(
-                FORUM,
-                f"{thread}#p{i + 1}",
-                title if i == 0 else f"Re: {title}",
-                text,
-                author,
-                BURST_MINUTES - after,
-                "fr",
-                thread=thread,
-                position=i + 1,
-            )
-        )
+    first = [(author, text, BURST_MINUTES - after) for author, text, after in _OUTAGE_FIRST_MINUTES]
+    posts += _thread("lumen-en-panne", "Lumen en panne chez vous ?", first)
     return posts
 
 
