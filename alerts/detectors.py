@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Self
@@ -175,6 +176,20 @@ class Detector:
         above: float = sum(state.scores[min(_BINS - 1, int(score / _BIN)) :])
         return self.buckets_per_week * above / state.scores_total
 
+    def _windows(
+        self, state: State, value: float, mu: float
+    ) -> Iterator[tuple[int, int, float, float]]:
+        """(index, length, observed, expected) of each window ending with this bucket, for the
+        windows the history is long enough for."""
+        size = len(state.recent)
+        for i, w in enumerate(self.windows):
+            if w - 1 > size:
+                return
+            if w == 1:
+                yield i, w, value, mu
+            else:
+                yield i, w, value + state.sums[i][0], mu + state.sums[i][1]
+
     # -- scoring -------------------------------------------------------------------------------
 
     def evaluate(self, state: State, start: datetime, value: float) -> Verdict:
@@ -185,14 +200,7 @@ class Detector:
         if state.n < self.warmup:
             return Verdict(start, value, mu, 0.0, False, 1, value, mu, warm=False)
         best_log10_p, best_w, best_obs, best_exp = 0.0, 1, value, mu
-        size = len(state.recent)
-        for i, w in enumerate(self.windows):
-            if w - 1 > size:
-                break
-            observed, expected = value, mu
-            if w > 1:
-                observed += state.sums[i][0]
-                expected += state.sums[i][1]
+        for i, w, observed, expected in self._windows(state, value, mu):
             if observed < settings.min_count or observed <= expected:
                 continue
             phi, var = self._window_stats(state, i)
@@ -257,21 +265,14 @@ class Detector:
         # The dispersion learns from the raw values: a series' ordinary bursts are part of what
         # is normal for it, and a model that forgot them would page on each one.
         decay = self.disp_decay
-        history = state.recent
-        size = len(history)
-        for i, w in enumerate(self.windows):
-            if w - 1 > size:
-                break
-            observed, expected = value, mu
-            if w > 1:
-                observed += state.sums[i][0]
-                expected += state.sums[i][1]
+        for i, _, observed, expected in self._windows(state, value, mu):
             residual = observed - expected
             state.disp_num[i] = decay * state.disp_num[i] + (residual * residual - expected)
             state.disp_den[i] = decay * state.disp_den[i] + expected * expected
             state.var[i] = decay * state.var[i] + (1 - decay) * residual * residual
+        history = state.recent
         history.append((value, mu, kept))
-        size += 1
+        size = len(history)
         for i, w in enumerate(self.windows):
             if w == 1:
                 continue
