@@ -24,26 +24,26 @@ class DetectorSettings(Strict):
     """How the spike detector models a series (see `alerts.detectors`). The defaults were chosen
     by measured NAB score (README, "How the detector was chosen")."""
 
-    model: Literal["negbin", "poisson", "gaussian"] = "negbin"
-    seasonality: Literal["none", "day", "week"] = "week"
+    model: Literal["negbin", "poisson", "gaussian"] = "gaussian"
+    seasonality: Literal["none", "day", "week"] = "none"
     trend: bool = False
-    threshold: Annotated[float, Field(gt=0, le=300)] = 6.0
+    threshold: Annotated[float, Field(gt=0, le=300)] = 8.0
     """Score to reach: -log10 of the probability of the observed count under the baseline."""
-    windows: list[Duration] = [timedelta(minutes=5)]
+    windows: list[Duration] = [timedelta(minutes=30), timedelta(hours=6)]
     """Window lengths tested at each bucket (the bucket plus those just before it)."""
     min_count: Annotated[float, Field(ge=0)] = 3.0
     """A window with fewer mentions than this never alerts, however unusual."""
     warmup: Duration = timedelta(days=1)
-    level_half_life: Duration = timedelta(hours=2)
+    level_half_life: Duration = timedelta(days=1)
     trend_half_life: Duration = timedelta(hours=12)
     season_half_life_days: Annotated[float, Field(gt=0, le=365)] = 7.0
     season_prior: Annotated[float, Field(ge=0)] = 2.0
     """Mentions a slot of the day or week must outweigh before its factor moves from 1."""
-    dispersion_half_life: Duration = timedelta(days=2)
+    dispersion_half_life: Duration = timedelta(days=14)
     dispersion_prior: Annotated[float, Field(ge=0)] = 1.0
     """The negative binomial's 1/k before the series shows its own (see `alerts.detectors`)."""
-    winsorize: Annotated[float, Field(gt=0)] = 3.0
-    max_per_week: Annotated[float, Field(gt=0)] | None = None
+    winsorize: Annotated[float, Field(gt=0)] = 2.0
+    max_per_week: Annotated[float, Field(gt=0)] | None = 20.0
     """Calibration: a bucket is unusual only if buckets scoring at least as high came fewer
     times a week than this in the series' recent history. None: the threshold alone decides."""
     calibration_half_life: Duration = timedelta(days=14)
@@ -64,7 +64,7 @@ class IncidentSettings(Strict):
     confirm_of: Annotated[int, Field(ge=1, le=100)] = 1
     resolve_after: Duration = timedelta(minutes=30)
     """The incident ends after this long without an unusual bucket."""
-    cooldown: Duration = timedelta(hours=6)
+    cooldown: Duration = timedelta(hours=12)
     """No new alert for the same rule and brand within this long after the last one fired."""
 
     @model_validator(mode="after")

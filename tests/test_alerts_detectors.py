@@ -37,6 +37,24 @@ def negbin(rng: random.Random, mu: float, phi: float) -> int:
         k += 1
 
 
+# The machinery under test, spelled out (the defaults are the NAB-tuned ones, tested below and in
+# test_alerts_nab.py): the negative binomial on single buckets, no calibration.
+BASE = DetectorSettings(
+    model="negbin",
+    seasonality="none",
+    windows=["5m"],
+    threshold=6,
+    level_half_life="2h",
+    dispersion_half_life="2d",
+    winsorize=3,
+    max_per_week=None,
+)
+
+
+def settings(**changes: object) -> DetectorSettings:
+    return DetectorSettings.model_validate({**BASE.model_dump(), **changes})
+
+
 def unusual(settings: DetectorSettings, points: list[tuple[datetime, float]]) -> list[Verdict]:
     detector = Detector(settings, STEP)
     state = detector.initial()
@@ -67,7 +85,7 @@ def test_a_spike_stands_out_and_ordinary_buckets_do_not() -> None:
     rng = random.Random(1)
     values = [float(negbin(rng, 5, 0.1)) for _ in range(3 * 288)]
     values[800] = 60
-    found = unusual(DetectorSettings(seasonality="none"), series(values))
+    found = unusual(settings(seasonality="none"), series(values))
     assert [v.start for v in found] == [START + 800 * STEP]
     assert found[0].expected == pytest.approx(5, rel=0.4)
 
@@ -81,7 +99,7 @@ def test_daily_peaks_are_expected_once_the_detector_knows_the_day() -> None:
     points = series(values)
     expected = {}
     for mode in ("none", "day"):
-        detector = Detector(DetectorSettings(seasonality=mode), STEP)
+        detector = Detector(settings(seasonality=mode), STEP)
         state = detector.initial()
         verdicts = [detector.advance(state, t, x) for t, x in points]
         expected[mode] = [v.expected for v in verdicts[9 * 288 + 12 * 12 : 9 * 288 + 13 * 12]]
@@ -95,15 +113,15 @@ def test_daily_peaks_are_expected_once_the_detector_knows_the_day() -> None:
 def test_over_dispersed_counts_page_less_with_the_negative_binomial() -> None:
     rng = random.Random(3)
     values = [float(negbin(rng, 8, 0.4)) for _ in range(14 * 288)]
-    poisson = unusual(DetectorSettings(model="poisson", seasonality="none"), series(values))
-    nb = unusual(DetectorSettings(model="negbin", seasonality="none"), series(values))
+    poisson = unusual(settings(model="poisson", seasonality="none"), series(values))
+    nb = unusual(settings(model="negbin", seasonality="none"), series(values))
     assert len(poisson) > 20 * max(1, len(nb))
     assert len(nb) <= 2
 
 
 def test_a_quiet_brand_needs_the_minimum_count() -> None:
     values = [0.0] * 600 + [2.0] + [0.0] * 50 + [4.0] + [0.0] * 10
-    found = unusual(DetectorSettings(min_count=3, seasonality="none"), series(values))
+    found = unusual(settings(min_count=3, seasonality="none"), series(values))
     assert [v.observed for v in found] == [4.0]
 
 
@@ -112,11 +130,25 @@ def test_the_windows_catch_a_slow_rise_that_no_single_bucket_shows() -> None:
     values = [float(negbin(rng, 4, 0.05)) for _ in range(3 * 288)]
     for i in range(700, 712):
         values[i] += 5  # twice the usual level for an hour
-    one = unusual(DetectorSettings(seasonality="none", windows=["5m"]), series(values))
-    hour = unusual(DetectorSettings(seasonality="none", windows=["5m", "1h"]), series(values))
+    one = unusual(settings(seasonality="none", windows=["5m"]), series(values))
+    hour = unusual(settings(seasonality="none", windows=["5m", "1h"]), series(values))
     assert not [v for v in one if 700 <= (v.start - START) / STEP < 712]
     assert [v for v in hour if 700 <= (v.start - START) / STEP < 712]
     assert max(v.window for v in hour) == 12
+
+
+def test_the_defaults_flag_a_spike_in_its_own_bucket_and_nothing_else_once_settled() -> None:
+    rng = random.Random(8)
+    values = [float(negbin(rng, 5, 0.1)) for _ in range(6 * 288)]
+    values[1500] = 80
+    settled = [
+        v
+        for v in unusual(DetectorSettings(), series(values))
+        if v.start >= START + timedelta(days=3)
+    ]
+    assert settled
+    assert settled[0].start == START + 1500 * STEP
+    assert all(v.start < START + 1506 * STEP for v in settled)  # while in the 30-minute window
 
 
 def test_calibration_gets_used_to_a_series_that_bursts_often() -> None:
@@ -124,9 +156,8 @@ def test_calibration_gets_used_to_a_series_that_bursts_often() -> None:
     values = [float(negbin(rng, 5, 0.05)) for _ in range(28 * 288)]
     for day in range(2, 28):
         values[day * 288 + 100] = 40  # the same burst, every day
-    settings = DetectorSettings(seasonality="none", threshold=5)
-    plain = unusual(settings, series(values))
-    calibrated = unusual(settings.model_copy(update={"max_per_week": 3}), series(values))
+    plain = unusual(settings(threshold=5), series(values))
+    calibrated = unusual(settings(threshold=5, max_per_week=3), series(values))
     assert len(plain) >= 25
     assert len(calibrated) <= len(plain) // 2
 
@@ -134,8 +165,7 @@ def test_calibration_gets_used_to_a_series_that_bursts_often() -> None:
 def test_the_state_survives_a_restart_as_json() -> None:
     rng = random.Random(6)
     points = series([float(negbin(rng, 6, 0.2)) for _ in range(2 * 288)])
-    settings = DetectorSettings(windows=["5m", "1h"], max_per_week=10)
-    detector = Detector(settings, STEP)
+    detector = Detector(settings(windows=["5m", "1h"], max_per_week=10), STEP)
     straight = detector.initial()
     expected = [detector.advance(straight, t, x) for t, x in points]
     state = detector.initial()
@@ -146,7 +176,7 @@ def test_the_state_survives_a_restart_as_json() -> None:
 
 
 def test_a_replayed_bucket_is_scored_but_not_learned_twice() -> None:
-    detector = Detector(DetectorSettings(warmup="5m"), STEP)
+    detector = Detector(settings(warmup="5m"), STEP)
     state = detector.initial()
     for t, x in series([3.0] * 20):
         detector.advance(state, t, x)
@@ -158,7 +188,7 @@ def test_a_replayed_bucket_is_scored_but_not_learned_twice() -> None:
 
 def test_the_share_detector_sees_more_negatives_at_the_same_volume() -> None:
     rng = random.Random(7)
-    detector = ShareDetector(DetectorSettings(threshold=5), STEP)
+    detector = ShareDetector(settings(threshold=5), STEP)
     state = detector.initial()
     verdicts = []
     for i in range(2 * 288):

@@ -13,8 +13,8 @@ from alerts.settings import Rule
 from bench.nab import backtest, load_corpus, score_official
 
 # Measured by `python -m bench.nab_backtest` (see the README, "How the detector was chosen").
-REALTWEETS_STANDARD_FLOOR = 70.0
-REALTWEETS_LOW_FP_FLOOR = 66.0
+REALTWEETS_STANDARD_FLOOR = 84.0
+REALTWEETS_LOW_FP_FLOOR = 79.5
 MAX_FALSE_ALERTS_PER_SERIES_WEEK = 0.5
 
 
