@@ -6,11 +6,11 @@ between replays them (and the store writes them once, by id) rather than losing 
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from crawlers.sqlite import ThreadLocalSqlite
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS feeds (
@@ -57,22 +57,9 @@ class FeedState:
     entries: int = 0
 
 
-class FeedStateStore:
+class FeedStateStore(ThreadLocalSqlite):
     def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._conn() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn = conn
-        return conn
+        super().__init__(path, _SCHEMA)
 
     def get(self, name: str, url: str) -> FeedState:
         row = self._conn().execute(f"{_SELECT} WHERE name = ?", (name,)).fetchone()
@@ -112,30 +99,10 @@ class FeedStateStore:
             )
 
     def unseen(self, feed: str, entries: Iterable[str]) -> set[str]:
-        keys = list(dict.fromkeys(entries))
-        if not keys:
-            return set()
-        conn = self._conn()
-        seen: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            seen.update(
-                r[0]
-                for r in conn.execute(
-                    f"SELECT entry FROM seen WHERE feed = ? AND entry IN ({marks})",
-                    (feed, *chunk),
-                )
-            )
-        return set(keys) - seen
+        return self._unseen("seen", ("feed", feed), "entry", entries)
 
     def mark_seen(self, feed: str, entries: Iterable[str], now: float) -> None:
-        with self._conn() as conn:
-            conn.executemany(
-                "INSERT INTO seen VALUES (?, ?, ?) ON CONFLICT (feed, entry)"
-                " DO UPDATE SET last_seen = excluded.last_seen",
-                [(feed, e, now) for e in entries],
-            )
+        self._mark_seen("seen", ("feed", feed), "entry", entries, now)
 
     def touch(self, feed: str, now: float) -> None:
         """The feed did not change (304): its entries are still in it, keep remembering them."""
@@ -146,9 +113,3 @@ class FeedStateStore:
         """Forget entries not seen in any poll since ``cutoff`` (they left their feeds)."""
         with self._conn() as conn:
             return conn.execute("DELETE FROM seen WHERE last_seen < ?", (cutoff,)).rowcount
-
-    def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None

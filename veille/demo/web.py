@@ -5,8 +5,9 @@ would to any forward proxy, and the server answers for the host named in the URL
 sites keep names such as ``blog.cyclurbain.example`` and mentions get real sites, while nothing
 leaves the machine. Tests use the same server with routes of their own (slow, broken, huge).
 
-A route is a `Response` or a callable that returns one; unknown hosts and paths get 404, and
-every host gets a permissive robots.txt unless a route says otherwise.
+A route is a `Response` or a callable that returns one; a route whose path has no query answers
+that path with any query. Unknown hosts and paths get 404, and every host gets a permissive
+robots.txt unless a route says otherwise.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class _Handler(BaseHTTPRequestHandler):
             path += "?" + parts.query
         self.server.requests.append((host, path))
         route = self.server.routes.get((host, path))
+        if route is None and parts.query:  # a route without a query answers any query
+            route = self.server.routes.get((host, parts.path or "/"))
         if route is None and path.endswith("/robots.txt"):
             route = Response.text("User-agent: *\nAllow: /\n", "text/plain")
         if route is None:

@@ -1,0 +1,46 @@
+"""The readable text of one element of a page, without what does not belong to it (quotes of
+earlier posts, signatures, buttons), with the paragraphs kept."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+from lxml import etree, html
+from parsel import Selector
+
+from crawlers.extract.select import compile_selector, text_of
+from crawlers.html import html_to_text
+from ingest.record import MAX_TEXT_CHARS
+
+
+def _xpath(expr: str) -> str:
+    from parsel.csstranslator import HTMLTranslator
+
+    kind, query = compile_selector(expr)
+    return HTMLTranslator().css_to_xpath(query) if kind == "css" else query
+
+
+def node_text(node: Selector, remove: Sequence[str] = ()) -> str:
+    """The text of ``node`` with every match of ``remove`` (CSS or XPath) taken out first."""
+    root = node.root
+    if isinstance(root, str):
+        return " ".join(root.split())
+    if not isinstance(root, etree._Element):
+        return text_of(node)
+    element = copy.deepcopy(root)
+    for expr in remove:
+        for found in element.xpath(_xpath(expr)):
+            if isinstance(found, etree._Element) and found is not element:
+                parent = found.getparent()
+                if parent is not None:
+                    # Keep the text that follows the removed element (it is the post's own).
+                    if found.tail and found.tail.strip():
+                        previous = found.getprevious()
+                        if previous is not None:
+                            previous.tail = (previous.tail or "") + found.tail
+                        else:
+                            parent.text = (parent.text or "") + found.tail
+                    parent.remove(found)
+    markup = html.tostring(element, encoding="unicode", method="html")
+    return html_to_text(markup)[:MAX_TEXT_CHARS]
