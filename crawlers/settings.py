@@ -73,9 +73,9 @@ class FeedPollerSettings(Strict):
 
 def _selector(value: str) -> str:
     """Check a selector now, so a typo stops the start-up instead of every crawl."""
-    from crawlers.extract.select import compile_selector
+    from crawlers.extract.select import check_selector
 
-    compile_selector(value)
+    check_selector(value)
     return value
 
 

@@ -17,7 +17,9 @@ from crawlers.feeds.poller import FeedPoller
 from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
 from crawlers.robots import RobotsCache
+from crawlers.runner import CrawlRunner
 from crawlers.settings import FeedSource
+from crawlers.state import CrawlState
 from enrich.brands import BrandMatcher
 from enrich.language import LanguageDetectorService
 from enrich.sentiment.lexicon import LexiconSentiment
@@ -79,6 +81,10 @@ class App:
     @cached_property
     def fetcher(self) -> Fetcher:
         return Fetcher(self.settings.sources.http)
+
+    @cached_property
+    def crawl_state(self) -> CrawlState:
+        return CrawlState(self.settings.state_dir / "crawl.db")
 
     # -- stages --------------------------------------------------------------------------------
 
@@ -163,6 +169,8 @@ class App:
         """Every loop that ``veille run`` runs: the sources, then each stage."""
         poller = self.feed_poller()
         workers = [Worker("poll", poller.run)]
+        if self.settings.sources.sites:
+            workers.append(Worker("crawl", self.crawl_runner().run))
         for name in STAGES:
             workers.append(Worker(name, self.runner(name).run))
         return workers
@@ -174,6 +182,6 @@ class App:
             self.runner(name).run(stop, until_idle=True)
 
     def close(self) -> None:
-        for name in ("bus", "store", "fetcher"):
+        for name in ("bus", "store", "fetcher", "crawl_state"):
             if name in self.__dict__:
                 self.__dict__[name].close()

@@ -25,7 +25,7 @@ from parsel import Selector
 
 from crawlers.extract.dates import first_date
 from crawlers.extract.forum import base_url, canonical_link, page_lang
-from crawlers.extract.select import date_texts, first, first_link, first_text, select
+from crawlers.extract.select import date_texts, first, first_link, first_text, select, to_xpath
 from crawlers.extract.text import node_text
 from crawlers.settings import CommentMarkup
 from ingest.record import MAX_TEXT_CHARS
@@ -63,7 +63,9 @@ _SCHEMA_ORG = CommentMarkup(
     remove=["[itemtype$='schema.org/Comment']"],
 )
 _LOOSE = CommentMarkup(
-    comment="[id^=comment-], [id^=c-], .comment",
+    comment="xpath://*[(starts-with(@id, 'comment-') and translate(substring-after(@id, "
+    "'comment-'), '0123456789', '') = '') or contains(concat(' ', normalize-space(@class), ' '), "
+    "' comment ')][not(self::form or .//form or .//textarea)]",
     author=".comment-author, .author, .user, .username, cite",
     date="time, .comment-date, .date",
     content=".comment-content, .comment-body, .comment-text, .content, p",
@@ -158,15 +160,8 @@ def _clean_author(name: str | None) -> str | None:
 
 def _main_text(sel: Selector, url: str, extra_removed: list[str]) -> tuple[str, Any]:
     import trafilatura
-    from parsel.csstranslator import HTMLTranslator
 
-    translator = HTMLTranslator()
-    prune = [translator.css_to_xpath(css) for css in COMMENT_AREAS]
-    from crawlers.extract.select import compile_selector
-
-    for expr in extra_removed:
-        kind, query = compile_selector(expr)
-        prune.append(translator.css_to_xpath(query) if kind == "css" else query)
+    prune = [path for expr in [*COMMENT_AREAS, *extra_removed] for path in to_xpath(expr)]
     document = trafilatura.bare_extraction(
         sel.get(),
         url=url,
@@ -279,14 +274,25 @@ def extract_article(
     title = (
         _meta(sel, "og:title")
         or (ld.get("headline") if isinstance(ld.get("headline"), str) else None)
-        or first_text(sel, "h1")
+        or first_text(sel, "article h1, .entry-title, .post-title, .article-title")
         or getattr(document, "title", None)
-        or first_text(sel, "title")
+        or first_text(sel, "h1, title")
     )
     author = (
         _ld_author(ld.get("author"))
-        or _meta(sel, "author", "article:author", "dc.creator")
-        or first_text(sel, "[rel=author], .byline .author, .author .fn, .entry-author, .author")
+        or next(
+            (
+                v
+                for v in (_meta(sel, n) for n in ("author", "article:author", "dc.creator"))
+                if v and not v.startswith(("http://", "https://"))
+            ),
+            None,
+        )
+        or first_text(
+            sel,
+            "[rel=author], .byline .author, .author .fn, .entry-author, .author-name, "
+            ".post-author, .article-author, .author",
+        )
         or getattr(document, "author", None)
     )
     if author and author.startswith(("http://", "https://")):

@@ -298,19 +298,18 @@ class PhpBB(HtmlEngine):
         thread_replies="dd.posts",
         thread_last="dd.lastpost a[href*='viewtopic']",
         next_page=".pagination li.next a, .pagination a[rel=next]",
-        thread_title="h2.topic-title",
+        thread_title="h2.topic-title, #page-body > h2",
         post="div.post",
-        author="p.author .username, p.author .username-coloured, .postprofile .username, "
-        ".postprofile .username-coloured",
-        author_link="p.author a.username, p.author a.username-coloured, .postprofile a.username, "
-        ".postprofile a.username-coloured",
+        author="p.author .username, p.author .username-coloured, p.author strong a, "
+        "p.author strong, .postprofile .username, .postprofile .username-coloured",
+        author_link="p.author a.username, p.author a.username-coloured, p.author strong a",
         date="p.author",
         content="div.content",
         quote=["blockquote"],
         remove=["dl.attachbox", "div.inline-attachment"],
     )
 
-    title_link = "h2.topic-title a"
+    title_link = "h2.topic-title a, #page-body > h2 a"
 
     def thread_of(self, url: str) -> str | None:
         topic = query_param(url, "t")
@@ -388,7 +387,7 @@ class XenForo(HtmlEngine):
         thread_replies=".structItem-cell--meta dl dd",
         thread_last="time.structItem-latestDate, .structItem-cell--latest time",
         next_page="a.pageNav-jump--next",
-        thread_title="h1.p-title-value",
+        thread_title="xpath://h1[contains(@class,'p-title-value')]/text()[normalize-space()]",
         post="article.message--post",
         position=".message-attribution-opposite li:last-child a",
         author=".message-name .username, .message-userDetails .username",

@@ -1,9 +1,11 @@
 """Selectors as the settings write them: CSS (with parsel's ``::text`` and ``::attr(name)``) or
-XPath (``xpath:`` prefix, or an expression that starts with ``/``, ``./`` or ``(``).
+XPath (``xpath:`` prefix, or an expression that starts with ``/``, ``./`` or ``(``), and lists
+of either separated by commas (``a[rel=nofollow], xpath:substring-after(., ' par ')``).
 
-Reading one value takes the first match of the first alternative that matches (so a selector
-list is a list of preferences): a string result (text, attribute) as it is, an element by its
-text, or, for dates, by the machine-readable attribute it carries.
+Selecting every match takes them all (a CSS list in page order). Reading one value takes the
+first match of the first alternative that matches, so a list is a list of preferences: a
+string result (text, attribute) as it is, an element by its text, or, for dates, by the
+machine-readable attribute it carries.
 """
 
 from __future__ import annotations
@@ -15,53 +17,14 @@ from lxml import etree
 from parsel import Selector, SelectorList
 from parsel.csstranslator import HTMLTranslator
 
-_XPATH_STARTS = ("/", "./", "(", "../")
+_XPATH_STARTS = ("/", "./", "(", "../", "xpath:")
 _DATE_ATTRIBUTES = ("datetime", "data-time", "data-timestamp", "data-datetime", "content", "title")
 _translator = HTMLTranslator()
 
 
-@lru_cache(maxsize=512)
-def compile_selector(expr: str) -> tuple[str, str]:
-    """``("css" | "xpath", query)``; raise ValueError if the expression is not valid."""
-    expr = expr.strip()
-    if expr.startswith("xpath:"):
-        kind, query = "xpath", expr[6:].strip()
-    elif expr.startswith("css:"):
-        kind, query = "css", expr[4:].strip()
-    elif expr.startswith(_XPATH_STARTS):
-        kind, query = "xpath", expr
-    else:
-        kind, query = "css", expr
-    try:
-        xpath = _translator.css_to_xpath(query) if kind == "css" else query
-        etree.XPath(xpath)
-    except (SelectorError, etree.XPathSyntaxError) as exc:
-        raise ValueError(f"invalid {kind.upper()} selector '{expr}': {exc}") from None
-    return kind, query
-
-
-def select(sel: Selector | SelectorList[Selector], expr: str | None) -> SelectorList[Selector]:
-    """Every match of ``expr`` under ``sel`` (an empty list for no expression)."""
-    if not expr:
-        return SelectorList([])
-    kind, query = compile_selector(expr)
-    return sel.css(query) if kind == "css" else sel.xpath(query)
-
-
-def text_of(node: Selector) -> str:
-    """The text of a match: a string result as it is, an element's text with spaces folded."""
-    if isinstance(node.root, str):
-        return " ".join(node.root.split())
-    return " ".join(" ".join(node.xpath(".//text()").getall()).split())
-
-
-def alternatives(expr: str) -> list[str]:
-    """The parts of a CSS selector list (``a, b``), split at its top-level commas."""
-    kind, query = compile_selector(expr)
-    if kind != "css":
-        return [expr]
+def _split(expr: str) -> list[str]:
     parts, depth, quote, current = [], 0, "", []
-    for char in query:
+    for char in expr:
         if quote:
             quote = "" if char == quote else quote
         elif char in "'\"":
@@ -79,15 +42,85 @@ def alternatives(expr: str) -> list[str]:
     return [p for p in parts if p]
 
 
+@lru_cache(maxsize=1024)
+def alternatives(expr: str) -> tuple[str, ...]:
+    """The alternatives of a selector list, each CSS or XPath."""
+    expr = expr.strip()
+    if expr.startswith(_XPATH_STARTS):
+        return (expr,)
+    return tuple(_split(expr.removeprefix("css:")))
+
+
+@lru_cache(maxsize=1024)
+def compile_selector(expr: str) -> tuple[str, str]:
+    """One alternative as ``("css" | "xpath", query)``; raise ValueError if it is not valid."""
+    expr = expr.strip()
+    if expr.startswith("xpath:"):
+        kind, query = "xpath", expr[6:].strip()
+    elif expr.startswith(_XPATH_STARTS):
+        kind, query = "xpath", expr
+    else:
+        kind, query = "css", expr.removeprefix("css:").strip()
+    try:
+        etree.XPath(_translator.css_to_xpath(query) if kind == "css" else query)
+    except (SelectorError, etree.XPathSyntaxError) as exc:
+        raise ValueError(f"invalid {kind.upper()} selector '{expr}': {exc}") from None
+    return kind, query
+
+
+def check_selector(expr: str) -> None:
+    """Raise ValueError if any alternative of ``expr`` is not a valid selector."""
+    for alternative in alternatives(expr):
+        compile_selector(alternative)
+
+
+def to_xpath(expr: str) -> list[str]:
+    """Each alternative as an XPath expression."""
+    out = []
+    for alternative in alternatives(expr):
+        kind, query = compile_selector(alternative)
+        out.append(_translator.css_to_xpath(query) if kind == "css" else query)
+    return out
+
+
+def _one(sel: Selector | SelectorList[Selector], alternative: str) -> SelectorList[Selector]:
+    kind, query = compile_selector(alternative)
+    return sel.css(query) if kind == "css" else sel.xpath(query)
+
+
+def select(sel: Selector | SelectorList[Selector], expr: str | None) -> SelectorList[Selector]:
+    """Every match of ``expr`` under ``sel`` (an empty list for no expression)."""
+    if not expr:
+        return SelectorList([])
+    parts = alternatives(expr)
+    if all(compile_selector(p)[0] == "css" for p in parts):
+        return sel.css(", ".join(compile_selector(p)[1] for p in parts))
+    found: list[Selector] = []
+    seen: set[int] = set()
+    for part in parts:
+        for node in _one(sel, part):
+            if isinstance(node.root, str) or id(node.root) not in seen:
+                seen.add(id(node.root))
+                found.append(node)
+    return SelectorList(found)
+
+
+def text_of(node: Selector) -> str:
+    """The text of a match: a string result as it is, an element's text with spaces folded."""
+    if isinstance(node.root, str):
+        return " ".join(node.root.split())
+    return " ".join(" ".join(node.xpath(".//text()").getall()).split())
+
+
 def first(sel: Selector | SelectorList[Selector], expr: str | None) -> Selector | None:
     """The first match of the first alternative that matches: in ``.fn, .comment-author`` the
     name wins over the block around it, wherever each comes in the page."""
     if not expr:
         return None
     for alternative in alternatives(expr):
-        found = select(sel, alternative)
-        if found:
-            return found[0]
+        for node in _one(sel, alternative):
+            if not isinstance(node.root, str) or node.root.strip():
+                return node
     return None
 
 

@@ -9,16 +9,9 @@ from collections.abc import Sequence
 from lxml import etree, html
 from parsel import Selector
 
-from crawlers.extract.select import compile_selector, text_of
+from crawlers.extract.select import text_of, to_xpath
 from crawlers.html import html_to_text
 from ingest.record import MAX_TEXT_CHARS
-
-
-def _xpath(expr: str) -> str:
-    from parsel.csstranslator import HTMLTranslator
-
-    kind, query = compile_selector(expr)
-    return HTMLTranslator().css_to_xpath(query) if kind == "css" else query
 
 
 def node_text(node: Selector, remove: Sequence[str] = ()) -> str:
@@ -29,18 +22,20 @@ def node_text(node: Selector, remove: Sequence[str] = ()) -> str:
     if not isinstance(root, etree._Element):
         return text_of(node)
     element = copy.deepcopy(root)
-    for expr in remove:
-        for found in element.xpath(_xpath(expr)):
-            if isinstance(found, etree._Element) and found is not element:
-                parent = found.getparent()
-                if parent is not None:
-                    # Keep the text that follows the removed element (it is the post's own).
-                    if found.tail and found.tail.strip():
-                        previous = found.getprevious()
-                        if previous is not None:
-                            previous.tail = (previous.tail or "") + found.tail
-                        else:
-                            parent.text = (parent.text or "") + found.tail
-                    parent.remove(found)
-    markup = html.tostring(element, encoding="unicode", method="html")
+    doomed = [f for expr in remove for path in to_xpath(expr) for f in element.xpath(path)]
+    for found in doomed:
+        if not isinstance(found, etree._Element) or found is element:
+            continue
+        parent = found.getparent()
+        if parent is None:
+            continue
+        # Keep the text that follows the removed element: it is the post's own.
+        if found.tail and found.tail.strip():
+            previous = found.getprevious()
+            if previous is not None:
+                previous.tail = (previous.tail or "") + found.tail
+            else:
+                parent.text = (parent.text or "") + found.tail
+        parent.remove(found)
+    markup = html.tostring(element, encoding="unicode", method="html", with_tail=False)
     return html_to_text(markup)[:MAX_TEXT_CHARS]

@@ -28,7 +28,8 @@ from scrapy.utils.sitemap import Sitemap
 
 from crawlers.extract.article import discover, extract_article
 from crawlers.feeds.parse import NotAFeed, parse_feed
-from crawlers.items import Found, PageMark, Progress
+from crawlers.items import PageMark, Progress
+from crawlers.page import article_items
 from crawlers.settings import BlogSite
 from crawlers.spiders.base import META_OPTIONAL, CrawlContext, VeilleSpider
 from crawlers.urls import request_url
@@ -254,32 +255,6 @@ class BlogSpider(VeilleSpider):
             self.count("not_articles")
             yield Progress(pages=(mark,))
             return
-        yield Found(
-            kind="article",
-            url=article.url,
-            text=article.text,
-            title=article.title,
-            author=article.author,
-            published=article.published,
-            lang=article.lang,
-            thread_url=article.url,
-            thread_title=article.title,
-            position=0,
-        )
-        for comment in article.comments:
-            yield Found(
-                kind="comment",
-                url=comment.url,
-                unique=comment.unique,
-                text=comment.text,
-                author=comment.author,
-                author_url=comment.author_url,
-                published=comment.published,
-                lang=article.lang,
-                thread_url=article.url,
-                thread_title=article.title,
-                position=comment.position,
-                parent_url=article.url,
-            )
+        yield from article_items(article)
         self.count("comments", len(article.comments))
         yield Progress(pages=(mark,))

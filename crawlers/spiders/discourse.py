@@ -19,6 +19,7 @@ from scrapy.http import Response
 from crawlers.extract import discourse
 from crawlers.extract.forum import ForumPost
 from crawlers.items import Found, Progress, ThreadMark
+from crawlers.page import post_item
 from crawlers.spiders.base import CrawlContext, VeilleSpider
 from ingest.record import SourceKind
 
@@ -91,25 +92,12 @@ class DiscourseSpider(VeilleSpider):
         topics, _ = discourse.latest({"topic_list": {"topics": doc.get("topics") or []}}, "")
         yield from self._topics(topics, response)
 
-    def _found(self, posts: list[ForumPost], title: str | None, thread: str, last: int | None):  # type: ignore[no-untyped-def]
+    def _found(
+        self, posts: list[ForumPost], title: str | None, thread: str, last: int | None
+    ) -> Iterator[Found]:
         for post in posts:
-            if last is not None and post.position is not None and post.position <= last:
-                continue
-            yield Found(
-                kind="post",
-                url=post.url,
-                text=post.text,
-                title=title if post.position == 1 else None,
-                author=post.author,
-                author_url=post.author_url,
-                published=post.published,
-                lang=self.site.lang,
-                thread_url=thread,
-                thread_title=title,
-                position=post.position,
-                parent_url=post.parent_url,
-                likes=post.likes,
-            )
+            if last is None or post.position is None or post.position > last:
+                yield post_item(post, thread, title, self.site.lang)
 
     def parse_topic(self, response: Response) -> Iterator[Any]:
         doc = self._json(response)

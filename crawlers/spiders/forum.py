@@ -19,7 +19,8 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawlers.extract.forum import ListingPage, ThreadLink, html_engine
-from crawlers.items import Found, Progress, ThreadMark
+from crawlers.items import Progress, ThreadMark
+from crawlers.page import post_item
 from crawlers.middlewares import META_EXEMPT
 from crawlers.settings import ForumSite
 from crawlers.spiders.base import CrawlContext, VeilleSpider
@@ -119,21 +120,7 @@ class ForumSpider(VeilleSpider):
         for post in thread.posts:
             if last is not None and post.position is not None and post.position <= last:
                 continue
-            yield Found(
-                kind="post",
-                url=post.url,
-                unique=post.unique,
-                text=post.text,
-                title=thread.title if post.position == 1 else None,
-                author=post.author,
-                author_url=post.author_url,
-                published=post.published,
-                lang=thread.lang,
-                thread_url=thread.thread_url,
-                thread_title=thread.title,
-                position=post.position,
-                likes=post.likes,
-            )
+            yield post_item(post, thread.thread_url, thread.title, thread.lang)
         highest = max([*positions, last or 0]) or None
         yield Progress(
             thread=ThreadMark(
