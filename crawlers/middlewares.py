@@ -10,7 +10,7 @@ Downloader middlewares (between the engine and the network):
 - `PoliteRetryMiddleware`: 429 and 5xx answers and network errors are retried after a wait that
   doubles each time (``sources.crawl.backoff``), never shorter than ``Retry-After``; while a site
   asks to wait, none of its requests leave. A site that asks for more than
-  ``max_retry_after`` is left for the next crawl.
+  ``max_retry_after`` is left for the next crawl: its other requests are dropped.
 
 Spider middleware (between the spider and the scheduler):
 
@@ -88,6 +88,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
         if 200 <= status < 300:
             await super()._parse_robots(response, netloc, request)
             return
+        self._stats.inc_value("robotstxt/response_count")
         self._stats.inc_value(f"robotstxt/response_status_count/{status}")
         if 400 <= status < 500 and status != 429:
             text = _ALLOW_ALL
@@ -121,6 +122,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
         self.backoff = crawler.settings.getfloat("VEILLE_BACKOFF", 2.0)
         self.max_wait = crawler.settings.getfloat("VEILLE_MAX_RETRY_AFTER", 600.0)
         self.not_before: dict[str, float] = {}
+        self.given_up: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -131,6 +133,8 @@ class PoliteRetryMiddleware(RetryMiddleware):
         return urlparse_cached(request).netloc
 
     async def process_request(self, request: Request) -> None:
+        if self._host(request) in self.given_up:
+            raise IgnoreRequest("the site asked to wait past this crawl (Retry-After)")
         wait = self.not_before.get(self._host(request), 0.0) - time.monotonic()
         if wait > 0:
             await asyncio.sleep(wait)
@@ -156,7 +160,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
                 self._host(request),
                 wait,
             )
-            self._pause(request, self.max_wait)
+            self.given_up.add(self._host(request))
             return response
         retry = self._retry(request, f"HTTP {response.status}")
         if retry is None:

@@ -129,7 +129,7 @@ class VeilleSpider(Spider):
         kind = failure_kind(failure)
         if request is not None and request.meta.get(META_OPTIONAL) and kind == "http_404":
             return
-        if failure.check(IgnoreRequest):
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
             self.count(f"ignored/{kind}")
             return
         self.count("errors")
