@@ -37,6 +37,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.robotstxt import ProtegoRobotParser
 from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from crawlers.fetch import retry_after_seconds
 from crawlers.urls import request_url, trap
@@ -111,7 +112,7 @@ class RobotsPolicyMiddleware(RobotsTxtMiddleware):
     def _install(self, netloc: str, parser: _Parser) -> None:
         pending = self._parsers.get(netloc)
         self._parsers[netloc] = parser
-        if pending is not None and hasattr(pending, "callback") and not pending.called:
+        if isinstance(pending, Deferred) and not pending.called:
             pending.callback(parser)
 
 
@@ -144,10 +145,13 @@ class PoliteRetryMiddleware(RetryMiddleware):
         self.not_before[host] = max(self.not_before.get(host, 0.0), time.monotonic() + seconds)
 
     def _wait_for(self, request: Request, retry_after: float | None) -> float:
-        attempt = request.meta.get("retry_times", 0)
-        return max(self.backoff * 2**attempt, retry_after or 0.0)
+        attempt = int(request.meta.get("retry_times", 0))
+        wait: float = self.backoff * 2.0**attempt
+        return max(wait, retry_after or 0.0)
 
-    def process_response(self, request: Request, response: Response) -> Request | Response:
+    def process_response(
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
         if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
             return response
         header = response.headers.get(b"Retry-After")
@@ -170,7 +174,7 @@ class PoliteRetryMiddleware(RetryMiddleware):
         return retry
 
     def process_exception(
-        self, request: Request, exception: Exception
+        self, request: Request, exception: Exception, spider: Spider | None = None
     ) -> Request | Response | None:
         retry = super().process_exception(request, exception)
         if isinstance(retry, Request):

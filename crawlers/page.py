@@ -109,8 +109,8 @@ def extract(
             page = discourse.topic(doc, url, tz=tz)
         except ValueError as exc:
             raise ValueError(f"not a Discourse topic (JSON): {exc}") from None
-        thread = page.topic.url(discourse.root_of(url))
-        items = [post_item(p, thread, page.topic.title, lang) for p in page.posts]
+        topic_url = page.topic.url(discourse.root_of(url))
+        items = [post_item(p, topic_url, page.topic.title, lang) for p in page.posts]
         missing = len(page.stream) - len(page.posts)
         note = f"{missing} more posts are fetched by id by the spider" if missing > 0 else None
         return Extracted("forum", "discourse", items, note)

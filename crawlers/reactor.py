@@ -29,7 +29,7 @@ ASYNCIO_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 T = TypeVar("T")
 
 _lock = threading.Lock()
-_thread: threading.Thread | None = None
+_started: list[threading.Thread] = []  # the reactor's thread, once started
 
 
 def _run(ready: threading.Event, errors: list[BaseException]) -> None:
@@ -37,31 +37,36 @@ def _run(ready: threading.Event, errors: list[BaseException]) -> None:
         from scrapy.utils.reactor import install_reactor
 
         install_reactor(ASYNCIO_REACTOR)
-        from twisted.internet import reactor
         from twisted.python import log as twisted_log
 
-        twisted_log.PythonLoggingObserver("twisted").start()
-        reactor.callWhenRunning(ready.set)  # type: ignore[attr-defined]
+        twisted_log.PythonLoggingObserver("twisted").start()  # type: ignore[no-untyped-call]
+        running = _installed()
+        running.callWhenRunning(ready.set)
     except BaseException as exc:
         errors.append(exc)
         ready.set()
         return
-    reactor.run(installSignalHandlers=False)  # type: ignore[attr-defined]
+    running.run(installSignalHandlers=False)
+
+
+def _installed() -> Any:
+    from twisted.internet import reactor as installed
+
+    return installed
 
 
 def _stop() -> None:
-    from twisted.internet import reactor
-
-    if _thread is not None and _thread.is_alive():
-        reactor.callFromThread(reactor.stop)  # type: ignore[attr-defined]
-        _thread.join(timeout=5)
+    running = _installed()
+    for thread in _started:
+        if thread.is_alive():
+            running.callFromThread(running.stop)
+            thread.join(timeout=5)
 
 
 def reactor() -> Any:
     """The running reactor (started on first use)."""
-    global _thread
     with _lock:
-        if _thread is None:
+        if not _started:
             ready = threading.Event()
             errors: list[BaseException] = []
             thread = threading.Thread(
@@ -74,11 +79,9 @@ def reactor() -> Any:
                     f"cannot start Twisted's reactor for Scrapy: {errors[0]} (something in "
                     "this process installed another reactor first)"
                 )
-            _thread = thread
+            _started.append(thread)
             atexit.register(_stop)
-    from twisted.internet import reactor as running
-
-    return running
+    return _installed()
 
 
 def call(function: Callable[[], Deferred[T] | T]) -> Future[T]:

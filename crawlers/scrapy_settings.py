@@ -16,8 +16,8 @@ _MIDDLEWARES = "crawlers.middlewares"
 
 
 def robots_agent(user_agent: str) -> str:
-    """The product token robots.txt rules are matched against: ``Veille`` for ``Veille/0.1 (...)``."""
-    return user_agent.split("/", 1)[0].split()[0] or user_agent
+    """The product token that robots.txt rules name: ``Veille`` for ``Veille/0.1 (...)``."""
+    return user_agent.split("/", 1)[0].split(maxsplit=1)[0] or user_agent
 
 
 def scrapy_settings(
@@ -86,6 +86,7 @@ def scrapy_settings(
         # Sites set cookies to get rid of session ids in URLs; keep them for the crawl.
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,
+        "REMOTE_CONTROL_ENABLED": False,
         "LOG_ENABLED": False,
         "STATS_DUMP": False,
         "LOGSTATS_INTERVAL": 0,

@@ -34,7 +34,9 @@ def sample_blog(style: str) -> Blog:
                 100 * i + j,
                 ["Julie", "Kévin", "Sam", "Priya"][j],
                 when + timedelta(hours=j + 1),
-                f"Commentaire {j} : Velora, article {i}." if lang == "fr" else f"Comment {j}: Velora, post {i}.",
+                f"Commentaire {j} : Velora, article {i}."
+                if lang == "fr"
+                else f"Comment {j}: Velora, post {i}.",
                 reply_to=100 * i if j == 2 else None,
             )
             for j in range(i % 4)
@@ -49,11 +51,15 @@ def sample_blog(style: str) -> Blog:
                 comments,
             )
         )
-    return Blog(f"blog-{style}.example", "Le blog", lang=lang, style=style, articles=articles, per_page=4)  # type: ignore[arg-type]
+    return Blog(
+        f"blog-{style}.example", "Le blog", lang=lang, style=style, articles=articles, per_page=4
+    )  # type: ignore[arg-type]
 
 
 def site_for(blog: Blog, **extra: object) -> BlogSite:
-    return BlogSite(name=f"blog-{blog.style}", start_urls=[f"http://{blog.host}/"], lang=blog.lang, **extra)  # type: ignore[arg-type]
+    return BlogSite(
+        name=f"blog-{blog.style}", start_urls=[f"http://{blog.host}/"], lang=blog.lang, **extra
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("style", ["wordpress", "schema"])
@@ -74,11 +80,13 @@ def test_articles_and_comments_once_then_only_what_is_new(
     for article in blog.articles:
         mention = articles[blog.url(article)]
         assert mention.title == article.title
-        assert mention.author is not None and mention.author.name == article.author
+        assert mention.author is not None
+        assert mention.author.name == article.author
         assert mention.published == article.when
         assert mention.source.kind is SourceKind.BLOG
         assert mention.lang == blog.lang
-        assert "Commentaire" not in mention.text and "Comment 0" not in mention.text
+        assert "Commentaire" not in mention.text
+        assert "Comment 0" not in mention.text
         own = [m for m in comments if m.parent == mention.id]
         assert {(m.author.name if m.author else None, m.text, m.published) for m in own} == {
             (c.author, c.text, c.when) for c in article.comments
@@ -97,7 +105,9 @@ def test_articles_and_comments_once_then_only_what_is_new(
         ("Un nouveau commentaire.", articles[blog.url(blog.articles[2])].id)
     ]
 
-    blog.articles.append(Article("tout-nouveau", "Tout nouveau", "Léa Petit", NOW, "Un article neuf. " * 10))
+    blog.articles.append(
+        Article("tout-nouveau", "Tout nouveau", "Léa Petit", NOW, "Un article neuf. " * 10)
+    )
     server.routes.clear()
     server.routes.update(blog_routes(blog))
     assert [m.title for m in harness.crawl(site)] == ["Tout nouveau"]
@@ -129,7 +139,9 @@ def test_without_feed_or_sitemap_the_list_pages_lead_to_every_article(
     assert (blog.host, "/page/3/") in server.requests
 
 
-def test_article_pattern_keeps_other_pages_out(tmp_path: Path, web: Callable[[Routes], Web]) -> None:
+def test_article_pattern_keeps_other_pages_out(
+    tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
     blog = sample_blog("wordpress")
     routes = blog_routes(blog)
     routes[(blog.host, "/a-propos/")] = Response.text(

@@ -82,7 +82,12 @@ def sample_forum(engine: str) -> Forum:
                     Thread(13, "wifi", "Wifi instable", posts(2, 40)),
                 ],
             ),
-            Board(2, "velos", "Vélos électriques", threads=[Thread(21, "velora", "Velora", posts(6, 50))]),
+            Board(
+                2,
+                "velos",
+                "Vélos électriques",
+                threads=[Thread(21, "velora", "Velora", posts(6, 50))],
+            ),
         ],
         threads_per_page=2,
     )
@@ -116,38 +121,51 @@ def test_every_post_once_then_nothing_then_only_the_new_post(
 
     first = harness.crawl(site)
 
-    expected = {p.id: (t, n + 1, p) for b in forum.boards for t in b.threads for n, p in enumerate(t.posts)}
+    expected = {
+        p.id: (t, n + 1, p) for b in forum.boards for t in b.threads for n, p in enumerate(t.posts)
+    }
     assert len(first) == len(expected) == 35
     assert harness.outcomes[0].status == "ok"
-    by_position = {(m.thread.title if m.thread else None, m.thread.position if m.thread else None): m for m in first}
+    by_position = {
+        (m.thread.title if m.thread else None, m.thread.position if m.thread else None): m
+        for m in first
+    }
     for thread, position, post in expected.values():
         mention = by_position[(thread.title, position)]
-        assert mention.author is not None and mention.author.name == post.author
+        assert mention.author is not None
+        assert mention.author.name == post.author
         assert mention.published == post.when
         assert mention.source.kind is SourceKind.FORUM
         assert mention.text.startswith(post.text)
         assert "ne pas reprendre" not in mention.text  # quotes and signatures stripped
-        assert mention.thread is not None and mention.thread.url is not None
+        assert mention.thread is not None
+        assert mention.thread.url is not None
     threads = {m.thread.id for m in first if m.thread}
     assert len(threads) == 4
     assert len({m.id for m in first}) == 35
 
     assert harness.crawl(site) == []
 
-    forum.add_post(12, Post(9999, "Zoé", T0 + timedelta(days=3), "Nouveau : la box Lumen est réparée."))
+    forum.add_post(
+        12, Post(9999, "Zoé", T0 + timedelta(days=3), "Nouveau : la box Lumen est réparée.")
+    )
     serve(server, render(forum))
     before = len(server.requests)
     added = harness.crawl(site)
     assert [m.text for m in added] == ["Nouveau : la box Lumen est réparée."]
-    assert added[0].thread is not None and added[0].thread.position == 5
+    assert added[0].thread is not None
+    assert added[0].thread.position == 5
     assert added[0].thread.title == "Débit fibre"
     # Only the changed thread was read again, not the 23-post one.
     fetched = [path for _, path in server.requests[before:]]
-    assert fetched and not any(THREAD_11[engine] in path for path in fetched), fetched
+    assert fetched
+    assert not any(THREAD_11[engine] in path for path in fetched), fetched
 
 
 @pytest.mark.parametrize("engine", ["phpbb", "discourse"])
-def test_state_survives_a_restart(engine: str, tmp_path: Path, web: Callable[[Routes], Web]) -> None:
+def test_state_survives_a_restart(
+    engine: str, tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
     forum = sample_forum(engine)
     server = web(RENDERERS[engine](forum))
     site = site_for(engine, forum)
@@ -181,7 +199,9 @@ def test_discourse_replies_name_their_parent(tmp_path: Path, web: Callable[[Rout
     assert reply.engagement.likes is None or reply.engagement.likes >= 0
 
 
-def test_search_urls_per_brand_are_entry_points(tmp_path: Path, web: Callable[[Routes], Web]) -> None:
+def test_search_urls_per_brand_are_entry_points(
+    tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
     forum = sample_forum("phpbb")
     routes = RENDERERS["phpbb"](forum)
     results = routes[(forum.host, "/viewforum.php?f=2")]

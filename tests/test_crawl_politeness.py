@@ -12,7 +12,6 @@ from pathlib import Path
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite
 from tests.crawling import Harness
 from tests.test_crawl_forums import sample_forum, site_for
-from veille.demo.blogs import Article, Blog, blog_routes
 from veille.demo.forums import phpbb_routes
 from veille.demo.web import Response, Routes, Web
 
@@ -34,13 +33,16 @@ def test_robots_disallowing_the_site_means_nothing_else_is_fetched(
 ) -> None:
     forum = sample_forum("phpbb")
     routes = phpbb_routes(forum)
-    routes[(forum.host, "/robots.txt")] = Response.text("User-agent: *\nDisallow: /\n", "text/plain")
+    routes[(forum.host, "/robots.txt")] = Response.text(
+        "User-agent: *\nDisallow: /\n", "text/plain"
+    )
     server = web(routes)
     harness = Harness(tmp_path, server)
     assert harness.crawl(site_for("phpbb", forum)) == []
     assert server.requests == [(forum.host, "/robots.txt")]
     outcome = harness.outcomes[0]
-    assert outcome.pages == 0 and outcome.refused >= 1
+    assert outcome.pages == 0
+    assert outcome.refused >= 1
     assert outcome.note == "robots.txt disallows everything"
 
 
@@ -114,7 +116,8 @@ def test_traps_and_limits_keep_the_crawl_bounded(
     assert not [p for p in paths if "sid=" in p.lower() or "replytocom" in p]
     assert len(paths) == len(set(paths))  # session ids removed: no page twice
     assert max(int(p.split("/")[2]) for p in paths if p.startswith("/page/")) <= 11
-    assert mentions and all("PHPSESSID" not in m.url for m in mentions)
+    assert mentions
+    assert all("PHPSESSID" not in m.url for m in mentions)
     assert harness.outcomes[0].refused > 0
 
 
@@ -141,7 +144,9 @@ def test_429_waits_for_retry_after_then_gets_the_page(
     def busy_then_fine(_etag: str) -> Response:
         seen.append(time.monotonic())
         if len(seen) == 1:
-            return Response.text("slow down", "text/plain", status=429, headers={"Retry-After": "1"})
+            return Response.text(
+                "slow down", "text/plain", status=429, headers={"Retry-After": "1"}
+            )
         return page
 
     routes[(forum.host, "/viewtopic.php?t=13")] = busy_then_fine
@@ -240,5 +245,6 @@ def test_a_dead_site_is_reported_and_tried_later(tmp_path: Path) -> None:
     assert outcome.status == "unreachable"
     runner = harness.runner([site])
     state = runner.state.site("dead")
-    assert state.failures == 1 and state.last_status == "unreachable"
+    assert state.failures == 1
+    assert state.last_status == "unreachable"
     assert state.next_crawl - time.time() > 0.9 * site.interval.total_seconds() * 2

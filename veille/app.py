@@ -163,6 +163,21 @@ class App:
             counters=self.counters,
         )
 
+    def crawl_runner(self) -> CrawlRunner:
+        """The blog and forum spiders; ``{brand}`` in search URLs becomes each brand's name."""
+        sources = self.settings.sources
+        return CrawlRunner(
+            sources.sites,
+            bus=self.bus,
+            topic=self.topics.raw,
+            state=self.crawl_state,
+            http=sources.http,
+            crawl=sources.crawl,
+            search_terms=[b.name for b in self.settings.brands],
+            clock=self.clock,
+            counters=self.counters,
+        )
+
     # -- running -------------------------------------------------------------------------------
 
     def workers(self) -> list[Worker]:

@@ -81,7 +81,9 @@ def _configured(state: Any, name: str | None) -> BlogSite | ForumSite | None:
     for site in state.settings.sources.sites:
         if site.name == name:
             return site  # type: ignore[no-any-return]
-    raise click.BadParameter(f"no blog or forum named '{name}' in the settings", param_hint="--site")
+    raise click.BadParameter(
+        f"no blog or forum named '{name}' in the settings", param_hint="--site"
+    )
 
 
 def _read(state: Any, target: str) -> tuple[bytes, str, str | None]:

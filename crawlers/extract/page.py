@@ -33,16 +33,18 @@ def repair_encoding(response: TextResponse) -> tuple[TextResponse, bool]:
     bad = _badness(text)
     if not bad:
         return response, False
+    # Best first, ties going to the earlier: what the page itself declares, then windows-1252
+    # (what French and English pages that lie are almost always in), then a statistical guess.
     candidates: list[str] = ["utf-8"]
     declared = html_body_declared_encoding(response.body)
     if declared:
         candidates.append(resolve_encoding(declared) or declared)
+    candidates.append("cp1252")
     from charset_normalizer import from_bytes
 
     best = from_bytes(response.body[:200_000]).best()
     if best is not None:
         candidates.append(best.encoding)
-    candidates.append("cp1252")
     chosen, chosen_bad = None, bad
     for encoding in dict.fromkeys(candidates):
         if resolve_encoding(encoding) == resolve_encoding(response.encoding):

@@ -23,7 +23,9 @@ _translator = HTMLTranslator()
 
 
 def _split(expr: str) -> list[str]:
-    parts, depth, quote, current = [], 0, "", []
+    parts: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
     for char in expr:
         if quote:
             quote = "" if char == quote else quote
@@ -45,10 +47,8 @@ def _split(expr: str) -> list[str]:
 @lru_cache(maxsize=1024)
 def alternatives(expr: str) -> tuple[str, ...]:
     """The alternatives of a selector list, each CSS or XPath."""
-    expr = expr.strip()
-    if expr.startswith(_XPATH_STARTS):
-        return (expr,)
-    return tuple(_split(expr.removeprefix("css:")))
+    # Top-level commas separate alternatives in both languages: XPath's own union is "|".
+    return tuple(_split(expr.strip()))
 
 
 @lru_cache(maxsize=1024)

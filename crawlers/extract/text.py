@@ -22,7 +22,11 @@ def node_text(node: Selector, remove: Sequence[str] = ()) -> str:
     if not isinstance(root, etree._Element):
         return text_of(node)
     element = copy.deepcopy(root)
-    doomed = [f for expr in remove for path in to_xpath(expr) for f in element.xpath(path)]
+    doomed: list[object] = []
+    for path in (p for expr in remove for p in to_xpath(expr)):
+        matches = element.xpath(path)
+        if isinstance(matches, list):
+            doomed.extend(matches)
     for found in doomed:
         if not isinstance(found, etree._Element) or found is element:
             continue

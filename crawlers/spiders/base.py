@@ -123,13 +123,14 @@ class VeilleSpider(Spider):
         """Count a request that gave no page, and say why; the crawl goes on."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        if failure.check(IgnoreRequest) and "robots" in str(failure.value).lower():
+        error = failure.value
+        if isinstance(error, IgnoreRequest) and "robots" in str(error).lower():
             self.count("robots_forbidden")
             return
         kind = failure_kind(failure)
         if request is not None and request.meta.get(META_OPTIONAL) and kind == "http_404":
             return
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+        if isinstance(error, IgnoreRequest) and not isinstance(error, HttpError):
             self.count(f"ignored/{kind}")
             return
         self.count("errors")

@@ -77,9 +77,7 @@ class BlogSpider(VeilleSpider):
 
     # -- what to fetch -------------------------------------------------------------------------
 
-    def _article_request(
-        self, url: str, base: Response, lastmod: str | None = None
-    ) -> Any | None:
+    def _article_request(self, url: str, base: Response, lastmod: str | None = None) -> Any | None:
         """A request for an article, or None if it cannot have changed since the last crawl.
 
         A known article found without a date of change (in a feed, on a list) may have new

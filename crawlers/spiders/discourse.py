@@ -38,9 +38,10 @@ class DiscourseSpider(VeilleSpider):
         for url in self.site.start_urls:
             root = discourse.root_of(url)
             yield self.request(urljoin(root, "/latest.json"), self.parse_latest, exempt=True)
-        for url in self.context.searches:
-            if "/search" in urlsplit(url).path and ".json" not in url:
-                url = url.replace("/search", "/search.json", 1)
+        for search in self.context.searches:
+            url = search
+            if "/search" in urlsplit(search).path and ".json" not in search:
+                url = search.replace("/search", "/search.json", 1)
             yield self.request(url, self.parse_search, exempt=True)
 
     def _json(self, response: Response) -> Any:

@@ -20,8 +20,8 @@ from scrapy.http import Response
 
 from crawlers.extract.forum import ListingPage, ThreadLink, html_engine
 from crawlers.items import Progress, ThreadMark
-from crawlers.page import post_item
 from crawlers.middlewares import META_EXEMPT
+from crawlers.page import post_item
 from crawlers.settings import ForumSite
 from crawlers.spiders.base import CrawlContext, VeilleSpider
 from crawlers.urls import request_url

@@ -136,14 +136,14 @@ def _wordpress_comment(blog: Blog, article: Article, comment: Comment, depth: in
         f'"42" width="42"><b class="fn">{author}</b> <span class="says">{says}</span></div><div '
         f'class="comment-metadata"><a href="{url}#comment-{comment.id}"><time datetime="'
         f'{_local(blog, comment.when).isoformat(timespec="seconds")}">'
-        f"{_human_date(blog, comment.when)}</time></a></div></footer><div class=\"comment-content"
+        f'{_human_date(blog, comment.when)}</time></a></div></footer><div class="comment-content'
         f'"><p>{escape(comment.text)}</p></div><div class="reply"><a rel="nofollow" class="comment'
         f'-reply-link" href="{url}?replytocom={comment.id}#respond">{reply}</a></div></article>'
         f"{children}</li>"
     )
 
 
-def _schema_comment(blog: Blog, article: Article, comment: Comment) -> str:
+def _schema_comment(blog: Blog, comment: Comment) -> str:
     return (
         f'<div class="comment" id="c-{comment.id}" itemprop="comment" itemscope itemtype="https://'
         'schema.org/Comment"><div class="comment-header"><span itemprop="author" itemscope '
@@ -201,7 +201,7 @@ def article_html(blog: Blog, article: Article) -> str:
     else:
         comments = (
             f'<section class="comments" id="comments"><h3>{len(article.comments)} comments</h3>'
-            + "".join(_schema_comment(blog, article, c) for c in article.comments)
+            + "".join(_schema_comment(blog, c) for c in article.comments)
             + '<form class="comment-form" action="/comments" method="post"><textarea name="body">'
             "</textarea></form></section>"
             if article.comments

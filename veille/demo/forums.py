@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from veille.demo.web import Response, Routes
@@ -458,9 +459,9 @@ def vbulletin_routes(forum: Forum) -> Routes:
             per = forum.posts_per_page
             tpages = _pages(len(thread.posts), per)
             for page in range(tpages):
-                chunk = thread.posts[page * per : (page + 1) * per]
+                shown = thread.posts[page * per : (page + 1) * per]
                 posts = "".join(
-                    _vb_post(forum, thread, p, page * per + i) for i, p in enumerate(chunk)
+                    _vb_post(forum, thread, p, page * per + i) for i, p in enumerate(shown)
                 )
                 nav = ""
                 if page + 1 < tpages:
@@ -540,9 +541,10 @@ def _xf_page(forum: Forum, title: str, content: str, template: str, head: str = 
     body = (
         '<body data-template="' + template + '"><div class="p-pageWrapper" id="top">'
         '<header class="p-header" id="header"><div class="p-header-inner"><div class="p-header-'
-        f'content"><div class="p-header-logo p-header-logo--image"><a href="/">{escape(forum.title)}'
-        '</a></div></div></div></header><div class="p-navSticky p-navSticky--primary"><nav class="'
-        'p-nav"><ul class="p-nav-list js-offCanvasNavSource"><li><a href="/" class="p-navEl-link"'
+        'content"><div class="p-header-logo p-header-logo--image"><a href="/">'
+        f"{escape(forum.title)}</a></div></div></div></header>"
+        '<div class="p-navSticky p-navSticky--primary"><nav class="p-nav">'
+        '<ul class="p-nav-list js-offCanvasNavSource"><li><a href="/" class="p-navEl-link"'
         '>Forums</a></li><li><a href="/whats-new/" class="p-navEl-link">Quoi de neuf</a></li>'
         '<li><a href="/members/" class="p-navEl-link">Membres</a></li></ul></nav></div>'
         f'<div class="p-body"><div class="p-body-inner">{content}</div></div>'
@@ -579,16 +581,18 @@ def xenforo_routes(forum: Forum) -> Routes:
             chunk = threads[page * forum.threads_per_page : (page + 1) * forum.threads_per_page]
             items = "".join(
                 '<div class="structItem structItem--thread js-inlineModContainer js-threadList'
-                f'Item-{t.id}" data-author="{escape(t.posts[0].author)}"><div class="structItem-cell'
-                ' structItem-cell--main" data-xf-init="touch-proxy"><div class="structItem-title">'
+                f'Item-{t.id}" data-author="{escape(t.posts[0].author)}">'
+                '<div class="structItem-cell structItem-cell--main" data-xf-init="touch-proxy">'
+                '<div class="structItem-title">'
                 f'<a href="/forums/{board.slug}.{board.id}/?prefix_id=2" class="labelLink" rel="'
                 'nofollow"><span class="label label--blue" dir="auto">Question</span></a> <a href="'
                 f'/threads/{t.slug}.{t.id}/" data-tp-primary="on" data-xf-init="preview-tooltip">'
                 f'{escape(t.title)}</a></div><div class="structItem-minor"><ul class="structItem-'
                 f'parts"><li><a href="/members/x.{len(t.posts[0].author)}/" class="username">'
                 f'{escape(t.posts[0].author)}</a></li><li class="structItem-startDate">'
-                f'{_xf_time(forum, t.posts[0].when)}</li></ul></div></div><div class="structItem-cell'
-                ' structItem-cell--meta"><dl class="pairs pairs--justified"><dt>Réponses</dt><dd>'
+                f"{_xf_time(forum, t.posts[0].when)}</li></ul></div></div>"
+                '<div class="structItem-cell structItem-cell--meta">'
+                '<dl class="pairs pairs--justified"><dt>Réponses</dt><dd>'
                 f'{len(t.posts) - 1}</dd></dl><dl class="pairs pairs--justified structItem-minor">'
                 f'<dt>Affichages</dt><dd>{13 * len(t.posts)}</dd></dl></div><div class="structItem'
                 f'-cell structItem-cell--latest"><a href="/threads/{t.slug}.{t.id}/latest" rel="'
@@ -631,9 +635,10 @@ def _xf_thread(forum: Forum, thread: Thread) -> Routes:
             if post.quote:
                 who, said = post.quote
                 quote = (
-                    f'<blockquote data-attributes="member: 4" data-quote="{escape(who)}" data-source'
-                    f'="post: {post.id - 1}" class="bbCodeBlock bbCodeBlock--expandable bbCodeBlock'
-                    '--quote js-expandWatch"><div class="bbCodeBlock-title"><a href="/goto/post?id='
+                    f'<blockquote data-attributes="member: 4" data-quote="{escape(who)}" '
+                    f'data-source="post: {post.id - 1}" class="bbCodeBlock '
+                    'bbCodeBlock--expandable bbCodeBlock--quote js-expandWatch">'
+                    '<div class="bbCodeBlock-title"><a href="/goto/post?id='
                     f'{post.id - 1}" class="bbCodeBlock-sourceJump" rel="nofollow">{escape(who)} a '
                     'dit :</a></div><div class="bbCodeBlock-content"><div class="bbCodeBlock-expand'
                     f'Content js-expandContent ">{_paragraphs(said)}</div><div class="bbCodeBlock-'
@@ -665,7 +670,8 @@ def _xf_thread(forum: Forum, thread: Thread) -> Routes:
                 f'href="{base}post-{post.id}" rel="nofollow">#{page * per + i + 1}</a></li></ul>'
                 '</header><div class="message-content js-messageContent"><div class="message-user'
                 'Content lbContainer js-lbContainer"><article class="message-body js-selectTo'
-                f'Quote"><div itemprop="text"><div class="bbWrapper">{quote}{_paragraphs(post.text)}'
+                f'Quote"><div itemprop="text"><div class="bbWrapper">{quote}'
+                f"{_paragraphs(post.text)}"
                 '</div></div><div class="js-selectToQuoteEnd">&nbsp;</div></article></div>'
                 f'{signature}</div><footer class="message-footer"><div class="message-actionBar '
                 f'actionBar"><a href="/posts/{post.id}/react?reaction_id=1" class="reaction '
@@ -800,9 +806,9 @@ def smf_routes(forum: Forum) -> Routes:
             per = forum.posts_per_page
             tpages = _pages(len(thread.posts), per)
             for page in range(tpages):
-                chunk = thread.posts[page * per : (page + 1) * per]
+                shown = thread.posts[page * per : (page + 1) * per]
                 posts = "".join(
-                    _smf_post(forum, thread, p, page * per + i) for i, p in enumerate(chunk)
+                    _smf_post(forum, thread, p, page * per + i) for i, p in enumerate(shown)
                 )
                 nav = (
                     '<div class="pagelinks floatleft"><a class="nav_page" href="/index.php?topic='
@@ -901,7 +907,7 @@ def discourse_routes(forum: Forum, chunk_size: int = 20) -> Routes:
     pages = _pages(len(topics), per)
     for page in range(pages):
         chunk = topics[page * per : (page + 1) * per]
-        doc = {
+        doc: dict[str, Any] = {
             "users": [],
             "topic_list": {
                 "can_create_topic": False,
@@ -932,7 +938,7 @@ def discourse_routes(forum: Forum, chunk_size: int = 20) -> Routes:
             },
         }
         if page + 1 < pages:
-            doc["topic_list"]["more_topics_url"] = f"/latest?no_definitions=true&page={page + 1}"  # type: ignore[index]
+            doc["topic_list"]["more_topics_url"] = f"/latest?no_definitions=true&page={page + 1}"
         path = "/latest.json" + (f"?no_definitions=true&page={page}" if page else "")
         routes[(host, path)] = Response.text(json.dumps(doc), "application/json; charset=utf-8")
     for topic in forum.threads():
@@ -940,7 +946,7 @@ def discourse_routes(forum: Forum, chunk_size: int = 20) -> Routes:
             _discourse_post(topic, p, n + 1, n if p.quote else None)
             for n, p in enumerate(topic.posts)
         ]
-        doc = {
+        topic_doc: dict[str, Any] = {
             "post_stream": {"posts": numbered[:chunk_size], "stream": [p.id for p in topic.posts]},
             "id": topic.id,
             "title": topic.title,
@@ -957,7 +963,7 @@ def discourse_routes(forum: Forum, chunk_size: int = 20) -> Routes:
             "chunk_size": chunk_size,
         }
         routes[(host, f"/t/{topic.slug}/{topic.id}.json")] = Response.text(
-            json.dumps(doc), "application/json; charset=utf-8"
+            json.dumps(topic_doc), "application/json; charset=utf-8"
         )
         by_id = {p["id"]: p for p in numbered}
 
