@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from crawlers.items import PageMark, ThreadMark
-from crawlers.sqlite import ThreadLocalSqlite
+from crawlers.seen import SeenSet
+from ingest.sqlite import SqliteFile
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS sites (
@@ -94,26 +95,29 @@ class ThreadState:
     updated: float
 
 
-class CrawlState(ThreadLocalSqlite):
+class CrawlState:
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        self.db = SqliteFile(path)
+        with self.db.write() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+        self.seen = SeenSet(self.db, "seen", "site", "mention")
+
+    def close(self) -> None:
+        self.db.close()
 
     # -- sites ---------------------------------------------------------------------------------
 
     def site(self, name: str) -> SiteState:
-        row = (
-            self._conn()
-            .execute(f"SELECT {_SITE_COLUMNS} FROM sites WHERE name = ?", (name,))
-            .fetchone()
-        )
-        return SiteState(*row) if row else SiteState(name)
+        rows = self.db.read(f"SELECT {_SITE_COLUMNS} FROM sites WHERE name = ?", (name,))
+        return SiteState(*rows[0]) if rows else SiteState(name)
 
     def sites(self) -> list[SiteState]:
-        rows = self._conn().execute(f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY name")
+        rows = self.db.read(f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY name")
         return [SiteState(*row) for row in rows]
 
     def save_site(self, state: SiteState) -> None:
-        with self._conn() as conn:
+        with self.db.write() as conn:
             conn.execute(
                 f"INSERT OR REPLACE INTO sites ({_SITE_COLUMNS}) VALUES"
                 " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -138,16 +142,12 @@ class CrawlState(ThreadLocalSqlite):
     # -- pages and threads ---------------------------------------------------------------------
 
     def page(self, site: str, url: str) -> PageState | None:
-        row = (
-            self._conn()
-            .execute(
-                "SELECT url, etag, last_modified, lastmod, published, crawled FROM pages"
-                " WHERE site = ? AND url = ?",
-                (site, url),
-            )
-            .fetchone()
+        rows = self.db.read(
+            "SELECT url, etag, last_modified, lastmod, published, crawled FROM pages"
+            " WHERE site = ? AND url = ?",
+            (site, url),
         )
-        return PageState(*row) if row else None
+        return PageState(*rows[0]) if rows else None
 
     def save_pages(self, site: str, marks: Iterable[PageMark], now: float) -> None:
         rows = [
@@ -164,7 +164,7 @@ class CrawlState(ThreadLocalSqlite):
         ]
         if not rows:
             return
-        with self._conn() as conn:
+        with self.db.write() as conn:
             # A page fetched again without validators keeps the ones it had (a 304 has none); an
             # article keeps the first date it was known by.
             conn.executemany(
@@ -178,19 +178,15 @@ class CrawlState(ThreadLocalSqlite):
             )
 
     def thread(self, site: str, thread: str) -> ThreadState | None:
-        row = (
-            self._conn()
-            .execute(
-                "SELECT thread, last_position, last_page, page_start, marker, updated FROM threads"
-                " WHERE site = ? AND thread = ?",
-                (site, thread),
-            )
-            .fetchone()
+        rows = self.db.read(
+            "SELECT thread, last_position, last_page, page_start, marker, updated FROM threads"
+            " WHERE site = ? AND thread = ?",
+            (site, thread),
         )
-        return ThreadState(*row) if row else None
+        return ThreadState(*rows[0]) if rows else None
 
     def save_thread(self, site: str, mark: ThreadMark, now: float) -> None:
-        with self._conn() as conn:
+        with self.db.write() as conn:
             previous = self.thread(site, mark.thread_url)
             last = mark.last_position
             if previous and previous.last_position is not None and last is not None:
@@ -204,11 +200,10 @@ class CrawlState(ThreadLocalSqlite):
     # -- mentions ------------------------------------------------------------------------------
 
     def unseen(self, site: str, mentions: Iterable[str]) -> set[str]:
-        return self._unseen("seen", ("site", site), "mention", mentions)
+        return self.seen.unseen(site, mentions)
 
     def mark_seen(self, site: str, mentions: Iterable[str], now: float) -> None:
-        self._mark_seen("seen", ("site", site), "mention", mentions, now)
+        self.seen.mark(site, mentions, now)
 
     def forget_before(self, cutoff: float) -> int:
-        with self._conn() as conn:
-            return conn.execute("DELETE FROM seen WHERE last_seen < ?", (cutoff,)).rowcount
+        return self.seen.forget_before(cutoff)

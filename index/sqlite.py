@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,6 +17,7 @@ from typing import Any
 from index.fts import FTS_TABLE, compile_where, rank_expression
 from ingest.errors import ConfigError, StoreUnavailable
 from ingest.record import Mention
+from ingest.sqlite import SqliteFile
 from ingest.store import Bucket, Facet, Filters, Rejected, SearchPage, SortOrder, TermCount
 from ingest.text import fold, index_text
 
@@ -115,9 +113,7 @@ class SqliteStore:
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self._lock_timeout = lock_timeout
-        self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = SqliteFile(self.path, unavailable=StoreUnavailable, lock_timeout=lock_timeout)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SqliteStore:
@@ -128,33 +124,8 @@ class SqliteStore:
         store.setup()
         return store
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._lock_timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path} is busy: {exc}") from exc
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError):
-                raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-            raise
-
     def setup(self) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(
@@ -166,23 +137,31 @@ class SqliteStore:
     def upsert(self, mentions: Sequence[Mention]) -> list[Rejected]:
         if not mentions:
             return []
-        with self._write() as conn:
+        with self.db.write() as conn:
+            by_rowid: dict[int, Mention] = {}  # one entry per row, if a batch repeats a mention
             for mention in mentions:
                 row = conn.execute(_UPSERT, _row(mention)).fetchone()
-                if row is None:  # the stored copy was fetched later: keep it
-                    continue
-                rowid = row[0]
-                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", (rowid,))
-                conn.execute(
-                    f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
-                    (rowid, index_text(mention.title), index_text(mention.text)),
-                )
-                conn.execute("DELETE FROM mention_brands WHERE mention = ?", (rowid,))
-                brands = mention.enrichment.brands if mention.enrichment else ()
-                conn.executemany(
-                    "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
-                    [(b, rowid) for b in brands],
-                )
+                if row is not None:  # None: the stored copy was fetched later, keep it
+                    by_rowid[row[0]] = mention
+            written = list(by_rowid.items())
+            for i in range(0, len(written), 500):
+                chunk = written[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rowids = [rowid for rowid, _ in chunk]
+                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", rowids)
+                conn.execute(f"DELETE FROM mention_brands WHERE mention IN ({marks})", rowids)
+            conn.executemany(
+                f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
+                [(rowid, index_text(m.title), index_text(m.text)) for rowid, m in written],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
+                [
+                    (brand, rowid)
+                    for rowid, m in written
+                    for brand in (m.enrichment.brands if m.enrichment else ())
+                ],
+            )
         return []
 
     # -- reads ---------------------------------------------------------------------------------
@@ -214,19 +193,13 @@ class SqliteStore:
             params.append(_ms(filters.until))
         return (" AND ".join(clauses) or "1"), params
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        try:
-            return self._conn().execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-
     def get(self, mention_id: str) -> Mention | None:
-        rows = self._read("SELECT doc FROM mentions WHERE id = ?", (mention_id,))
+        rows = self.db.read("SELECT doc FROM mentions WHERE id = ?", (mention_id,))
         return Mention.model_validate_json(rows[0][0]) if rows else None
 
     def count(self, filters: Filters) -> int:
         where, params = self._where(filters)
-        return int(self._read(f"SELECT COUNT(*) FROM mentions m WHERE {where}", params)[0][0])
+        return int(self.db.read(f"SELECT COUNT(*) FROM mentions m WHERE {where}", params)[0][0])
 
     def search(
         self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
@@ -241,7 +214,7 @@ class SqliteStore:
             )
             join_params = [rank]
             order = "COALESCE(r.score, 0) ASC, m.published DESC, m.id"
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT m.doc FROM mentions m{join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*join_params, *params, size, (max(1, page) - 1) * size],
         )
@@ -257,7 +230,7 @@ class SqliteStore:
         if step <= 0:
             raise ValueError("the timeline interval must be positive")
         where, params = self._where(filters)
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT (m.published / ?) * ? AS b, COALESCE(m.sentiment, 'unknown'), COUNT(*)"
             f" FROM mentions m WHERE {where} GROUP BY b, 2 ORDER BY b",
             [step, step, *params],
@@ -287,10 +260,7 @@ class SqliteStore:
                 f"SELECT {column} AS k, COUNT(*) AS n FROM mentions m WHERE {where}"
                 f" AND k IS NOT NULL GROUP BY k ORDER BY n DESC, k LIMIT ?"
             )
-        return [TermCount(key, n) for key, n in self._read(sql, [*params, limit])]
+        return [TermCount(key, n) for key, n in self.db.read(sql, [*params, limit])]
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()

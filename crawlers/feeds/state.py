@@ -10,7 +10,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawlers.sqlite import ThreadLocalSqlite
+from crawlers.seen import SeenSet
+from ingest.sqlite import SqliteFile
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS feeds (
@@ -57,12 +58,17 @@ class FeedState:
     entries: int = 0
 
 
-class FeedStateStore(ThreadLocalSqlite):
+class FeedStateStore:
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        self.db = SqliteFile(path)
+        with self.db.write() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+        self.seen = SeenSet(self.db, "seen", "feed", "entry")
 
     def get(self, name: str, url: str) -> FeedState:
-        row = self._conn().execute(f"{_SELECT} WHERE name = ?", (name,)).fetchone()
+        rows = self.db.read(f"{_SELECT} WHERE name = ?", (name,))
+        row = rows[0] if rows else None
         if row is None:
             return FeedState(name, url)
         state = FeedState(*row)
@@ -73,11 +79,11 @@ class FeedStateStore(ThreadLocalSqlite):
         return state
 
     def all(self) -> list[FeedState]:
-        rows = self._conn().execute(f"{_SELECT} ORDER BY name").fetchall()
+        rows = self.db.read(f"{_SELECT} ORDER BY name")
         return [FeedState(*row) for row in rows]
 
     def save(self, state: FeedState) -> None:
-        with self._conn() as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -99,17 +105,19 @@ class FeedStateStore(ThreadLocalSqlite):
             )
 
     def unseen(self, feed: str, entries: Iterable[str]) -> set[str]:
-        return self._unseen("seen", ("feed", feed), "entry", entries)
+        return self.seen.unseen(feed, entries)
 
     def mark_seen(self, feed: str, entries: Iterable[str], now: float) -> None:
-        self._mark_seen("seen", ("feed", feed), "entry", entries, now)
+        self.seen.mark(feed, entries, now)
 
     def touch(self, feed: str, now: float) -> None:
         """The feed did not change (304): its entries are still in it, keep remembering them."""
-        with self._conn() as conn:
+        with self.db.write() as conn:
             conn.execute("UPDATE seen SET last_seen = ? WHERE feed = ?", (now, feed))
 
     def forget_before(self, cutoff: float) -> int:
         """Forget entries not seen in any poll since ``cutoff`` (they left their feeds)."""
-        with self._conn() as conn:
-            return conn.execute("DELETE FROM seen WHERE last_seen < ?", (cutoff,)).rowcount
+        return self.seen.forget_before(cutoff)
+
+    def close(self) -> None:
+        self.db.close()
