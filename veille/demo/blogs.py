@@ -17,22 +17,8 @@ from html import escape
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+from veille.demo.forums import FR_MONTHS
 from veille.demo.web import Response, Routes
-
-_FR_MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
 
 
 @dataclass
@@ -81,7 +67,7 @@ def _local(blog: Blog, when: datetime) -> datetime:
 def _human_date(blog: Blog, when: datetime) -> str:
     local = _local(blog, when)
     if blog.lang == "fr":
-        return f"{local.day} {_FR_MONTHS[local.month - 1]} {local.year} à {local:%H}h{local:%M}"
+        return f"{local.day} {FR_MONTHS[local.month - 1]} {local.year} à {local:%H}h{local:%M}"
     return f"{local:%B} {local.day}, {local.year} at {local:%I:%M %p}".replace(" 0", " ")
 
 

@@ -23,6 +23,9 @@ from veille.demo.web import Response, Routes
 SID = "3f2a9c0d5b7e41a6b8c9d0e1f2a3b4c5"
 """A phpBB session id, as phpBB appends it to links for visitors without cookies."""
 
+FR_MONTHS = (
+    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
+)
 _FR_DAYS = ["lun.", "mar.", "mer.", "jeu.", "ven.", "sam.", "dim."]
 _FR_MONTHS = [
     "janv.",
@@ -725,21 +728,7 @@ SMF_MARKUP = {
 
 def _smf_date(forum: Forum, when: datetime) -> str:
     local = _local(forum, when)
-    months = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ]
-    return f"{local.day:02d} {months[local.month - 1]} {local.year} à {local:%H:%M:%S}"
+    return f"{local.day:02d} {FR_MONTHS[local.month - 1]} {local.year} à {local:%H:%M:%S}"
 
 
 def _smf_page(forum: Forum, title: str, content: str) -> str:
