@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from crawlers.items import identity
+from crawlers.items import Found, identity
 from crawlers.page import extract
 from crawlers.settings import CommentMarkup, ForumMarkup
 from ingest.text import tokenize
@@ -107,6 +107,17 @@ def _same(name: str, found: Any, gold: Any) -> bool:
 def score_page(gold_path: Path) -> Score:
     gold = json.loads(gold_path.read_text(encoding="utf-8"))
     body = (gold_path.parent / gold["page"]).read_bytes()
+    try:
+        items = _extract(gold, body)
+    except ValueError as exc:  # the page gave nothing: every gold item is missed
+        score = Score(gold=len(gold["items"]))
+        score.problems.append(f"{gold_path.name}: {exc}")
+        return score
+    found = {identity(i.url, i.unique): i for i in items}
+    return _compare(gold_path.name, gold, found)
+
+
+def _extract(gold: dict[str, Any], body: bytes) -> list[Found]:
     result = extract(
         body,
         gold["url"],
@@ -118,13 +129,16 @@ def score_page(gold_path: Path) -> Score:
         lang=gold.get("lang"),
         now=datetime.fromisoformat(gold["now"]),
     )
-    found = {identity(i.url, i.unique): i for i in result.items}
+    return result.items
+
+
+def _compare(name: str, gold: dict[str, Any], found: dict[str, Found]) -> Score:
     score = Score(gold=len(gold["items"]), found=len(found))
     for expected in gold["items"]:
         key = identity(expected["url"], "#" not in expected["url"])
         item = found.get(key)
         if item is None:
-            score.problems.append(f"{gold_path.name}: missing {expected['url']}")
+            score.problems.append(f"{name}: missing {expected['url']}")
             continue
         score.matched += 1
         values = {
@@ -135,22 +149,22 @@ def score_page(gold_path: Path) -> Score:
             "parent": item.parent_url,
         }
         wanted = {**expected, "parent": expected.get("parent_url")}
-        for name in FIELDS:
-            if _same(name, values[name], wanted.get(name)):
-                score.fields[name] += 1
+        for field_name in FIELDS:
+            if _same(field_name, values[field_name], wanted.get(field_name)):
+                score.fields[field_name] += 1
             else:
                 score.problems.append(
-                    f"{gold_path.name}: {expected['url']}: {name} is {values[name]!r}, "
-                    f"expected {wanted.get(name)!r}"
+                    f"{name}: {expected['url']}: {field_name} is {values[field_name]!r}, "
+                    f"expected {wanted.get(field_name)!r}"
                 )
         score.text_f1 += token_f1(item.text, expected["text"])
         for snippet in expected.get("absent", []):
             if snippet in item.text:
                 score.leaks += 1
-                score.problems.append(f"{gold_path.name}: {expected['url']}: leaks {snippet!r}")
+                score.problems.append(f"{name}: {expected['url']}: leaks {snippet!r}")
     for key, item in found.items():
         if key not in {identity(e["url"], "#" not in e["url"]) for e in gold["items"]}:
-            score.problems.append(f"{gold_path.name}: unexpected {item.kind} {item.url}")
+            score.problems.append(f"{name}: unexpected {item.kind} {item.url}")
     return score
 
 

@@ -68,7 +68,10 @@ def _outcome(
     refused = n("veille/robots_forbidden") + sum(
         int(v) for k, v in stats.items() if k.startswith("veille/refused/")
     )
-    errors = n("veille/errors")
+    # A page a spider could not handle (a bug, or markup nobody foresaw) is an error too.
+    errors = n("veille/errors") + sum(
+        int(v) for k, v in stats.items() if k.startswith("spider_exceptions/")
+    )
     reason = stats.get("finish_reason", "failed")
     note = spider.last_error if spider is not None else None
     if reason == "bus_unavailable":

@@ -51,7 +51,10 @@ def _dateparser(text: str, tz: str, now: datetime, lang: str | None) -> datetime
     }
     if lang != "en":
         settings["DATE_ORDER"] = "DMY"
-    parsed: datetime | None = dateparser.parse(text, languages=languages, settings=settings)
+    try:
+        parsed: datetime | None = dateparser.parse(text, languages=languages, settings=settings)
+    except (ValueError, OverflowError, TypeError, KeyError):  # odd text that looked like a date
+        return None
     return parsed
 
 

@@ -332,29 +332,31 @@ class PhpBB(HtmlEngine):
 
 
 class VBulletin(HtmlEngine):
-    """vBulletin 4 (and 3, mostly). Permalinks ``showthread.php?p=ID``; posts numbered on the
-    page (``#12``)."""
+    """vBulletin 4 and 3.8. Permalinks ``showthread.php?p=ID``; posts numbered on the page
+    (``#12``)."""
 
     name = "vbulletin"
     markup = ForumMarkup(
-        board_links="h2.forumtitle a, a.forumtitle",
-        thread_row="li.threadbit",
-        thread_links="a.title",
-        thread_replies="ul.threadstats li",
-        thread_last="dl.threadlastpost a.lastpostdate, dl.threadlastpost a[href*='p=']",
+        board_links="h2.forumtitle a, a.forumtitle, td[id^=f] > div > a",
+        thread_row="li.threadbit, tbody[id^=threadbits_forum] > tr",
+        thread_links="a.title, a[id^=thread_title_]",
+        thread_replies="ul.threadstats li, td[title]",
+        thread_last="dl.threadlastpost a.lastpostdate, dl.threadlastpost a[href*='p='], "
+        "a[href*='#post']",
         next_page="span.prev_next a[rel=next], a[rel=next]",
-        thread_title="#pagetitle .threadtitle",
-        post="li.postcontainer, li.postbit, li.postbitlegacy",
-        position="a.postcounter",
-        author=".username_container .username, .username",
-        author_link=".username_container a.username, a.username",
-        date="span.date, .postdate",
+        thread_title="#pagetitle .threadtitle, td.navbar strong",
+        post="li.postcontainer, li.postbit, li.postbitlegacy, table[id^=post]",
+        position="a.postcounter, a[id^=postcount]",
+        author=".username_container .username, .username, a.bigusername",
+        author_link=".username_container a.username, a.username, a.bigusername",
+        date="span.date, .postdate, td.thead",
         content="div[id^=post_message_]",
-        quote=["div.bbcode_container"],
+        # vBulletin 4 quotes; vBulletin 3's are a bare div with a margin, holding a table.
+        quote=["div.bbcode_container", "xpath:.//div[contains(@style, 'margin:20px')][.//table]"],
         remove=["blockquote.signature", "div.signature"],
     )
 
-    title_link = "#pagetitle .threadtitle a"
+    title_link = "#pagetitle .threadtitle a, td.navbar a[href*='showthread.php']"
 
     def thread_of(self, url: str) -> str | None:
         if "showthread.php" not in urlsplit(url).path:
@@ -376,26 +378,31 @@ _XF_THREAD = re.compile(r"^(?P<root>.*?/)threads/(?P<slug>[^/]*?\.?(?P<id>\d+))/
 
 
 class XenForo(HtmlEngine):
-    """XenForo 2. Permalinks ``/posts/ID/``; threads ``/threads/slug.ID/``; posts numbered on
-    the page (``#12``)."""
+    """XenForo 2 and 1.5. Permalinks ``/posts/ID/``; threads ``/threads/slug.ID/``; posts
+    numbered on the page (``#12``)."""
 
     name = "xenforo"
     markup = ForumMarkup(
-        board_links=".node-title a",
-        thread_row=".structItem--thread",
-        thread_links=".structItem-title a[href*='/threads/']",
-        thread_replies=".structItem-cell--meta dl dd",
-        thread_last="time.structItem-latestDate, .structItem-cell--latest time",
-        next_page="a.pageNav-jump--next",
-        thread_title="xpath://h1[contains(@class,'p-title-value')]/text()[normalize-space()]",
-        post="article.message--post",
-        position=".message-attribution-opposite li:last-child a",
-        author=".message-name .username, .message-userDetails .username",
-        author_link=".message-name a.username",
-        date=".message-attribution-main time",
-        content=".message-body .bbWrapper",
-        quote=["blockquote.bbCodeBlock--quote"],
-        remove=[".message-signature"],
+        board_links=".node-title a, h3.nodeTitle a",
+        thread_row=".structItem--thread, li.discussionListItem",
+        thread_links=".structItem-title a[href*='/threads/'], h3.title a[href*='threads/']",
+        thread_replies=".structItem-cell--meta dl dd, dl.major dd",
+        thread_last="time.structItem-latestDate, .structItem-cell--latest time, "
+        ".lastPost .DateTime",
+        next_page="a.pageNav-jump--next, xpath://div[contains(@class, 'PageNav')]//"
+        "a[contains(@class, 'text')][contains(., '>')]",
+        # XenForo 2 puts thread prefixes in the title's element: keep the title's own text.
+        thread_title="xpath://h1[contains(@class,'p-title-value')]/text()[normalize-space()], "
+        ".titleBar h1",
+        post="article.message--post, li.message[id^=post-]",
+        position=".message-attribution-opposite li:last-child a, a.postNumber",
+        author=".message-name .username, .message-userDetails .username, "
+        ".messageUserBlock a.username",
+        author_link=".message-name a.username, .messageUserBlock a.username",
+        date=".message-attribution-main time, .messageMeta .DateTime",
+        content=".message-body .bbWrapper, blockquote.messageText",
+        quote=["blockquote.bbCodeBlock--quote", "div.bbCodeQuote"],
+        remove=[".message-signature", "div.messageTextEndMarker"],
     )
 
     def thread_of(self, url: str) -> str | None:
@@ -430,7 +437,7 @@ def detect_engine(sel: Selector) -> str | None:
         return "discourse"
     if "vbulletin" in generator or sel.xpath("/html[@id='vbulletin_html']"):
         return "vbulletin"
-    if sel.xpath("/html[@id='XF']") or sel.css("[data-xf-init]"):
+    if sel.xpath("/html[@id='XF' or @id='XenForo']") or sel.css("[data-xf-init]"):
         return "xenforo"
     if sel.xpath("//body[@id='phpbb']") or "phpbb" in generator:
         return "phpbb"
