@@ -80,6 +80,9 @@ class ThreadMark:
 class Progress:
     pages: tuple[PageMark, ...] = ()
     thread: ThreadMark | None = None
+    walked: str | None = None
+    """A list (a board, a blog's pages) read to its last page: from now on, a crawl may stop
+    at the first of its pages where nothing changed."""
 
 
 def identity(url: str, unique: bool = True) -> str:

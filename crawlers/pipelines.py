@@ -137,4 +137,6 @@ class PublishPipeline(_Stage):
                 context.state.save_pages(site, item.pages, now)
                 if item.thread is not None:
                     context.state.save_thread(site, item.thread, now)
+                if item.walked is not None:
+                    context.state.save_walk(site, item.walked, now)
         self.count("published", len(mentions))

@@ -74,7 +74,7 @@ def _outcome(
     )
     reason = stats.get("finish_reason", "failed")
     note = spider.last_error if spider is not None else None
-    if reason == "bus_unavailable":
+    if reason == "bus_unavailable" or n("veille/bus_unavailable"):
         status = "bus_unavailable"
     elif reason == "shutdown":
         status = "stopped"

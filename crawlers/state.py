@@ -6,6 +6,9 @@
 - ``threads``: for each forum thread, the last post read, the page it is on and what the board
   listing said about the thread then (its marker), so a thread nobody answered is not fetched,
   and one that got replies is read from where the last crawl stopped;
+- ``walks``: the lists (boards, a blog's pages) read once to their end; until then a crawl reads
+  every page of them, even where nothing changed, so what an interrupted crawl did not reach is
+  not forgotten;
 - ``seen``: the mentions already published, so a crawl publishes only what is new.
 
 Nothing is recorded before the posts it covers are on the bus (see `crawlers.pipelines`): a
@@ -45,12 +48,19 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS threads (
         site TEXT NOT NULL, thread TEXT NOT NULL, last_position INTEGER, last_page TEXT NOT NULL,
         page_start INTEGER, marker TEXT, updated REAL NOT NULL,
+        complete INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (site, thread)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS walks (
+        site TEXT NOT NULL, url TEXT NOT NULL, walked REAL NOT NULL,
+        PRIMARY KEY (site, url)) WITHOUT ROWID""",
     """CREATE TABLE IF NOT EXISTS seen (
         site TEXT NOT NULL, mention TEXT NOT NULL, last_seen REAL NOT NULL,
         PRIMARY KEY (site, mention)) WITHOUT ROWID""",
 ]
 
+_THREAD_SELECT = (
+    "SELECT thread, last_position, last_page, page_start, marker, updated, complete FROM threads"
+)
 _SITE_COLUMNS = (
     "name, next_crawl, last_start, last_end, last_status, last_error, failures, crawls, pages,"
     " mentions, errors, last_pages, last_mentions, last_errors"
@@ -93,6 +103,7 @@ class ThreadState:
     page_start: int | None
     marker: str | None
     updated: float
+    complete: bool
 
 
 class CrawlState:
@@ -178,12 +189,21 @@ class CrawlState:
             )
 
     def thread(self, site: str, thread: str) -> ThreadState | None:
-        rows = self.db.read(
-            "SELECT thread, last_position, last_page, page_start, marker, updated FROM threads"
-            " WHERE site = ? AND thread = ?",
-            (site, thread),
-        )
+        rows = self.db.read(f"{_THREAD_SELECT} WHERE site = ? AND thread = ?", (site, thread))
         return ThreadState(*rows[0]) if rows else None
+
+    def unfinished_threads(self, site: str) -> list[ThreadState]:
+        """Threads a crawl began and did not read to their last page (it was stopped, a page
+        failed): the next crawl resumes them wherever they are listed."""
+        rows = self.db.read(f"{_THREAD_SELECT} WHERE site = ? AND complete = 0", (site,))
+        return [ThreadState(*row) for row in rows]
+
+    def walked(self, site: str, url: str) -> bool:
+        return bool(self.db.read("SELECT 1 FROM walks WHERE site = ? AND url = ?", (site, url)))
+
+    def save_walk(self, site: str, url: str, now: float) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO walks VALUES (?, ?, ?)", (site, url, now))
 
     def save_thread(self, site: str, mark: ThreadMark, now: float) -> None:
         with self.db.write() as conn:
@@ -193,8 +213,17 @@ class CrawlState:
                 last = max(last, previous.last_position)
             marker = mark.marker if mark.complete else (previous.marker if previous else None)
             conn.execute(
-                "INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (site, mark.thread_url, last, mark.last_page, mark.page_start, marker, now),
+                "INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    site,
+                    mark.thread_url,
+                    last,
+                    mark.last_page,
+                    mark.page_start,
+                    marker,
+                    now,
+                    int(mark.complete),
+                ),
             )
 
     # -- mentions ------------------------------------------------------------------------------

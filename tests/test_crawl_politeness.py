@@ -4,12 +4,15 @@ encodings, huge pages, redirects and dead sites are counted without stopping the
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite
+from ingest.errors import BusUnavailable
+from ingest.record import Mention
 from tests.crawling import Harness
 from tests.test_crawl_forums import sample_forum, site_for
 from veille.demo.forums import phpbb_routes
@@ -248,3 +251,60 @@ def test_a_dead_site_is_reported_and_tried_later(tmp_path: Path) -> None:
     assert state.failures == 1
     assert state.last_status == "unreachable"
     assert state.next_crawl - time.time() > 0.9 * site.interval.total_seconds() * 2
+
+
+class FlakyBus:
+    """A bus that refuses every publish while ``down``."""
+
+    def __init__(self, bus: object) -> None:
+        self.bus = bus
+        self.down = True
+
+    def publish(self, topic: str, records: list[tuple[bytes | None, bytes]]) -> None:
+        if self.down:
+            raise BusUnavailable("the bus is down")
+        self.bus.publish(topic, records)  # type: ignore[attr-defined]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.bus, name)
+
+
+def test_when_the_bus_is_down_nothing_is_recorded_and_the_next_crawl_publishes_all(
+    tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
+    forum = sample_forum("phpbb")
+    server = web(phpbb_routes(forum))
+    harness = Harness(tmp_path, server)
+    flaky = FlakyBus(harness.bus)
+    harness.bus = flaky  # type: ignore[assignment]
+    assert harness.crawl(site_for("phpbb", forum)) == []
+    assert harness.outcomes[0].status == "bus_unavailable"
+    flaky.down = False
+    mentions = harness.crawl(site_for("phpbb", forum))
+    assert len(mentions) == 35
+    assert len({m.id for m in mentions}) == 35
+
+
+def test_a_stopped_crawl_resumes_without_losing_or_doubling(
+    tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
+    forum = sample_forum("phpbb")
+    routes = phpbb_routes(forum)
+    for key, route in list(routes.items()):
+        if isinstance(route, Response) and "viewtopic" in key[1]:
+            route.delay = 0.3  # slow pages, so that the stop comes mid-crawl
+    server = web(routes)
+    harness = Harness(tmp_path, server)
+    runner = harness.runner([site_for("phpbb", forum)])
+    stop = threading.Event()
+    timer = threading.Timer(1.0, stop.set)
+    timer.start()
+    first = runner.crawl(stop=stop)
+    timer.cancel()
+    assert first[0].status == "stopped"
+    published = {(m.partition, m.offset) for m in harness.bus.peek("mentions.raw", 1000)}
+    harness.seen = set(published)
+    before = {Mention.from_json(m.value).id for m in harness.bus.peek("mentions.raw", 1000)}
+    rest = harness.crawl(site_for("phpbb", forum))
+    assert before.isdisjoint({m.id for m in rest})
+    assert len(before) + len(rest) == 35

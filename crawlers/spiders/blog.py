@@ -175,8 +175,17 @@ class BlogSpider(VeilleSpider):
             if request is not None:
                 new += 1
                 yield request
-        if listing.next_page and new:
-            yield self.request(listing.next_page, self.parse_listing, base=page, pagination=True)
+        key = response.meta.get("listing") or request_url(page.url)
+        if not listing.next_page:
+            yield Progress(walked=key)
+        elif new or not self.context.state.walked(self.site.name, key):
+            yield self.request(
+                listing.next_page,
+                self.parse_listing,
+                base=page,
+                pagination=True,
+                meta={"listing": key},
+            )
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         content_type = response.headers.get(b"Content-Type")

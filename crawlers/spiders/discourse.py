@@ -43,6 +43,13 @@ class DiscourseSpider(VeilleSpider):
             if "/search" in urlsplit(search).path and ".json" not in search:
                 url = search.replace("/search", "/search.json", 1)
             yield self.request(url, self.parse_search, exempt=True)
+        for thread in self.context.state.unfinished_threads(self.site.name):
+            yield self.request(
+                thread.last_page,
+                self.parse_topic,
+                exempt=True,
+                meta={"last": thread.last_position},
+            )
 
     def _json(self, response: Response) -> Any:
         try:
@@ -58,7 +65,7 @@ class DiscourseSpider(VeilleSpider):
         for topic in topics:
             key = topic.url(root)
             known = self.context.state.thread(self.site.name, key)
-            if known is not None and known.marker == topic.marker:
+            if known is not None and known.complete and known.marker == topic.marker:
                 self.count("threads_unchanged")
                 continue
             yield self.request(
@@ -81,9 +88,17 @@ class DiscourseSpider(VeilleSpider):
             return
         requests = list(self._topics(topics, response))
         yield from requests
-        if next_url and requests:
+        key = response.meta.get("listing") or response.url
+        if not next_url:
+            yield Progress(walked=key)
+        elif requests or not self.context.state.walked(self.site.name, key):
             yield self.request(
-                next_url, self.parse_latest, base=response, pagination=True, exempt=True
+                next_url,
+                self.parse_latest,
+                base=response,
+                pagination=True,
+                exempt=True,
+                meta={"listing": key},
             )
 
     def parse_search(self, response: Response) -> Iterator[Any]:

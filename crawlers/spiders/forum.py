@@ -41,6 +41,17 @@ class ForumSpider(VeilleSpider):
             yield self.request(url, self.parse_listing, exempt=True)
         for url in self.context.searches:
             yield self.request(url, self.parse_listing, exempt=True, meta={"search": True})
+        for thread in self.context.state.unfinished_threads(self.site.name):
+            yield self.request(
+                thread.last_page,
+                self.parse_thread,
+                exempt=True,
+                meta={
+                    "thread": thread.thread,
+                    "start": thread.page_start,
+                    "last": thread.last_position,
+                },
+            )
 
     # -- boards, indexes, search results -------------------------------------------------------
 
@@ -57,6 +68,7 @@ class ForumSpider(VeilleSpider):
             listing = self._search_results(page, listing)
         for board in listing.boards:
             yield self.request(board, self.parse_listing, base=page)
+        key = response.meta.get("listing") or request_url(page.url)
         changed = 0
         for link in listing.threads:
             request = self._thread_request(link, page)
@@ -65,8 +77,14 @@ class ForumSpider(VeilleSpider):
                 continue
             changed += 1
             yield request
-        if listing.next_page and (changed or not listing.threads):
-            meta = {"search": True, META_EXEMPT: True} if response.meta.get("search") else None
+        if not listing.next_page:
+            yield Progress(walked=key)
+        elif changed or not listing.threads or not self.context.state.walked(self.site.name, key):
+            # Boards list the latest active threads first: past a page where nothing changed,
+            # nothing did, once the board was read to its end.
+            meta: dict[str, Any] = {"listing": key}
+            if response.meta.get("search"):
+                meta.update({"search": True, META_EXEMPT: True})
             yield self.request(
                 listing.next_page, self.parse_listing, base=page, pagination=True, meta=meta
             )
@@ -83,7 +101,8 @@ class ForumSpider(VeilleSpider):
     def _thread_request(self, link: ThreadLink, page: Response) -> Request | None:
         key = self.engine.thread_of(link.url) or request_url(link.url)
         known = self.context.state.thread(self.site.name, key)
-        if known is not None and link.marker is not None and known.marker == link.marker:
+        unchanged = known is not None and known.complete and known.marker == link.marker
+        if unchanged and link.marker is not None:
             return None
         url, start, last = link.url, None, None
         if known is not None:
