@@ -156,3 +156,17 @@ def test_article_pattern_keeps_other_pages_out(
     mentions = Harness(tmp_path, server).crawl(site_for(blog, article_pattern=r"/article-\d+/$"))
     assert all("a-propos" not in m.url for m in mentions)
     assert (blog.host, "/a-propos/") not in server.requests
+
+
+def test_a_site_that_moved_to_www_is_followed(tmp_path: Path, web: Callable[[Routes], Web]) -> None:
+    blog = sample_blog("wordpress")
+    blog.host = "www.moved.example"
+    routes = blog_routes(blog)
+    routes[("moved.example", "/")] = Response(
+        b"", status=301, headers={"Location": "http://www.moved.example/"}
+    )
+    server = web(routes)
+    site = BlogSite(name="moved", start_urls=["http://moved.example/"], lang="fr")
+    mentions = Harness(tmp_path, server).crawl(site)
+    assert len([m for m in mentions if m.parent is None]) == 9
+    assert {m.site for m in mentions} == {"moved.example"}

@@ -73,13 +73,18 @@ class VeilleSpider(Spider):
         self.context = context
         self.site = context.site
         hosts = {urlsplit(u).hostname for u in [*self.site.start_urls, *context.searches]}
-        self.allowed_domains = sorted(h for h in hosts if h)
+        # Scrapy allows subdomains of these: example.fr covers a redirect to www.example.fr.
+        self.allowed_domains = sorted({h.removeprefix("www.") for h in hosts if h})
         self.last_error: str | None = None
 
     # -- helpers for subclasses ----------------------------------------------------------------
 
     def now(self) -> datetime:
         return self.context.clock.now()
+
+    def on_site(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith(f".{d}") for d in self.allowed_domains)
 
     def count(self, key: str, n: int = 1) -> None:
         self.crawler.stats.inc_value(f"veille/{key}", n)

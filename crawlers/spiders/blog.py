@@ -83,7 +83,7 @@ class BlogSpider(VeilleSpider):
         A known article found without a date of change (in a feed, on a list) may have new
         comments while it is young; whether to fetch it again waits until the sitemaps have
         said whether it changed (`_revisit`, when the crawl has nothing else to do)."""
-        if urlsplit(url).hostname not in self.allowed_domains:
+        if not self.on_site(url):
             return None
         if self.pattern and not self.pattern.search(url):
             return None
