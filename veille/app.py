@@ -11,13 +11,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from crawlers.feeds.google import google_news_rss_url
 from crawlers.feeds.poller import FeedPoller
 from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
 from crawlers.robots import RobotsCache
-from crawlers.runner import CrawlRunner
 from crawlers.settings import FeedSource
 from crawlers.state import CrawlState
 from enrich.brands import BrandMatcher
@@ -34,6 +34,9 @@ from ingest.runner import Backoff, Stage, StageRunner
 from ingest.store import Store
 from ingest.topics import Topics
 from veille.settings import Settings
+
+if TYPE_CHECKING:
+    from crawlers.runner import CrawlRunner
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +172,8 @@ class App:
 
     def crawl_runner(self) -> CrawlRunner:
         """The blog and forum spiders; ``{brand}`` in search URLs becomes each brand's name."""
+        from crawlers.runner import CrawlRunner  # Scrapy and Twisted load only to crawl
+
         sources = self.settings.sources
         return CrawlRunner(
             sources.sites,

@@ -18,6 +18,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -158,7 +159,7 @@ def _clean_author(name: str | None) -> str | None:
     return name or None
 
 
-def _main_text(sel: Selector, url: str, extra_removed: list[str]) -> tuple[str, Any]:
+def _main_text(sel: Selector, url: str, extra_removed: list[str]) -> str:
     import trafilatura
 
     prune = [path for expr in [*COMMENT_AREAS, *extra_removed] for path in to_xpath(expr)]
@@ -167,13 +168,31 @@ def _main_text(sel: Selector, url: str, extra_removed: list[str]) -> tuple[str, 
         url=url,
         include_comments=False,
         include_tables=True,
-        with_metadata=True,
         favor_precision=True,
         prune_xpath=prune,
     )
     if document is None or isinstance(document, dict):
-        return "", None
-    return (document.text or "").strip()[:MAX_TEXT_CHARS], document
+        return ""
+    return (document.text or "").strip()[:MAX_TEXT_CHARS]
+
+
+class _Guesses:
+    """trafilatura's guesses of title, author and date, worked out only when the page does not
+    declare them (they cost more than the rest of the page)."""
+
+    def __init__(self, sel: Selector, url: str) -> None:
+        self.sel = sel
+        self.url = url
+
+    @cached_property
+    def document(self) -> Any:
+        from trafilatura.metadata import extract_metadata
+
+        return extract_metadata(self.sel.get(), default_url=self.url)
+
+    def get(self, name: str) -> str | None:
+        value = getattr(self.document, name, None)
+        return value if isinstance(value, str) and value.strip() else None
 
 
 def _comments(
@@ -257,25 +276,23 @@ def extract_article(
     ld = structured(sel)
     declared_lang = page_lang(sel) or ld.get("inLanguage") or _meta(sel, "og:locale") or lang
     short = declared_lang.replace("_", "-").split("-")[0].lower() if declared_lang else None
-    text, document = _main_text(sel, url, [comments.comment] if comments else [])
-    published = first_date(
-        [
-            ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None,
-            _meta(sel, "article:published_time", "og:published_time", "date", "dc.date"),
-            sel.xpath("//*[@itemprop='datePublished']/@content").get(),
-            sel.xpath("//*[@itemprop='datePublished']/@datetime").get(),
-            *date_texts(sel, "article time, .entry-date, .published, time"),
-            getattr(document, "date", None),
-        ],
-        tz=tz,
-        now=now,
-        lang=short,
-    )
+    text = _main_text(sel, url, [comments.comment] if comments else [])
+    guesses = _Guesses(sel, url)
+
+    def dates() -> Iterator[str | None]:
+        yield ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None
+        yield _meta(sel, "article:published_time", "og:published_time", "date", "dc.date")
+        yield sel.xpath("//*[@itemprop='datePublished']/@content").get()
+        yield sel.xpath("//*[@itemprop='datePublished']/@datetime").get()
+        yield from date_texts(sel, "article time, .entry-date, .published, time")
+        yield guesses.get("date")
+
+    published = first_date(dates(), tz=tz, now=now, lang=short)
     title = (
         _meta(sel, "og:title")
         or (ld.get("headline") if isinstance(ld.get("headline"), str) else None)
         or first_text(sel, "article h1, .entry-title, .post-title, .article-title")
-        or getattr(document, "title", None)
+        or guesses.get("title")
         or first_text(sel, "h1, title")
     )
     author = (
@@ -293,7 +310,7 @@ def extract_article(
             "[rel=author], .byline .author, .author .fn, .entry-author, .author-name, "
             ".post-author, .article-author, .author",
         )
-        or getattr(document, "author", None)
+        or guesses.get("author")
     )
     if author and author.startswith(("http://", "https://")):
         author = None
