@@ -1,10 +1,11 @@
 """``veille demo``: the whole pipeline, embedded, on the sample web, in one command.
 
 It writes a configuration into the demo directory, serves the sample web on localhost, polls
-every feed, runs enrich, index and alerts until their topics are empty, and prints what it
-collected, by source, brand and sentiment, with sample searches and the negative timeline of the
-brand in trouble, then the alert that fired, as the local webhook that received it saw it. The
-directory stays, so ``veille --config veille-demo/veille.yaml search ...`` works afterwards.
+every feed, crawls the forum and the blogs (their comments too), runs enrich, index and alerts
+until their topics are empty, and prints what it collected, by source, brand and sentiment, with
+sample searches and the negative timeline of the brand in trouble, then the alert that fired, as
+the local webhook that received it saw it. The directory stays, so
+``veille --config veille-demo/veille.yaml search ...`` works afterwards.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ingest.store import Filters
 from veille.app import App
 from veille.demo.content import BURST_MINUTES
 from veille.demo.receiver import Receiver, webhook_check
-from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, demo_routes
+from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, DEMO_SITES, demo_routes
 from veille.demo.web import Web
 from veille.logs import setup_logging
 from veille.output import mention_rows, table
@@ -51,12 +52,18 @@ def prepare(data_dir: Path) -> None:
     (data_dir / MARKER).write_text("made by veille demo; emptied at each run\n")
 
 
-def alerts_config(data_dir: Path, receiver: str) -> dict[str, object]:
-    """One rule on every brand's negative mentions, paging a local webhook. Its signing key is
-    kept in a file beside the configuration, the way secrets should be passed."""
-    key = data_dir / "webhook.secret"
-    key.write_text(secrets.token_hex(16) + "\n")
-    key.chmod(0o600)
+def signing_key(data_dir: Path) -> tuple[str, Path]:
+    """A fresh key for the demo's webhook, in a file beside the configuration (the way secrets
+    should be passed: the configuration only names the file)."""
+    key = secrets.token_hex(16)
+    path = data_dir / "webhook.secret"
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key, path
+
+
+def alerts_config(key: Path, receiver: str) -> dict[str, object]:
+    """One rule on every brand's negative mentions, paging a local webhook."""
     return {
         "channels": {
             "demo-webhook": {
@@ -82,7 +89,11 @@ def write_config(data_dir: Path, proxy: str, alerts: dict[str, object] | None = 
         "data_dir": "data",
         "log_level": "WARNING",
         "brands": DEMO_BRANDS,
-        "sources": {"feeds": DEMO_FEEDS, "http": {"proxy": proxy, "host_delay": "0s"}},
+        "sources": {
+            "feeds": DEMO_FEEDS,
+            **DEMO_SITES,
+            "http": {"proxy": proxy, "host_delay": "0s"},
+        },
     }
     if alerts:
         config["alerts"] = alerts
@@ -99,11 +110,10 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
     data_dir = data_dir.resolve()
     prepare(data_dir)
     now = datetime.now(UTC)
-    with Web(demo_routes(now)) as web, Receiver() as receiver:
-        config = write_config(data_dir, web.proxy, alerts_config(data_dir, receiver.url))
+    key, key_file = signing_key(data_dir)
+    with Web(demo_routes(now)) as web, Receiver(webhook_check(key)) as receiver:
+        config = write_config(data_dir, web.proxy, alerts_config(key_file, receiver.url))
         settings = load_settings(config)
-        webhook = settings.alerts.channels["demo-webhook"]
-        receiver._server.check = webhook_check(webhook.secret.get_secret_value())  # type: ignore[union-attr]
         setup_logging(settings.log_level, secret_values(settings))
         app = App(settings)
         try:
@@ -115,6 +125,10 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             outcomes = app.feed_poller().poll_due(force=True)
             rows = [[o.feed, o.status, o.new, o.error or ""] for o in outcomes]
             echo(table(rows, ["feed", "status", "new entries", "note"]))
+            echo("\n1b. Crawling the forum and the blogs (Scrapy spiders: posts, comments)")
+            crawled = app.crawl_runner().crawl()
+            rows = [[o.site, o.status, o.pages, o.new, o.errors, o.note or ""] for o in crawled]
+            echo(table(rows, ["site", "status", "pages", "new mentions", "errors", "note"]))
             echo(
                 "\n2. Enriching (language, brands, sentiment), indexing, and watching for bad buzz"
             )
@@ -122,8 +136,9 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             counts = app.counters.read()
             enrich, index = counts.get("enrich", {}), counts.get("index", {})
             echo(
-                f"   enrich: {enrich.get('consumed', 0)} read, {enrich.get('emitted', 0)} about "
-                f"a brand, {enrich.get('dropped:no_brand', 0)} about no brand (dropped), "
+                f"   enrich: {enrich.get('consumed', 0)} read, {enrich.get('duplicates', 0)} seen "
+                f"twice (one page, two sources), {enrich.get('emitted', 0)} about a brand, "
+                f"{enrich.get('dropped:no_brand', 0)} about no brand (dropped), "
                 f"{enrich.get('dead', 0)} dead-lettered"
             )
             echo(f"   index:  {index.get('consumed', 0)} stored")
@@ -194,7 +209,7 @@ def show_alerts(app: App, receiver: Receiver, echo: Echo, now: datetime) -> None
             f"\n   {notification['event']} of alert {notification['alert']['id']}: the outage began"
             f" {burst:%H:%M:%S}, the detector fired at the end of the bucket {detected:%H:%M}"
             f" ({(detected - burst).total_seconds() / 60:.1f} min later, within one bucket:"
-            f" {detected - burst <= step + step})"
+            f" {detected - burst <= step})"
         )
         for line in plain(message(notification)).splitlines():
             echo(f"   | {line}")
