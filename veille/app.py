@@ -249,6 +249,14 @@ class App:
                 self.runner(name).run(stop, until_idle=True)
 
     def close(self) -> None:
-        for name in ("bus", "store", "fetcher", "counters", "feed_state", "crawl_state", "alerts_db"):
+        for name in (
+            "bus",
+            "store",
+            "fetcher",
+            "counters",
+            "feed_state",
+            "crawl_state",
+            "alerts_db",
+        ):
             if name in self.__dict__:
                 self.__dict__[name].close()

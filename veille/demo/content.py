@@ -342,13 +342,13 @@ _OUTAGE_AUTHORS = [
 
 
 # The first minutes of an outage: a wave of short "is it down for you too?" posts, the way a bad
-# buzz starts, and what the alert rule picks up within one bucket.
+# buzz starts (three in its first minute), and what the alert rule picks up within one bucket.
 _OUTAGE_FIRST_MINUTES = [
     ("Manon_T", "Lumen en panne ? Plus rien chez moi, c'est nul.", 0),
-    ("Hugo.R", "Panne Lumen ici aussi, c'est scandaleux.", 1),
-    ("Lea_77", "Internet coupé chez Lumen, c'est honteux.", 1),
-    ("Yanis", "Encore une panne Lumen, ras le bol, service nul.", 2),
-    ("Claire.B", "Lumen : panne totale à Paris, catastrophe.", 3),
+    ("Hugo.R", "Panne Lumen ici aussi, c'est scandaleux.", 0),
+    ("Lea_77", "Internet coupé chez Lumen, c'est honteux.", 0),
+    ("Yanis", "Encore une panne Lumen, ras le bol, service nul.", 1),
+    ("Claire.B", "Lumen : panne totale à Paris, catastrophe.", 2),
 ]
 
 
