@@ -281,3 +281,40 @@ def test_the_buckets_can_be_rebuilt_from_the_store(tmp_path: Path, hook: Receive
     assert rebuilt == live
     store.close()
     r.close()
+
+
+def test_an_incident_missed_while_down_is_paged_late_if_recent(
+    tmp_path: Path, hook: Receiver
+) -> None:
+    r = rig(tmp_path, config(hook, incident={"resolve_after": "10m"}))
+    background(r, days=2)
+    now = r.clock.now()
+    r.record([mention_at(now + timedelta(seconds=s), f"Panne Acme {s}") for s in range(0, 300, 10)])
+    r.clock.advance(3600)  # down for an hour: the incident began and ended meanwhile
+    r.tick()
+    assert events(hook) == ["trigger", "resolve"]
+    (alert,) = r.engine.history.select()
+    assert alert.paged
+    assert alert.status == "resolved"
+    r.close()
+
+
+def test_channel_secrets_are_masked_in_logs(write_config: Any, tmp_path: Path) -> None:
+    from veille.logs import redact
+    from veille.settings import load_settings, secret_values
+
+    path = write_config(
+        {
+            "data_dir": str(tmp_path / "data"),
+            "alerts": {
+                "channels": {
+                    "chat": {"type": "slack", "url": "https://hooks.slack.com/services/T/B/s3cr3t"},
+                    "pager": {"type": "pagerduty", "routing_key": "k" * 32},
+                }
+            },
+        }
+    )
+    secrets = secret_values(load_settings(path))
+    line = "POST https://hooks.slack.com/services/T/B/s3cr3t failed; key " + "k" * 32
+    assert "s3cr3t" not in redact(line, secrets)
+    assert "k" * 32 not in redact(line, secrets)

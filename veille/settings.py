@@ -324,6 +324,9 @@ def secret_values(model: BaseModel) -> set[str]:
         elif isinstance(value, list | tuple):
             for item in value:
                 walk(item)
+        elif isinstance(value, dict):  # alert channels are named: {name: channel}
+            for item in value.values():
+                walk(item)
 
     walk(model)
     return found
