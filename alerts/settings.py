@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from ingest.settings import Duration, Strict
+from ingest.settings import Duration, Strict, TimeZone
 
 Metric = Literal["negative", "total", "negative_share", "negative_reach"]
 Severity = Literal["info", "warning", "critical"]
@@ -85,20 +85,9 @@ class QuietHours(Strict):
 
     start: time
     end: time
-    timezone: str = "Europe/Paris"
+    timezone: TimeZone = "Europe/Paris"
     days: list[str] = []
     """Only on these days (mon, tue...); every day when empty."""
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (e.g. Europe/Paris, UTC)") from None
-        return value
 
     @field_validator("days")
     @classmethod
