@@ -138,15 +138,12 @@ class AlertEngine:
         headline = (
             f"{watch.brand}: negative post by influential author {author}{followers} on {m.site}"
         )
-        why = Why(
-            rule=rule.name,
-            brand=watch.brand,
-            kind=rule.kind,
-            metric=rule.metric,
-            severity=rule.severity,
-            headline=headline,
-            since=m.published.isoformat(),
-            detected=now.isoformat(),
+        why = Why.of(
+            rule,
+            watch.brand,
+            headline,
+            m.published,
+            now,
             observed=1.0,
             mentions=[doc],
             authors=authors_of([doc], 1),

@@ -57,6 +57,23 @@ class Why:
     sites: list[dict[str, Any]] = field(default_factory=list)
     search: dict[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls, rule: Rule, brand: str, headline: str, since: datetime, detected: datetime, **rest: Any
+    ) -> Why:
+        """The why of an alert of ``rule`` on ``brand``; ``rest`` gives its numbers and lists."""
+        return cls(
+            rule=rule.name,
+            brand=brand,
+            kind=rule.kind,
+            metric=rule.metric,
+            severity=rule.severity,
+            headline=headline,
+            since=since.isoformat(),
+            detected=detected.isoformat(),
+            **rest,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -166,15 +183,12 @@ def explain(
 ) -> Why:
     """The why of an alert of ``rule`` on ``brand``, from the worker's own recent state."""
     window = verdict.window * buckets.step
-    why = Why(
-        rule=rule.name,
-        brand=brand,
-        kind=rule.kind,
-        metric=rule.metric,
-        severity=rule.severity,
-        headline="",
-        since=since.isoformat(),
-        detected=detected.isoformat(),
+    why = Why.of(
+        rule,
+        brand,
+        "",
+        since,
+        detected,
         observed=verdict.window_observed,
         expected=verdict.window_expected,
         window_minutes=_minutes(window),

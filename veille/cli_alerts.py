@@ -260,15 +260,12 @@ def test(state: State, rule_name: str) -> None:
         recent = app.alerts_engine.buckets.negatives(brand, now - timedelta(days=1))[
             : state.settings.alerts.top_mentions
         ]
-        why = Why(
-            rule=rule.name,
-            brand=brand,
-            kind=rule.kind,
-            metric=rule.metric,
-            severity=rule.severity,
-            headline=f"Test from Veille: rule {rule.name} on {brand} reaches this channel",
-            since=now.isoformat(),
-            detected=now.isoformat(),
+        why = Why.of(
+            rule,
+            brand,
+            f"Test from Veille: rule {rule.name} on {brand} reaches this channel",
+            now,
+            now,
             mentions=recent,
             authors=authors_of(recent, 5),
             search=search_link(brand, now - timedelta(days=1), state.settings.alerts.kibana),
