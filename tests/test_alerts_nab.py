@@ -32,6 +32,7 @@ def test_realtweets_scores_hold_their_floor(shared_data: Path) -> None:
     assert result["alerts_outside_per_series_week"] < MAX_FALSE_ALERTS_PER_SERIES_WEEK, result
 
 
+@pytest.mark.slow
 @pytest.mark.shared_data
 def test_every_nab_series_replays_without_error(shared_data: Path) -> None:
     corpus = load_corpus(shared_data / "alerts" / "nab")
