@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from pydantic import Field, SecretStr, field_validator
 
-from ingest.settings import Strict
+from ingest.settings import Duration, Strict
 
 
 class ElasticSettings(Strict):
@@ -18,6 +20,7 @@ class ElasticSettings(Strict):
     verify_certs: bool = True
     shards: int = Field(default=1, ge=1)
     replicas: int = Field(default=0, ge=0)
+    request_timeout: Duration = timedelta(seconds=30)
 
 
 class StoreSettings(Strict):
