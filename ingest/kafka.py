@@ -22,6 +22,7 @@ when retrying cannot help (bad security settings, more replicas than brokers).
 from __future__ import annotations
 
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -84,6 +85,7 @@ class KafkaBus:
         linger: float = 0.005,
         batch_bytes: int = 256 * 1024,
         delivery_timeout: float = 30.0,
+        connect_timeout: float = 30.0,
         session_timeout: float = 10.0,
         heartbeat_interval: float = 1.0,
         max_poll_interval: float = 300.0,
@@ -99,9 +101,11 @@ class KafkaBus:
         self.heartbeat_interval = heartbeat_interval
         self.max_poll_interval = max_poll_interval
         self.delivery_timeout = delivery_timeout
+        self.connect_timeout = connect_timeout
         self._common = {
             "bootstrap_servers": self.servers,
             "client_id": client_id,
+            "bootstrap_timeout_ms": int(connect_timeout * 1000),
             **client_config(security),
         }
         self._producer_config = {
@@ -139,19 +143,35 @@ class KafkaBus:
         except (KafkaError, OSError) as exc:
             raise BusUnavailable(f"Kafka {','.join(self.servers)}: {what} failed: {exc}") from exc
 
+    def connect(self, factory: Callable[..., T], **config: Any) -> T:
+        """A new kafka-python client, once a broker answers on TCP: a client whose bootstrap
+        fails leaves threads and sockets behind, so none is made while no broker answers."""
+        error: Exception | None = None
+        for server in self.servers:
+            host, _, port = server.rpartition(":")
+            try:
+                socket.create_connection(
+                    (host.strip("[]"), int(port)), self.connect_timeout
+                ).close()
+                break
+            except (OSError, ValueError) as exc:
+                error = exc
+        else:
+            raise BusUnavailable(f"Kafka {','.join(self.servers)}: no broker answers ({error})")
+        return self._call("connecting", lambda: factory(**self._common, **config))
+
     @property
     def admin(self) -> Any:
         with self._lock:
             if self._admin is None:
-                self._admin = self._call("connecting", lambda: KafkaAdminClient(**self._common))
+                self._admin = self.connect(KafkaAdminClient)
             return self._admin
 
     @property
     def producer(self) -> Any:
         with self._lock:
             if self._producer is None:
-                config = {**self._common, **self._producer_config}
-                self._producer = self._call("connecting", lambda: KafkaProducer(**config))
+                self._producer = self.connect(KafkaProducer, **self._producer_config)
             return self._producer
 
     def _admin_call(self, what: str, action: Callable[[Any], T]) -> T:
@@ -229,7 +249,6 @@ class KafkaBus:
 
     def consumer_config(self, group: str | None) -> dict[str, Any]:
         return {
-            **self._common,
             "group_id": group,
             "enable_auto_commit": False,
             "auto_offset_reset": "earliest",
@@ -268,7 +287,7 @@ class KafkaBus:
         wanted = {tp for tp in partitions if latest[tp.partition] > earliest[tp.partition]}
         if not wanted:
             return []
-        reader = self._call("connecting", lambda: KafkaConsumer(**self.consumer_config(None)))
+        reader = self.connect(KafkaConsumer, **self.consumer_config(None))
         messages: list[Message] = []
         try:
             reader.assign(list(wanted))
@@ -342,9 +361,10 @@ class KafkaTopicConsumer:
         self.bus = bus
         self.topic = topic
         self.group = group
-        self._consumer = bus._call(
-            "joining a group", lambda: KafkaConsumer(**bus.consumer_config(group))
-        )
+        self._consumer = bus.connect(KafkaConsumer, **bus.consumer_config(group))
+        # Know the topic's partitions before joining: a group leader that joins without them
+        # assigns nothing, and would only notice at its next metadata refresh (minutes).
+        bus._call(f"reading {topic}'s metadata", lambda: self._consumer.partitions_for_topic(topic))
         self._consumer.subscribe([topic], listener=_LogAssignments(topic, group))
 
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Message]:
@@ -353,6 +373,10 @@ class KafkaTopicConsumer:
             lambda: self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records),
         )
         return [_message(r) for records in batch.values() for r in records]
+
+    def assignment(self) -> list[int]:
+        """The partitions this member owns now (empty until it has joined)."""
+        return sorted(tp.partition for tp in self._consumer.assignment())
 
     def commit(self) -> None:
         try:
