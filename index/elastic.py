@@ -517,10 +517,14 @@ class ElasticStore:
 
     # -- reads ---------------------------------------------------------------------------------
 
+    def refresh(self) -> None:
+        """Make every write acknowledged so far, by any process, visible to reads now."""
+        self._call("refresh", lambda: self.client.indices.refresh(index=self.alias))
+        self._dirty = False
+
     def _fresh(self) -> None:
         if self._dirty:
-            self._call("refresh", lambda: self.client.indices.refresh(index=self.alias))
-            self._dirty = False
+            self.refresh()
 
     def get(self, mention_id: str) -> Mention | None:
         self._fresh()

@@ -106,6 +106,8 @@ class KafkaBus:
             "bootstrap_servers": self.servers,
             "client_id": client_id,
             "bootstrap_timeout_ms": int(connect_timeout * 1000),
+            # Reconnect within seconds of a broker's return (kafka-python waits up to 30 s).
+            "reconnect_backoff_max_ms": 2000,
             **client_config(security),
         }
         self._producer_config = {

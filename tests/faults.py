@@ -74,6 +74,10 @@ class TcpProxy:
     def cut(self) -> None:
         """Refuse new connections and drop the open ones."""
         if self._listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would leave it waiting
+            # and the port accepting.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
             self._listener.close()
             self._listener = None
         with self._lock:
