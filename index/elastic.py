@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from index.dsl import Query, compile_query, cut, ranking_query
+from index.dsl import MAX_TOKEN_CHARS, Query, compile_query, cut, ranking_query
 from index.settings import ElasticSettings
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Mention
@@ -67,6 +67,7 @@ try:
         TransportError,
         helpers,
     )
+    from elasticsearch.serializer import OrjsonSerializer
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ConfigError(
         "the http(s):// store needs the elasticsearch client: pip install 'veille[scale]'"
@@ -166,7 +167,12 @@ def mapping(capabilities: Capabilities) -> dict[str, Any]:
 
 
 def _words(text: str | None) -> str:
-    return " ".join(cut(t) for t in tokenize(text)) if text else ""
+    if not text:
+        return ""
+    tokens = tokenize(text)
+    if max(map(len, tokens), default=0) > MAX_TOKEN_CHARS:
+        tokens = [cut(t) for t in tokens]
+    return " ".join(tokens)
 
 
 def _suffixes(site: str) -> list[str]:
@@ -650,6 +656,7 @@ class ElasticStore:
 def connect(url: str, settings: ElasticSettings) -> Elasticsearch:
     """A client for ``url`` with the settings' credentials and certificates."""
     options: dict[str, Any] = {
+        "serializer": OrjsonSerializer(),  # bulk bodies are mostly JSON encoding: a C encoder
         "request_timeout": settings.request_timeout.total_seconds(),
         "max_retries": 3,
         "retry_on_status": (502, 503, 504),
