@@ -34,6 +34,7 @@ write); other processes see them after the refresh interval (1 s by default).
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -59,6 +60,7 @@ from ingest.store import (
 from ingest.text import fold, tokenize
 
 try:
+    import orjson
     from elasticsearch import (
         ApiError,
         BadRequestError,
@@ -202,6 +204,16 @@ def document(mention: Mention) -> dict[str, Any]:
     }
     doc["search"] = {k: v for k, v in search.items() if v is not None}
     return doc
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    """The document as JSON, encoded here, one by one: orjson is fast but refuses integers
+    beyond 64 bits, which the standard encoder writes for Elasticsearch to refuse, with a
+    reason, for that document alone."""
+    try:
+        return orjson.dumps(doc)
+    except TypeError:
+        return json.dumps(doc, ensure_ascii=False).encode()
 
 
 def _mention(source: dict[str, Any]) -> Mention:
@@ -473,7 +485,7 @@ class ElasticStore:
                 "_id": mention.id,
                 "version": _ms(mention.fetched),
                 "version_type": "external_gte",
-                "_source": document(mention),
+                "_source": _encode(document(mention)),
             }
 
     def upsert(self, mentions: Sequence[Mention]) -> list[Rejected]:
