@@ -10,11 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
-import threading
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ from typing import Any
 from index.fts import FTS_TABLE, compile_where, rank_expression
 from ingest.errors import ConfigError, StoreUnavailable
 from ingest.record import Mention
+from ingest.sqlite import SqliteFile
 from ingest.store import (
     Bucket,
     Facet,
@@ -147,9 +145,7 @@ class SqliteStore:
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self._lock_timeout = lock_timeout
-        self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = SqliteFile(self.path, unavailable=StoreUnavailable, lock_timeout=lock_timeout)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SqliteStore:
@@ -160,33 +156,8 @@ class SqliteStore:
         store.setup()
         return store
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._lock_timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path} is busy: {exc}") from exc
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError):
-                raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-            raise
-
     def setup(self) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
             conn.execute(
@@ -198,7 +169,7 @@ class SqliteStore:
     def upsert(self, mentions: Sequence[Mention]) -> list[Rejected]:
         if not mentions:
             return []
-        with self._write() as conn:
+        with self.db.write() as conn:
             by_rowid: dict[int, Mention] = {}  # one entry per row, if a batch repeats a mention
             for mention in mentions:
                 row = conn.execute(_UPSERT, _row(mention)).fetchone()
@@ -254,19 +225,13 @@ class SqliteStore:
             params.append(_ms(filters.until))
         return (" AND ".join(clauses) or "1"), params
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        try:
-            return self._conn().execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-
     def get(self, mention_id: str) -> Mention | None:
-        rows = self._read("SELECT doc FROM mentions WHERE id = ?", (mention_id,))
+        rows = self.db.read("SELECT doc FROM mentions WHERE id = ?", (mention_id,))
         return Mention.model_validate_json(rows[0][0]) if rows else None
 
     def count(self, filters: Filters) -> int:
         where, params = self._where(filters)
-        return int(self._read(f"SELECT COUNT(*) FROM mentions m WHERE {where}", params)[0][0])
+        return int(self.db.read(f"SELECT COUNT(*) FROM mentions m WHERE {where}", params)[0][0])
 
     def search(
         self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
@@ -281,7 +246,7 @@ class SqliteStore:
             )
             join_params = [rank]
             order = "COALESCE(r.score, 0) ASC, m.published DESC, m.id"
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT m.doc FROM mentions m{join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*join_params, *params, size, (max(1, page) - 1) * size],
         )
@@ -297,7 +262,7 @@ class SqliteStore:
         if step <= 0:
             raise ValueError("the timeline interval must be positive")
         where, params = self._where(filters)
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT (m.published / ?) * ? AS b, COALESCE(m.sentiment, 'unknown'), COUNT(*)"
             f" FROM mentions m WHERE {where} GROUP BY b, 2 ORDER BY b",
             [step, step, *params],
@@ -327,13 +292,13 @@ class SqliteStore:
                 f"SELECT {column} AS k, COUNT(*) AS n FROM mentions m WHERE {where}"
                 f" AND k IS NOT NULL GROUP BY k ORDER BY n DESC, k LIMIT ?"
             )
-        return [TermCount(key, n) for key, n in self._read(sql, [*params, limit])]
+        return [TermCount(key, n) for key, n in self.db.read(sql, [*params, limit])]
 
     def significant_terms(
         self, filters: Filters, background: Filters | None = None, limit: int = 10
     ) -> list[SignificantTerm]:
         where, params = self._where(filters)
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT f.title, f.body FROM mentions m JOIN {FTS_TABLE} f ON f.rowid = m.rowid"
             f" WHERE {where} ORDER BY m.published DESC LIMIT ?",
             [*params, SIGNIFICANT_SAMPLE],
@@ -345,12 +310,12 @@ class SqliteStore:
         if not candidates:
             return []
         # Background document frequencies of the candidates, straight from the FTS5 index.
-        self._conn().execute(
+        self.db.connection().execute(
             f"CREATE VIRTUAL TABLE IF NOT EXISTS {_VOCAB} USING fts5vocab(main, {FTS_TABLE},"
             f" instance)"
         )
         bg_where, bg_params = self._where(background or Filters())
-        counts = self._read(
+        counts = self.db.read(
             f"SELECT term, COUNT(DISTINCT doc) FROM {_VOCAB} WHERE term IN"
             f" (SELECT value FROM json_each(?)) AND doc IN (SELECT m.rowid FROM mentions m"
             f" WHERE {bg_where}) GROUP BY term",
@@ -366,7 +331,4 @@ class SqliteStore:
         return found[:limit]
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()

@@ -25,17 +25,16 @@ import logging
 import os
 import socket
 import sqlite3
-import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ingest.bus import Message, Record
 from ingest.errors import BusUnavailable, ConfigError
+from ingest.sqlite import SqliteFile
 
 log = logging.getLogger(__name__)
 
@@ -94,12 +93,14 @@ class LocalLogBus:
         self.path = Path(path)
         self.partitions = partitions
         self.session_timeout = session_timeout
-        self._synchronous = synchronous
-        self._lock_timeout = lock_timeout
         self.clock = clock
-        self._local = threading.local()
+        self.db = SqliteFile(
+            self.path,
+            unavailable=BusUnavailable,
+            synchronous=synchronous,
+            lock_timeout=lock_timeout,
+        )
         self._round_robin = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._init_schema()
 
     @classmethod
@@ -109,42 +110,11 @@ class LocalLogBus:
             raise ConfigError(f"bus URL '{url}' needs a file path, as in local://data/bus.db")
         return cls(path, **options)
 
-    # -- connections ---------------------------------------------------------------------------
-
     def connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._lock_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self.connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise BusUnavailable(f"local log {self.path} is locked: {exc}") from exc
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            conn.execute("ROLLBACK")
-            raise BusUnavailable(f"local log {self.path}: commit failed: {exc}") from exc
+        return self.db.connection()
 
     def _init_schema(self) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -163,7 +133,7 @@ class LocalLogBus:
         return self.partitions
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             for topic in topics:
                 self._partitions(conn, topic)
 
@@ -173,7 +143,7 @@ class LocalLogBus:
         if not records:
             return
         now_ms = int(self.clock() * 1000)
-        with self._write() as conn:
+        with self.db.write() as conn:
             count = self._partitions(conn, topic)
             by_partition: dict[int, list[Record]] = {}
             for key, value in records:
@@ -245,7 +215,7 @@ class LocalLogBus:
     def retain(self, topic: str) -> int:
         """Delete what every group registered on ``topic`` has committed; return how many."""
         deleted = 0
-        with self._write() as conn:
+        with self.db.write() as conn:
             rows = conn.execute(
                 "SELECT partition, MIN(committed) FROM offsets WHERE topic = ? GROUP BY partition",
                 (topic,),
@@ -259,10 +229,7 @@ class LocalLogBus:
         return deleted
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()
 
 
 class LocalConsumer:
@@ -281,7 +248,7 @@ class LocalConsumer:
         self._register()
 
     def _register(self) -> None:
-        with self.bus._write() as conn:
+        with self.bus.db.write() as conn:
             count = self.bus._partitions(conn, self.topic)
             for partition in range(count):
                 # A new group starts at the earliest record still retained.
@@ -313,7 +280,7 @@ class LocalConsumer:
     def _rebalance(self) -> list[int]:
         conn = self.bus.connection()
         if self.bus.clock() - self._last_heartbeat > self.bus.session_timeout / 5:
-            with self.bus._write() as wconn:
+            with self.bus.db.write() as wconn:
                 self._heartbeat(wconn)
         members = [
             r[0]
@@ -324,14 +291,14 @@ class LocalConsumer:
         ]
         dead = [m for m in members if m != self.member and not _alive(m)]
         if dead:  # a crashed process on this machine: take its partitions now, not at expiry
-            with self.bus._write() as wconn:
+            with self.bus.db.write() as wconn:
                 wconn.executemany(
                     "DELETE FROM members WHERE grp = ? AND topic = ? AND member = ?",
                     [(self.group, self.topic, m) for m in dead],
                 )
             members = [m for m in members if m not in dead]
         if self.member not in members:  # expired while we were busy: rejoin
-            with self.bus._write() as wconn:
+            with self.bus.db.write() as wconn:
                 self._heartbeat(wconn)
             members = sorted([*members, self.member])
         me, n = members.index(self.member), len(members)
@@ -387,13 +354,13 @@ class LocalConsumer:
                     self._positions[partition] = rows[-1][2] + 1
                     out.extend(Message(*row) for row in rows)
         except sqlite3.OperationalError as exc:
-            raise BusUnavailable(f"local log {self.bus.path}: {exc}") from exc
+            raise self.bus.db.failed(exc) from exc
         return out
 
     def commit(self) -> None:
         if not self._positions:
             return
-        with self.bus._write() as conn:
+        with self.bus.db.write() as conn:
             conn.executemany(
                 "INSERT INTO offsets VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic, partition)"
                 " DO UPDATE SET committed = MAX(committed, excluded.committed)",
@@ -406,7 +373,7 @@ class LocalConsumer:
 
     def close(self) -> None:
         try:
-            with self.bus._write() as conn:
+            with self.bus.db.write() as conn:
                 conn.execute(
                     "DELETE FROM members WHERE grp = ? AND topic = ? AND member = ?",
                     (self.group, self.topic, self.member),

@@ -132,3 +132,32 @@ def test_config_prints_the_settings_with_secrets_masked(
     shown = json.loads(result.output)
     assert shown["store"]["elastic"]["api_key"] == "**********"
     assert shown["bus"]["url"].startswith("local://")
+
+
+def test_report_gives_the_timeline_by_sentiment_and_top_sites_and_authors(
+    demo_dir: tuple[Path, Result],
+) -> None:
+    config = str(demo_dir[0] / "veille.yaml")
+    result = invoke(
+        "--config",
+        config,
+        "report",
+        "--brand",
+        "Lumen Télécom",
+        "--interval",
+        "1h",
+        "--since",
+        "3h",
+        "--format",
+        "json",
+    )
+    report = json.loads(result.output)
+    assert sum(b.get("negative", 0) for b in report["timeline"]) >= 15
+    assert report["timeline"][-1]["total"] == sum(
+        report["timeline"][-1].get(k, 0) for k in ("negative", "neutral", "positive")
+    )
+    assert report["top_sites"][0] == {
+        "key": "forum.parlonsbox.example",
+        "count": report["top_sites"][0]["count"],
+    }
+    assert report["top_authors"]
