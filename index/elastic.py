@@ -256,7 +256,7 @@ def filters_query(filters: Filters) -> Query:
     return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
 
 
-def _display(url: str) -> str:
+def display_url(url: str) -> str:
     """The URL without credentials, for messages."""
     parts = urlsplit(url)
     host = parts.hostname or "?"
@@ -293,7 +293,7 @@ class ElasticStore:
     ) -> ElasticStore:
         """Connect to the cluster at ``url`` and set the index up."""
         settings = settings or ElasticSettings()
-        store = cls(connect(url, settings), settings, display=_display(url), **options)
+        store = cls(connect(url, settings), settings, display=display_url(url), **options)
         store.setup()
         return store
 
@@ -687,7 +687,7 @@ def connect(url: str, settings: ElasticSettings) -> Elasticsearch:
     try:
         return Elasticsearch(url, **options)
     except ValueError as exc:
-        raise ConfigError(f"store URL {_display(url)}: {exc}") from None
+        raise ConfigError(f"store URL {display_url(url)}: {exc}") from None
 
 
 def _reason(exc: ApiError) -> str:

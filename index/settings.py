@@ -1,4 +1,4 @@
-"""Settings index owns: where the store is, and how to reach Elasticsearch."""
+"""Settings index owns: where the store is, and how to reach Elasticsearch and Kibana."""
 
 from __future__ import annotations
 
@@ -23,11 +23,24 @@ class ElasticSettings(Strict):
     request_timeout: Duration = timedelta(seconds=30)
 
 
+class KibanaSettings(Strict):
+    """Where ``veille kibana setup`` installs its saved objects."""
+
+    url: str | None = None
+    space: str | None = None
+    username: str | None = None
+    password: SecretStr | None = None
+    api_key: SecretStr | None = None
+    ca_certs: str | None = None
+    verify_certs: bool = True
+
+
 class StoreSettings(Strict):
     """The mention store: ``sqlite://PATH`` (embedded) or ``http(s)://HOST:9200``."""
 
     url: str | None = Field(default=None, description="default: sqlite://<data_dir>/veille.db")
     elastic: ElasticSettings = ElasticSettings()
+    kibana: KibanaSettings = KibanaSettings()
 
     @field_validator("url")
     @classmethod

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -80,6 +80,16 @@ class Stack:
 
     def log(self, *command: str) -> str:
         return (self.tmp_path / f"{'-'.join(command)}.log").read_text()
+
+    def wait(self, condition: Callable[[], bool], timeout: float, what: str) -> None:
+        """`wait_for`, with the end of every worker's log when it times out."""
+        try:
+            wait_for(condition, timeout, what)
+        except AssertionError as exc:
+            logs = "\n".join(
+                f"--- {log.name}\n{log.read_text()[-2000:]}" for log in self.tmp_path.glob("*.log")
+            )
+            raise AssertionError(f"{exc}\n{logs}") from None
 
     def publish(self, topic: str, mentions: Sequence[Mention]) -> None:
         """Publish as a source would: a batch that was not acknowledged is sent again."""
@@ -149,7 +159,7 @@ def test_workers_killed_mid_batch_leave_every_mention_once(tmp_path: Path) -> No
     with stack(tmp_path) as s:
         s.publish(s.topics.raw, mentions)
         enrich, index = s.start("enrich"), s.start("index", "run")
-        wait_for(lambda: s.count() >= 100, 120, "the first mentions indexed")
+        s.wait(lambda: s.count() >= 100, 120, "the first mentions indexed")
         for process in (enrich, index):
             process.send_signal(signal.SIGKILL)
             process.wait(10)
@@ -177,7 +187,7 @@ def test_elasticsearch_out_of_reach_for_30s_loses_nothing(tmp_path: Path) -> Non
             during = [make_mention(f"Acme pendant {i}", brands=("Acme",)) for i in range(300)]
             worker = s.start("index", "run")
             s.publish(s.topics.enriched, before)
-            wait_for(lambda: s.count() == 300, 60, "the first mentions indexed")
+            s.wait(lambda: s.count() == 300, 60, "the first mentions indexed")
 
             proxy.cut()
             s.publish(s.topics.enriched, during)
@@ -189,8 +199,8 @@ def test_elasticsearch_out_of_reach_for_30s_loses_nothing(tmp_path: Path) -> Non
             assert "retry" in s.log("index", "run")
 
             proxy.restore()
-            wait_for(lambda: s.count() == 600, 90, "the index worker to resume")
-            wait_for(lambda: s.bus.lag(s.topics.enriched, "index") == 0, 30, "commits")
+            s.wait(lambda: s.count() == 600, 90, "the index worker to resume")
+            s.wait(lambda: s.bus.lag(s.topics.enriched, "index") == 0, 30, "commits")
             assert s.stop(worker) == 0
             assert set(s.stored()) == {m.id for m in before + during}
             assert s.dead_letters() == 0
@@ -211,7 +221,7 @@ def test_a_kafka_restart_loses_nothing(tmp_path: Path) -> None:
     with stack(tmp_path) as s:
         worker = s.start("run")
         s.publish(s.topics.raw, first)
-        wait_for(lambda: s.count() == len(about_acme(first)), 120, "the first mentions")
+        s.wait(lambda: s.count() == len(about_acme(first)), 120, "the first mentions")
 
         # The broker goes down and comes back while a source keeps publishing.
         publisher = threading.Thread(
@@ -231,7 +241,7 @@ def test_a_kafka_restart_loses_nothing(tmp_path: Path) -> None:
         assert not publisher.is_alive()
 
         expected = about_acme(first + second)
-        wait_for(lambda: s.count() == len(expected), 180, "the pipeline to catch up")
+        s.wait(lambda: s.count() == len(expected), 180, "the pipeline to catch up")
         assert worker.poll() is None, "the workers recovered without restarting"
         assert s.stop(worker) == 0, s.log("run")[-3000:]
         stored = s.stored()

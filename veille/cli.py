@@ -480,6 +480,11 @@ def demo(data_dir: Path) -> None:
     sys.exit(run_demo(data_dir, echo=click.echo))
 
 
+from veille.cli_kibana import kibana  # noqa: E402
+
+cli.add_command(kibana)
+
+
 def main() -> None:
     cli(prog_name="veille")
 
