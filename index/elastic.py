@@ -345,7 +345,7 @@ class ElasticStore:
             ),
         )
         if not found.language_analyzers:
-            log.info(
+            log.debug(
                 "%s has no french/english analyzers (a minimal distribution?): searches match "
                 "the same mentions, relevance uses unstemmed words only",
                 self.display,
@@ -388,7 +388,8 @@ class ElasticStore:
         created = self._create(self.index, alias=not current)
         if current:
             self._migrate(sorted(current), created)
-        log.info("%s: index %s ready behind alias %s", self.display, self.index, self.alias)
+        elif created:
+            log.info("%s: created %s behind the alias %s", self.display, self.index, self.alias)
 
     def _aliased(self) -> set[str]:
         def read() -> set[str]:
