@@ -480,6 +480,11 @@ def demo(data_dir: Path) -> None:
     sys.exit(run_demo(data_dir, echo=click.echo))
 
 
+from veille.cli_crawl import crawl, extract  # noqa: E402
+
+cli.add_command(crawl)
+cli.add_command(extract)
+
 from veille.cli_kibana import kibana  # noqa: E402
 
 cli.add_command(kibana)
