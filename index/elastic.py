@@ -192,7 +192,7 @@ def document(mention: Mention) -> dict[str, Any]:
     enrichment = mention.enrichment
     sentiment = enrichment.sentiment.label if enrichment and enrichment.sentiment else "unknown"
     search = {
-        "title": _words(mention.title),
+        "title": _words(mention.heading),
         "text": _words(mention.text),
         "lang": mention.effective_lang,
         "sites": _suffixes(mention.site),

@@ -55,9 +55,9 @@ def test_the_stack_has_the_servers_and_one_service_per_stage(compose: dict[str, 
     services = compose["services"]
     assert {"kafka", "elasticsearch", "kibana"} <= set(services)
     commands = {" ".join(s["command"]) for s in workers(compose).values()}
-    assert {"poll", "index setup", *("index run" if s == "index" else s for s in STAGES)} <= (
-        commands
-    )
+    sources = {"poll", "crawl"}
+    stages = {"index run" if s == "index" else s for s in STAGES}
+    assert {"index setup", "kibana setup"} | sources | stages <= commands
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):
             assert dependency in services, f"{name} depends on a missing service {dependency}"
@@ -68,8 +68,8 @@ def test_every_worker_runs_a_real_veille_command(compose: dict[str, Any]) -> Non
     for name, service in workers(compose).items():
         command = resolve(service["command"])
         assert command.callback is not None, name
-    with pytest.raises(AssertionError, match="No such command 'crawl'"):
-        resolve(["crawl"])  # the check itself can fail
+    with pytest.raises(AssertionError, match="No such command 'crawler'"):
+        resolve(["crawler"])  # the check itself can fail
     with pytest.raises(click.UsageError):
         resolve(["index", "run", "--no-such-option"])
 
