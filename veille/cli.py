@@ -485,6 +485,10 @@ from veille.cli_crawl import crawl, extract  # noqa: E402
 cli.add_command(crawl)
 cli.add_command(extract)
 
+from veille.cli_kibana import kibana  # noqa: E402
+
+cli.add_command(kibana)
+
 
 def main() -> None:
     cli(prog_name="veille")
