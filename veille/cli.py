@@ -487,6 +487,10 @@ cli.add_command(crawl)
 cli.add_command(extract)
 cli.add_command(alerts)
 
+from veille.cli_kibana import kibana  # noqa: E402
+
+cli.add_command(kibana)
+
 
 def main() -> None:
     cli(prog_name="veille")
