@@ -158,3 +158,32 @@ def test_a_rule_naming_an_unknown_channel_stops_at_start(
     result = CliRunner().invoke(cli, ["--config", str(path), "alerts", "list"])
     assert result.exit_code == 2
     assert "alerts: rule 'r': unknown channel(s) nowhere" in result.output
+
+
+def test_alerts_link_to_the_kibana_that_veille_set_up(write_config: object, tmp_path: Path) -> None:
+    from veille.app import App
+    from veille.settings import load_settings
+
+    path = write_config(  # type: ignore[operator]
+        {
+            "data_dir": str(tmp_path / "data"),
+            "brands": [{"name": "Lumen Télécom", "query": "lumen"}],
+            "store": {
+                "kibana": {"url": "https://analyst:pw@kibana.agence.example:5601", "space": "crise"}
+            },
+        }
+    )
+    app = App(load_settings(path))
+    try:
+        from alerts.why import search_link
+
+        link = search_link(
+            "Lumen Télécom", datetime(2026, 11, 2, 9, tzinfo=UTC), app.alerts_settings().kibana
+        )
+    finally:
+        app.close()
+    url = link["kibana"]
+    assert url.startswith("https://kibana.agence.example:5601/s/crise/app/discover#/?_g=")
+    assert "pw" not in url.split("#")[0]  # no credentials in a notification
+    assert "veille-mentions" in url
+    assert "enrichment.brands" in url

@@ -18,6 +18,8 @@ from alerts.delivery import Dispatcher
 from alerts.engine import AlertEngine
 from alerts.history import History
 from alerts.notifiers import Notifier, build
+from alerts.settings import AlertSettings
+from alerts.settings import KibanaSettings as AlertsKibana
 from alerts.worker import AlertsStage, AlertsWorker
 from crawlers.feeds.google import google_news_rss_url
 from crawlers.feeds.poller import FeedPoller
@@ -119,10 +121,22 @@ class App:
     def alerts_db(self) -> AlertsDb:
         return AlertsDb(self.settings.state_dir / "alerts.db")
 
+    def alerts_settings(self) -> AlertSettings:
+        """The alerts settings, linking alerts to the Kibana that ``veille kibana setup``
+        installed when ``alerts.kibana`` does not name another."""
+        alerts, store = self.settings.alerts, self.settings.store
+        if alerts.kibana is not None or not store.kibana.url:
+            return alerts
+        url = store.kibana.url.rstrip("/") + (
+            f"/s/{store.kibana.space}" if store.kibana.space else ""
+        )
+        view = f"{store.elastic.index_prefix}-mentions"
+        return alerts.model_copy(update={"kibana": AlertsKibana(url=url, data_view=view)})
+
     @cached_property
     def alerts_engine(self) -> AlertEngine:
         brands = [b.name for b in self.settings.brands]
-        return AlertEngine(self.settings.alerts, brands, self.alerts_db, self.clock)
+        return AlertEngine(self.alerts_settings(), brands, self.alerts_db, self.clock)
 
     def notifiers(self) -> dict[str, Notifier]:
         return {name: build(name, c) for name, c in self.settings.alerts.channels.items()}
