@@ -206,17 +206,20 @@ class AlertEngine:
         rule, brand = watch.rule, watch.brand
         detector = detector_for(rule, self.step)
         tracker = tracker_for(rule, self.step)
-        print_ = fingerprint(rule, self.step)
+        wanted = fingerprint(rule, self.step)
         row = self._load(watch)
         state: State | ShareState
-        if row is None or row.fingerprint != print_ or not row.detector:
+        quiet_until = None
+        if row is None or row.fingerprint != wanted or not row.detector:
             # New rule, or its detector changed: learn again from the stored buckets.
             state = detector.initial()
             incident = (
                 IncidentState.from_dict(row.incident) if row and row.incident else IncidentState()
             )
-            row = WatchRow(print_, {}, {}, row.alert if row else None)
+            row = WatchRow(wanted, {}, {}, row.alert if row else None)
             start = self.buckets.first_bucket(brand)
+            # Learning the past is not living it: no alert for what ended long ago.
+            quiet_until = now - self.settings.page_missed_within
         else:
             state = _state_of(detector, row.detector)
             incident = IncidentState.from_dict(row.incident)
@@ -233,6 +236,8 @@ class AlertEngine:
         for counts in series[:-1]:
             verdict = _advance(detector, state, counts.start, rule, counts)
             end = counts.start + self.step
+            if quiet_until is not None and end < quiet_until:
+                continue
             hold = end < now - self.step  # catching up on buckets that ended a while ago
             actions = tracker.observe(incident, verdict, end if hold else now, hold=hold)
             changes += self._apply(conn, watch, row, actions, verdict, now, catching_up=hold)

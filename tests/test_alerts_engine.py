@@ -305,3 +305,22 @@ def test_channel_secrets_are_masked_in_logs(write_config: Any, tmp_path: Path) -
     line = "POST https://hooks.slack.com/services/T/B/s3cr3t failed; key " + "k" * 32
     assert "s3cr3t" not in redact(line, secrets)
     assert "k" * 32 not in redact(line, secrets)
+
+
+def test_a_new_rule_learns_the_past_without_alerting_on_it(tmp_path: Path, hook: Receiver) -> None:
+    r = rig(tmp_path, config(hook))
+    start = r.clock.now()
+    history = [
+        mention_at(start + timedelta(minutes=5 * i), f"Acme {i}", sentiment="neutral")
+        for i in range(3 * 288)
+    ]
+    history += [
+        mention_at(start + timedelta(days=2, seconds=s), f"Panne Acme {s}")
+        for s in range(0, 600, 20)
+    ]
+    r.clock.advance(3 * 86400)
+    r.record(history)  # a rebuild, or a rule added after the fact: the past is known at once
+    r.tick()
+    assert r.engine.history.select() == []
+    assert hook.received == []
+    r.close()
