@@ -1,13 +1,20 @@
 """The embedded `Store`: mentions in SQLite, searched with FTS5 (``sqlite://path``).
 
 One row per mention in ``mentions`` (the record as JSON, plus the columns that filters and
-aggregations need), its brands in ``mention_brands``, and its folded words in the FTS5 table
-``mentions_fts`` (same rowid). Writes are upserts by mention id in one transaction per batch.
+aggregations need), its brands in ``mention_brands``, its entities in ``mention_entities``, and
+its folded words in the FTS5 table ``mentions_fts`` (same rowid). Writes are upserts by mention
+id in one transaction per batch.
+
+What enrich keeps here: ``author_activity`` (one row per mention, by id) aggregated into
+``authors``; ``dup_signatures`` and their ``dup_bands`` for near-duplicate clusters. Each write
+is one ``BEGIN IMMEDIATE`` transaction, which serialises enrich workers across processes.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -20,12 +27,27 @@ from typing import Any
 from index.fts import FTS_TABLE, compile_where, rank_expression
 from ingest.errors import ConfigError, StoreUnavailable
 from ingest.record import Mention
-from ingest.store import Bucket, Facet, Filters, Rejected, SearchPage, SortOrder, TermCount
+from ingest.store import (
+    AuthorActivity,
+    AuthorEdge,
+    AuthorScore,
+    AuthorStats,
+    Bucket,
+    Distinct,
+    Facet,
+    Filters,
+    RankedAuthor,
+    Rejected,
+    SearchPage,
+    Signature,
+    SortOrder,
+    TermCount,
+)
 from ingest.text import fold, index_text
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS mentions (
@@ -43,6 +65,7 @@ _SCHEMA = [
         author_display TEXT,
         sentiment TEXT,
         cluster TEXT,
+        author_key TEXT,
         doc TEXT NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS mentions_published ON mentions (published)",
     "CREATE INDEX IF NOT EXISTS mentions_site ON mentions (site)",
@@ -56,17 +79,74 @@ _SCHEMA = [
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
 ]
 
+# Version 2: entities, authors and near-duplicate signatures.
+_SCHEMA_2 = [
+    """CREATE TABLE IF NOT EXISTS mention_entities (
+        entity TEXT NOT NULL,
+        name TEXT NOT NULL,
+        label TEXT NOT NULL,
+        mention INTEGER NOT NULL,
+        PRIMARY KEY (entity, label, mention)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS mention_entities_mention ON mention_entities (mention)",
+    "CREATE INDEX IF NOT EXISTS mentions_author_key ON mentions (author_key)",
+    """CREATE TABLE IF NOT EXISTS author_activity (
+        mention_id TEXT PRIMARY KEY,
+        author_key TEXT NOT NULL,
+        name TEXT,
+        handle TEXT,
+        url TEXT,
+        site TEXT NOT NULL,
+        published INTEGER NOT NULL,
+        reach INTEGER NOT NULL,
+        engagement INTEGER NOT NULL,
+        parent TEXT,
+        thread TEXT,
+        position INTEGER,
+        brands TEXT NOT NULL) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS author_activity_author ON author_activity (author_key, published)",
+    "CREATE INDEX IF NOT EXISTS author_activity_parent ON author_activity (parent)",
+    "CREATE INDEX IF NOT EXISTS author_activity_thread ON author_activity (thread, position)",
+    """CREATE TABLE IF NOT EXISTS author_mentioned (
+        mention_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (mention_id, target)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS authors (
+        key TEXT PRIMARY KEY,
+        name TEXT,
+        handle TEXT,
+        url TEXT,
+        mentions INTEGER NOT NULL,
+        reach INTEGER NOT NULL,
+        engagement INTEGER NOT NULL,
+        sites TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        pagerank REAL NOT NULL DEFAULT 0,
+        score REAL NOT NULL DEFAULT 0) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS authors_score ON authors (score)",
+    """CREATE TABLE IF NOT EXISTS dup_signatures (
+        rowid INTEGER PRIMARY KEY,
+        mention_id TEXT NOT NULL UNIQUE,
+        cluster TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS dup_keys (
+        key INTEGER NOT NULL,
+        signature INTEGER NOT NULL,
+        PRIMARY KEY (key, signature)) WITHOUT ROWID""",
+]
+
 _UPSERT = """
 INSERT INTO mentions (id, published, fetched, source_kind, source_key, source_label, site, lang,
-                      author_name, author_handle, author_display, sentiment, cluster, doc)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      author_name, author_handle, author_display, sentiment, cluster, author_key,
+                      doc)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     published = excluded.published, fetched = excluded.fetched,
     source_kind = excluded.source_kind, source_key = excluded.source_key,
     source_label = excluded.source_label,
     site = excluded.site, lang = excluded.lang, author_name = excluded.author_name,
     author_handle = excluded.author_handle, author_display = excluded.author_display,
-    sentiment = excluded.sentiment, cluster = excluded.cluster, doc = excluded.doc
+    sentiment = excluded.sentiment, cluster = excluded.cluster, author_key = excluded.author_key,
+    doc = excluded.doc
 WHERE excluded.fetched >= mentions.fetched
 RETURNING rowid
 """
@@ -106,7 +186,35 @@ def _row(m: Mention) -> tuple[Any, ...]:
         author.display if author and author.display else None,
         sentiment,
         m.enrichment.cluster if m.enrichment else None,
+        m.enrichment.influence.author_key if m.enrichment and m.enrichment.influence else None,
         m.model_dump_json(exclude_none=True),
+    )
+
+
+def _count(distinct: Distinct) -> str:
+    return "COUNT(DISTINCT COALESCE(m.cluster, m.id))" if distinct == "cluster" else "COUNT(*)"
+
+
+_AUTHOR_COLUMNS = (
+    "key, name, handle, url, mentions, reach, engagement, sites, first_seen, last_seen, pagerank,"
+    " score"
+)
+
+
+def _author(row: Sequence[Any]) -> AuthorStats:
+    return AuthorStats(
+        key=row[0],
+        name=row[1],
+        handle=row[2],
+        url=row[3],
+        mentions=row[4],
+        reach=row[5],
+        engagement=row[6],
+        sites=tuple(json.loads(row[7])),
+        first_seen=_from_ms(row[8]),
+        last_seen=_from_ms(row[9]),
+        pagerank=row[10],
+        score=row[11],
     )
 
 
@@ -157,8 +265,15 @@ class SqliteStore:
         with self._write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(mentions)")}
+            if "author_key" not in columns:  # a version 1 store
+                conn.execute("ALTER TABLE mentions ADD COLUMN author_key TEXT")
+            for statement in _SCHEMA_2:
+                conn.execute(statement)
             conn.execute(
-                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"
+                " SET value = excluded.value",
+                (str(SCHEMA_VERSION),),
             )
 
     # -- writes --------------------------------------------------------------------------------
@@ -182,6 +297,16 @@ class SqliteStore:
                 conn.executemany(
                     "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
                     [(b, rowid) for b in brands],
+                )
+                conn.execute("DELETE FROM mention_entities WHERE mention = ?", (rowid,))
+                entities = mention.enrichment.entities if mention.enrichment else ()
+                conn.executemany(
+                    "INSERT OR IGNORE INTO mention_entities VALUES (?, ?, ?, ?)",
+                    [
+                        (fold(e.kb_id or e.text), e.kb_id or e.text, e.label, rowid)
+                        for e in entities
+                        if fold(e.kb_id or e.text)
+                    ],
                 )
         return []
 
@@ -212,6 +337,9 @@ class SqliteStore:
         if filters.until:
             clauses.append("m.published < ?")
             params.append(_ms(filters.until))
+        if filters.entity:
+            clauses.append("m.rowid IN (SELECT mention FROM mention_entities WHERE entity = ?)")
+            params.append(fold(filters.entity))
         return (" AND ".join(clauses) or "1"), params
 
     def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
@@ -224,9 +352,10 @@ class SqliteStore:
         rows = self._read("SELECT doc FROM mentions WHERE id = ?", (mention_id,))
         return Mention.model_validate_json(rows[0][0]) if rows else None
 
-    def count(self, filters: Filters) -> int:
+    def count(self, filters: Filters, *, distinct: Distinct = None) -> int:
         where, params = self._where(filters)
-        return int(self._read(f"SELECT COUNT(*) FROM mentions m WHERE {where}", params)[0][0])
+        sql = f"SELECT {_count(distinct)} FROM mentions m WHERE {where}"
+        return int(self._read(sql, params)[0][0])
 
     def search(
         self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
@@ -252,13 +381,16 @@ class SqliteStore:
             size=size,
         )
 
-    def timeline(self, filters: Filters, interval: timedelta) -> list[Bucket]:
+    def timeline(
+        self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
+    ) -> list[Bucket]:
         step = int(interval.total_seconds() * 1000)
         if step <= 0:
             raise ValueError("the timeline interval must be positive")
         where, params = self._where(filters)
         rows = self._read(
-            f"SELECT (m.published / ?) * ? AS b, COALESCE(m.sentiment, 'unknown'), COUNT(*)"
+            f"SELECT (m.published / ?) * ? AS b, COALESCE(m.sentiment, 'unknown'),"
+            f" {_count(distinct)}"
             f" FROM mentions m WHERE {where} GROUP BY b, 2 ORDER BY b",
             [step, step, *params],
         )
@@ -273,21 +405,228 @@ class SqliteStore:
             for start in range(first, last + step, step)
         ]
 
-    def top(self, filters: Filters, facet: Facet, limit: int = 10) -> list[TermCount]:
+    def top(
+        self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
+    ) -> list[TermCount]:
         where, params = self._where(filters)
+        count = _count(distinct)
         if facet == "brand":
             sql = (
-                f"SELECT b.brand, COUNT(*) AS n FROM mention_brands b JOIN mentions m"
+                f"SELECT b.brand, {count} AS n FROM mention_brands b JOIN mentions m"
                 f" ON m.rowid = b.mention WHERE {where} GROUP BY b.brand ORDER BY n DESC, 1"
+                f" LIMIT ?"
+            )
+        elif facet == "entity":
+            sql = (
+                f"SELECT MIN(e.name), {count} AS n FROM mention_entities e JOIN mentions m"
+                f" ON m.rowid = e.mention WHERE {where} GROUP BY e.entity ORDER BY n DESC, 1"
                 f" LIMIT ?"
             )
         else:
             column = _FACET_COLUMNS[facet]
             sql = (
-                f"SELECT {column} AS k, COUNT(*) AS n FROM mentions m WHERE {where}"
+                f"SELECT {column} AS k, {count} AS n FROM mentions m WHERE {where}"
                 f" AND k IS NOT NULL GROUP BY k ORDER BY n DESC, k LIMIT ?"
             )
         return [TermCount(key, n) for key, n in self._read(sql, [*params, limit])]
+
+    # -- authors -------------------------------------------------------------------------------
+
+    def record_authors(self, activity: Sequence[AuthorActivity]) -> list[AuthorStats]:
+        if not activity:
+            return []
+        with self._write() as conn:
+            touched: dict[str, None] = {}
+            for a in activity:
+                previous = conn.execute(
+                    "SELECT author_key FROM author_activity WHERE mention_id = ?", (a.mention_id,)
+                ).fetchone()
+                if previous is not None:  # redelivered, or its author changed: recount both
+                    touched[previous[0]] = None
+                touched[a.author_key] = None
+                conn.execute(
+                    "INSERT OR REPLACE INTO author_activity VALUES"
+                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        a.mention_id,
+                        a.author_key,
+                        a.name,
+                        a.handle,
+                        a.url,
+                        a.site,
+                        _ms(a.published),
+                        a.reach,
+                        a.engagement,
+                        a.parent,
+                        a.thread,
+                        a.position,
+                        json.dumps(list(a.brands)),
+                    ),
+                )
+                conn.execute("DELETE FROM author_mentioned WHERE mention_id = ?", (a.mention_id,))
+                conn.executemany(
+                    "INSERT OR IGNORE INTO author_mentioned VALUES (?, ?)",
+                    [(a.mention_id, target) for target in a.mentioned if target != a.author_key],
+                )
+            for key in touched:
+                self._aggregate_author(conn, key)
+            return self._authors(conn, list(touched))
+
+    @staticmethod
+    def _aggregate_author(conn: sqlite3.Connection, key: str) -> None:
+        count, reach, engagement, first, last = conn.execute(
+            "SELECT COUNT(*), MAX(reach), SUM(engagement), MIN(published), MAX(published)"
+            " FROM author_activity WHERE author_key = ?",
+            (key,),
+        ).fetchone()
+        if not count:
+            conn.execute("DELETE FROM authors WHERE key = ?", (key,))
+            return
+        # The latest name, handle and profile URL the sources gave.
+        name, handle, url = (
+            conn.execute(
+                f"SELECT {column} FROM author_activity WHERE author_key = ? AND {column} IS NOT"
+                f" NULL ORDER BY published DESC LIMIT 1",
+                (key,),
+            ).fetchone()
+            or (None,)
+            for column in ("name", "handle", "url")
+        )
+        sites = [
+            r[0]
+            for r in conn.execute(
+                "SELECT site FROM author_activity WHERE author_key = ? GROUP BY site"
+                " ORDER BY COUNT(*) DESC, site",
+                (key,),
+            )
+        ]
+        conn.execute(
+            "INSERT INTO authors (key, name, handle, url, mentions, reach, engagement, sites,"
+            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET name = excluded.name, handle = excluded.handle,"
+            " url = excluded.url, mentions = excluded.mentions, reach = excluded.reach,"
+            " engagement = excluded.engagement, sites = excluded.sites,"
+            " first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+            (
+                key,
+                name[0],
+                handle[0],
+                url[0],
+                count,
+                reach,
+                engagement,
+                json.dumps(sites),
+                first,
+                last,
+            ),
+        )
+
+    @staticmethod
+    def _authors(conn: sqlite3.Connection, keys: Sequence[str]) -> list[AuthorStats]:
+        out: list[AuthorStats] = []
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT {_AUTHOR_COLUMNS} FROM authors WHERE key IN ({marks})", chunk
+            ).fetchall()
+            out += [_author(r) for r in rows]
+        order = {k: i for i, k in enumerate(keys)}
+        return sorted(out, key=lambda a: order[a.key])
+
+    def authors(self, keys: Sequence[str]) -> list[AuthorStats]:
+        try:
+            return self._authors(self._conn(), list(keys))
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+
+    def save_author_scores(self, scores: Sequence[AuthorScore]) -> None:
+        if not scores:
+            return
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE authors SET pagerank = ?, score = ? WHERE key = ?",
+                [(s.pagerank, s.score, s.key) for s in scores],
+            )
+
+    def author_edges(self) -> list[AuthorEdge]:
+        replies = (
+            "SELECT a.author_key, p.author_key FROM author_activity a JOIN author_activity p"
+            " ON p.mention_id = a.parent"
+        )
+        threads = (
+            "SELECT a.author_key, o.author_key FROM author_activity a JOIN ("
+            "  SELECT t.thread, t.author_key, t.position FROM author_activity t"
+            "  WHERE t.thread IS NOT NULL AND t.position = (SELECT MIN(position)"
+            "  FROM author_activity WHERE thread = t.thread)"
+            ") o ON o.thread = a.thread WHERE a.parent IS NULL AND a.position > o.position"
+        )
+        mentions = (
+            "SELECT a.author_key, am.target FROM author_mentioned am JOIN author_activity a"
+            " ON a.mention_id = am.mention_id JOIN authors t ON t.key = am.target"
+        )
+        rows = self._read(
+            f"SELECT s, t, COUNT(*) FROM ({replies} UNION ALL {threads} UNION ALL {mentions})"
+            f" AS e(s, t) WHERE s != t GROUP BY s, t ORDER BY s, t",
+            [],
+        )
+        return [AuthorEdge(s, t, n) for s, t, n in rows]
+
+    def author_score_at(self, percentile: float) -> float | None:
+        total = int(self._read("SELECT COUNT(*) FROM authors", [])[0][0])
+        if not total:
+            return None
+        rank = max(1, math.ceil(min(100.0, max(0.0, percentile)) / 100 * total))
+        rows = self._read("SELECT score FROM authors ORDER BY score LIMIT 1 OFFSET ?", [rank - 1])
+        return float(rows[0][0])
+
+    def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
+        where, params = self._where(filters)
+        columns = ", ".join(f"a.{c.strip()}" for c in _AUTHOR_COLUMNS.split(","))
+        rows = self._read(
+            f"SELECT {columns}, COUNT(*) AS n FROM mentions m JOIN authors a"
+            f" ON a.key = m.author_key WHERE {where} GROUP BY a.key"
+            f" ORDER BY a.score DESC, n DESC, a.key LIMIT ?",
+            [*params, limit],
+        )
+        return [RankedAuthor(_author(r[:-1]), r[-1]) for r in rows]
+
+    # -- near-duplicates -----------------------------------------------------------------------
+
+    def assign_clusters(self, signatures: Sequence[Signature]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        if not signatures:
+            return out
+        with self._write() as conn:
+            for signature in signatures:
+                known = conn.execute(
+                    "SELECT cluster FROM dup_signatures WHERE mention_id = ?",
+                    (signature.mention_id,),
+                ).fetchone()
+                if known is not None:
+                    out[signature.mention_id] = known[0]
+                    continue
+                keys = list(dict.fromkeys(signature.keys))
+                best = None
+                if signature.joins and keys:
+                    marks = ", ".join("?" * len(keys))
+                    best = conn.execute(
+                        f"SELECT s.cluster FROM dup_keys k JOIN dup_signatures s"
+                        f" ON s.rowid = k.signature WHERE k.key IN ({marks})"
+                        f" GROUP BY s.cluster ORDER BY COUNT(*) DESC, s.cluster LIMIT 1",
+                        keys,
+                    ).fetchone()
+                cluster = best[0] if best else signature.mention_id
+                rowid = conn.execute(
+                    "INSERT INTO dup_signatures (mention_id, cluster) VALUES (?, ?)"
+                    " RETURNING rowid",
+                    (signature.mention_id, cluster),
+                ).fetchone()[0]
+                conn.executemany(
+                    "INSERT OR IGNORE INTO dup_keys VALUES (?, ?)", [(k, rowid) for k in keys]
+                )
+                out[signature.mention_id] = cluster
+        return out
 
     def close(self) -> None:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

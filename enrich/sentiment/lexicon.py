@@ -236,16 +236,28 @@ class LexiconSentiment:
             return "negative"
         return "neutral"
 
+    def compound(self, text: str, lang: str) -> tuple[float, Lexicon]:
+        """The compound score of ``text`` and the lexicon that gave it."""
+        lexicon = self._lexicons.get(lang)
+        if lexicon is None:
+            # Undetermined or unlisted language: take the lexicon that finds more to say.
+            scored = [(score_text(text, lex), lex) for lex in self._lexicons.values()]
+            return max(scored, key=lambda s: abs(s[0]))
+        return score_text(text, lexicon), lexicon
+
+    def features(self, text: str, lang: str) -> list[float]:
+        """What the trained backend learns from: the compound score in the text's language
+        (0 for other languages), its positive and negative parts, and the French and English
+        scores."""
+        french = score_text(text, self._lexicons["fr"])
+        english = score_text(text, self._lexicons["en"])
+        own = {"fr": french, "en": english}.get(lang, 0.0)
+        return [own, max(own, 0.0), min(own, 0.0), french, english]
+
     def score(self, texts: Sequence[str], langs: Sequence[str]) -> list[Sentiment]:
         out = []
         for text, lang in zip(texts, langs, strict=True):
-            lexicon = self._lexicons.get(lang)
-            if lexicon is None:
-                # Undetermined or unlisted language: take the lexicon that finds more to say.
-                scored = [(score_text(text, lex), lex) for lex in self._lexicons.values()]
-                compound, lexicon = max(scored, key=lambda s: abs(s[0]))
-            else:
-                compound = score_text(text, lexicon)
+            compound, lexicon = self.compound(text, lang)
             out.append(
                 Sentiment(
                     label=self._label(compound),
