@@ -105,9 +105,7 @@ class EntityExtractor:
             log.info("entities: loaded spaCy model %s for %s", name, key)
         else:
             nlp = spacy.blank(key)
-        ruler = nlp.add_pipe(
-            "entity_ruler", before="ner" if "ner" in nlp.pipe_names else None
-        )
+        ruler = nlp.add_pipe("entity_ruler", before="ner" if "ner" in nlp.pipe_names else None)
         ruler.add_patterns(self._patterns)  # type: ignore[attr-defined]
         return nlp
 

@@ -6,7 +6,7 @@ its folded words in the FTS5 table ``mentions_fts`` (same rowid). Writes are ups
 id in one transaction per batch.
 
 What enrich keeps here: ``author_activity`` (one row per mention, by id) aggregated into
-``authors``; ``dup_signatures`` and their ``dup_bands`` for near-duplicate clusters. Each write
+``authors``; ``dup_signatures`` and their ``dup_keys`` for near-duplicate clusters. Each write
 is one ``BEGIN IMMEDIATE`` transaction, which serialises enrich workers across processes.
 """
 
@@ -17,9 +17,7 @@ import logging
 import math
 import os
 import sqlite3
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from typing import Any
 from index.fts import FTS_TABLE, compile_where, rank_expression
 from ingest.errors import ConfigError, StoreUnavailable
 from ingest.record import Mention
+from ingest.sqlite import SqliteFile
 from ingest.store import (
     AuthorActivity,
     AuthorEdge,
@@ -223,9 +222,7 @@ class SqliteStore:
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self._lock_timeout = lock_timeout
-        self._local = threading.local()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = SqliteFile(self.path, unavailable=StoreUnavailable, lock_timeout=lock_timeout)
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> SqliteStore:
@@ -236,33 +233,8 @@ class SqliteStore:
         store.setup()
         return store
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=self._lock_timeout, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path} is busy: {exc}") from exc
-        try:
-            yield conn
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.OperationalError):
-                raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-            raise
-
     def setup(self) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
             columns = {row[1] for row in conn.execute("PRAGMA table_info(mentions)")}
@@ -281,33 +253,41 @@ class SqliteStore:
     def upsert(self, mentions: Sequence[Mention]) -> list[Rejected]:
         if not mentions:
             return []
-        with self._write() as conn:
+        with self.db.write() as conn:
+            by_rowid: dict[int, Mention] = {}  # one entry per row, if a batch repeats a mention
             for mention in mentions:
                 row = conn.execute(_UPSERT, _row(mention)).fetchone()
-                if row is None:  # the stored copy was fetched later: keep it
-                    continue
-                rowid = row[0]
-                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid = ?", (rowid,))
-                conn.execute(
-                    f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
-                    (rowid, index_text(mention.title), index_text(mention.text)),
-                )
-                conn.execute("DELETE FROM mention_brands WHERE mention = ?", (rowid,))
-                brands = mention.enrichment.brands if mention.enrichment else ()
-                conn.executemany(
-                    "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
-                    [(b, rowid) for b in brands],
-                )
-                conn.execute("DELETE FROM mention_entities WHERE mention = ?", (rowid,))
-                entities = mention.enrichment.entities if mention.enrichment else ()
-                conn.executemany(
-                    "INSERT OR IGNORE INTO mention_entities VALUES (?, ?, ?, ?)",
-                    [
-                        (fold(e.kb_id or e.text), e.kb_id or e.text, e.label, rowid)
-                        for e in entities
-                        if fold(e.kb_id or e.text)
-                    ],
-                )
+                if row is not None:  # None: the stored copy was fetched later, keep it
+                    by_rowid[row[0]] = mention
+            written = list(by_rowid.items())
+            for i in range(0, len(written), 500):
+                chunk = written[i : i + 500]
+                marks = ",".join("?" * len(chunk))
+                rowids = [rowid for rowid, _ in chunk]
+                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", rowids)
+                conn.execute(f"DELETE FROM mention_brands WHERE mention IN ({marks})", rowids)
+                conn.execute(f"DELETE FROM mention_entities WHERE mention IN ({marks})", rowids)
+            conn.executemany(
+                f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
+                [(rowid, index_text(m.title), index_text(m.text)) for rowid, m in written],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
+                [
+                    (brand, rowid)
+                    for rowid, m in written
+                    for brand in (m.enrichment.brands if m.enrichment else ())
+                ],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO mention_entities VALUES (?, ?, ?, ?)",
+                [
+                    (fold(e.kb_id or e.text), e.kb_id or e.text, e.label, rowid)
+                    for rowid, m in written
+                    for e in (m.enrichment.entities if m.enrichment else ())
+                    if fold(e.kb_id or e.text)
+                ],
+            )
         return []
 
     # -- reads ---------------------------------------------------------------------------------
@@ -342,20 +322,14 @@ class SqliteStore:
             params.append(fold(filters.entity))
         return (" AND ".join(clauses) or "1"), params
 
-    def _read(self, sql: str, params: Sequence[Any]) -> list[Any]:
-        try:
-            return self._conn().execute(sql, params).fetchall()
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-
     def get(self, mention_id: str) -> Mention | None:
-        rows = self._read("SELECT doc FROM mentions WHERE id = ?", (mention_id,))
+        rows = self.db.read("SELECT doc FROM mentions WHERE id = ?", (mention_id,))
         return Mention.model_validate_json(rows[0][0]) if rows else None
 
     def count(self, filters: Filters, *, distinct: Distinct = None) -> int:
         where, params = self._where(filters)
         sql = f"SELECT {_count(distinct)} FROM mentions m WHERE {where}"
-        return int(self._read(sql, params)[0][0])
+        return int(self.db.read(sql, params)[0][0])
 
     def search(
         self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
@@ -370,7 +344,7 @@ class SqliteStore:
             )
             join_params = [rank]
             order = "COALESCE(r.score, 0) ASC, m.published DESC, m.id"
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT m.doc FROM mentions m{join} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?",
             [*join_params, *params, size, (max(1, page) - 1) * size],
         )
@@ -388,7 +362,7 @@ class SqliteStore:
         if step <= 0:
             raise ValueError("the timeline interval must be positive")
         where, params = self._where(filters)
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT (m.published / ?) * ? AS b, COALESCE(m.sentiment, 'unknown'),"
             f" {_count(distinct)}"
             f" FROM mentions m WHERE {where} GROUP BY b, 2 ORDER BY b",
@@ -428,14 +402,14 @@ class SqliteStore:
                 f"SELECT {column} AS k, {count} AS n FROM mentions m WHERE {where}"
                 f" AND k IS NOT NULL GROUP BY k ORDER BY n DESC, k LIMIT ?"
             )
-        return [TermCount(key, n) for key, n in self._read(sql, [*params, limit])]
+        return [TermCount(key, n) for key, n in self.db.read(sql, [*params, limit])]
 
     # -- authors -------------------------------------------------------------------------------
 
     def record_authors(self, activity: Sequence[AuthorActivity]) -> list[AuthorStats]:
         if not activity:
             return []
-        with self._write() as conn:
+        with self.db.write() as conn:
             touched: dict[str, None] = {}
             for a in activity:
                 previous = conn.execute(
@@ -536,14 +510,14 @@ class SqliteStore:
 
     def authors(self, keys: Sequence[str]) -> list[AuthorStats]:
         try:
-            return self._authors(self._conn(), list(keys))
+            return self._authors(self.db.connection(), list(keys))
         except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+            raise self.db.failed(exc) from exc
 
     def save_author_scores(self, scores: Sequence[AuthorScore]) -> None:
         if not scores:
             return
-        with self._write() as conn:
+        with self.db.write() as conn:
             conn.executemany(
                 "UPDATE authors SET pagerank = ?, score = ? WHERE key = ?",
                 [(s.pagerank, s.score, s.key) for s in scores],
@@ -565,7 +539,7 @@ class SqliteStore:
             "SELECT a.author_key, am.target FROM author_mentioned am JOIN author_activity a"
             " ON a.mention_id = am.mention_id JOIN authors t ON t.key = am.target"
         )
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT s, t, COUNT(*) FROM ({replies} UNION ALL {threads} UNION ALL {mentions})"
             f" AS e(s, t) WHERE s != t GROUP BY s, t ORDER BY s, t",
             [],
@@ -573,17 +547,17 @@ class SqliteStore:
         return [AuthorEdge(s, t, n) for s, t, n in rows]
 
     def author_score_at(self, percentile: float) -> float | None:
-        total = int(self._read("SELECT COUNT(*) FROM authors", [])[0][0])
+        total = int(self.db.read("SELECT COUNT(*) FROM authors", [])[0][0])
         if not total:
             return None
         rank = max(1, math.ceil(min(100.0, max(0.0, percentile)) / 100 * total))
-        rows = self._read("SELECT score FROM authors ORDER BY score LIMIT 1 OFFSET ?", [rank - 1])
+        rows = self.db.read("SELECT score FROM authors ORDER BY score LIMIT 1 OFFSET ?", [rank - 1])
         return float(rows[0][0])
 
     def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
         where, params = self._where(filters)
         columns = ", ".join(f"a.{c.strip()}" for c in _AUTHOR_COLUMNS.split(","))
-        rows = self._read(
+        rows = self.db.read(
             f"SELECT {columns}, COUNT(*) AS n FROM mentions m JOIN authors a"
             f" ON a.key = m.author_key WHERE {where} GROUP BY a.key"
             f" ORDER BY a.score DESC, n DESC, a.key LIMIT ?",
@@ -597,7 +571,7 @@ class SqliteStore:
         out: dict[str, str] = {}
         if not signatures:
             return out
-        with self._write() as conn:
+        with self.db.write() as conn:
             for signature in signatures:
                 known = conn.execute(
                     "SELECT cluster FROM dup_signatures WHERE mention_id = ?",
@@ -629,7 +603,4 @@ class SqliteStore:
         return out
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()

@@ -6,11 +6,13 @@ batch's commit and the counter update can miss one batch's counts, never a recor
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
+
+from ingest.errors import TransientError
+from ingest.sqlite import SqliteFile
 
 
 class Counters(Protocol):
@@ -39,41 +41,36 @@ class SqliteCounters:
     """Counters in a SQLite file, shared by every process on the machine."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._conn().execute(
-            "CREATE TABLE IF NOT EXISTS counters (scope TEXT NOT NULL, name TEXT NOT NULL,"
-            " value INTEGER NOT NULL, PRIMARY KEY (scope, name)) WITHOUT ROWID"
-        )
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn = conn
-        return conn
+        self.db = SqliteFile(path)
+        with self.db.write() as conn:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS counters (scope TEXT NOT NULL, name TEXT NOT NULL,"
+                " value INTEGER NOT NULL, PRIMARY KEY (scope, name)) WITHOUT ROWID"
+            )
 
     def add(self, scope: str, counts: Mapping[str, int]) -> None:
         rows = [(scope, name, n) for name, n in counts.items() if n]
         if not rows:
             return
         try:
-            self._conn().executemany(
-                "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (scope, name)"
-                " DO UPDATE SET value = value + excluded.value",
-                rows,
-            )
-        except sqlite3.OperationalError:
+            with self.db.write() as conn:
+                conn.executemany(
+                    "INSERT INTO counters VALUES (?, ?, ?) ON CONFLICT (scope, name)"
+                    " DO UPDATE SET value = value + excluded.value",
+                    rows,
+                )
+        except TransientError:
             # Counting must never stop the pipeline; a busy file loses one increment.
             return
 
     def read(self, scope: str | None = None) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        for s, name, value in self._conn().execute(
+        for s, name, value in self.db.read(
             "SELECT scope, name, value FROM counters ORDER BY scope, name"
         ):
             if scope in (None, s):
                 out.setdefault(s, {})[name] = value
         return out
+
+    def close(self) -> None:
+        self.db.close()

@@ -10,7 +10,9 @@ offsets committed per group and partition.
   lock up front so two publishers never deadlock. Readers never block writers (WAL).
 - Group membership: each consumer heartbeats a row in ``members``. A member that stops polling
   for ``session_timeout`` seconds (killed, hung) expires, and the others take its partitions over
-  from the last committed offset. Partition ``p`` goes to the ``p mod n``-th live member.
+  from the last committed offset; a member whose process is gone from this machine is removed at
+  once, so a worker restarted after a crash resumes without waiting. Partition ``p`` goes to the
+  ``p mod n``-th live member.
 - Commits only move forward (``MAX``): a member that lost a partition during a rebalance can never
   move the group's offset back.
 - Retention: records below the lowest committed offset of every group registered on the topic
@@ -21,18 +23,18 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import sqlite3
-import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ingest.bus import Message, Record
 from ingest.errors import BusUnavailable, ConfigError
+from ingest.sqlite import SqliteFile
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,22 @@ CREATE TABLE IF NOT EXISTS members (
 """
 
 _RETAIN_EVERY_S = 30.0
+_HOST = socket.gethostname()
+
+
+def _alive(member: str) -> bool:
+    """Whether a member's process still runs; members on other hosts are trusted to expire."""
+    host, _, rest = member.partition(":")
+    pid = rest.partition(":")[0]
+    if host != _HOST or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class LocalLogBus:
@@ -75,12 +93,14 @@ class LocalLogBus:
         self.path = Path(path)
         self.partitions = partitions
         self.session_timeout = session_timeout
-        self._synchronous = synchronous
-        self._lock_timeout = lock_timeout
         self.clock = clock
-        self._local = threading.local()
+        self.db = SqliteFile(
+            self.path,
+            unavailable=BusUnavailable,
+            synchronous=synchronous,
+            lock_timeout=lock_timeout,
+        )
         self._round_robin = 0
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._init_schema()
 
     @classmethod
@@ -90,42 +110,11 @@ class LocalLogBus:
             raise ConfigError(f"bus URL '{url}' needs a file path, as in local://data/bus.db")
         return cls(path, **options)
 
-    # -- connections ---------------------------------------------------------------------------
-
     def connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self._lock_timeout,
-                isolation_level=None,
-                check_same_thread=False,
-            )
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        conn = self.connection()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise BusUnavailable(f"local log {self.path} is locked: {exc}") from exc
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            conn.execute("ROLLBACK")
-            raise BusUnavailable(f"local log {self.path}: commit failed: {exc}") from exc
+        return self.db.connection()
 
     def _init_schema(self) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
@@ -144,7 +133,7 @@ class LocalLogBus:
         return self.partitions
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
-        with self._write() as conn:
+        with self.db.write() as conn:
             for topic in topics:
                 self._partitions(conn, topic)
 
@@ -154,7 +143,7 @@ class LocalLogBus:
         if not records:
             return
         now_ms = int(self.clock() * 1000)
-        with self._write() as conn:
+        with self.db.write() as conn:
             count = self._partitions(conn, topic)
             by_partition: dict[int, list[Record]] = {}
             for key, value in records:
@@ -226,7 +215,7 @@ class LocalLogBus:
     def retain(self, topic: str) -> int:
         """Delete what every group registered on ``topic`` has committed; return how many."""
         deleted = 0
-        with self._write() as conn:
+        with self.db.write() as conn:
             rows = conn.execute(
                 "SELECT partition, MIN(committed) FROM offsets WHERE topic = ? GROUP BY partition",
                 (topic,),
@@ -240,10 +229,7 @@ class LocalLogBus:
         return deleted
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()
 
 
 class LocalConsumer:
@@ -253,15 +239,16 @@ class LocalConsumer:
         self.bus = bus
         self.topic = topic
         self.group = group
-        self.member = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        self.member = f"{_HOST}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
         self._positions: dict[int, int] = {}
         self._assigned: list[int] = []
+        self._turn = 0
         self._last_heartbeat = 0.0
         self._last_retain = time.monotonic()
         self._register()
 
     def _register(self) -> None:
-        with self.bus._write() as conn:
+        with self.bus.db.write() as conn:
             count = self.bus._partitions(conn, self.topic)
             for partition in range(count):
                 # A new group starts at the earliest record still retained.
@@ -293,7 +280,7 @@ class LocalConsumer:
     def _rebalance(self) -> list[int]:
         conn = self.bus.connection()
         if self.bus.clock() - self._last_heartbeat > self.bus.session_timeout / 5:
-            with self.bus._write() as wconn:
+            with self.bus.db.write() as wconn:
                 self._heartbeat(wconn)
         members = [
             r[0]
@@ -302,8 +289,16 @@ class LocalConsumer:
                 (self.group, self.topic),
             )
         ]
+        dead = [m for m in members if m != self.member and not _alive(m)]
+        if dead:  # a crashed process on this machine: take its partitions now, not at expiry
+            with self.bus.db.write() as wconn:
+                wconn.executemany(
+                    "DELETE FROM members WHERE grp = ? AND topic = ? AND member = ?",
+                    [(self.group, self.topic, m) for m in dead],
+                )
+            members = [m for m in members if m not in dead]
         if self.member not in members:  # expired while we were busy: rejoin
-            with self.bus._write() as wconn:
+            with self.bus.db.write() as wconn:
                 self._heartbeat(wconn)
             members = sorted([*members, self.member])
         me, n = members.index(self.member), len(members)
@@ -342,24 +337,30 @@ class LocalConsumer:
             assigned = self._rebalance()
             conn = self.bus.connection()
             out: list[Message] = []
-            share = max(1, max_records // max(1, len(assigned)))
-            for partition in assigned:
+            # Fill the batch from the partitions in turn, starting one further each time, so a
+            # busy partition neither starves the others nor leaves the batch half empty.
+            start = self._turn % len(assigned) if assigned else 0
+            self._turn += 1
+            for partition in assigned[start:] + assigned[:start]:
+                room = max_records - len(out)
+                if room <= 0:
+                    break
                 rows = conn.execute(
                     "SELECT topic, partition, offset, key, value, ts FROM log WHERE topic = ?"
                     " AND partition = ? AND offset >= ? ORDER BY offset LIMIT ?",
-                    (self.topic, partition, self._positions[partition], share),
+                    (self.topic, partition, self._positions[partition], room),
                 ).fetchall()
                 if rows:
                     self._positions[partition] = rows[-1][2] + 1
                     out.extend(Message(*row) for row in rows)
         except sqlite3.OperationalError as exc:
-            raise BusUnavailable(f"local log {self.bus.path}: {exc}") from exc
+            raise self.bus.db.failed(exc) from exc
         return out
 
     def commit(self) -> None:
         if not self._positions:
             return
-        with self.bus._write() as conn:
+        with self.bus.db.write() as conn:
             conn.executemany(
                 "INSERT INTO offsets VALUES (?, ?, ?, ?) ON CONFLICT (grp, topic, partition)"
                 " DO UPDATE SET committed = MAX(committed, excluded.committed)",
@@ -372,7 +373,7 @@ class LocalConsumer:
 
     def close(self) -> None:
         try:
-            with self.bus._write() as conn:
+            with self.bus.db.write() as conn:
                 conn.execute(
                     "DELETE FROM members WHERE grp = ? AND topic = ? AND member = ?",
                     (self.group, self.topic, self.member),

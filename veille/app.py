@@ -80,6 +80,10 @@ class App:
         return SqliteCounters(self.settings.state_dir / "counters.db")
 
     @cached_property
+    def feed_state(self) -> FeedStateStore:
+        return FeedStateStore(self.settings.state_dir / "feeds.db")
+
+    @cached_property
     def fetcher(self) -> Fetcher:
         return Fetcher(self.settings.sources.http)
 
@@ -174,7 +178,7 @@ class App:
             self.feed_sources(),
             bus=self.bus,
             topic=self.topics.raw,
-            state=FeedStateStore(self.settings.state_dir / "feeds.db"),
+            state=self.feed_state,
             fetcher=self.fetcher,
             robots=RobotsCache(
                 self.fetcher,
@@ -204,6 +208,6 @@ class App:
             self.runner(name).run(stop, until_idle=True)
 
     def close(self) -> None:
-        for name in ("bus", "store", "fetcher"):
+        for name in ("bus", "store", "fetcher", "counters", "feed_state"):
             if name in self.__dict__:
                 self.__dict__[name].close()

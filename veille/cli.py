@@ -328,6 +328,64 @@ def search(
 
 
 @cli.command()
+@click.argument("query", required=False)
+@filter_options
+@click.option("--interval", default="1d", show_default=True, help="Timeline bucket: 1h, 1d, 1w...")
+@click.option("--top", "limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@pass_state
+def report(
+    state: State,
+    query: str | None,
+    brand: str | None,
+    sentiment: str | None,
+    source: str | None,
+    lang: str | None,
+    since: str | None,
+    until: str | None,
+    interval: str,
+    limit: int,
+    fmt: str,
+) -> None:
+    """Mentions over time by sentiment, top sites and top authors (default: the last 7 days)."""
+    filters = _filters(query, brand, sentiment, source, lang, since or "7d", until)
+    step = parse_duration(interval)
+    if not isinstance(step, timedelta) or step <= timedelta(0):
+        raise click.BadParameter(f"'{interval}' is not a duration such as 1h or 1d")
+    app = state.app()
+    try:
+        buckets = app.store.timeline(filters, step)
+        tops = {facet: app.store.top(filters, facet, limit) for facet in ("site", "author")}
+    finally:
+        app.close()
+    labels = ("negative", "neutral", "positive")
+    if fmt == "json":
+        click.echo(
+            json.dumps(
+                {
+                    "timeline": [
+                        {"start": b.start.isoformat(), **b.counts, "total": b.total}
+                        for b in buckets
+                    ],
+                    **{
+                        f"top_{facet}s": [{"key": t.key, "count": t.count} for t in terms]
+                        for facet, terms in tops.items()
+                    },
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+    rows = [[b.start, *(b.counts.get(label, 0) for label in labels), b.total] for b in buckets]
+    click.echo(table(rows, ["from", *labels, "total"]))
+    for facet, terms in tops.items():
+        click.echo("")
+        click.echo(table([[t.key, t.count] for t in terms], [facet, "mentions"]))
+
+
+@cli.command()
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )

@@ -219,6 +219,14 @@ def _dotted(path: Path_) -> str:
     return out or "(top level)"
 
 
+_SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "key", "webhook", "url")
+
+
+def _secret_key(path: Path_) -> bool:
+    """Whether a key may hold a secret: its value is never repeated in an error."""
+    return any(word in str(part).lower() for part in path for word in _SECRET_WORDS)
+
+
 def _env_name(path: Path_, env: Mapping[str, str]) -> str | None:
     for end in range(len(path), 0, -1):
         name = ENV_PREFIX + "__".join(str(p).upper() for p in path[:end])
@@ -243,7 +251,11 @@ def _format(
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (a typo?)"
-        elif error["type"] not in ("value_error", "assertion_error") and "input" in error:
+        elif (
+            error["type"] not in ("value_error", "assertion_error")
+            and "input" in error
+            and not _secret_key(path)
+        ):
             shown = error["input"]
             if not isinstance(shown, dict | list):
                 message += f" (got {shown!r})"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from crawlers.feeds.state import FeedStateStore
 from ingest.store import Filters
 from veille.app import STAGES, App
 from veille.logs import redact
@@ -26,23 +25,19 @@ def collect_status(app: App) -> dict[str, Any]:
         topics[source]["lag"][name] = app.bus.lag(source, name)
     everything = Filters()
     store = app.store
-    feeds = FeedStateStore(settings.state_dir / "feeds.db")
-    try:
-        feed_states = [
-            {
-                "name": f.name,
-                "status": f.last_status or "never polled",
-                "failures": f.failures,
-                "errors": f.errors,
-                "entries": f.entries,
-                "last_success": _when(f.last_success),
-                "next_poll": _when(f.next_poll),
-                "last_error": f.last_error,
-            }
-            for f in feeds.all()
-        ]
-    finally:
-        feeds.close()
+    feed_states = [
+        {
+            "name": f.name,
+            "status": f.last_status or "never polled",
+            "failures": f.failures,
+            "errors": f.errors,
+            "entries": f.entries,
+            "last_success": _when(f.last_success),
+            "next_poll": _when(f.next_poll),
+            "last_error": f.last_error,
+        }
+        for f in app.feed_state.all()
+    ]
     return {
         "bus": {"url": redact(settings.bus_url), "topics": topics},
         "store": {

@@ -131,10 +131,11 @@ class FeedPoller:
             delay = min(
                 interval * 2 ** min(failures, 20), self.settings.max_backoff.total_seconds()
             )
-            delay = max(delay, retry_after or 0.0)
         else:
-            delay = max(self.settings.hard_failure_delay.total_seconds(), retry_after or 0.0)
-        return self._now() + delay * random.uniform(0.95, 1.05)
+            delay = self.settings.hard_failure_delay.total_seconds()
+        # Jitter spreads feeds out; Retry-After is the server's floor, never undercut.
+        delay = max(delay * random.uniform(0.95, 1.05), retry_after or 0.0)
+        return self._now() + delay
 
     # -- polling -------------------------------------------------------------------------------
 

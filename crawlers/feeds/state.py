@@ -6,11 +6,11 @@ between replays them (and the store writes them once, by id) rather than losing 
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from ingest.sqlite import SqliteFile
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS feeds (
@@ -59,23 +59,14 @@ class FeedState:
 
 class FeedStateStore:
     def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        with self._conn() as conn:
+        self.db = SqliteFile(path)
+        with self.db.write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30)
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn = conn
-        return conn
-
     def get(self, name: str, url: str) -> FeedState:
-        row = self._conn().execute(f"{_SELECT} WHERE name = ?", (name,)).fetchone()
+        rows = self.db.read(f"{_SELECT} WHERE name = ?", (name,))
+        row = rows[0] if rows else None
         if row is None:
             return FeedState(name, url)
         state = FeedState(*row)
@@ -86,11 +77,11 @@ class FeedStateStore:
         return state
 
     def all(self) -> list[FeedState]:
-        rows = self._conn().execute(f"{_SELECT} ORDER BY name").fetchall()
+        rows = self.db.read(f"{_SELECT} ORDER BY name")
         return [FeedState(*row) for row in rows]
 
     def save(self, state: FeedState) -> None:
-        with self._conn() as conn:
+        with self.db.write() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
@@ -115,14 +106,13 @@ class FeedStateStore:
         keys = list(dict.fromkeys(entries))
         if not keys:
             return set()
-        conn = self._conn()
         seen: set[str] = set()
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             marks = ",".join("?" * len(chunk))
             seen.update(
                 r[0]
-                for r in conn.execute(
+                for r in self.db.read(
                     f"SELECT entry FROM seen WHERE feed = ? AND entry IN ({marks})",
                     (feed, *chunk),
                 )
@@ -130,7 +120,7 @@ class FeedStateStore:
         return set(keys) - seen
 
     def mark_seen(self, feed: str, entries: Iterable[str], now: float) -> None:
-        with self._conn() as conn:
+        with self.db.write() as conn:
             conn.executemany(
                 "INSERT INTO seen VALUES (?, ?, ?) ON CONFLICT (feed, entry)"
                 " DO UPDATE SET last_seen = excluded.last_seen",
@@ -139,16 +129,13 @@ class FeedStateStore:
 
     def touch(self, feed: str, now: float) -> None:
         """The feed did not change (304): its entries are still in it, keep remembering them."""
-        with self._conn() as conn:
+        with self.db.write() as conn:
             conn.execute("UPDATE seen SET last_seen = ? WHERE feed = ?", (now, feed))
 
     def forget_before(self, cutoff: float) -> int:
         """Forget entries not seen in any poll since ``cutoff`` (they left their feeds)."""
-        with self._conn() as conn:
+        with self.db.write() as conn:
             return conn.execute("DELETE FROM seen WHERE last_seen < ?", (cutoff,)).rowcount
 
     def close(self) -> None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        self.db.close()

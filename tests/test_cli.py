@@ -1,0 +1,163 @@
+"""The command line as a user meets it: the demo, then search, status, config and errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from veille.cli import cli
+
+WriteConfig = Callable[..., Path]
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def demo_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
+    data = tmp_path_factory.mktemp("demo") / "veille-demo"
+    result = CliRunner().invoke(cli, ["demo", "--data", str(data)], catch_exceptions=False)
+    return data, result
+
+
+def test_the_demo_collects_tags_stores_and_finds_mentions(demo_dir: tuple[Path, Result]) -> None:
+    data, result = demo_dir
+    assert result.exit_code == 0, result.output
+    out = result.output
+    for section in (
+        "1. Polling the feeds",
+        "2. Enriching",
+        "3. What Veille collected",
+        "4. veille search",
+        "5. Negative mentions of Lumen Télécom",
+    ):
+        assert section in out
+    config = str(data / "veille.yaml")
+    counts = json.loads(invoke("--config", config, "status", "--format", "json").output)
+    assert counts["store"]["brands"]["Lumen Télécom"] > counts["store"]["brands"]["Velora"] > 5
+    assert counts["store"]["sentiment"]["negative"] >= 15
+    sources = {f["name"]: f["status"] for f in counts["feeds"]}
+    assert set(sources.values()) == {"ok"}
+    assert counts["stages"]["enrich"]["dropped:no_brand"] >= 3  # homonyms and torches
+
+
+def test_search_prints_json_lines_with_enrichment(demo_dir: tuple[Path, Result]) -> None:
+    config = str(demo_dir[0] / "veille.yaml")
+    result = invoke(
+        "--config", config, "search", "panne NEAR/3 lumen", "--format", "json", "--size", "50"
+    )
+    lines = [json.loads(line) for line in result.output.splitlines()]
+    assert len(lines) >= 5
+    for mention in lines:
+        assert mention["enrichment"]["brands"] == ["Lumen Télécom"]
+        assert mention["enrichment"]["sentiment"]["label"] in {"negative", "neutral", "positive"}
+        assert mention["url"].startswith("http")
+    assert [m["published"] for m in lines] == sorted((m["published"] for m in lines), reverse=True)
+
+
+def test_search_filters_and_accents(demo_dir: tuple[Path, Result]) -> None:
+    config = str(demo_dir[0] / "veille.yaml")
+    folded = invoke("--config", config, "search", "reseau", "--format", "json", "--size", "100")
+    accented = invoke("--config", config, "search", "réseau", "--format", "json", "--size", "100")
+    assert folded.output == accented.output
+    assert folded.output.count("\n") >= 2
+    negative = invoke(
+        "--config",
+        config,
+        "search",
+        "--brand",
+        "Lumen Télécom",
+        "--sentiment",
+        "negative",
+        "--since",
+        "2h",
+        "--format",
+        "json",
+        "--size",
+        "100",
+    )
+    assert all(
+        json.loads(line)["enrichment"]["sentiment"]["label"] == "negative"
+        for line in negative.output.splitlines()
+    )
+    assert negative.output.count("\n") >= 15
+
+
+def test_search_table_is_readable(demo_dir: tuple[Path, Result]) -> None:
+    config = str(demo_dir[0] / "veille.yaml")
+    result = invoke("--config", config, "search", "velora", "--size", "3")
+    lines = result.output.splitlines()
+    assert lines[0].split() == [
+        "published",
+        "brands",
+        "sentiment",
+        "lang",
+        "source",
+        "author",
+        "text",
+    ]
+    assert set(lines[1]) <= {"-", " "}
+    assert "Velora" in lines[2]
+    assert lines[-1].startswith("1-3 of ")
+    assert "next page: --page 2" in lines[-1]
+
+
+def test_a_malformed_query_exits_2_and_points_at_the_problem(demo_dir: tuple[Path, Result]) -> None:
+    config = str(demo_dir[0] / "veille.yaml")
+    result = CliRunner().invoke(cli, ["--config", config, "search", "lumen AND (panne"])
+    assert result.exit_code == 2
+    assert "invalid query: the '(' at position 10 is never closed" in result.output
+    assert "^" in result.output
+
+
+def test_a_bad_configuration_exits_2_with_the_file_and_key(write_config: WriteConfig) -> None:
+    path = write_config({"brands": [{"name": "A", "query": "a"}], "store": {"url": "mysql://x"}})
+    result = CliRunner().invoke(cli, ["--config", str(path), "status"])
+    assert result.exit_code == 2
+    assert f"{path}:5: store.url: expected sqlite://PATH or http(s)://HOST:PORT" in result.output
+
+
+def test_config_prints_the_settings_with_secrets_masked(
+    write_config: WriteConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VEILLE_STORE__ELASTIC__API_KEY", "key-abcdef-123456")
+    path = write_config({"brands": [{"name": "A", "query": "a"}]})
+    result = invoke("--config", str(path), "config")
+    assert "key-abcdef-123456" not in result.output
+    shown = json.loads(result.output)
+    assert shown["store"]["elastic"]["api_key"] == "**********"
+    assert shown["bus"]["url"].startswith("local://")
+
+
+def test_report_gives_the_timeline_by_sentiment_and_top_sites_and_authors(
+    demo_dir: tuple[Path, Result],
+) -> None:
+    config = str(demo_dir[0] / "veille.yaml")
+    result = invoke(
+        "--config",
+        config,
+        "report",
+        "--brand",
+        "Lumen Télécom",
+        "--interval",
+        "1h",
+        "--since",
+        "3h",
+        "--format",
+        "json",
+    )
+    report = json.loads(result.output)
+    assert sum(b.get("negative", 0) for b in report["timeline"]) >= 15
+    assert report["timeline"][-1]["total"] == sum(
+        report["timeline"][-1].get(k, 0) for k in ("negative", "neutral", "positive")
+    )
+    assert report["top_sites"][0] == {
+        "key": "forum.parlonsbox.example",
+        "count": report["top_sites"][0]["count"],
+    }
+    assert report["top_authors"]
