@@ -187,17 +187,19 @@ class InfluenceTracker:
 
     def _rank(self) -> None:
         """Recompute PageRank over the whole graph and rescore every author in it."""
+        ranks = pagerank(self.store.author_edges(), damping=self.settings.damping)
+        if ranks:
+            authors = self.store.authors(list(ranks))
+            self.store.save_author_scores(
+                [
+                    AuthorScore(
+                        a.key, ranks[a.key], score(a, ranks[a.key], len(ranks), self.settings)
+                    )
+                    for a in authors
+                ]
+            )
+        # Only once it is saved: a store failure above is retried with the batch.
+        self._graph_size = len(ranks)
         self._ranked_at = self._monotonic()
         self._pending_links = False
-        ranks = pagerank(self.store.author_edges(), damping=self.settings.damping)
-        self._graph_size = len(ranks)
-        if not ranks:
-            return
-        authors = self.store.authors(list(ranks))
-        self.store.save_author_scores(
-            [
-                AuthorScore(a.key, ranks[a.key], score(a, ranks[a.key], len(ranks), self.settings))
-                for a in authors
-            ]
-        )
         log.info("influence: ranked %d authors in the reply/mention graph", len(ranks))

@@ -525,24 +525,27 @@ class SqliteStore:
 
     def author_edges(self) -> list[AuthorEdge]:
         replies = (
-            "SELECT a.author_key, p.author_key FROM author_activity a JOIN author_activity p"
-            " ON p.mention_id = a.parent"
+            "SELECT a.author_key AS s, p.author_key AS t FROM author_activity a"
+            " JOIN author_activity p ON p.mention_id = a.parent"
+        )
+        openers = (
+            "SELECT o.thread, o.author_key, o.position FROM author_activity o"
+            " WHERE o.thread IS NOT NULL AND o.position = (SELECT MIN(position)"
+            " FROM author_activity WHERE thread = o.thread)"
         )
         threads = (
-            "SELECT a.author_key, o.author_key FROM author_activity a JOIN ("
-            "  SELECT t.thread, t.author_key, t.position FROM author_activity t"
-            "  WHERE t.thread IS NOT NULL AND t.position = (SELECT MIN(position)"
-            "  FROM author_activity WHERE thread = t.thread)"
-            ") o ON o.thread = a.thread WHERE a.parent IS NULL AND a.position > o.position"
+            f"SELECT a.author_key AS s, o.author_key AS t FROM author_activity a"
+            f" JOIN ({openers}) o ON o.thread = a.thread"
+            f" WHERE a.parent IS NULL AND a.position > o.position"
         )
         mentions = (
-            "SELECT a.author_key, am.target FROM author_mentioned am JOIN author_activity a"
-            " ON a.mention_id = am.mention_id JOIN authors t ON t.key = am.target"
+            "SELECT a.author_key AS s, am.target AS t FROM author_mentioned am"
+            " JOIN author_activity a ON a.mention_id = am.mention_id"
+            " JOIN authors known ON known.key = am.target"
         )
         rows = self.db.read(
             f"SELECT s, t, COUNT(*) FROM ({replies} UNION ALL {threads} UNION ALL {mentions})"
-            f" AS e(s, t) WHERE s != t GROUP BY s, t ORDER BY s, t",
-            [],
+            f" WHERE s != t GROUP BY s, t ORDER BY s, t"
         )
         return [AuthorEdge(s, t, n) for s, t, n in rows]
 

@@ -170,9 +170,19 @@ def _run_stage(state: State, name: str, once: bool) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Process what is waiting, then exit.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes, one consumer-group member each (default: enrich.workers).",
+)
 @pass_state
-def enrich(state: State, once: bool) -> None:
+def enrich(state: State, once: bool, workers: int | None) -> None:
     """Run the enrich worker: mentions.raw -> mentions.enriched."""
+    workers = workers or state.settings.enrich.workers
+    if workers > 1:
+        from veille.cli_enrich import run_enrich_processes
+
+        sys.exit(run_enrich_processes(state, workers, once))
     _run_stage(state, "enrich", once)
 
 
@@ -478,6 +488,12 @@ def demo(data_dir: Path) -> None:
     from veille.demo.scenario import run_demo
 
     sys.exit(run_demo(data_dir, echo=click.echo))
+
+
+from veille.cli_enrich import authors, sentiment  # noqa: E402 (they use the helpers above)
+
+cli.add_command(sentiment)
+cli.add_command(authors)
 
 
 def main() -> None:
