@@ -54,8 +54,9 @@ class SentimentSettings(Strict):
     """
 
     backend: SentimentBackendName = "lexicon"
-    neutral_threshold: Probability = 0.05
-    """lexicon: a compound score closer to 0 than this is neutral."""
+    neutral_threshold: Probability | None = None
+    """lexicon: a compound score closer to 0 than this is neutral. Default: each lexicon's own,
+    chosen on UMSAB train (French 0.05, English 0.3)."""
     min_confidence: Probability = 0.0
     """trained, transformers: when the most likely label's probability is below this, neutral."""
     model: Path | None = None
