@@ -72,6 +72,25 @@ _EMOTICONS = {
     ":P": 1.0,
     "<3": 2.4,
 }
+# Emoji whose VADER description says nothing (pouting face, thumbs up) or the wrong thing
+# (broken heart: "broken" + "heart").
+_EMOJI = {
+    "😡": -2.8,
+    "🤬": -3.2,
+    "😤": -1.8,
+    "😒": -1.6,
+    "🙄": -1.4,
+    "😑": -0.8,
+    "🤮": -2.8,
+    "💩": -2.2,
+    "👎": -1.8,
+    "💔": -2.2,
+    "👍": 1.8,
+    "👏": 1.8,
+    "🙏": 1.2,
+    "💪": 1.6,
+    "🔥": 1.0,
+}
 
 
 @dataclass(frozen=True)
@@ -137,7 +156,7 @@ def _emoji_valences() -> dict[str, float]:
             valence = sum(english.words.get(w, 0.0) for w in tokenize(row[1]))
             if valence:
                 out[row[0]] = max(-4.0, min(4.0, valence))
-    return out
+    return out | _EMOJI
 
 
 @cache
@@ -280,7 +299,12 @@ def _modify(
         boost = lexicon.boosters.get(tokens[i - distance])
         if boost:
             valence += sign * boost * decay
-    if any(tokens[j] in lexicon.negators and not in_phrase[j] for j in range(max(0, i - 3), i)):
+    # A phrase that holds its own negation ("pas mal", "pas de souci") is not negated again by
+    # the "ne" of "ce n'est pas mal".
+    negated_already = in_phrase[i] and tokens[i] in lexicon.negators
+    if not negated_already and any(
+        tokens[j] in lexicon.negators and not in_phrase[j] for j in range(max(0, i - 3), i)
+    ):
         valence *= _NEGATION_SCALAR
     return valence
 
