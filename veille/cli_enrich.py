@@ -16,19 +16,23 @@ import multiprocessing
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from enrich.sentiment import SentimentBackend, open_sentiment
 from enrich.settings import SentimentBackendName
-from veille.cli import State, _filters, _stop_on_signals, filter_options
 from veille.output import table
+
+if TYPE_CHECKING:
+    # veille.cli imports this module to register its commands: its helpers are imported where
+    # they are used, so that either module can be imported first.
+    from veille.cli import State
 
 log = logging.getLogger("veille")
 
 BACKENDS: tuple[SentimentBackendName, ...] = ("lexicon", "trained", "transformers")
-pass_state = click.make_pass_decorator(State)
+pass_state = click.pass_obj  # the `veille.cli.State` that the ``veille`` group made
 
 
 @click.group()
@@ -145,25 +149,21 @@ def authors() -> None:
 
 
 @authors.command("top")
-@filter_options
+@click.option("--brand", help="Only the authors of this brand's mentions.")
+@click.option("--since", help="Mentions from this date or duration ago: 2026-11-01, 24h, 7d.")
+@click.option("--until", help="Mentions up to this date or duration ago.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
 @pass_state
 def authors_top(
-    state: State,
-    brand: str | None,
-    sentiment: str | None,
-    source: str | None,
-    lang: str | None,
-    since: str | None,
-    until: str | None,
-    limit: int,
-    fmt: str,
+    state: State, brand: str | None, since: str | None, until: str | None, limit: int, fmt: str
 ) -> None:
-    """The most influential authors of the mentions that match the filters."""
-    filters = _filters(None, brand, sentiment, source, lang, since, until)
+    """The most influential authors of a brand's mentions, highest influence score first."""
+    from veille.cli import _filters
+
+    filters = _filters(None, brand, None, None, None, since, until)
     app = state.app()
     try:
         ranked = app.store.top_authors(filters, limit)
@@ -210,20 +210,17 @@ def authors_top(
 # -- several enrich processes -------------------------------------------------------------------
 
 
-def _enrich_process(config: str | None, log_level: str | None, once: bool, stop: Any) -> None:
-    """One enrich worker process: a member of the ``enrich`` consumer group."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent tells us when to stop
-    state = State(config, log_level)
-    app = state.app()
-    local = threading.Event()
+def _enrich_process(config: str | None, log_level: str | None, once: bool) -> None:
+    """One enrich worker process: a member of the ``enrich`` consumer group. SIGTERM (from the
+    parent) stops it between batches; Ctrl-C reaches the parent, which relays it."""
+    from veille.cli import State
 
-    def relay() -> None:
-        stop.wait()
-        local.set()
-
-    threading.Thread(target=relay, daemon=True).start()
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    app = State(config, log_level).app()
     try:
-        app.runner("enrich").run(local, until_idle=once)
+        app.runner("enrich").run(stop, until_idle=once)
     finally:
         app.close()
 
@@ -231,12 +228,15 @@ def _enrich_process(config: str | None, log_level: str | None, once: bool, stop:
 def run_enrich_processes(state: State, workers: int, once: bool) -> int:
     """Run ``workers`` enrich processes until stopped (or, with ``once``, until idle); each
     loads its models once. Return 1 if one of them failed."""
+    from veille.cli import _stop_on_signals
+
+    # No lock or event is shared with the children (one that dies holding it would hang the
+    # others): they are told to stop by SIGTERM.
     context = multiprocessing.get_context("spawn")
-    stop = context.Event()
     processes = [
         context.Process(
             target=_enrich_process,
-            args=(state.config, state.log_level, once, stop),
+            args=(state.config, state.log_level, once),
             name=f"enrich-{i + 1}",
         )
         for i in range(workers)
@@ -250,10 +250,13 @@ def run_enrich_processes(state: State, workers: int, once: bool) -> int:
                 log.error("an enrich process failed; stopping the others")
                 break
             stopping.wait(0.5)
-    stop.set()
-    for process in processes:
-        process.join(timeout=60)
-        if process.is_alive():
-            log.warning("%s did not stop within 60 s; terminating it", process.name)
-            process.terminate()
-    return 1 if any(p.exitcode not in (0, None) for p in processes) else 0
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+        for process in processes:
+            process.join(timeout=60)
+            if process.is_alive():
+                log.warning("%s did not stop within 60 s; killing it", process.name)
+                process.kill()
+                process.join()
+    return 1 if any(p.exitcode not in (0, -signal.SIGTERM) for p in processes) else 0
