@@ -73,9 +73,8 @@ def normalise(text: str) -> tuple[list[str], bool]:
     """The words a signature is made of, and whether the text is a retweet."""
     retweet = bool(_RETWEET.match(text))
     text = _URL.sub(" ", _RETWEET.sub("", text, count=1))
-    cut = _CUT.search(text)
-    if cut:
-        text = text[: cut.start()]
+    if text.rstrip().endswith(("…", "...")):
+        text = _CUT.sub("", text)
     return tokenize(text), retweet
 
 
@@ -92,20 +91,37 @@ def shingles(tokens: Sequence[str]) -> U64:
         )[:_MAX_SHINGLES]
 
 
-def lsh_keys(tokens: Sequence[str]) -> tuple[int, ...]:
-    """The text's LSH keys: one per band, plus the head key when it is long enough."""
-    if not tokens:
-        return ()
-    values = np.unique(shingles(tokens))
+def lsh_keys_batch(texts: Sequence[Sequence[str]]) -> list[tuple[int, ...]]:
+    """The LSH keys of each tokenised text: one per band, plus the head key when the text is
+    long enough. Computed for the whole batch at once (numpy's overhead is per call)."""
+    out: list[tuple[int, ...]] = [() for _ in texts]
+    present = [i for i, tokens in enumerate(texts) if tokens]
+    if not present:
+        return out
+    parts = [shingles(texts[i]) for i in present]
+    starts = np.cumsum([0] + [len(p) for p in parts[:-1]])
+    values = np.concatenate(parts)
     with np.errstate(over="ignore"):
-        # BANDS*ROWS universal hash functions (multiply-add mod 2**64), minimum over shingles.
-        minima = (np.outer(values, _A) + _B).min(axis=0).reshape(BANDS, ROWS)
-        bands = _mix((minima * _ROW_MULT).sum(axis=1, dtype=np.uint64) ^ _BAND_SALT[:BANDS])
-        keys = [int(k) for k in bands.view(np.int64)]
-        if len(tokens) >= HEAD_TOKENS:
-            head = np.uint64(_token_hash(" ".join(tokens[:HEAD_TOKENS])))
-            keys.append(int(_mix(np.array([head ^ _BAND_SALT[BANDS]])).view(np.int64)[0]))
-    return tuple(keys)
+        # BANDS*ROWS universal hash functions (multiply-add mod 2**64), minimum per text.
+        minima = np.minimum.reduceat(np.outer(values, _A) + _B, starts, axis=0)
+        rows = minima.reshape(len(present), BANDS, ROWS) * _ROW_MULT
+        bands = _mix(rows.sum(axis=2, dtype=np.uint64) ^ _BAND_SALT[:BANDS]).view(np.int64)
+        heads = [
+            _token_hash(" ".join(texts[i][:HEAD_TOKENS])) if len(texts[i]) >= HEAD_TOKENS else 0
+            for i in present
+        ]
+        head_keys = _mix(np.array(heads, dtype=np.uint64) ^ _BAND_SALT[BANDS]).view(np.int64)
+    for row, i in enumerate(present):
+        keys = bands[row].tolist()
+        if heads[row]:
+            keys.append(int(head_keys[row]))
+        out[i] = tuple(keys)
+    return out
+
+
+def lsh_keys(tokens: Sequence[str]) -> tuple[int, ...]:
+    """The LSH keys of one tokenised text (see `lsh_keys_batch`)."""
+    return lsh_keys_batch([tokens])[0]
 
 
 def signature_text(mention: Mention, min_tokens: int) -> str:
@@ -123,12 +139,14 @@ class DuplicateDetector:
         self.store = store
         self.min_tokens = min_tokens
 
-    def signature(self, mention: Mention) -> Signature:
-        tokens, retweet = normalise(signature_text(mention, self.min_tokens))
-        return Signature(
-            mention.id, lsh_keys(tokens), joins=retweet or len(tokens) >= self.min_tokens
-        )
+    def signatures(self, mentions: Sequence[Mention]) -> list[Signature]:
+        normalised = [normalise(signature_text(m, self.min_tokens)) for m in mentions]
+        keys = lsh_keys_batch([tokens for tokens, _ in normalised])
+        return [
+            Signature(m.id, k, joins=retweet or len(tokens) >= self.min_tokens)
+            for m, k, (tokens, retweet) in zip(mentions, keys, normalised, strict=True)
+        ]
 
     def clusters(self, mentions: Sequence[Mention]) -> dict[str, str]:
         """Mention id to cluster id, for every mention of the batch."""
-        return self.store.assign_clusters([self.signature(m) for m in mentions])
+        return self.store.assign_clusters(self.signatures(mentions))

@@ -31,13 +31,18 @@ GUARDS = ("fr", "en", "de", "es", "it", "pt", "nl")
 UNDETERMINED = "und"
 SHORT_CHARS = 120
 SURE = 0.95
-_MAX_CHARS = 1000
+_MAX_CHARS = 300  # lingua's fast mode is as sure on 300 characters, and cost grows with length
+_THREE_LETTERS = re.compile(r"[^\W\d_](?:.*?[^\W\d_]){2}", re.DOTALL)
+_NOISE_MARKS = ("http", "www.", "@", "#", "RT")
 _NOISE = re.compile(r"https?://\S+|\bwww\.\S+|\bhttp\b|@\w+:?|\bRT\b|#")
 
 
 def clean_for_detection(text: str) -> str:
     """``text`` without what carries no language: URLs, handles, ``RT``, hashtag signs."""
-    return " ".join(_NOISE.sub(" ", text[: _MAX_CHARS * 2]).split())[:_MAX_CHARS]
+    head = text[: _MAX_CHARS * 2]
+    if any(mark in head for mark in _NOISE_MARKS):
+        head = _NOISE.sub(" ", head)
+    return " ".join(head.split())[:_MAX_CHARS]
 
 
 class LanguageDetectorService:
@@ -69,7 +74,7 @@ class LanguageDetectorService:
         """The language code of ``text``; ``declared`` (or ``und``) when unsure."""
         fallback = declared or UNDETERMINED
         sample = clean_for_detection(text)
-        if sum(c.isalpha() for c in sample) < 3:
+        if not _THREE_LETTERS.search(sample):
             return fallback
         values = self._fast.compute_language_confidence_values(sample)
         threshold = self.min_confidence

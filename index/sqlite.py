@@ -194,6 +194,26 @@ def _count(distinct: Distinct) -> str:
     return "COUNT(DISTINCT COALESCE(m.cluster, m.id))" if distinct == "cluster" else "COUNT(*)"
 
 
+def _chunks(values: Sequence[str], size: int = 500) -> list[Sequence[str]]:
+    """Slices small enough for an ``IN (...)`` list (SQLite binds at most 32,766 values)."""
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+# One author's record from their activity: the latest name, handle and profile URL the sources
+# gave, counts and sums, and their sites, most used first.
+_LATEST = (
+    "(SELECT {0} FROM author_activity WHERE author_key = :key AND {0} IS NOT NULL"
+    " ORDER BY published DESC LIMIT 1)"
+)
+_AGGREGATE_AUTHOR = f"""
+SELECT {_LATEST.format("name")}, {_LATEST.format("handle")}, {_LATEST.format("url")},
+    COUNT(*), MAX(reach), SUM(engagement),
+    (SELECT json_group_array(site) FROM (SELECT site FROM author_activity WHERE author_key = :key
+        GROUP BY site ORDER BY COUNT(*) DESC, site)),
+    MIN(published), MAX(published)
+FROM author_activity WHERE author_key = :key
+"""
+
 _AUTHOR_COLUMNS = (
     "key, name, handle, url, mentions, reach, engagement, sites, first_seen, last_seen, pagerank,"
     " score"
@@ -409,18 +429,27 @@ class SqliteStore:
     def record_authors(self, activity: Sequence[AuthorActivity]) -> list[AuthorStats]:
         if not activity:
             return []
+        latest = list({a.mention_id: a for a in activity}.values())  # a batch may repeat one
+        ids = [a.mention_id for a in latest]
         with self.db.write() as conn:
             touched: dict[str, None] = {}
-            for a in activity:
-                previous = conn.execute(
-                    "SELECT author_key FROM author_activity WHERE mention_id = ?", (a.mention_id,)
-                ).fetchone()
-                if previous is not None:  # redelivered, or its author changed: recount both
-                    touched[previous[0]] = None
-                touched[a.author_key] = None
+            for chunk in _chunks(ids):
+                # Redelivered, or its author changed: the previous author is recounted too.
+                for (key,) in conn.execute(
+                    f"SELECT author_key FROM author_activity WHERE mention_id IN"
+                    f" ({', '.join('?' * len(chunk))})",
+                    chunk,
+                ):
+                    touched[key] = None
                 conn.execute(
-                    "INSERT OR REPLACE INTO author_activity VALUES"
-                    " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"DELETE FROM author_mentioned WHERE mention_id IN"
+                    f" ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            touched.update((a.author_key, None) for a in latest)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO author_activity VALUES ({', '.join('?' * 13)})",
+                [
                     (
                         a.mention_id,
                         a.author_key,
@@ -435,45 +464,29 @@ class SqliteStore:
                         a.thread,
                         a.position,
                         json.dumps(list(a.brands)),
-                    ),
-                )
-                conn.execute("DELETE FROM author_mentioned WHERE mention_id = ?", (a.mention_id,))
-                conn.executemany(
-                    "INSERT OR IGNORE INTO author_mentioned VALUES (?, ?)",
-                    [(a.mention_id, target) for target in a.mentioned if target != a.author_key],
-                )
+                    )
+                    for a in latest
+                ],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO author_mentioned VALUES (?, ?)",
+                [
+                    (a.mention_id, target)
+                    for a in latest
+                    for target in a.mentioned
+                    if target != a.author_key
+                ],
+            )
             for key in touched:
                 self._aggregate_author(conn, key)
             return self._authors(conn, list(touched))
 
     @staticmethod
     def _aggregate_author(conn: sqlite3.Connection, key: str) -> None:
-        count, reach, engagement, first, last = conn.execute(
-            "SELECT COUNT(*), MAX(reach), SUM(engagement), MIN(published), MAX(published)"
-            " FROM author_activity WHERE author_key = ?",
-            (key,),
-        ).fetchone()
-        if not count:
+        row = conn.execute(_AGGREGATE_AUTHOR, {"key": key}).fetchone()
+        if not row[3]:  # no activity left: the mention moved to another author
             conn.execute("DELETE FROM authors WHERE key = ?", (key,))
             return
-        # The latest name, handle and profile URL the sources gave.
-        name, handle, url = (
-            conn.execute(
-                f"SELECT {column} FROM author_activity WHERE author_key = ? AND {column} IS NOT"
-                f" NULL ORDER BY published DESC LIMIT 1",
-                (key,),
-            ).fetchone()
-            or (None,)
-            for column in ("name", "handle", "url")
-        )
-        sites = [
-            r[0]
-            for r in conn.execute(
-                "SELECT site FROM author_activity WHERE author_key = ? GROUP BY site"
-                " ORDER BY COUNT(*) DESC, site",
-                (key,),
-            )
-        ]
         conn.execute(
             "INSERT INTO authors (key, name, handle, url, mentions, reach, engagement, sites,"
             " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -481,18 +494,7 @@ class SqliteStore:
             " url = excluded.url, mentions = excluded.mentions, reach = excluded.reach,"
             " engagement = excluded.engagement, sites = excluded.sites,"
             " first_seen = excluded.first_seen, last_seen = excluded.last_seen",
-            (
-                key,
-                name[0],
-                handle[0],
-                url[0],
-                count,
-                reach,
-                engagement,
-                json.dumps(sites),
-                first,
-                last,
-            ),
+            (key, *row),
         )
 
     @staticmethod
@@ -575,21 +577,23 @@ class SqliteStore:
         if not signatures:
             return out
         with self.db.write() as conn:
+            for chunk in _chunks([s.mention_id for s in signatures]):
+                out.update(
+                    conn.execute(
+                        f"SELECT mention_id, cluster FROM dup_signatures WHERE mention_id IN"
+                        f" ({', '.join('?' * len(chunk))})",
+                        chunk,
+                    ).fetchall()
+                )
             for signature in signatures:
-                known = conn.execute(
-                    "SELECT cluster FROM dup_signatures WHERE mention_id = ?",
-                    (signature.mention_id,),
-                ).fetchone()
-                if known is not None:
-                    out[signature.mention_id] = known[0]
+                if signature.mention_id in out:  # assigned before: redelivered
                     continue
                 keys = list(dict.fromkeys(signature.keys))
                 best = None
                 if signature.joins and keys:
-                    marks = ", ".join("?" * len(keys))
                     best = conn.execute(
                         f"SELECT s.cluster FROM dup_keys k JOIN dup_signatures s"
-                        f" ON s.rowid = k.signature WHERE k.key IN ({marks})"
+                        f" ON s.rowid = k.signature WHERE k.key IN ({', '.join('?' * len(keys))})"
                         f" GROUP BY s.cluster ORDER BY COUNT(*) DESC, s.cluster LIMIT 1",
                         keys,
                     ).fetchone()

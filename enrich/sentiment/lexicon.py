@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 
@@ -108,6 +108,24 @@ class Lexicon:
     because a dense lexicon (VADER's English) finds some valence in almost any text."""
     endings: tuple[tuple[str, str], ...] = ()
     _found: dict[str, float | None] = field(default_factory=dict, compare=False, repr=False)
+    _starts: dict[str, list[tuple[int, float]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def __post_init__(self) -> None:
+        # Phrases by their first word, longest first: most words start none.
+        for phrase, valence in self.phrases.items():
+            self._starts.setdefault(phrase[0], []).append((len(phrase), valence))
+        for options in self._starts.values():
+            options.sort(reverse=True)
+
+    def phrase_at(self, tokens: list[str], i: int) -> tuple[int, float] | None:
+        """The longest phrase starting at ``tokens[i]``: its length and valence."""
+        for width, _ in self._starts.get(tokens[i], ()):
+            valence = self.phrases.get(tuple(tokens[i : i + width]))
+            if valence is not None:
+                return width, valence
+        return None
 
     @property
     def model(self) -> str:
@@ -217,18 +235,27 @@ def _split_hashtag(match: re.Match[str]) -> str:
     return " " + _CAMEL.sub(" ", match.group(1)) + " "
 
 
+@lru_cache(maxsize=200_000)
+def _fold_item(item: str) -> str | None:
+    """A matched item's folded word, or None for an emoji or emoticon."""
+    folded = tokenize(item)
+    return folded[0] if folded else None
+
+
 def _tokens(text: str) -> tuple[list[str], list[bool]]:
     """Folded tokens (emoji kept as themselves) and whether each was written in capitals."""
-    text = _HASHTAG.sub(_split_hashtag, _URL.sub(" ", text.replace("’", "'")))
+    if "://" in text or "www." in text:
+        text = _URL.sub(" ", text)
+    if "#" in text:
+        text = _HASHTAG.sub(_split_hashtag, text)
     tokens: list[str] = []
     caps: list[bool] = []
-    for item in _TOKEN.findall(text):
-        folded = tokenize(item)
-        if not folded:  # emoji or emoticon
+    for item in _TOKEN.findall(text.replace("’", "'")):
+        word = _fold_item(item)
+        if word is None:  # emoji or emoticon
             tokens.append(item)
             caps.append(False)
             continue
-        word = folded[0]
         # English contractions: "don't" -> "dont", as VADER's negators are written.
         if word == "t" and tokens and tokens[-1].endswith("n"):
             tokens[-1] += "t"
@@ -247,16 +274,13 @@ def score_text(text: str, lexicon: Lexicon) -> float:
     emoji = _emoji_valences()
     valences = [0.0] * len(tokens)
     in_phrase = [False] * len(tokens)
-    longest = max((len(p) for p in lexicon.phrases), default=1)
     i = 0
     while i < len(tokens):
         valence, width = None, 1
-        for n in range(min(longest, len(tokens) - i), 1, -1):
-            phrase = lexicon.phrases.get(tuple(tokens[i : i + n]))
-            if phrase is not None:
-                valence, width = phrase, n
-                in_phrase[i : i + n] = [True] * n
-                break
+        phrase = lexicon.phrase_at(tokens, i)
+        if phrase is not None:
+            width, valence = phrase
+            in_phrase[i : i + width] = [True] * width
         token = tokens[i]
         if valence is None:
             valence = lexicon.valence(token)
