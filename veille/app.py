@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from crawlers.feeds.google import google_news_rss_url
 from crawlers.feeds.poller import FeedPoller
@@ -18,6 +19,7 @@ from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
 from crawlers.robots import RobotsCache
 from crawlers.settings import FeedSource
+from crawlers.state import CrawlState
 from enrich.brands import BrandMatcher
 from enrich.duplicates import DuplicateDetector
 from enrich.entities import EntityExtractor
@@ -35,6 +37,9 @@ from ingest.runner import Backoff, Stage, StageRunner
 from ingest.store import Store
 from ingest.topics import Topics
 from veille.settings import Settings
+
+if TYPE_CHECKING:
+    from crawlers.runner import CrawlRunner
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +91,10 @@ class App:
     @cached_property
     def fetcher(self) -> Fetcher:
         return Fetcher(self.settings.sources.http)
+
+    @cached_property
+    def crawl_state(self) -> CrawlState:
+        return CrawlState(self.settings.state_dir / "crawl.db")
 
     # -- stages --------------------------------------------------------------------------------
 
@@ -191,12 +200,31 @@ class App:
             counters=self.counters,
         )
 
+    def crawl_runner(self) -> CrawlRunner:
+        """The blog and forum spiders; ``{brand}`` in search URLs becomes each brand's name."""
+        from crawlers.runner import CrawlRunner  # Scrapy and Twisted load only to crawl
+
+        sources = self.settings.sources
+        return CrawlRunner(
+            sources.sites,
+            bus=self.bus,
+            topic=self.topics.raw,
+            state=self.crawl_state,
+            http=sources.http,
+            crawl=sources.crawl,
+            search_terms=[b.name for b in self.settings.brands],
+            clock=self.clock,
+            counters=self.counters,
+        )
+
     # -- running -------------------------------------------------------------------------------
 
     def workers(self) -> list[Worker]:
         """Every loop that ``veille run`` runs: the sources, then each stage."""
         poller = self.feed_poller()
         workers = [Worker("poll", poller.run)]
+        if self.settings.sources.sites:
+            workers.append(Worker("crawl", self.crawl_runner().run))
         for name in STAGES:
             workers.append(Worker(name, self.runner(name).run))
         return workers
@@ -208,6 +236,6 @@ class App:
             self.runner(name).run(stop, until_idle=True)
 
     def close(self) -> None:
-        for name in ("bus", "store", "fetcher", "counters", "feed_state"):
+        for name in ("bus", "store", "fetcher", "counters", "feed_state", "crawl_state"):
             if name in self.__dict__:
                 self.__dict__[name].close()

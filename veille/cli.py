@@ -490,7 +490,12 @@ def demo(data_dir: Path) -> None:
     sys.exit(run_demo(data_dir, echo=click.echo))
 
 
-from veille.cli_enrich import authors, sentiment  # noqa: E402 (they use the helpers above)
+from veille.cli_crawl import crawl, extract  # noqa: E402
+
+cli.add_command(crawl)
+cli.add_command(extract)
+
+from veille.cli_enrich import authors, sentiment  # noqa: E402
 
 cli.add_command(sentiment)
 cli.add_command(authors)

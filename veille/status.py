@@ -38,8 +38,24 @@ def collect_status(app: App) -> dict[str, Any]:
         }
         for f in app.feed_state.all()
     ]
+    crawls = [
+        {
+            "name": c.name,
+            "status": c.last_status or "never crawled",
+            "failures": c.failures,
+            "last_pages": c.last_pages,
+            "last_new": c.last_mentions,
+            "mentions": c.mentions,
+            "errors": c.errors,
+            "last_crawl": _when(c.last_end),
+            "next_crawl": _when(c.next_crawl),
+            "last_error": c.last_error,
+        }
+        for c in app.crawl_state.sites()
+    ]
     return {
         "bus": {"url": redact(settings.bus_url), "topics": topics},
+        "crawls": crawls,
         "store": {
             "url": redact(settings.store_url),
             "mentions": store.count(everything),
@@ -83,6 +99,23 @@ def render_status(report: dict[str, Any]) -> str:
             table(rows, ["feed", "status", "failing", "entries", "last success", "last error"]),
             "",
         ]
+    crawls = report.get("crawls") or []
+    if crawls:
+        rows = [
+            [
+                c["name"],
+                c["status"],
+                c["failures"],
+                c["last_pages"],
+                c["last_new"],
+                c["mentions"],
+                c["last_crawl"] or "-",
+                c["last_error"] or "",
+            ]
+            for c in crawls
+        ]
+        headers = ["site", "status", "failing", "pages", "new", "mentions", "last crawl", "note"]
+        out += [table(rows, headers), ""]
     stages = report["stages"]
     if stages:
         rows = [

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from crawlers.seen import SeenSet
 from ingest.sqlite import SqliteFile
 
 _SCHEMA = [
@@ -63,6 +64,7 @@ class FeedStateStore:
         with self.db.write() as conn:
             for statement in _SCHEMA:
                 conn.execute(statement)
+        self.seen = SeenSet(self.db, "seen", "feed", "entry")
 
     def get(self, name: str, url: str) -> FeedState:
         rows = self.db.read(f"{_SELECT} WHERE name = ?", (name,))
@@ -103,29 +105,10 @@ class FeedStateStore:
             )
 
     def unseen(self, feed: str, entries: Iterable[str]) -> set[str]:
-        keys = list(dict.fromkeys(entries))
-        if not keys:
-            return set()
-        seen: set[str] = set()
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            marks = ",".join("?" * len(chunk))
-            seen.update(
-                r[0]
-                for r in self.db.read(
-                    f"SELECT entry FROM seen WHERE feed = ? AND entry IN ({marks})",
-                    (feed, *chunk),
-                )
-            )
-        return set(keys) - seen
+        return self.seen.unseen(feed, entries)
 
     def mark_seen(self, feed: str, entries: Iterable[str], now: float) -> None:
-        with self.db.write() as conn:
-            conn.executemany(
-                "INSERT INTO seen VALUES (?, ?, ?) ON CONFLICT (feed, entry)"
-                " DO UPDATE SET last_seen = excluded.last_seen",
-                [(feed, e, now) for e in entries],
-            )
+        self.seen.mark(feed, entries, now)
 
     def touch(self, feed: str, now: float) -> None:
         """The feed did not change (304): its entries are still in it, keep remembering them."""
@@ -134,8 +117,7 @@ class FeedStateStore:
 
     def forget_before(self, cutoff: float) -> int:
         """Forget entries not seen in any poll since ``cutoff`` (they left their feeds)."""
-        with self.db.write() as conn:
-            return conn.execute("DELETE FROM seen WHERE last_seen < ?", (cutoff,)).rowcount
+        return self.seen.forget_before(cutoff)
 
     def close(self) -> None:
         self.db.close()

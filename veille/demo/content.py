@@ -425,3 +425,32 @@ OUTAGE_NEWS = [
 def alert_entries() -> list[Post]:
     """What the Google Alerts-style feed reports: news pages about either brand."""
     return [p for p in NEWS_POSTS + OUTAGE_NEWS if p.site in NEWS_SITES]
+
+
+# Comments under blog posts, read by the blog spider: (author, text, minutes ago).
+COMMENTS: dict[tuple[str, str], list[tuple[str, str, int]]] = {
+    (BLOG_FR, "essai-velora-city"): [
+        ("Julie", "Merci pour l'essai, je l'ai commandé ce week-end !", 6 * _DAY),
+        (
+            "Kévin",
+            "La batterie tient vraiment 70 km chez vous ? Chez moi plutôt 55.",
+            5 * _DAY + 900,
+        ),
+    ],
+    (BLOG_FR, "velora-batterie-sav"): [
+        ("Sandrine", "Même souci, le SAV Velora ne répond pas, c'est honteux.", 5 * _DAY),
+        ("Marc", "Chez moi le SAV a changé la batterie en une semaine, très pro.", 4 * _DAY + 700),
+        ("Hugo Bernard", "Mise à jour : Velora m'a enfin rappelé, batterie remplacée.", 3 * _DAY),
+    ],
+    (BLOG_FR, "velora-trail-avis"): [
+        ("Léo", "Super vélo, je confirme, génial sur les chemins.", 2 * _DAY),
+    ],
+    (BLOG_EN, "velora-trail-review"): [
+        ("dave_k", "Great review. Mine does 58 miles on Eco, love it.", 5 * _DAY),
+    ],
+    (BLOG_EN, "lumen-down"): [
+        ("jlambert", "Down here too. Lumen support has been unreachable for an hour. Awful.", 20),
+        ("net_watcher", "Third Lumen outage this month. Terrible service, I'm switching.", 12),
+        ("Anne-Sophie R.", "No internet, no TV, and no word from Lumen. Pathetic.", 6),
+    ],
+}

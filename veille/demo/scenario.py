@@ -1,10 +1,10 @@
 """``veille demo``: the whole pipeline, embedded, on the sample web, in one command.
 
 It writes a configuration into the demo directory, serves the sample web on localhost, polls
-every feed, runs enrich and index until their topics are empty, and prints what it collected,
-by source, brand and sentiment, with sample searches and the negative timeline of the brand in
-trouble. The directory stays, so ``veille --config veille-demo/veille.yaml search ...`` works
-afterwards.
+every feed, crawls the forum and the blogs (their comments too), runs enrich and index until
+their topics are empty, and prints what it collected, by source, brand and sentiment, with
+sample searches and the negative timeline of the brand in trouble. The directory stays, so
+``veille --config veille-demo/veille.yaml search ...`` works afterwards.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from ingest.query import parse
 from ingest.store import Filters
 from veille.app import App
 from veille.demo.content import BURST_MINUTES
-from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, demo_routes
+from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, DEMO_SITES, demo_routes
 from veille.demo.web import Web
 from veille.logs import setup_logging
 from veille.output import mention_rows, table
@@ -53,7 +53,11 @@ def write_config(data_dir: Path, proxy: str) -> Path:
         "data_dir": "data",
         "log_level": "WARNING",
         "brands": DEMO_BRANDS,
-        "sources": {"feeds": DEMO_FEEDS, "http": {"proxy": proxy, "host_delay": "0s"}},
+        "sources": {
+            "feeds": DEMO_FEEDS,
+            **DEMO_SITES,
+            "http": {"proxy": proxy, "host_delay": "0s"},
+        },
     }
     path = data_dir / "veille.yaml"
     header = (
@@ -81,6 +85,10 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             outcomes = app.feed_poller().poll_due(force=True)
             rows = [[o.feed, o.status, o.new, o.error or ""] for o in outcomes]
             echo(table(rows, ["feed", "status", "new entries", "note"]))
+            echo("\n1b. Crawling the forum and the blogs (Scrapy spiders: posts, comments)")
+            crawled = app.crawl_runner().crawl()
+            rows = [[o.site, o.status, o.pages, o.new, o.errors, o.note or ""] for o in crawled]
+            echo(table(rows, ["site", "status", "pages", "new mentions", "errors", "note"]))
             echo("\n2. Enriching (language, brands, sentiment) and indexing")
             app.drain()
             counts = app.counters.read()

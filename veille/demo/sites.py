@@ -14,12 +14,16 @@ from email.utils import format_datetime
 from html import escape
 from urllib.parse import quote
 
+from veille.demo.blogs import Article as BlogArticle
+from veille.demo.blogs import Blog, blog_routes
+from veille.demo.blogs import Comment as BlogComment
 from veille.demo.content import (
     ALERTS_HOST,
     BLOG_EN,
     BLOG_EN_POSTS,
     BLOG_FR,
     BLOG_FR_POSTS,
+    COMMENTS,
     FISHING,
     FISHING_POSTS,
     FORUM,
@@ -31,6 +35,9 @@ from veille.demo.content import (
     alert_entries,
     forum_posts,
 )
+from veille.demo.forums import Board, Forum, phpbb_routes
+from veille.demo.forums import Post as ForumPost
+from veille.demo.forums import Thread as ForumThread
 from veille.demo.web import Response, Routes
 
 RSS = "application/rss+xml; charset=utf-8"
@@ -169,7 +176,14 @@ def demo_routes(now: datetime) -> Routes:
             atom("Tech Daily", f"http://{BLOG_EN}/", blog_en, now, lang="en"), ATOM
         ),
         (FORUM, "/feed.php"): Response.text(
-            atom("Parlons Box : derniers messages", f"http://{FORUM}/", forum, now, lang="fr"), ATOM
+            atom(
+                "Parlons Box : derniers messages",
+                f"http://{FORUM}/",
+                _newest_first(forum)[:FORUM_FEED_SIZE],
+                now,
+                lang="fr",
+            ),
+            ATOM,
         ),
         (NEWS_JSON, "/feed.json"): Response.text(
             json_feed("Les Nouvelles", NEWS_JSON, [p for p in news if p.site == NEWS_JSON], now),
@@ -192,7 +206,90 @@ def demo_routes(now: datetime) -> Routes:
         )
     for post in BLOG_FR_POSTS + blog_en + news + FISHING_POSTS:
         routes[(post.site, f"/{post.slug}/")] = Response.text(article_page(post, now))
+    # The forum's pages and the blogs' pages with their comments, for the spiders.
+    routes.update(phpbb_routes(demo_forum(now)))
+    for blog in demo_blogs(now):
+        routes.update(blog_routes(blog))
     return routes
+
+
+FORUM_FEED_SIZE = 15
+"""The forum's feed carries only its latest posts, as phpBB's does: the crawler finds the rest."""
+
+_FORUM_BOARDS = [
+    (
+        1,
+        "box-et-fibre",
+        "Box et fibre",
+        ["lumen-box-5-avis", "service-client", "migration-fibre", "panne-lumen"],
+    ),
+    (2, "mobile", "Forfaits mobiles", ["forfait-mobile"]),
+    (3, "divers", "Divers", ["lampe-torche"]),
+]
+
+
+def demo_forum(now: datetime) -> Forum:
+    """The forum as phpBB pages: post numbers as in its feed (`forum_number`)."""
+    threads: dict[str, ForumThread] = {}
+    for post in forum_posts():
+        assert post.thread is not None
+        if post.thread not in threads:
+            title = (post.title or "").removeprefix("Re: ")
+            threads[post.thread] = ForumThread(len(threads) + 1, post.thread, title)
+        threads[post.thread].posts.append(
+            ForumPost(forum_number(post), post.author, _when(now, post), post.text)
+        )
+    boards = [
+        Board(board_id, slug, title, threads=[threads[t] for t in names])
+        for board_id, slug, title, names in _FORUM_BOARDS
+    ]
+    return Forum(FORUM, "Parlons Box", boards=boards)
+
+
+def demo_blogs(now: datetime) -> list[Blog]:
+    """The two blogs, with their comments (the French one styled like WordPress)."""
+    blogs = []
+    for host, title, lang, style, feed, posts in (
+        (BLOG_FR, "Le blog du cycliste urbain", "fr", "wordpress", "/feed.xml", BLOG_FR_POSTS),
+        (
+            BLOG_EN,
+            "Tech Daily",
+            "en",
+            "schema",
+            "/atom.xml",
+            BLOG_EN_POSTS + [p for p in OUTAGE_NEWS if p.site == BLOG_EN],
+        ),
+    ):
+        articles = []
+        for i, post in enumerate(posts):
+            comments = [
+                BlogComment(1000 + 10 * i + n, author, now - timedelta(minutes=ago), text)
+                for n, (author, text, ago) in enumerate(COMMENTS.get((host, post.slug), []))
+            ]
+            articles.append(
+                BlogArticle(
+                    post.slug, post.title or "", post.author, _when(now, post), post.text, comments
+                )
+            )
+        blogs.append(Blog(host, title, lang, style, articles=articles, feed_path=feed))  # type: ignore[arg-type]
+    return blogs
+
+
+DEMO_SITES = {
+    "blogs": [
+        {"name": "cyclurbain-blog", "start_urls": [f"http://{BLOG_FR}/"], "lang": "fr"},
+        {"name": "techdaily-blog", "start_urls": [f"http://{BLOG_EN}/"], "lang": "en"},
+    ],
+    "forums": [
+        {
+            "name": "parlonsbox-forum",
+            "engine": "phpbb",
+            "start_urls": [f"http://{FORUM}/index.php"],
+            "lang": "fr",
+        }
+    ],
+}
+"""The demo's ``sources.blogs`` and ``sources.forums``: what the spiders crawl."""
 
 
 DEMO_FEEDS = [

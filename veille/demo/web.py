@@ -5,12 +5,14 @@ would to any forward proxy, and the server answers for the host named in the URL
 sites keep names such as ``blog.cyclurbain.example`` and mentions get real sites, while nothing
 leaves the machine. Tests use the same server with routes of their own (slow, broken, huge).
 
-A route is a `Response` or a callable that returns one; unknown hosts and paths get 404, and
-every host gets a permissive robots.txt unless a route says otherwise.
+A route is a `Response` or a callable that returns one; a route whose path has no query answers
+that path with any query. Unknown hosts and paths get 404, and every host gets a permissive
+robots.txt unless a route says otherwise.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -41,6 +43,9 @@ Routes = dict[tuple[str, str], Route]
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes; without this, Nagle's algorithm and the client's
+    # delayed ACK hold every response back about 40 ms.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: object) -> None:
         return
@@ -53,6 +58,8 @@ class _Handler(BaseHTTPRequestHandler):
             path += "?" + parts.query
         self.server.requests.append((host, path))
         route = self.server.routes.get((host, path))
+        if route is None and parts.query:  # a route without a query answers any query
+            route = self.server.routes.get((host, parts.path or "/"))
         if route is None and path.endswith("/robots.txt"):
             route = Response.text("User-agent: *\nAllow: /\n", "text/plain")
         if route is None:
@@ -81,6 +88,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up (a crawler refusing a page too large) is not an error here.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
 
     def __init__(self, routes: Routes) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)

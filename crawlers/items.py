@@ -1,0 +1,132 @@
+"""What the spiders yield: `Found` (an article, a comment or a forum post, as the page showed it)
+and `Progress` (what to remember once the posts before it are on the bus).
+
+`to_mention` turns a `Found` into the `Mention` that goes on ``mentions.raw``; ``veille extract``
+uses it too, so what it prints is what the crawler publishes.
+
+Identity: a post whose permalink names it alone (``viewtopic.php?p=1007``) gets the id of that
+URL, the same id the site's feed gives it. A comment whose permalink only differs from its
+article's by the fragment (``/article/#comment-12``) gets an id from the site and that fragment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from ingest.record import (
+    MAX_TEXT_CHARS,
+    Author,
+    Engagement,
+    Mention,
+    Source,
+    SourceKind,
+    Thread,
+    canonical_url,
+    mention_id,
+    site_of,
+)
+
+Kind = Literal["article", "comment", "post"]
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    kind: Kind
+    url: str
+    """The permalink."""
+    text: str
+    title: str | None = None
+    author: str | None = None
+    author_url: str | None = None
+    published: datetime | None = None
+    lang: str | None = None
+    thread_url: str | None = None
+    thread_title: str | None = None
+    position: int | None = None
+    parent_url: str | None = None
+    """The permalink of what this answers: a comment's article, a reply's post."""
+    unique: bool = True
+    """Whether ``url`` names this alone without its fragment."""
+    likes: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageMark:
+    """A page fetched: its validators and what the sitemap said, for the next crawl."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    lastmod: str | None = None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMark:
+    """How far a thread was read: the last post, the page it is on and where that page starts.
+    ``marker`` (what the board listing said) is kept once the thread was read to its end."""
+
+    thread_url: str
+    last_position: int | None
+    last_page: str
+    page_start: int | None
+    marker: str | None = None
+    complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    pages: tuple[PageMark, ...] = ()
+    thread: ThreadMark | None = None
+    walked: str | None = None
+    """A list (a board, a blog's pages) read to its last page: from now on, a crawl may stop
+    at the first of its pages where nothing changed."""
+
+
+def identity(url: str, unique: bool = True) -> str:
+    """The mention id of a post with this permalink (see the module docstring)."""
+    if unique:
+        return mention_id(url=url)
+    return mention_id(source=site_of(url), native_id=canonical_url(url, keep_fragment=True))
+
+
+def to_mention(
+    found: Found,
+    *,
+    source: str,
+    kind: SourceKind,
+    fetched: datetime,
+    lang: str | None = None,
+) -> Mention:
+    """The mention for what a page showed; raise ValueError (or pydantic's) if it cannot be."""
+    published = found.published or fetched
+    if published > fetched + timedelta(days=1):  # a site's clock in the future
+        published = fetched
+    thread = None
+    if found.thread_url:
+        thread = Thread(
+            id=identity(found.thread_url),
+            title=found.thread_title,
+            url=found.thread_url,
+            position=found.position,
+        )
+    author = None
+    if found.author or found.author_url:
+        author = Author(name=found.author, url=found.author_url)
+    return Mention(
+        id=identity(found.url, found.unique),
+        source=Source(kind=kind, name=source),
+        url=found.url,
+        site=site_of(found.url),
+        title=found.title,
+        text=found.text[:MAX_TEXT_CHARS],
+        author=author,
+        published=published,
+        fetched=fetched,
+        thread=thread,
+        parent=identity(found.parent_url) if found.parent_url else None,
+        engagement=Engagement(likes=found.likes) if found.likes else Engagement(),
+        lang=found.lang or lang,
+    )

@@ -1,0 +1,238 @@
+"""What the spiders remember between crawls, in SQLite (``<state_dir>/crawl.db``).
+
+- ``sites``: each site's schedule and the outcome of its last crawl (for ``veille status``);
+- ``pages``: pages fetched, with their validators (ETag, Last-Modified), the sitemap's
+  ``lastmod`` and the article's date, so a crawl fetches again only what may have changed;
+- ``threads``: for each forum thread, the last post read, the page it is on and what the board
+  listing said about the thread then (its marker), so a thread nobody answered is not fetched,
+  and one that got replies is read from where the last crawl stopped;
+- ``walks``: the lists (boards, a blog's pages) read once to their end; until then a crawl reads
+  every page of them, even where nothing changed, so what an interrupted crawl did not reach is
+  not forgotten;
+- ``seen``: the mentions already published, so a crawl publishes only what is new.
+
+Nothing is recorded before the posts it covers are on the bus (see `crawlers.pipelines`): a
+crawl killed at any moment is redone, never skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from crawlers.items import PageMark, ThreadMark
+from crawlers.seen import SeenSet
+from ingest.sqlite import SqliteFile
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS sites (
+        name TEXT PRIMARY KEY,
+        next_crawl REAL NOT NULL DEFAULT 0,
+        last_start REAL,
+        last_end REAL,
+        last_status TEXT,
+        last_error TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        crawls INTEGER NOT NULL DEFAULT 0,
+        pages INTEGER NOT NULL DEFAULT 0,
+        mentions INTEGER NOT NULL DEFAULT 0,
+        errors INTEGER NOT NULL DEFAULT 0,
+        last_pages INTEGER NOT NULL DEFAULT 0,
+        last_mentions INTEGER NOT NULL DEFAULT 0,
+        last_errors INTEGER NOT NULL DEFAULT 0)""",
+    """CREATE TABLE IF NOT EXISTS pages (
+        site TEXT NOT NULL, url TEXT NOT NULL, etag TEXT, last_modified TEXT, lastmod TEXT,
+        published REAL, crawled REAL NOT NULL,
+        PRIMARY KEY (site, url)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS threads (
+        site TEXT NOT NULL, thread TEXT NOT NULL, last_position INTEGER, last_page TEXT NOT NULL,
+        page_start INTEGER, marker TEXT, updated REAL NOT NULL,
+        complete INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (site, thread)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS walks (
+        site TEXT NOT NULL, url TEXT NOT NULL, walked REAL NOT NULL,
+        PRIMARY KEY (site, url)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS seen (
+        site TEXT NOT NULL, mention TEXT NOT NULL, last_seen REAL NOT NULL,
+        PRIMARY KEY (site, mention)) WITHOUT ROWID""",
+]
+
+_THREAD_SELECT = (
+    "SELECT thread, last_position, last_page, page_start, marker, updated, complete FROM threads"
+)
+_SITE_COLUMNS = (
+    "name, next_crawl, last_start, last_end, last_status, last_error, failures, crawls, pages,"
+    " mentions, errors, last_pages, last_mentions, last_errors"
+)
+
+
+@dataclass(frozen=True)
+class SiteState:
+    name: str
+    next_crawl: float = 0.0
+    last_start: float | None = None
+    last_end: float | None = None
+    last_status: str | None = None
+    last_error: str | None = None
+    failures: int = 0
+    crawls: int = 0
+    pages: int = 0
+    mentions: int = 0
+    errors: int = 0
+    last_pages: int = 0
+    last_mentions: int = 0
+    last_errors: int = 0
+
+
+@dataclass(frozen=True)
+class PageState:
+    url: str
+    etag: str | None
+    last_modified: str | None
+    lastmod: str | None
+    published: float | None
+    crawled: float
+
+
+@dataclass(frozen=True)
+class ThreadState:
+    thread: str
+    last_position: int | None
+    last_page: str
+    page_start: int | None
+    marker: str | None
+    updated: float
+    complete: bool
+
+
+class CrawlState:
+    def __init__(self, path: Path) -> None:
+        self.db = SqliteFile(path)
+        with self.db.write() as conn:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+        self.seen = SeenSet(self.db, "seen", "site", "mention")
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- sites ---------------------------------------------------------------------------------
+
+    def site(self, name: str) -> SiteState:
+        rows = self.db.read(f"SELECT {_SITE_COLUMNS} FROM sites WHERE name = ?", (name,))
+        return SiteState(*rows[0]) if rows else SiteState(name)
+
+    def sites(self) -> list[SiteState]:
+        rows = self.db.read(f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY name")
+        return [SiteState(*row) for row in rows]
+
+    def save_site(self, state: SiteState) -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                f"INSERT OR REPLACE INTO sites ({_SITE_COLUMNS}) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    state.name,
+                    state.next_crawl,
+                    state.last_start,
+                    state.last_end,
+                    state.last_status,
+                    state.last_error,
+                    state.failures,
+                    state.crawls,
+                    state.pages,
+                    state.mentions,
+                    state.errors,
+                    state.last_pages,
+                    state.last_mentions,
+                    state.last_errors,
+                ),
+            )
+
+    # -- pages and threads ---------------------------------------------------------------------
+
+    def page(self, site: str, url: str) -> PageState | None:
+        rows = self.db.read(
+            "SELECT url, etag, last_modified, lastmod, published, crawled FROM pages"
+            " WHERE site = ? AND url = ?",
+            (site, url),
+        )
+        return PageState(*rows[0]) if rows else None
+
+    def save_pages(self, site: str, marks: Iterable[PageMark], now: float) -> None:
+        rows = [
+            (
+                site,
+                m.url,
+                m.etag,
+                m.last_modified,
+                m.lastmod,
+                m.published.timestamp() if m.published else None,
+                now,
+            )
+            for m in marks
+        ]
+        if not rows:
+            return
+        with self.db.write() as conn:
+            # A page fetched again without validators keeps the ones it had (a 304 has none); an
+            # article keeps the first date it was known by.
+            conn.executemany(
+                "INSERT INTO pages VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (site, url) DO UPDATE"
+                " SET etag = coalesce(excluded.etag, etag),"
+                " last_modified = coalesce(excluded.last_modified, last_modified),"
+                " lastmod = coalesce(excluded.lastmod, lastmod),"
+                " published = coalesce(published, excluded.published),"
+                " crawled = excluded.crawled",
+                rows,
+            )
+
+    def thread(self, site: str, thread: str) -> ThreadState | None:
+        rows = self.db.read(f"{_THREAD_SELECT} WHERE site = ? AND thread = ?", (site, thread))
+        return ThreadState(*rows[0]) if rows else None
+
+    def unfinished_threads(self, site: str) -> list[ThreadState]:
+        """Threads a crawl began and did not read to their last page (it was stopped, a page
+        failed): the next crawl resumes them wherever they are listed."""
+        rows = self.db.read(f"{_THREAD_SELECT} WHERE site = ? AND complete = 0", (site,))
+        return [ThreadState(*row) for row in rows]
+
+    def walked(self, site: str, url: str) -> bool:
+        return bool(self.db.read("SELECT 1 FROM walks WHERE site = ? AND url = ?", (site, url)))
+
+    def save_walk(self, site: str, url: str, now: float) -> None:
+        with self.db.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO walks VALUES (?, ?, ?)", (site, url, now))
+
+    def save_thread(self, site: str, mark: ThreadMark, now: float) -> None:
+        with self.db.write() as conn:
+            previous = self.thread(site, mark.thread_url)
+            last = mark.last_position
+            if previous and previous.last_position is not None and last is not None:
+                last = max(last, previous.last_position)
+            marker = mark.marker if mark.complete else (previous.marker if previous else None)
+            conn.execute(
+                "INSERT OR REPLACE INTO threads VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    site,
+                    mark.thread_url,
+                    last,
+                    mark.last_page,
+                    mark.page_start,
+                    marker,
+                    now,
+                    int(mark.complete),
+                ),
+            )
+
+    # -- mentions ------------------------------------------------------------------------------
+
+    def unseen(self, site: str, mentions: Iterable[str]) -> set[str]:
+        return self.seen.unseen(site, mentions)
+
+    def mark_seen(self, site: str, mentions: Iterable[str], now: float) -> None:
+        self.seen.mark(site, mentions, now)
+
+    def forget_before(self, cutoff: float) -> int:
+        return self.seen.forget_before(cutoff)
