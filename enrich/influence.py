@@ -14,7 +14,8 @@ The score (see `enrich.settings.InfluenceSettings` for the weights, 1, 1, 0.5 an
           + w_activity * log10(1 + mentions) + w_pagerank * max(0, log10(n * pagerank))
 
 - reach: the author's follower count when the source gives it, else the audience configured
-  for the site or the source (a news site's readership); the largest seen;
+  for the site or the source (a news site's readership) for what the site publishes (not for
+  comments and thread replies, which that audience does not read); the largest seen;
 - engagement: likes + shares + replies, summed over the author's mentions;
 - mentions: how many mentions of the watched brands the author wrote;
 - pagerank: the author's PageRank in the graph of replies, thread answers and @-mentions
@@ -69,7 +70,11 @@ def activity_of(
     author = mention.author
     reach = author.followers if author and author.followers is not None else None
     if reach is None:
-        reach = audiences.get(mention.site, audiences.get(mention.source.name, 0))
+        # A site's audience reads what it publishes, not the comments and replies under it.
+        reply = mention.parent is not None or (
+            mention.thread is not None and (mention.thread.position or 0) > 1
+        )
+        reach = 0 if reply else audiences.get(mention.site, audiences.get(mention.source.name, 0))
     thread = f"{mention.site}/{mention.thread.id}" if mention.thread else None
     key = author_key(mention)
     handles = (f"{mention.site}/{_who(h)}" for h in _HANDLE.findall(mention.text))

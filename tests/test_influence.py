@@ -42,6 +42,14 @@ def test_reach_is_followers_else_the_configured_audience() -> None:
         8_000,
     ]
     assert activity_of(unknown, (), audiences).reach == 0
+    comment = news.model_copy(update={"parent": news.id})
+    reply = news.model_copy(update={"thread": Thread(id="t", position=2)})
+    opener = news.model_copy(update={"thread": Thread(id="t", position=1)})
+    assert [activity_of(m, (), audiences).reach for m in (comment, reply, opener)] == [
+        0,
+        0,
+        250_000,
+    ]
 
 
 def test_activity_carries_engagement_thread_parent_and_mentions() -> None:
