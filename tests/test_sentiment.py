@@ -283,16 +283,8 @@ def umsab_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Pa
     def build(shared: Path) -> Path:
         if "model" not in made:
             out = tmp_path_factory.mktemp("umsab-model")
-            data = out / "train.jsonl"
-            data.write_text(
-                "".join(
-                    (shared / "sentiment" / f"umsab_{lang}_train.jsonl").read_text("utf-8")
-                    for lang in ("fr", "en")
-                ),
-                encoding="utf-8",
-            )
-            examples = load_labeled(data).examples
-            made["model"] = save(train(examples), out)
+            files = [shared / "sentiment" / f"umsab_{lang}_train.jsonl" for lang in ("fr", "en")]
+            made["model"] = save(train(load_labeled(*files).examples), out)
         return made["model"]
 
     return build

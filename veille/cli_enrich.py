@@ -105,10 +105,12 @@ def sentiment_eval(
 @sentiment.command("train")
 @click.option(
     "--data",
+    "data_files",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     required=True,
+    multiple=True,
     help="Labelled mentions, one JSON object per line; a later label of the same id or text "
-    "replaces an earlier one.",
+    "replaces an earlier one. Repeat to learn from several files (read in order).",
 )
 @click.option(
     "--out",
@@ -116,12 +118,12 @@ def sentiment_eval(
     help="Model file or directory (default: <data_dir>/models/sentiment-<version>.joblib).",
 )
 @pass_state
-def sentiment_train(state: State, data: Path, out: Path | None) -> None:
+def sentiment_train(state: State, data_files: tuple[Path, ...], out: Path | None) -> None:
     """Learn a sentiment model (the trained backend) from labelled mentions."""
     from enrich.sentiment.evaluate import load_labeled
     from enrich.sentiment.trained import save, train
 
-    labeled = load_labeled(data)
+    labeled = load_labeled(*data_files)
     for problem in labeled.problems:
         click.echo(f"warning: skipped {problem}", err=True)
     replaced = labeled.overridden

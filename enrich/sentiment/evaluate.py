@@ -61,19 +61,23 @@ def _parse(line: str) -> Labeled:
     return Labeled(text=text, label=label, lang=(lang or "und").lower(), id=ident)
 
 
-def load_labeled(path: str | Path) -> LabeledFile:
-    """Read a labelled file; later labels of the same mention or text replace earlier ones."""
-    path = Path(path)
+def _lines(path: Path) -> list[str]:
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        return path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise ConfigError(f"cannot read labelled data {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text ({exc.reason})") from None
+
+
+def load_labeled(*paths: str | Path) -> LabeledFile:
+    """Read labelled files, in order; later labels of the same mention or text replace earlier
+    ones."""
     by_key: dict[str, Labeled] = {}
     problems: list[str] = []
     overridden = 0
-    for number, line in enumerate(lines, start=1):
+    numbered = [(Path(p), n, line) for p in paths for n, line in enumerate(_lines(Path(p)), 1)]
+    for path, number, line in numbered:
         if not line.strip():
             continue
         try:

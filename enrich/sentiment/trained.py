@@ -175,10 +175,11 @@ def train(examples: Sequence[Labeled], *, c: float = 2.0) -> TrainedModel:
 
 
 def save(model: TrainedModel, path: Path) -> Path:
-    """Write ``model`` to ``path`` (a directory gets ``sentiment-<version>.joblib``)."""
+    """Write ``model`` to ``path``; a directory (or a path without a file extension) gets
+    ``sentiment-<version>.joblib``."""
     import joblib
 
-    if path.is_dir():
+    if path.is_dir() or not path.suffix:
         path = path / f"sentiment-{model.version}.joblib"
     path.parent.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
