@@ -111,6 +111,20 @@ def test_enrichment_is_stored_searchable_and_counted_once(
     assert rows[0]["reach"] == 900_000
     assert len(rows) == 9  # three news desks, six cyclists
 
+    def cli_json(*args: str) -> Any:
+        result = CliRunner().invoke(cli, ["--config", str(config_file), *args])
+        assert result.exit_code == 0, result.output
+        return [json.loads(line) for line in result.output.splitlines()]
+
+    found = cli_json("search", "--entity", "Anne Morel", "--format", "json", "--size", "50")
+    assert len(found) == 3
+    [report] = cli_json("report", "--since", "3650d", "--format", "json", "--interval", "3650d")
+    [collapsed] = cli_json(
+        "report", "--since", "3650d", "--format", "json", "--interval", "3650d", "--collapse-copies"
+    )
+    assert sum(b["total"] for b in report["timeline"]) == 9
+    assert sum(b["total"] for b in collapsed["timeline"]) == 7
+
 
 @pytest.mark.slow
 def test_several_enrich_processes_share_the_work_and_the_clusters(
