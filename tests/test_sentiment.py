@@ -302,3 +302,13 @@ def test_training_on_umsab_train_beats_the_lexicon_on_val(
     lexicon = _eval(val, "--backend", "lexicon")
     assert trained["macro_f1"] > lexicon["macro_f1"], (trained, lexicon)
     assert trained["macro_f1"] >= TRAINED_FLOORS[lang], trained
+
+
+def test_a_relative_model_path_is_relative_to_the_configuration_file(
+    write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    from veille.settings import load_settings
+
+    path = write_config({"enrich": {"sentiment": {"backend": "trained", "model": "m/s.joblib"}}})
+    settings = load_settings(path)
+    assert settings.enrich.sentiment.model == tmp_path / "m" / "s.joblib"
