@@ -289,7 +289,7 @@ class SqliteStore:
                 conn.execute(f"DELETE FROM mention_entities WHERE mention IN ({marks})", rowids)
             conn.executemany(
                 f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
-                [(rowid, index_text(m.title), index_text(m.text)) for rowid, m in written],
+                [(rowid, index_text(m.heading), index_text(m.text)) for rowid, m in written],
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",

@@ -168,6 +168,15 @@ class Mention(_Model):
         return self
 
     @property
+    def heading(self) -> str | None:
+        """The title a mention is matched and searched by: its own, else its thread's.
+
+        A forum reply or a comment is part of a conversation: in a thread titled "Panne Lumen",
+        "pareil chez moi depuis 3 h" is about Lumen even though it does not say so.
+        """
+        return self.title or (self.thread.title if self.thread else None)
+
+    @property
     def effective_lang(self) -> str:
         """The detected language, else the declared one, else ``und``."""
         if self.enrichment and self.enrichment.lang != "und":

@@ -163,8 +163,9 @@ class StageRunner:
             except ValidationError as exc:
                 letters.append(self._letter(describe(exc), message))
                 continue
-            if mention.id in origin:  # a replayed duplicate in the same batch: keep the last
+            if mention.id in origin:  # seen twice (two sources, or a replay): keep the last
                 batch = [m for m in batch if m.id != mention.id]
+                counts["duplicates"] += 1
             origin[mention.id] = message
             batch.append(mention)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from ingest.record import Author, Enrichment, Mention, Source, SourceKind, mention_id
+from ingest.record import Author, Enrichment, Mention, Source, SourceKind, Thread, mention_id
 from tests.conftest import T0
 
 FR = (
@@ -70,6 +70,10 @@ def corpus(n: int = 240, seed: int = 42) -> list[Mention]:
         name, handle = rng.choice(AUTHORS)
         source, kind = rng.choice(SOURCES)
         url = f"https://{'www.' if rng.random() < 0.3 else ''}{site}/p/{i}"
+        thread = None
+        if title is None and i % 3 == 0:  # a reply: matched by its thread's title
+            subject = " ".join(rng.choice(vocab + BRANDS) for _ in range(3))
+            thread = Thread(id=f"t{i % 7}", title=subject, position=i % 5)
         out.append(
             Mention(
                 id=mention_id(url=url),
@@ -82,6 +86,7 @@ def corpus(n: int = 240, seed: int = 42) -> list[Mention]:
                 published=T0 + timedelta(minutes=7 * i),
                 fetched=T0 + timedelta(days=30),
                 lang=lang if rng.random() < 0.7 else None,
+                thread=thread,
                 enrichment=Enrichment(brands=("Any",), lang=lang, enriched=T0),
             )
         )

@@ -3,7 +3,8 @@
 Enrich uses this to decide which brands a mention is about. Its answers are the reference that the
 SQLite and Elasticsearch compilers are tested against, so the semantics live here:
 
-- words match folded tokens (`ingest.text`), in the title or the text;
+- words match folded tokens (`ingest.text`), in the title (`Mention.heading`: the thread's title
+  for a reply without a title of its own) or the text;
 - a phrase matches consecutive tokens inside one field;
 - ``a NEAR/n b`` matches when at most ``n`` tokens separate an occurrence of ``a`` from one of
   ``b``, in either order, inside one field;
@@ -89,7 +90,7 @@ class Doc:
         author = mention.author
         authors = {fold(v) for v in (author.name, author.handle) if v} if author else set()
         return cls(
-            fields=(_Positions.of(mention.title), _Positions.of(mention.text)),
+            fields=(_Positions.of(mention.heading), _Positions.of(mention.text)),
             lang=lang or mention.effective_lang,
             site=mention.site,
             authors=frozenset(a for a in authors if a),

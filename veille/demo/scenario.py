@@ -96,8 +96,9 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             counts = app.counters.read()
             enrich, index = counts.get("enrich", {}), counts.get("index", {})
             echo(
-                f"   enrich: {enrich.get('consumed', 0)} read, {enrich.get('emitted', 0)} about "
-                f"a brand, {enrich.get('dropped:no_brand', 0)} about no brand (dropped), "
+                f"   enrich: {enrich.get('consumed', 0)} read, {enrich.get('duplicates', 0)} seen "
+                f"twice (one page, two sources), {enrich.get('emitted', 0)} about a brand, "
+                f"{enrich.get('dropped:no_brand', 0)} about no brand (dropped), "
                 f"{enrich.get('dead', 0)} dead-lettered"
             )
             echo(f"   index:  {index.get('consumed', 0)} stored")
