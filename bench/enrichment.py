@@ -25,7 +25,7 @@ Sentiment backends other than the lexicon need a model: ``--trained MODEL`` (a f
 250,002-token vocabulary, 278 M parameters) with a word-piece tokenizer trained on the workload:
 the speed of a model does not depend on what its weights learnt.
 
-    .venv/bin/python -m bench.enrich [--workload synthetic|tweets] [--mentions 5000]
+    .venv/bin/python -m bench.enrichment [--workload synthetic|tweets] [--mentions 5000]
         [--trained MODEL] [--transformers DIR | --transformers-random base]
 """
 
