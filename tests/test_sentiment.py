@@ -206,6 +206,15 @@ def test_eval_command_prints_the_report_as_json(tmp_path: Path) -> None:
     assert report["backend"] == "lexicon"
 
 
+def test_a_backend_without_its_model_is_a_usage_error(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "val.jsonl", [{"text": "top", "label": "positive"}])
+    result = CliRunner().invoke(
+        cli, ["sentiment", "eval", "--data", str(data), "--backend", "trained"]
+    )
+    assert result.exit_code == 2
+    assert "--backend trained needs --model PATH" in result.output
+
+
 def test_training_needs_enough_labels() -> None:
     few = [Labeled(f"texte {i}", "positive", "fr") for i in range(20)]
     with pytest.raises(ConfigError, match="at least 2 of each of at least 2 labels"):

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import ValidationError
 
 from enrich.sentiment import SentimentBackend, open_sentiment
 from enrich.settings import SentimentBackendName
@@ -47,7 +48,12 @@ def _backend(state: State, name: str | None, model: Path | None) -> SentimentBac
         update["backend"] = name
     if model:
         update["model"] = model
-    chosen = settings.model_validate({**settings.model_dump(), **update}) if update else settings
+    try:
+        chosen = settings.model_validate({**settings.model_dump(), **update})
+    except ValidationError:
+        raise click.UsageError(
+            f"--backend {name} needs --model PATH (or enrich.sentiment.model in the settings)"
+        ) from None
     return open_sentiment(chosen)
 
 
