@@ -17,6 +17,7 @@ import logging
 import math
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from ingest.store import (
     Rejected,
     SearchPage,
     Signature,
+    SignificantTerm,
     SortOrder,
     TermCount,
 )
@@ -149,6 +151,27 @@ ON CONFLICT (id) DO UPDATE SET
 WHERE excluded.fetched >= mentions.fetched
 RETURNING rowid
 """
+
+
+SIGNIFICANT_SAMPLE = 5_000
+_VOCAB = "temp.mentions_vocab"
+
+
+def chi_square(subset_freq: int, subset_size: int, superset_freq: int, superset_size: int) -> float:
+    """Elasticsearch's ``chi_square`` significance heuristic (the background includes the
+    subset; negatives excluded), so that both stores rank emerging terms alike. 0 when there is
+    no contrast to measure, -inf when the word is rarer in the subset than outside it."""
+    outside = superset_size - subset_size
+    outside_freq = superset_freq - subset_freq
+    without_term = superset_size - superset_freq
+    if min(subset_size, outside, superset_freq, without_term) <= 0:
+        return 0.0
+    if subset_freq / subset_size < outside_freq / outside:
+        return float("-inf")
+    inside_without = subset_size - subset_freq
+    outside_without = outside - outside_freq
+    spread = (subset_freq * outside_without - inside_without * outside_freq) ** 2
+    return superset_size * spread / (subset_size * superset_freq * without_term * outside)
 
 
 _FACET_COLUMNS = {
@@ -608,6 +631,42 @@ class SqliteStore:
                 )
                 out[signature.mention_id] = cluster
         return out
+
+    def significant_terms(
+        self, filters: Filters, background: Filters | None = None, limit: int = 10
+    ) -> list[SignificantTerm]:
+        where, params = self._where(filters)
+        rows = self.db.read(
+            f"SELECT f.title, f.body FROM mentions m JOIN {FTS_TABLE} f ON f.rowid = m.rowid"
+            f" WHERE {where} ORDER BY m.published DESC LIMIT ?",
+            [*params, SIGNIFICANT_SAMPLE],
+        )
+        inside: Counter[str] = Counter()
+        for title, body in rows:
+            inside.update(set(f"{title} {body}".split()))
+        candidates = [term for term, n in inside.items() if n >= 2]
+        if not candidates:
+            return []
+        # Background document frequencies of the candidates, straight from the FTS5 index.
+        self.db.connection().execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {_VOCAB} USING fts5vocab(main, {FTS_TABLE},"
+            f" instance)"
+        )
+        bg_where, bg_params = self._where(background or Filters())
+        counts = self.db.read(
+            f"SELECT term, COUNT(DISTINCT doc) FROM {_VOCAB} WHERE term IN"
+            f" (SELECT value FROM json_each(?)) AND doc IN (SELECT m.rowid FROM mentions m"
+            f" WHERE {bg_where}) GROUP BY term",
+            [json.dumps(candidates), *bg_params],
+        )
+        total = self.count(background or Filters())
+        scored = [
+            SignificantTerm(term, inside[term], n, chi_square(inside[term], len(rows), n, total))
+            for term, n in counts
+        ]
+        found = [t for t in scored if t.score > 0]
+        found.sort(key=lambda t: (-t.score, t.key))
+        return found[:limit]
 
     def close(self) -> None:
         self.db.close()

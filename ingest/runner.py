@@ -134,16 +134,23 @@ class StageRunner:
 
     def run(self, stop: threading.Event, *, until_idle: bool = False) -> None:
         """Process batches until ``stop`` is set (or, with ``until_idle``, until a poll comes
-        back empty). Stops between batches; a batch in flight is finished or replayed."""
+        back empty and the group has nothing left to commit). Stops between batches; a batch in
+        flight is finished or replayed."""
         try:
             while not stop.is_set():
                 handled = self.run_once(stop)
-                if until_idle and handled == 0:
+                if until_idle and handled == 0 and not self._lagging(stop):
                     return
         except Stopped:
             log.info("%s: stopped while retrying; the batch will be replayed", self.stage.name)
         finally:
             self.close()
+
+    def _lagging(self, stop: threading.Event) -> bool:
+        # An empty poll alone does not mean idle: a member still joining its group, or waiting
+        # for a crashed member's partitions to be handed over, polls nothing for a while.
+        lag = self._retry(stop, "lag", lambda: self.bus.lag(self.source_topic, self.group))
+        return bool(lag)
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Poll, process, publish and commit one batch; return how many records it held."""

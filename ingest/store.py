@@ -85,6 +85,20 @@ class TermCount:
 
 
 @dataclass(frozen=True)
+class SignificantTerm:
+    """A word unusually frequent in a selection of mentions compared with a background.
+
+    ``count``: mentions of the selection that have it; ``background``: mentions of the background
+    that have it; ``score``: the chi-square statistic of that difference (higher is stronger).
+    """
+
+    key: str
+    count: int
+    background: int
+    score: float
+
+
+@dataclass(frozen=True)
 class Rejected:
     """A mention the store refused for good (it goes to ``mentions.dead``)."""
 
@@ -235,5 +249,14 @@ class Store(Protocol):
         share the most keys with it (ties: the smallest cluster id); else a new
         cluster named after the mention. Signatures are stored in order, so a later one in the
         same batch can join an earlier one."""
+
+    def significant_terms(
+        self, filters: Filters, background: Filters | None = None, limit: int = 10
+    ) -> list[SignificantTerm]:
+        """The words of the mentions ``filters`` selects (title and text, folded) that are
+        over-represented there compared with ``background`` (every mention when None; it should
+        include the selection): the emerging terms of a spike, most significant first. Words in
+        fewer than 2 selected mentions are ignored; the selection is sampled to its 5,000 most
+        recent mentions."""
 
     def close(self) -> None: ...

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -17,6 +16,7 @@ import pytest
 from index.sqlite import SqliteStore
 from ingest.locallog import LocalLogBus
 from ingest.store import Filters
+from tests.conftest import wait_for
 from veille.app import App
 from veille.demo.web import Response, Routes, Web
 from veille.settings import load_settings
@@ -65,14 +65,6 @@ def _start(config: Path, log: BinaryIO) -> subprocess.Popen[bytes]:
     )
 
 
-def _wait(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
-
-
 @pytest.mark.slow
 def test_sigkill_mid_poll_then_restart_stores_every_mention_once(
     tmp_path: Path, web: Callable[[Routes], Web], write_config: Callable[..., Path]
@@ -93,7 +85,7 @@ def test_sigkill_mid_poll_then_restart_stores_every_mention_once(
     first = second = _start(config, log)
     bus = LocalLogBus(data / "bus.db")
     try:
-        _wait(lambda: sum(bus.end_offsets("mentions.raw").values()) > 0, 60, "a first feed")
+        wait_for(lambda: sum(bus.end_offsets("mentions.raw").values()) > 0, 60, "a first feed")
         first.send_signal(signal.SIGKILL)
         first.wait(10)
         published = sum(bus.end_offsets("mentions.raw").values())
@@ -101,8 +93,8 @@ def test_sigkill_mid_poll_then_restart_stores_every_mention_once(
 
         second = _start(config, log)
         store = SqliteStore(data / "veille.db")
-        _wait(lambda: store.count(Filters()) >= len(expected), 90, "the restarted run")
-        _wait(lambda: bus.lag("mentions.enriched", "index") == 0, 30, "the index to catch up")
+        wait_for(lambda: store.count(Filters()) >= len(expected), 90, "the restarted run")
+        wait_for(lambda: bus.lag("mentions.enriched", "index") == 0, 30, "the index to catch up")
         second.send_signal(signal.SIGINT)
         assert second.wait(30) == 0, log_path.read_text()[-3000:]
         stored = [m.id for m in store.search(Filters(), size=1000).hits]

@@ -5,6 +5,7 @@ Implementations are listed in `tests.backends`: each gives a fresh, empty store.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -331,3 +332,37 @@ def test_clusters_are_assigned_once_and_joined_by_shared_keys(store: Store) -> N
     # Redelivered, even with other keys: the cluster it was given.
     assert store.assign_clusters([Signature("m2", (1, 2, 3))]) == {"m2": "m2"}
     assert store.assign_clusters([Signature("m7", ())]) == {"m7": "m7"}
+
+
+def test_significant_terms_are_the_words_of_the_spike(store: Store) -> None:
+    calm = [
+        "Le service client a répondu vite, merci",
+        "Nouvelle offre fibre disponible dans ma ville",
+        "Quelqu'un a testé la box dernière génération ?",
+        "Great support from the team today",
+        "Service client correct, rien à signaler",
+    ]
+    spike = [
+        "Panne générale chez Acme, plus de réseau depuis ce matin",
+        "Toujours en panne, je veux un remboursement",
+        "Panne réseau : Acme ne répond plus, remboursement exigé",
+        "Encore une panne, le remboursement doit être automatique",
+    ]
+    store.upsert(
+        [
+            make_mention(
+                text, brands=("Acme",), sentiment="neutral", published=T0 - timedelta(days=d)
+            )
+            for d in range(1, 7)
+            for text in calm
+        ]
+        + [make_mention(text, brands=("Acme",), sentiment="negative") for text in spike]
+    )
+    terms = store.significant_terms(Filters(brand="Acme", sentiment="negative"), limit=5)
+    assert {t.key for t in terms[:2]} == {"panne", "remboursement"}
+    panne = next(t for t in terms if t.key == "panne")
+    assert (panne.count, panne.background) == (4, 4)
+    assert all(a.score >= b.score for a, b in itertools.pairwise(terms))
+    # Against a background that is the spike itself, nothing stands out.
+    spike_only = Filters(sentiment="negative")
+    assert store.significant_terms(spike_only, background=spike_only) == []

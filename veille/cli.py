@@ -506,6 +506,10 @@ from veille.cli_crawl import crawl, extract  # noqa: E402
 cli.add_command(crawl)
 cli.add_command(extract)
 
+from veille.cli_kibana import kibana  # noqa: E402
+
+cli.add_command(kibana)
+
 from veille.cli_enrich import authors, sentiment  # noqa: E402
 
 cli.add_command(sentiment)

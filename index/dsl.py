@@ -1,0 +1,159 @@
+"""Compile a query tree to the Elasticsearch query DSL, with the matcher's semantics exactly.
+
+The words of a mention's title and text are indexed already folded by `ingest.text`, joined by
+spaces, in ``search.title`` and ``search.text``, whose analyzer only splits on whitespace. So a
+word in a query is a ``term``, a phrase a ``match_phrase``, ``acme*`` a ``prefix``, and no
+Elasticsearch analyzer can disagree with the matcher about what a word is. Each field is queried
+on its own, as the matcher reads a phrase or a NEAR inside one field.
+
+``a NEAR/n b`` becomes an ``intervals`` query per field: ``all_of`` unordered, ``max_gaps: n``,
+which counts the words between the two matches as the matcher does, for every pair of
+alternatives. One case differs in Lucene: the same word on both sides (``acme NEAR/3 acme``)
+there needs two occurrences, while the matcher lets one occurrence stand for both sides; such a
+pair compiles to the word alone.
+
+Metadata fields are keywords stored normalised the way the matcher compares them
+(`index.elastic` writes them): ``search.lang``, ``search.sites`` (the site and each parent
+domain), ``search.authors`` (folded name and handle), ``search.source`` (folded name) and
+``source.kind``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from itertools import product
+from typing import Any
+
+from ingest.query.tree import And, Field, Near, Node, Not, Or, Text, positive_texts
+
+Query = dict[str, Any]
+
+TEXT_FIELDS = ("search.title", "search.text")
+MAX_TOKEN_CHARS = 255
+_KEPT_CHARS = 200
+
+
+def cut(token: str) -> str:
+    """``token``, or for one longer than the whitespace analyzer keeps whole (255 characters),
+    its start and a digest of the rest, so that it stays one position and one exact word. (A
+    digest cannot clash with a real word: it follows a ``_``, which words never contain.)"""
+    if len(token) <= MAX_TOKEN_CHARS:
+        return token
+    digest = hashlib.blake2b(token.encode(), digest_size=8).hexdigest()
+    return f"{token[:_KEPT_CHARS]}_{digest}"
+
+
+def _stem(token: str) -> str:
+    # A prefix longer than what a long token keeps can only be matched on its kept start.
+    return token[:_KEPT_CHARS] if len(token) > _KEPT_CHARS else token
+
+
+def _any(queries: list[Query]) -> Query:
+    return queries[0] if len(queries) == 1 else {"bool": {"should": queries}}
+
+
+def _text_on(field: str, text: Text) -> Query:
+    tokens = [cut(t) for t in text.tokens]
+    if len(tokens) == 1:
+        if text.prefix:
+            return {"prefix": {field: _stem(text.tokens[0])}}
+        return {"term": {field: tokens[0]}}
+    if not text.prefix:
+        return {"match_phrase": {field: " ".join(tokens)}}
+    return {"intervals": {field: _source(text)}}
+
+
+def _source(text: Text) -> Query:
+    """The intervals source that matches ``text`` (a word, a phrase, a prefix)."""
+    tokens = [cut(t) for t in text.tokens]
+    if not text.prefix:
+        return {"match": {"query": " ".join(tokens), "max_gaps": 0, "ordered": True}}
+    last: Query = {"prefix": {"prefix": _stem(text.tokens[-1])}}
+    if len(tokens) == 1:
+        return last
+    head: Query = {"match": {"query": " ".join(tokens[:-1]), "max_gaps": 0, "ordered": True}}
+    return {"all_of": {"intervals": [head, last], "max_gaps": 0, "ordered": True}}
+
+
+def text_query(text: Text) -> Query:
+    return _any([_text_on(field, text) for field in TEXT_FIELDS])
+
+
+def near_query(node: Near) -> Query:
+    clauses: list[Query] = []
+    for left, right in product(node.left, node.right):
+        if left == right:
+            clauses.append(text_query(left))
+            continue
+        for field in TEXT_FIELDS:
+            clauses.append(
+                {
+                    "intervals": {
+                        field: {
+                            "all_of": {
+                                "intervals": [_source(left), _source(right)],
+                                "max_gaps": node.distance,
+                                "ordered": False,
+                            }
+                        }
+                    }
+                }
+            )
+    return _any(clauses)
+
+
+def field_query(node: Field) -> Query:
+    match node.name:
+        case "lang":
+            return {"term": {"search.lang": node.value}}
+        case "site":
+            return {"term": {"search.sites": node.value}}
+        case "author":
+            return {"term": {"search.authors": node.value}}
+        case "source":
+            return _any(
+                [{"term": {"search.source": node.value}}, {"term": {"source.kind": node.value}}]
+            )
+    raise AssertionError(node.name)  # pragma: no cover
+
+
+def compile_query(node: Node) -> Query:
+    """The DSL query selecting exactly what ``node`` matches (for filter context)."""
+    match node:
+        case Text():
+            return text_query(node)
+        case Near():
+            return near_query(node)
+        case Field():
+            return field_query(node)
+        case And():
+            positives = [compile_query(c) for c in node.children if not isinstance(c, Not)]
+            negatives = [compile_query(c.child) for c in node.children if isinstance(c, Not)]
+            body: dict[str, Any] = {"filter": positives} if positives else {}
+            if negatives:
+                body["must_not"] = negatives
+            if not positives:
+                body["filter"] = [{"match_all": {}}]
+            return {"bool": body}
+        case Or():
+            return {"bool": {"should": [compile_query(c) for c in node.children]}}
+        case Not():
+            everything: Query = {"match_all": {}}
+            return {"bool": {"filter": [everything], "must_not": [compile_query(node.child)]}}
+    raise AssertionError(node)  # pragma: no cover
+
+
+def ranking_query(node: Node, language_fields: bool) -> list[Query]:
+    """Scoring clauses for relevance order: the positive words, in the title (counted twice)
+    and the text, and in the stemmed French and English fields where the cluster has them."""
+    clauses: list[Query] = []
+    for text in dict.fromkeys(positive_texts(node)):
+        words = " ".join(cut(t) for t in text.tokens)
+        kind = "match_phrase_prefix" if text.prefix else "match_phrase"
+        clauses.append({kind: {"search.title": {"query": words, "boost": 2.0}}})
+        clauses.append({kind: {"search.text": {"query": words}}})
+        if language_fields and not text.prefix:
+            for lang in ("fr", "en"):
+                clauses.append({"match": {f"title.{lang}": {"query": words, "boost": 0.5}}})
+                clauses.append({"match": {f"text.{lang}": {"query": words, "boost": 0.25}}})
+    return clauses

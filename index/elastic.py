@@ -1,0 +1,710 @@
+"""The scale-out `Store`: mentions in Elasticsearch (``http(s)://host:9200``).
+
+Schema as code, set up idempotently (`ElasticStore.setup`, run by ``veille index setup`` and at
+every start):
+
+- an index template (``<prefix>-mentions``) holds the settings and an explicit, strict mapping
+  (`mapping`), so a document with a field the mapping does not know is refused, never guessed;
+- the documents live in one index per schema version, ``<prefix>-mentions-v<N>``, behind the
+  alias ``<prefix>-mentions`` that every read and write goes through (``require_alias``, so a
+  write can never create an index by itself). A new schema version is set up by creating the
+  new index, copying every mention into it and moving the alias in one atomic step;
+- no rollover, hence no ILM policy: a mention is rewritten by id for its whole life (a later
+  fetch, a replay), and rollover would send the rewrite to a new index beside the old copy,
+  a duplicate. Time-based indices have the same flaw, since a mention's date can change between
+  fetches (a feed entry without a date is dated when fetched). Size the index with
+  ``store.elastic.shards``;
+- capabilities are detected at setup: where the cluster has the ``french`` and ``english``
+  analyzers (every distribution but the minimal one), ``title`` and ``text`` get stemmed
+  sub-fields, used for relevance and by Kibana. Matching never depends on them, so a cluster
+  without them selects the same mentions.
+
+A document is the mention as JSON (`Mention` round-trips through ``_source``) plus ``search``:
+the folded words and the normalised keys that the query compiler (`index.dsl`) targets.
+
+Writes are bulk, by mention id, with the fetch time as external version (``external_gte``): a
+replay rewrites, an older copy never overwrites a newer one. 429 and 5xx are retried with
+backoff; a document Elasticsearch refuses is returned as `Rejected` (the index stage
+dead-letters it) while the rest of the batch is written; a cluster out of reach raises
+`StoreUnavailable` and the runner tries the batch again later.
+
+Reads see this client's own writes at once (a refresh is asked before the first read after a
+write); other processes see them after the refresh interval (1 s by default).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from index.dsl import MAX_TOKEN_CHARS, Query, compile_query, cut, ranking_query
+from index.settings import ElasticSettings
+from ingest.errors import ConfigError, StoreUnavailable, VeilleError
+from ingest.record import Mention
+from ingest.store import (
+    Bucket,
+    Facet,
+    Filters,
+    Rejected,
+    SearchPage,
+    SignificantTerm,
+    SortOrder,
+    TermCount,
+)
+from ingest.text import fold, tokenize
+
+try:
+    import orjson
+    from elasticsearch import (
+        ApiError,
+        BadRequestError,
+        Elasticsearch,
+        NotFoundError,
+        TransportError,
+        helpers,
+    )
+    from elasticsearch.serializer import OrjsonSerializer
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ConfigError(
+        "the http(s):// store needs the elasticsearch client: pip install 'veille[scale]'"
+    ) from exc
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = 1
+"""Bump it with any change to `mapping`: setup then migrates to a new index."""
+
+MAX_WINDOW = 10_000
+_RETRY_STATUS = (429, 502, 503, 504)
+_SIGNIFICANT_SAMPLE = 5_000
+
+_KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 1024}
+_UNINDEXED: dict[str, Any] = {"type": "keyword", "index": False, "doc_values": False}
+_WORDS: dict[str, Any] = {"type": "text", "analyzer": "whitespace", "similarity": "BM25"}
+
+_FACETS: dict[Facet, str] = {
+    "brand": "enrichment.brands",
+    "sentiment": "search.sentiment",
+    "source": "source.name",
+    "site": "site",
+    "author": "search.author",
+    "lang": "search.lang",
+}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the cluster offers beyond the core, found at setup."""
+
+    language_analyzers: bool = False
+
+
+def _prose(languages: bool) -> dict[str, Any]:
+    field: dict[str, Any] = {"type": "text", "analyzer": "standard"}
+    if languages:
+        field["fields"] = {
+            "fr": {"type": "text", "analyzer": "french"},
+            "en": {"type": "text", "analyzer": "english"},
+        }
+    return field
+
+
+def mapping(capabilities: Capabilities) -> dict[str, Any]:
+    """The strict mapping: every field of `Mention`, typed, plus the ``search`` keys."""
+
+    def obj(**properties: dict[str, Any]) -> dict[str, Any]:
+        return {"properties": properties}
+
+    long = {"type": "long"}
+    date = {"type": "date"}
+    score = {"type": "float"}
+    prose = _prose(capabilities.language_analyzers)
+    return {
+        "dynamic": "strict",
+        "_meta": {"schema_version": SCHEMA_VERSION, "owner": "veille"},
+        "properties": {
+            "id": _KEYWORD,
+            "source": obj(kind=_KEYWORD, name=_KEYWORD),
+            "url": {**_KEYWORD, "ignore_above": 4096},
+            "site": _KEYWORD,
+            "title": prose,
+            "text": prose,
+            "author": obj(name=_KEYWORD, handle=_KEYWORD, url=_UNINDEXED, followers=long),
+            "published": date,
+            "fetched": date,
+            "thread": obj(id=_KEYWORD, title=prose, url=_UNINDEXED, position=long),
+            "parent": _KEYWORD,
+            "engagement": obj(likes=long, shares=long, replies=long, views=long),
+            "lang": _KEYWORD,
+            "enrichment": obj(
+                brands=_KEYWORD,
+                lang=_KEYWORD,
+                sentiment=obj(label=_KEYWORD, score=score, confidence=score, model=_KEYWORD),
+                entities=obj(text=_KEYWORD, label=_KEYWORD, kb_id=_KEYWORD),
+                influence=obj(author_key=_KEYWORD, score=score, is_influencer={"type": "boolean"}),
+                cluster=_KEYWORD,
+                enriched=date,
+            ),
+            "search": obj(
+                title=_WORDS,
+                text=_WORDS,
+                lang=_KEYWORD,
+                sites=_KEYWORD,
+                authors=_KEYWORD,
+                author=_KEYWORD,
+                source=_KEYWORD,
+                brands=_KEYWORD,
+                sentiment=_KEYWORD,
+            ),
+        },
+    }
+
+
+def _words(text: str | None) -> str:
+    if not text:
+        return ""
+    tokens = tokenize(text)
+    if max(map(len, tokens), default=0) > MAX_TOKEN_CHARS:
+        tokens = [cut(t) for t in tokens]
+    return " ".join(tokens)
+
+
+def _suffixes(site: str) -> list[str]:
+    """``news.example.com`` gives itself, ``example.com`` and ``com``: ``site:`` matches a site
+    and its subdomains."""
+    parts = site.split(".")
+    return [".".join(parts[i:]) for i in range(len(parts))]
+
+
+def document(mention: Mention) -> dict[str, Any]:
+    """What is stored for ``mention``: the record itself and its ``search`` keys."""
+    doc = mention.model_dump(mode="json", exclude_none=True)
+    author = mention.author
+    authors = {fold(v) for v in (author.name, author.handle) if v} if author else set()
+    enrichment = mention.enrichment
+    sentiment = enrichment.sentiment.label if enrichment and enrichment.sentiment else "unknown"
+    search = {
+        "title": _words(mention.heading),
+        "text": _words(mention.text),
+        "lang": mention.effective_lang,
+        "sites": _suffixes(mention.site),
+        "authors": sorted(a for a in authors if a),
+        "author": author.display if author and author.display else None,
+        "source": fold(mention.source.name),
+        "brands": [b.lower() for b in enrichment.brands] if enrichment else [],
+        "sentiment": sentiment,
+    }
+    doc["search"] = {k: v for k, v in search.items() if v is not None}
+    return doc
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    """The document as JSON, encoded here, one by one: orjson is fast but refuses integers
+    beyond 64 bits, which the standard encoder writes for Elasticsearch to refuse, with a
+    reason, for that document alone."""
+    try:
+        return orjson.dumps(doc)
+    except TypeError:
+        return json.dumps(doc, ensure_ascii=False).encode()
+
+
+def _mention(source: dict[str, Any]) -> Mention:
+    source.pop("search", None)
+    return Mention.model_validate(source)
+
+
+def _ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def filters_query(filters: Filters) -> Query:
+    clauses: list[Query] = []
+    if filters.query is not None:
+        clauses.append(compile_query(filters.query))
+    if filters.brand:
+        clauses.append({"term": {"search.brands": filters.brand.lower()}})
+    if filters.sentiment:
+        clauses.append({"term": {"search.sentiment": filters.sentiment}})
+    if filters.source:
+        clauses.append(
+            {
+                "bool": {
+                    "should": [
+                        {"term": {"search.source": fold(filters.source)}},
+                        {"term": {"source.kind": filters.source.lower()}},
+                    ]
+                }
+            }
+        )
+    if filters.lang:
+        clauses.append({"term": {"search.lang": filters.lang.lower()}})
+    if filters.since or filters.until:
+        bounds: dict[str, Any] = {"format": "epoch_millis"}
+        if filters.since:
+            bounds["gte"] = _ms(filters.since)
+        if filters.until:
+            bounds["lt"] = _ms(filters.until)
+        clauses.append({"range": {"published": bounds}})
+    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
+
+
+def display_url(url: str) -> str:
+    """The URL without credentials, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+class ElasticStore:
+    """A `Store` in an Elasticsearch cluster. Thread-safe (the client is)."""
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        settings: ElasticSettings | None = None,
+        *,
+        display: str = "Elasticsearch",
+        schema_version: int = SCHEMA_VERSION,
+        chunk_size: int = 500,
+        bulk_retries: int = 5,
+        initial_backoff: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.settings = settings or ElasticSettings()
+        self.display = display
+        self.schema_version = schema_version
+        self.chunk_size = chunk_size
+        self.bulk_retries = bulk_retries
+        self.initial_backoff = initial_backoff
+        self.capabilities = Capabilities()
+        self._dirty = False
+
+    @classmethod
+    def from_url(
+        cls, url: str, *, settings: ElasticSettings | None = None, **options: Any
+    ) -> ElasticStore:
+        """Connect to the cluster at ``url`` and set the index up."""
+        settings = settings or ElasticSettings()
+        store = cls(connect(url, settings), settings, display=display_url(url), **options)
+        store.setup()
+        return store
+
+    def __repr__(self) -> str:
+        return f"ElasticStore({self.display}, alias={self.alias})"
+
+    # -- names ---------------------------------------------------------------------------------
+
+    @property
+    def alias(self) -> str:
+        return f"{self.settings.index_prefix}-mentions"
+
+    @property
+    def index(self) -> str:
+        """The concrete index of the current schema version."""
+        return f"{self.alias}-v{self.schema_version}"
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _call(self, what: str, action: Callable[[], T]) -> T:
+        """Run a client call; a cluster out of reach or refusing becomes `StoreUnavailable`."""
+        try:
+            return action()
+        except BadRequestError as exc:
+            raise VeilleError(f"{self.display} refused to {what}: {_reason(exc)}") from exc
+        except ApiError as exc:
+            raise StoreUnavailable(
+                f"{self.display}: could not {what} (HTTP {exc.meta.status}: {_reason(exc)})"
+            ) from exc
+        except TransportError as exc:
+            raise StoreUnavailable(
+                f"{self.display} is out of reach: could not {what} ({type(exc).__name__})"
+            ) from exc
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def detect(self) -> Capabilities:
+        def has_analyzer(name: str) -> bool:
+            try:
+                self.client.indices.analyze(analyzer=name, text="essai")
+            except BadRequestError:
+                return False
+            return True
+
+        found = self._call(
+            "detect its capabilities",
+            lambda: Capabilities(
+                language_analyzers=has_analyzer("french") and has_analyzer("english")
+            ),
+        )
+        if not found.language_analyzers:
+            log.debug(
+                "%s has no french/english analyzers (a minimal distribution?): searches match "
+                "the same mentions, relevance uses unstemmed words only",
+                self.display,
+            )
+        return found
+
+    def template(self) -> dict[str, Any]:
+        return {
+            "index_patterns": [f"{self.alias}-v*"],
+            "priority": 200,
+            "template": {
+                "settings": {
+                    "number_of_shards": self.settings.shards,
+                    "number_of_replicas": self.settings.replicas,
+                },
+                "mappings": mapping(self.capabilities),
+            },
+            "_meta": {"description": "Veille mentions; managed by `veille index setup`"},
+        }
+
+    def setup(self) -> None:
+        """Put the template, create the index and its alias, or migrate to a new schema
+        version (idempotent; safe at every start)."""
+        self.capabilities = self.detect()
+        template = self.template()
+        self._call(
+            "put the index template",
+            lambda: self.client.indices.put_index_template(name=self.alias, **template),
+        )
+        current = self._aliased()
+        if self.index in current:
+            return
+        if not current and self._call(
+            "check the alias", lambda: self.client.indices.exists(index=self.alias)
+        ):
+            raise ConfigError(
+                f"{self.display} has an index named '{self.alias}' where Veille expects an "
+                f"alias; was it created by a write without the template? Rename or delete it"
+            )
+        created = self._create(self.index, alias=not current)
+        if current:
+            self._migrate(sorted(current), created)
+        elif created:
+            log.info("%s: created %s behind the alias %s", self.display, self.index, self.alias)
+
+    def _aliased(self) -> set[str]:
+        def read() -> set[str]:
+            try:
+                return set(self.client.indices.get_alias(name=self.alias).body)
+            except NotFoundError:
+                return set()
+
+        return self._call("read the alias", read)
+
+    def _create(self, index: str, *, alias: bool) -> bool:
+        """Create ``index`` (from the template); False if it existed already."""
+        aliases = {self.alias: {"is_write_index": True}} if alias else {}
+
+        def create() -> bool:
+            try:
+                self.client.indices.create(index=index, aliases=aliases)
+            except BadRequestError as exc:
+                if "resource_already_exists" in str(exc.error):
+                    return False
+                raise
+            return True
+
+        return self._call(f"create {index}", create)
+
+    def _migrate(self, old: list[str], created: bool) -> None:
+        """Copy every mention into the new index, then move the alias in one step.
+
+        The copy goes through `Mention` and `document`, so the new version's ``search`` keys are
+        computed by the new code (a server-side ``_reindex`` would copy the old ones, and is
+        missing from minimal clusters). Stop the index workers while it runs."""
+        if not created:
+            raise StoreUnavailable(
+                f"{self.display}: another process is migrating {self.alias} to {self.index}; "
+                f"try again when it is done"
+            )
+        log.warning("%s: migrating %s from %s to %s", self.display, self.alias, old, self.index)
+
+        def copy() -> int:
+            self.client.indices.refresh(index=",".join(old))
+            hits = helpers.scan(self.client, index=",".join(old), size=self.chunk_size)
+            mentions = (_mention(dict(hit["_source"])) for hit in hits)
+            copied = 0
+            for ok, item in helpers.streaming_bulk(
+                self.client,
+                self._actions(mentions, self.index),
+                chunk_size=self.chunk_size,
+                max_retries=self.bulk_retries,
+                initial_backoff=self.initial_backoff,
+                retry_on_status=_RETRY_STATUS,
+                raise_on_error=False,
+            ):
+                if not ok and item.get("index", {}).get("status") != 409:
+                    raise StoreUnavailable(f"migration stopped: {_item_reason(item['index'])}")
+                copied += 1
+            self.client.indices.refresh(index=self.index)
+            return copied
+
+        copied = self._call(f"copy {old} into {self.index}", copy)
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": index, "alias": self.alias}} for index in old
+        ]
+        actions.append({"add": {"index": self.index, "alias": self.alias, "is_write_index": True}})
+        self._call("move the alias", lambda: self.client.indices.update_aliases(actions=actions))
+        log.warning(
+            "%s: %d mentions copied; %s now points to %s (delete %s when satisfied)",
+            self.display,
+            copied,
+            self.alias,
+            self.index,
+            ", ".join(old),
+        )
+
+    def drop(self) -> None:
+        """Delete this prefix's indices and template (for tests; clusters refuse wildcards)."""
+
+        def delete() -> None:
+            found = self.client.indices.get(
+                index=f"{self.alias}-v*", ignore_unavailable=True, allow_no_indices=True
+            )
+            for index in found.body:
+                self.client.indices.delete(index=index)
+            self.client.options(ignore_status=404).indices.delete_index_template(name=self.alias)
+
+        self._call("delete the indices", delete)
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def _actions(self, mentions: Iterable[Mention], index: str) -> Iterator[dict[str, Any]]:
+        for mention in mentions:
+            yield {
+                "_op_type": "index",
+                "_index": index,
+                "_id": mention.id,
+                "version": _ms(mention.fetched),
+                "version_type": "external_gte",
+                "_source": _encode(document(mention)),
+            }
+
+    def upsert(self, mentions: Sequence[Mention]) -> list[Rejected]:
+        if not mentions:
+            return []
+        # Keep the latest fetch of each id: Elasticsearch would refuse an older version anyway.
+        latest: dict[str, Mention] = {}
+        for mention in mentions:
+            kept = latest.get(mention.id)
+            if kept is None or mention.fetched >= kept.fetched:
+                latest[mention.id] = mention
+        rejected: list[Rejected] = []
+        retry: list[str] = []
+
+        def write() -> None:
+            results = helpers.streaming_bulk(
+                self.client,
+                self._actions(latest.values(), self.alias),
+                chunk_size=self.chunk_size,
+                raise_on_error=False,
+                max_retries=self.bulk_retries,
+                initial_backoff=self.initial_backoff,
+                max_backoff=30,
+                retry_on_status=_RETRY_STATUS,
+                require_alias=True,
+            )
+            for ok, item in results:
+                if ok:
+                    continue
+                result = item.get("index", {})
+                status = int(result.get("status", 0))
+                if status == 409:  # a newer copy is stored already: nothing to do
+                    continue
+                if status in _RETRY_STATUS or status >= 500 or status in (401, 403, 404):
+                    retry.append(f"HTTP {status}: {_item_reason(result)}")
+                    continue
+                rejected.append(Rejected(str(result.get("_id")), _item_reason(result)))
+
+        self._call("write mentions", write)
+        self._dirty = True
+        if retry:
+            raise StoreUnavailable(
+                f"{self.display}: {len(retry)} of {len(latest)} mentions not written "
+                f"({retry[0]}); the batch will be written again"
+            )
+        return rejected
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Make every write acknowledged so far, by any process, visible to reads now."""
+        self._call("refresh", lambda: self.client.indices.refresh(index=self.alias))
+        self._dirty = False
+
+    def _fresh(self) -> None:
+        if self._dirty:
+            self.refresh()
+
+    def get(self, mention_id: str) -> Mention | None:
+        self._fresh()
+
+        def read() -> dict[str, Any] | None:
+            try:
+                return dict(self.client.get(index=self.alias, id=mention_id)["_source"])
+            except NotFoundError:
+                return None
+
+        source = self._call("read a mention", read)
+        return _mention(source) if source is not None else None
+
+    def count(self, filters: Filters) -> int:
+        self._fresh()
+        query = filters_query(filters)
+        found = self._call(
+            "count mentions", lambda: self.client.count(index=self.alias, query=query)
+        )
+        return int(found["count"])
+
+    def search(
+        self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
+    ) -> SearchPage:
+        self._fresh()
+        start = (max(1, page) - 1) * size
+        if start + size > MAX_WINDOW:
+            raise VeilleError(
+                f"Elasticsearch pages stop at {MAX_WINDOW:,} results; narrow the search "
+                f"(--since, --brand...) or export it"
+            )
+        query = filters_query(filters)
+        order: list[Any] = [{"published": "desc"}, {"id": "asc"}]
+        if sort == "relevance" and filters.query is not None:
+            ranking = ranking_query(filters.query, self.capabilities.language_analyzers)
+            query = {"bool": {"filter": [query], "should": ranking}}
+            order = ["_score", *order]
+        found = self._call(
+            "search",
+            lambda: self.client.search(
+                index=self.alias,
+                query=query,
+                sort=order,
+                from_=start,
+                size=size,
+                track_total_hits=True,
+            ),
+        )
+        hits = found["hits"]
+        return SearchPage(
+            total=int(hits["total"]["value"]),
+            hits=[_mention(dict(h["_source"])) for h in hits["hits"]],
+            page=page,
+            size=size,
+        )
+
+    def _aggregate(self, filters: Filters, aggs: dict[str, Any]) -> dict[str, Any]:
+        self._fresh()
+        query = filters_query(filters)
+        found = self._call(
+            "aggregate",
+            lambda: self.client.search(index=self.alias, query=query, aggs=aggs, size=0),
+        )
+        return dict(found["aggregations"])
+
+    def timeline(self, filters: Filters, interval: timedelta) -> list[Bucket]:
+        step = int(interval.total_seconds() * 1000)
+        if step <= 0:
+            raise ValueError("the timeline interval must be positive")
+        aggs = {
+            "time": {
+                "date_histogram": {
+                    "field": "published",
+                    "fixed_interval": f"{step}ms",
+                    "min_doc_count": 0,
+                },
+                "aggs": {"sentiment": {"terms": {"field": "search.sentiment", "size": 10}}},
+            }
+        }
+        buckets = self._aggregate(filters, aggs)["time"]["buckets"]
+        return [
+            Bucket(
+                datetime.fromtimestamp(b["key"] / 1000, UTC),
+                {s["key"]: s["doc_count"] for s in b["sentiment"]["buckets"]},
+            )
+            for b in buckets
+        ]
+
+    def top(self, filters: Filters, facet: Facet, limit: int = 10) -> list[TermCount]:
+        aggs = {"top": {"terms": {"field": _FACETS[facet], "size": limit}}}
+        buckets = self._aggregate(filters, aggs)["top"]["buckets"]
+        return [TermCount(b["key"], b["doc_count"]) for b in buckets]
+
+    def significant_terms(
+        self, filters: Filters, background: Filters | None = None, limit: int = 10
+    ) -> list[SignificantTerm]:
+        words: dict[str, Any] = {
+            "field": "search.text",
+            "source_fields": ["search.title", "search.text"],
+            "size": limit,
+            "min_doc_count": 2,
+            "chi_square": {"include_negatives": False, "background_is_superset": True},
+        }
+        if background is not None:
+            words["background_filter"] = filters_query(background)
+        aggs = {
+            "sample": {
+                "sampler": {"shard_size": _SIGNIFICANT_SAMPLE},
+                "aggs": {"words": {"significant_text": words}},
+            }
+        }
+        buckets = self._aggregate(filters, aggs)["sample"]["words"]["buckets"]
+        return [
+            SignificantTerm(b["key"], b["doc_count"], b["bg_count"], float(b["score"]))
+            for b in buckets
+            if math.isfinite(float(b["score"])) and float(b["score"]) > 0
+        ]
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def connect(url: str, settings: ElasticSettings) -> Elasticsearch:
+    """A client for ``url`` with the settings' credentials and certificates."""
+    options: dict[str, Any] = {
+        "serializer": OrjsonSerializer(),  # bulk bodies are mostly JSON encoding: a C encoder
+        "request_timeout": settings.request_timeout.total_seconds(),
+        "max_retries": 3,
+        "retry_on_status": (502, 503, 504),
+        "retry_on_timeout": True,
+    }
+    if settings.api_key is not None:
+        options["api_key"] = settings.api_key.get_secret_value()
+    elif settings.username is not None:
+        if settings.password is None:
+            raise ConfigError("store.elastic: a username needs a password")
+        options["basic_auth"] = (settings.username, settings.password.get_secret_value())
+    if url.startswith("https://"):
+        options["verify_certs"] = settings.verify_certs
+        if settings.ca_certs:
+            options["ca_certs"] = settings.ca_certs
+    try:
+        return Elasticsearch(url, **options)
+    except ValueError as exc:
+        raise ConfigError(f"store URL {display_url(url)}: {exc}") from None
+
+
+def _reason(exc: ApiError) -> str:
+    info = exc.info if isinstance(exc.info, dict) else {}
+    error = info.get("error", {})
+    if isinstance(error, dict):
+        return str(error.get("reason") or error.get("type") or exc.message)
+    return str(error or exc.message)
+
+
+def _item_reason(result: dict[str, Any]) -> str:
+    error = result.get("error", {})
+    if isinstance(error, dict):
+        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            reason += f" ({cause['reason']})"
+        return reason[:500]
+    return str(error)[:500]

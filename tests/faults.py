@@ -1,0 +1,209 @@
+"""Faults on demand between a client and a real server, for the fault tests.
+
+- `TcpProxy` forwards a loopback port to a server; `cut()` drops every connection and refuses
+  new ones (the server looks down), `restore()` brings the route back on the same port.
+- `ElasticFaults` is an HTTP proxy in front of Elasticsearch that answers like a throttled
+  cluster: it rejects the first documents of the next bulk requests with 429, item by item, as
+  Elasticsearch does when its write queue is full, and forwards everything else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+
+class TcpProxy:
+    def __init__(self, host: str, port: int) -> None:
+        self.upstream = (host, port)
+        self.port = 0
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> TcpProxy:
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self.port = listener.getsockname()[1]
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # cut or stopped
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            server.settimeout(None)
+            with self._lock:
+                self._open.update((client, server))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                self._close(s)
+
+    def _close(self, s: socket.socket) -> None:
+        with self._lock:
+            self._open.discard(s)
+        with contextlib.suppress(OSError):
+            s.shutdown(socket.SHUT_RDWR)
+        s.close()
+
+    def cut(self) -> None:
+        """Refuse new connections and drop the open ones."""
+        if self._listener is not None:
+            # shutdown wakes the thread blocked in accept(); close alone would leave it waiting
+            # and the port accepting.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            sockets = list(self._open)
+        for s in sockets:
+            self._close(s)
+
+    def restore(self) -> None:
+        if self._listener is None:
+            self.start()
+
+    def stop(self) -> None:
+        self.cut()
+
+
+_HOP_BY_HOP = ("content-length", "content-encoding", "transfer-encoding", "connection")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _FaultServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+    def _forward(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        rejected: list[dict[str, Any]] = []
+        if self.path.split("?")[0].endswith("/_bulk"):
+            self.server.bulk_requests += 1
+            body, rejected = self.server.reject_some(body)
+        if rejected and not body:  # every document rejected: answer without asking upstream
+            self._answer(200, {"X-Elastic-Product": "Elasticsearch"}, {"items": rejected})
+            return
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+        }
+        upstream = self.server.client.request(
+            self.command, self.path, content=body, headers=headers
+        )
+        if rejected:
+            answer = upstream.json()
+            answer["items"] = rejected + answer.get("items", [])
+            self._answer(upstream.status_code, dict(upstream.headers), answer)
+            return
+        self._send(upstream.status_code, dict(upstream.headers), upstream.content)
+
+    def _answer(self, status: int, headers: dict[str, str], answer: dict[str, Any]) -> None:
+        answer.setdefault("took", 0)
+        answer["errors"] = True
+        headers["content-type"] = "application/json"
+        self._send(status, headers, json.dumps(answer).encode())
+
+    def _send(self, status: int, headers: dict[str, str], content: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            if name.lower() not in _HOP_BY_HOP:
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+
+class _FaultServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, upstream: str) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.client = httpx.Client(base_url=upstream, timeout=60)
+        self.bulk_requests = 0
+        self.to_reject = 0
+        self.lock = threading.Lock()
+
+    def reject_some(self, body: bytes) -> tuple[bytes, list[dict[str, Any]]]:
+        """Take the first documents out of a bulk body; return what is left and their 429s."""
+        lines = body.splitlines()
+        with self.lock:
+            count = min(self.to_reject, len(lines) // 2)
+            self.to_reject -= count
+        rejected = []
+        for i in range(count):
+            action = json.loads(lines[2 * i])
+            op, meta = next(iter(action.items()))
+            rejected.append(
+                {
+                    op: {
+                        "_index": meta.get("_index"),
+                        "_id": meta.get("_id"),
+                        "status": 429,
+                        "error": {
+                            "type": "es_rejected_execution_exception",
+                            "reason": "rejected execution (write queue full)",
+                        },
+                    }
+                }
+            )
+        rest = lines[2 * count :]
+        return (b"\n".join(rest) + b"\n" if rest else b""), rejected
+
+
+class ElasticFaults:
+    def __init__(self, upstream: str) -> None:
+        self._server = _FaultServer(upstream)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def bulk_requests(self) -> int:
+        return self._server.bulk_requests
+
+    def throttle(self, documents: int) -> None:
+        """Reject the next ``documents`` documents written with 429."""
+        with self._server.lock:
+            self._server.to_reject = documents
+
+    def __enter__(self) -> ElasticFaults:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._server.client.close()

@@ -1,0 +1,192 @@
+"""What the Elasticsearch store owes beyond the store contract: its schema, its set-up and
+migration, and how it handles a cluster that refuses, throttles or cannot be reached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from index.elastic import SCHEMA_VERSION, Capabilities, ElasticStore, connect, mapping
+from index.settings import ElasticSettings
+from index.stage import IndexStage
+from ingest.errors import ConfigError, StoreUnavailable
+from ingest.record import Engagement, Mention
+from ingest.store import Filters
+from tests.backends import (
+    ELASTICSEARCH_ENV,
+    DisposableElasticStore,
+    elastic_store,
+    server_url,
+    unique,
+)
+from tests.conftest import make_mention
+from tests.faults import ElasticFaults
+
+
+def _schema_paths(schema: dict[str, Any], node: dict[str, Any], prefix: str = "") -> set[str]:
+    """The dotted paths of every leaf field of a pydantic JSON schema."""
+    if "$ref" in node:
+        return _schema_paths(schema, schema["$defs"][node["$ref"].split("/")[-1]], prefix)
+    for key in ("anyOf", "allOf"):
+        if key in node:
+            return set().union(*(_schema_paths(schema, n, prefix) for n in node[key]))
+    if node.get("type") == "array":
+        items = node.get("items", {})
+        return _schema_paths(schema, items, prefix) if items else {prefix}
+    if "properties" in node:
+        return set().union(
+            *(
+                _schema_paths(schema, child, f"{prefix}{name}.")
+                for name, child in node["properties"].items()
+            )
+        )
+    return {prefix.rstrip(".")} if node.get("type") != "null" else set()
+
+
+def _mapping_paths(properties: dict[str, Any], prefix: str = "") -> set[str]:
+    paths: set[str] = set()
+    for name, field in properties.items():
+        if "properties" in field:
+            paths |= _mapping_paths(field["properties"], f"{prefix}{name}.")
+        else:
+            paths.add(f"{prefix}{name}")
+    return paths
+
+
+def test_the_mapping_types_every_field_of_the_record() -> None:
+    """A field added to `Mention` without a mapping would make the strict index refuse every
+    mention: this fails first, and says which field to map (and to bump SCHEMA_VERSION)."""
+    schema = Mention.model_json_schema()
+    record = _schema_paths(schema, schema)
+    mapped = _mapping_paths(mapping(Capabilities())["properties"])
+    assert record - mapped == set(), "map these fields in index.elastic.mapping"
+    assert {p for p in mapped - record if not p.startswith("search.")} == set()
+    assert mapping(Capabilities())["dynamic"] == "strict"
+
+
+def test_language_analyzers_are_used_where_the_cluster_has_them() -> None:
+    rich = mapping(Capabilities(language_analyzers=True))["properties"]["text"]
+    assert rich["fields"]["fr"]["analyzer"] == "french"
+    assert rich["fields"]["en"]["analyzer"] == "english"
+    assert "fields" not in mapping(Capabilities())["properties"]["text"]
+
+
+@pytest.fixture
+def store() -> Iterator[DisposableElasticStore]:
+    instance = elastic_store()
+    yield instance
+    instance.close()
+
+
+def test_setup_is_idempotent_and_every_access_goes_through_the_alias(
+    store: DisposableElasticStore,
+) -> None:
+    m = make_mention("Acme au top", brands=("Acme",), sentiment="positive")
+    store.upsert([m])
+    store.setup()
+    store.setup()
+    client = store.client
+    aliases = client.indices.get_alias(name=store.alias).body
+    assert list(aliases) == [f"{store.alias}-v{SCHEMA_VERSION}"]
+    assert aliases[store.index]["aliases"][store.alias]["is_write_index"] is True
+    live = client.indices.get_mapping(index=store.alias).body[store.index]["mappings"]
+    assert live["dynamic"] == "strict"
+    assert live["_meta"]["schema_version"] == SCHEMA_VERSION
+    assert store.count(Filters()) == 1
+
+
+def test_a_new_schema_version_migrates_every_mention(store: DisposableElasticStore) -> None:
+    mentions = [make_mention(f"Acme numéro {i}", brands=("Acme",)) for i in range(30)]
+    store.upsert(mentions)
+    newer = DisposableElasticStore(
+        store.client, store.settings, display=store.display, schema_version=SCHEMA_VERSION + 1
+    )
+    newer.setup()
+    assert set(store.client.indices.get_alias(name=store.alias).body) == {newer.index}
+    assert newer.count(Filters()) == 30
+    assert newer.get(mentions[7].id) == mentions[7]
+    newer.setup()  # idempotent once migrated
+    assert newer.count(Filters()) == 30
+    # The old index is kept for the operator to delete; `drop` removes both.
+    assert store.client.indices.exists(index=store.index)
+
+
+def test_an_index_where_the_alias_should_be_is_a_clear_error() -> None:
+    client = connect(server_url(ELASTICSEARCH_ENV, "Elasticsearch"), ElasticSettings())
+    prefix = unique("test-")
+    client.indices.create(index=f"{prefix}-mentions")
+    try:
+        with pytest.raises(ConfigError, match="expects an alias"):
+            ElasticStore(client, ElasticSettings(index_prefix=prefix)).setup()
+    finally:
+        client.indices.delete(index=f"{prefix}-mentions")
+        client.options(ignore_status=404).indices.delete_index_template(name=f"{prefix}-mentions")
+        client.close()
+
+
+def test_a_refused_document_is_dead_lettered_and_the_batch_is_written(
+    store: DisposableElasticStore,
+) -> None:
+    good = [make_mention(f"Acme {i}", brands=("Acme",)) for i in range(5)]
+    # A social API that reports more views than a long can hold: Elasticsearch refuses it.
+    bad = make_mention("Acme viral", brands=("Acme",), engagement=Engagement(views=2**70))
+    output = IndexStage(store).process([*good[:2], bad, *good[2:]])
+    assert [m.id for m, _ in output.dead] == [bad.id]
+    assert "views" in output.dead[0][1]
+    assert store.count(Filters()) == 5
+
+
+def test_throttled_writes_are_retried_until_written() -> None:
+    upstream = server_url(ELASTICSEARCH_ENV, "Elasticsearch")
+    with ElasticFaults(upstream) as faults:
+        store = DisposableElasticStore.from_url(
+            faults.url,
+            settings=ElasticSettings(index_prefix=unique("test-")),
+            initial_backoff=0.05,
+        )
+        try:
+            mentions = [make_mention(f"Acme {i}", brands=("Acme",)) for i in range(40)]
+            faults.throttle(25)  # the first 25 documents written get a 429
+            assert store.upsert(mentions) == []
+            assert faults.bulk_requests >= 2
+            assert store.count(Filters()) == 40
+
+            faults.throttle(10_000)  # a cluster that stays saturated
+            stubborn = DisposableElasticStore(
+                store.client, store.settings, bulk_retries=1, initial_backoff=0.01
+            )
+            with pytest.raises(StoreUnavailable, match="429"):
+                stubborn.upsert([make_mention("Acme encore", brands=("Acme",))])
+        finally:
+            faults.throttle(0)
+            store.close()
+
+
+def test_an_unreachable_cluster_raises_store_unavailable_without_secrets() -> None:
+    settings = ElasticSettings(password="hunter2-secret", username="veille")  # type: ignore[arg-type]
+    with pytest.raises(StoreUnavailable) as caught:
+        ElasticStore.from_url("http://elastic:s3cret-in-url@127.0.0.1:1", settings=settings)
+    message = str(caught.value)
+    assert "127.0.0.1:1" in message
+    assert "s3cret-in-url" not in message
+    assert "hunter2-secret" not in message
+
+
+def test_credentials_and_certificates_reach_the_client(tmp_path: Path) -> None:
+    bundle = tmp_path / "ca.pem"  # the client opens it when it first connects
+    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    with_key = connect(
+        "https://es.example:9200",
+        ElasticSettings(api_key="a2V5OnNlY3JldA==", ca_certs=str(bundle)),  # type: ignore[arg-type]
+    )
+    node = with_key.transport.node_pool.get().config
+    assert with_key._headers["authorization"].startswith("ApiKey ")
+    assert node.ca_certs == str(bundle)
+    assert node.verify_certs is True
+    basic = connect("http://es.example:9200", ElasticSettings(username="u", password="p"))  # type: ignore[arg-type]
+    assert basic._headers["authorization"].startswith("Basic ")
+    with pytest.raises(ConfigError, match="password"):
+        connect("http://es.example:9200", ElasticSettings(username="u"))
