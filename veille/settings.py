@@ -210,6 +210,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             path = Path(url[len(scheme) :]).expanduser()
             if not path.is_absolute():
                 data[section]["url"] = f"{scheme}{(base / path).resolve()}"
+    sentiment = (data.get("enrich") or {}).get("sentiment") or {}
+    if isinstance(sentiment, dict) and isinstance(sentiment.get("model"), str):
+        model = Path(sentiment["model"]).expanduser()
+        sentiment["model"] = str(model if model.is_absolute() else (base / model).resolve())
 
 
 def _dotted(path: Path_) -> str:

@@ -21,6 +21,7 @@ from ingest.query import parse
 from ingest.store import Filters
 from veille.app import App
 from veille.demo.content import BURST_MINUTES
+from veille.demo.enrichment import DEMO_AUDIENCES, show_influence_and_duplicates
 from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, DEMO_SITES, demo_routes
 from veille.demo.web import Web
 from veille.logs import setup_logging
@@ -58,6 +59,7 @@ def write_config(data_dir: Path, proxy: str) -> Path:
             **DEMO_SITES,
             "http": {"proxy": proxy, "host_delay": "0s"},
         },
+        "enrich": {"influence": {"audiences": DEMO_AUDIENCES}},
     }
     path = data_dir / "veille.yaml"
     header = (
@@ -145,3 +147,5 @@ def summarize(app: App, echo: Echo, now: datetime) -> None:
     )
     for bucket in buckets:
         echo(f"   {bucket.start:%H:%M} UTC  {'#' * bucket.total} {bucket.total}")
+    brands = [b.name for b in app.settings.brands]
+    show_influence_and_duplicates(store, brands, app.settings.enrich.influence.percentile, echo)
