@@ -258,6 +258,9 @@ class KafkaBus:
             "session_timeout_ms": int(self.session_timeout * 1000),
             "heartbeat_interval_ms": int(self.heartbeat_interval * 1000),
             "max_poll_interval_ms": int(self.max_poll_interval * 1000),
+            # A member that missed partitions (metadata late at a rebalance) finds them within
+            # this time, instead of kafka-python's default five minutes.
+            "metadata_max_age_ms": 30_000,
         }
 
     def end_offsets(self, topic: str) -> dict[int, int]:
@@ -365,8 +368,16 @@ class KafkaTopicConsumer:
         self.group = group
         self._consumer = bus.connect(KafkaConsumer, **bus.consumer_config(group))
         # Know the topic's partitions before joining: a group leader that joins without them
-        # assigns nothing, and would only notice at its next metadata refresh (minutes).
-        bus._call(f"reading {topic}'s metadata", lambda: self._consumer.partitions_for_topic(topic))
+        # assigns nothing, and would only notice at its next metadata refresh. A topic created
+        # a moment ago may not be in the metadata yet, so wait until it is.
+        deadline = time.monotonic() + bus.connect_timeout
+        while not bus._call(
+            f"reading {topic}'s metadata", lambda: self._consumer.partitions_for_topic(topic)
+        ):
+            if time.monotonic() > deadline:
+                self._consumer.close(autocommit=False)
+                raise BusUnavailable(f"Kafka: topic {topic} has no partitions in the metadata")
+            time.sleep(0.2)
         self._consumer.subscribe([topic], listener=_LogAssignments(topic, group))
 
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Message]:

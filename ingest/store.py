@@ -11,6 +11,19 @@ Contract, held by `tests/test_store_contract.py` for every implementation:
   good, with the reason, and raises `StoreUnavailable` for a passing failure.
 - Every read takes the same `Filters`, and the query in them selects the same mentions as the
   in-memory matcher would.
+- Counts (`Store.count`, `Store.timeline`, `Store.top`) take ``distinct="cluster"`` to count a
+  near-duplicate cluster (a press release syndicated by fifty sites, a retweet and its original)
+  once: a mention without a cluster counts as its own.
+
+Enrich also keeps two small indexes here, because they must be shared by every enrich worker,
+whatever process or machine it runs on, and survive redelivery:
+
+- authors (`Store.record_authors` ... `Store.top_authors`): each mention's contribution to its
+  author (`AuthorActivity`), kept by mention id so that a redelivered mention counts once; the
+  store aggregates it into `AuthorStats`; enrich computes the scores (`enrich.influence`) and
+  saves them back;
+- near-duplicate signatures (`Store.assign_clusters`): MinHash LSH keys, so that a copy joins
+  the cluster of the text it shares the most keys with, atomically.
 """
 
 from __future__ import annotations
@@ -24,8 +37,10 @@ from ingest.query.tree import Node
 from ingest.record import Mention, SentimentLabel
 
 SortOrder = Literal["date", "relevance"]
-Facet = Literal["brand", "sentiment", "source", "site", "author", "lang"]
-FACETS: tuple[Facet, ...] = ("brand", "sentiment", "source", "site", "author", "lang")
+Facet = Literal["brand", "sentiment", "source", "site", "author", "lang", "entity"]
+FACETS: tuple[Facet, ...] = ("brand", "sentiment", "source", "site", "author", "lang", "entity")
+Distinct = Literal["cluster"] | None
+"""``"cluster"``: count each near-duplicate cluster once (see `Enrichment.cluster`)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +54,8 @@ class Filters:
     lang: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    entity: str | None = None
+    """An entity's canonical name (its ``kb_id``) or text, compared folded: ``velora city``."""
 
 
 @dataclass(frozen=True)
@@ -89,6 +106,91 @@ class Rejected:
     reason: str
 
 
+@dataclass(frozen=True)
+class AuthorActivity:
+    """What one mention adds to its author's record. Stores keep it by ``mention_id``."""
+
+    mention_id: str
+    author_key: str
+    site: str
+    published: datetime
+    name: str | None = None
+    handle: str | None = None
+    url: str | None = None
+    reach: int = 0
+    """Followers, else the audience configured for the site or source; 0 when unknown."""
+    engagement: int = 0
+    brands: tuple[str, ...] = ()
+    parent: str | None = None
+    """The id of the mention this one replies to."""
+    thread: str | None = None
+    """The key of the forum thread it was posted in (``site/thread-id``)."""
+    position: int | None = None
+    mentioned: tuple[str, ...] = ()
+    """The author keys it @-mentions."""
+
+
+@dataclass(frozen=True)
+class AuthorStats:
+    """An author as the store aggregates it from their `AuthorActivity`, with the last score
+    enrich saved (`AuthorScore`)."""
+
+    key: str
+    name: str | None
+    handle: str | None
+    url: str | None
+    mentions: int
+    reach: int
+    """The largest reach seen."""
+    engagement: int
+    """Summed over their mentions."""
+    sites: tuple[str, ...]
+    first_seen: datetime
+    last_seen: datetime
+    pagerank: float = 0.0
+    score: float = 0.0
+
+    @property
+    def display(self) -> str:
+        return self.name or (f"@{self.handle}" if self.handle else self.key)
+
+
+@dataclass(frozen=True)
+class AuthorScore:
+    key: str
+    pagerank: float
+    score: float
+
+
+@dataclass(frozen=True)
+class AuthorEdge:
+    """``source`` replied to, posted under a thread opened by, or @-mentioned ``target``,
+    ``weight`` times."""
+
+    source: str
+    target: str
+    weight: int
+
+
+@dataclass(frozen=True)
+class RankedAuthor:
+    author: AuthorStats
+    mentions: int
+    """How many of their mentions match the filters."""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A mention's near-duplicate signature: its LSH keys (`enrich.duplicates`)."""
+
+    mention_id: str
+    keys: tuple[int, ...]
+    """Signed 64-bit integers. Two mentions that share a key are near-duplicates."""
+    joins: bool = True
+    """False: the mention starts its own cluster whatever it shares keys with (a short post),
+    but later copies can still join it."""
+
+
 class Store(Protocol):
     def setup(self) -> None:
         """Create or migrate what the store needs (idempotent; safe at every start)."""
@@ -102,14 +204,51 @@ class Store(Protocol):
         self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
     ) -> SearchPage: ...
 
-    def count(self, filters: Filters) -> int: ...
+    def count(self, filters: Filters, *, distinct: Distinct = None) -> int: ...
 
-    def timeline(self, filters: Filters, interval: timedelta) -> list[Bucket]:
+    def timeline(
+        self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
+    ) -> list[Bucket]:
         """Mention counts per ``interval`` bucket, split by sentiment, oldest first."""
 
-    def top(self, filters: Filters, facet: Facet, limit: int = 10) -> list[TermCount]:
-        """The most frequent values of ``facet`` (top sites, top authors, counts per brand...),
-        most frequent first; mentions without a value are not counted."""
+    def top(
+        self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
+    ) -> list[TermCount]:
+        """The most frequent values of ``facet`` (top sites, top authors, counts per brand,
+        entities by canonical name...), most frequent first; mentions without a value are not
+        counted."""
+
+    # -- authors (written by enrich) -------------------------------------------------------------
+
+    def record_authors(self, activity: Sequence[AuthorActivity]) -> list[AuthorStats]:
+        """Keep each activity by mention id (a redelivered mention replaces its earlier copy,
+        never adds to it) and return the updated stats of the authors concerned."""
+
+    def authors(self, keys: Sequence[str]) -> list[AuthorStats]:
+        """The stats of these authors (unknown keys are left out)."""
+
+    def save_author_scores(self, scores: Sequence[AuthorScore]) -> None: ...
+
+    def author_edges(self) -> list[AuthorEdge]:
+        """The reply and mention graph between known authors: replies to a known parent
+        mention, posts in a thread to its opener (lowest position), @-mentions of a known
+        author. No self-loops."""
+
+    def author_score_at(self, percentile: float) -> float | None:
+        """The saved score at ``percentile`` (0-100, nearest rank) over every author, or None
+        when there are none."""
+
+    def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
+        """The authors of the mentions matching ``filters``, highest score first."""
+
+    # -- near-duplicates (written by enrich) ----------------------------------------------------
+
+    def assign_clusters(self, signatures: Sequence[Signature]) -> dict[str, str]:
+        """The cluster of each signature's mention, atomically across workers: the cluster it
+        was given before (redelivery); else, if it ``joins``, the cluster whose stored signatures
+        share the most keys with it (ties: the smallest cluster id); else a new
+        cluster named after the mention. Signatures are stored in order, so a later one in the
+        same batch can join an earlier one."""
 
     def significant_terms(
         self, filters: Filters, background: Filters | None = None, limit: int = 10

@@ -31,7 +31,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result, dateti
 def test_the_demo_pages_the_outage_within_one_bucket(demo: tuple[Path, Result, datetime]) -> None:
     result = demo[1]
     assert result.exit_code == 0, result.output
-    section = result.output[result.output.index("6. Alerts") :]
+    section = result.output[result.output.index("8. Alerts") :]
     assert "trigger of alert" in section
     assert "within one bucket: True" in section
     assert "Lumen Télécom:" in section

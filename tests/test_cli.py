@@ -46,6 +46,21 @@ def test_the_demo_collects_tags_stores_and_finds_mentions(demo_dir: tuple[Path, 
     assert counts["stages"]["enrich"]["dropped:no_brand"] >= 3  # homonyms and torches
 
 
+def test_the_demo_shows_influencers_and_collapses_duplicates(
+    demo_dir: tuple[Path, Result],
+) -> None:
+    data, result = demo_dir
+    out = result.output
+    assert "6. Who matters" in out
+    assert "7. Near-duplicates" in out
+    assert '"Velora inaugure une usine d\'assemblage à Angers": 3 copies' in out
+    config = str(data / "veille.yaml")
+    top = invoke("--config", config, "authors", "top", "--format", "json", "--limit", "3").output
+    first = json.loads(top.splitlines()[0])
+    assert first["influencer"] is True
+    assert first["reach"] == 1_200_000  # the audience configured for actu-eco.example
+
+
 def test_search_prints_json_lines_with_enrichment(demo_dir: tuple[Path, Result]) -> None:
     config = str(demo_dir[0] / "veille.yaml")
     result = invoke(

@@ -9,11 +9,13 @@ import itertools
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from ingest.query import parse
-from ingest.store import Filters, Store
+from ingest.record import Entity, Influence, Mention
+from ingest.store import AuthorActivity, AuthorScore, Filters, Signature, Store
 from tests.backends import STORES
 from tests.conftest import T0, make_mention
 
@@ -184,6 +186,170 @@ def test_top_sites_authors_and_brands(store: Store) -> None:
         ("Acme", 2),
     ]
     assert [(t.key, t.count) for t in store.top(Filters(brand="Acme"), "site")] == [("a.fr", 2)]
+
+
+# -- what enrich adds: entities, near-duplicate clusters, authors -----------------------------
+
+# Written for SQLite with issue 4; the Elasticsearch store does not have them yet (the issue 4
+# report lists them for the port). Strict: once ported, these pass, and the marker must go.
+not_yet_on_elastic = pytest.mark.usefixtures("_not_yet_on_elastic")
+
+
+@pytest.fixture
+def _not_yet_on_elastic(request: pytest.FixtureRequest, store: Store) -> None:
+    if type(store).__name__.endswith("ElasticStore"):
+        request.applymarker(
+            pytest.mark.xfail(reason="not ported to Elasticsearch yet", strict=True)
+        )
+
+
+def _enriched(mention: Mention, **update: object) -> Mention:
+    assert mention.enrichment is not None
+    return mention.with_enrichment(mention.enrichment.model_copy(update=update))
+
+
+@not_yet_on_elastic
+def test_counts_can_count_a_cluster_once(store: Store) -> None:
+    copies = [
+        _enriched(
+            make_mention(f"copie {i}", site=site, brands=("Acme",), sentiment="positive"),
+            cluster="press-release",
+        )
+        for i, site in enumerate(["a.fr", "b.fr", "c.fr"])
+    ]
+    alone = make_mention("seul", site="a.fr", brands=("Acme",), sentiment="negative")
+    store.upsert([*copies, alone])
+    everything = Filters()
+    assert store.count(everything) == 4
+    assert store.count(everything, distinct="cluster") == 2
+    assert [(t.key, t.count) for t in store.top(everything, "site", distinct="cluster")] == [
+        ("a.fr", 2),
+        ("b.fr", 1),
+        ("c.fr", 1),
+    ]
+    assert [(t.key, t.count) for t in store.top(everything, "brand", distinct="cluster")] == [
+        ("Acme", 2)
+    ]
+    buckets = store.timeline(everything, timedelta(days=1), distinct="cluster")
+    assert sum(b.total for b in buckets) == 2
+    assert sum(b.counts.get("positive", 0) for b in buckets) == 1
+
+
+@not_yet_on_elastic
+def test_entities_are_searchable_and_aggregated_by_canonical_name(store: Store) -> None:
+    city = Entity(text="velora city", label="PRODUCT", kb_id="Velora City")
+    store.upsert(
+        [
+            _enriched(make_mention("a", brands=("Velora",), sentiment="neutral"), entities=(city,)),
+            _enriched(
+                make_mention("b", brands=("Velora",), sentiment="neutral"),
+                entities=(
+                    Entity(text="Velora City", label="PRODUCT", kb_id="Velora City"),
+                    Entity(text="Angers", label="LOC"),
+                ),
+            ),
+            make_mention("c", brands=("Velora",), sentiment="neutral"),
+        ]
+    )
+    assert [(t.key, t.count) for t in store.top(Filters(), "entity")] == [
+        ("Velora City", 2),
+        ("Angers", 1),
+    ]
+    assert store.count(Filters(entity="velora city")) == 2
+    assert store.count(Filters(entity="ANGERS")) == 1
+    stored = store.get(store.search(Filters(entity="angers")).hits[0].id)
+    assert stored is not None
+    assert stored.enrichment is not None
+    assert stored.enrichment.entities[1].label == "LOC"
+
+
+def _activity(mention_id: str, author: str, **kwargs: Any) -> AuthorActivity:
+    defaults: dict[str, Any] = {"site": "forum.fr", "published": T0}
+    return AuthorActivity(mention_id, f"forum.fr/{author}", **{**defaults, **kwargs})
+
+
+@not_yet_on_elastic
+def test_author_activity_is_counted_once_per_mention(store: Store) -> None:
+    first = _activity("m1", "jo", name="Jo", reach=100, engagement=3)
+    stats = store.record_authors([first, _activity("m2", "jo", reach=250, engagement=2)])
+    assert [(a.key, a.mentions, a.reach, a.engagement) for a in stats] == [
+        ("forum.fr/jo", 2, 250, 5)
+    ]
+    again = store.record_authors([first])  # redelivered: replaces, never adds
+    assert (again[0].mentions, again[0].engagement, again[0].name) == (2, 5, "Jo")
+    moved = store.record_authors([_activity("m2", "al", site="blog.fr")])  # m2 changed author
+    assert {a.key: a.mentions for a in moved} == {"forum.fr/al": 1, "forum.fr/jo": 1}
+    assert [a.sites for a in store.authors(["forum.fr/al"])] == [("blog.fr",)]
+    assert store.authors(["nobody"]) == []
+
+
+@not_yet_on_elastic
+def test_author_scores_percentiles_and_edges(store: Store) -> None:
+    store.record_authors(
+        [
+            _activity("m1", "op", thread="forum.fr/t1", position=1),
+            _activity("m2", "jo", thread="forum.fr/t1", position=2),
+            _activity("m3", "al", thread="forum.fr/t1", position=3, mentioned=("forum.fr/jo",)),
+            _activity("m4", "al", parent="m2"),
+            _activity("m5", "al", mentioned=("forum.fr/unknown", "forum.fr/al")),
+        ]
+    )
+    edges = {(e.source, e.target): e.weight for e in store.author_edges()}
+    assert edges == {
+        ("forum.fr/jo", "forum.fr/op"): 1,
+        ("forum.fr/al", "forum.fr/op"): 1,
+        ("forum.fr/al", "forum.fr/jo"): 2,  # a reply and an @-mention
+    }
+    store.save_author_scores(
+        [
+            AuthorScore("forum.fr/op", 0.5, 3.0),
+            AuthorScore("forum.fr/jo", 0.3, 2.0),
+            AuthorScore("forum.fr/al", 0.2, 1.0),
+        ]
+    )
+    assert store.author_score_at(100) == 3.0
+    assert store.author_score_at(50) == 2.0
+    assert store.author_score_at(0) == 1.0
+    assert [a.pagerank for a in store.authors(["forum.fr/op"])] == [0.5]
+
+
+@not_yet_on_elastic
+def test_top_authors_rank_by_score_among_matching_mentions(store: Store) -> None:
+    def by(author: str, brand: str) -> Mention:
+        m = make_mention(f"{author} {brand}", site="forum.fr", brands=(brand,), sentiment="neutral")
+        return _enriched(m, influence=Influence(author_key=f"forum.fr/{author}", score=0.0))
+
+    mentions = [by("jo", "Acme"), by("jo", "Acme"), by("al", "Acme"), by("al", "Globex")]
+    store.upsert(mentions)
+    authors = ["jo", "jo", "al", "al"]
+    store.record_authors([_activity(m.id, a) for m, a in zip(mentions, authors, strict=True)])
+    store.save_author_scores(
+        [AuthorScore("forum.fr/jo", 0, 1.0), AuthorScore("forum.fr/al", 0, 2.0)]
+    )
+    top = store.top_authors(Filters(brand="Acme"))
+    assert [(r.author.key, r.mentions, r.author.mentions) for r in top] == [
+        ("forum.fr/al", 1, 2),
+        ("forum.fr/jo", 2, 2),
+    ]
+    assert [r.author.key for r in store.top_authors(Filters(brand="Globex"))] == ["forum.fr/al"]
+
+
+@not_yet_on_elastic
+def test_clusters_are_assigned_once_and_joined_by_shared_keys(store: Store) -> None:
+    first = store.assign_clusters([Signature("m1", (1, 2, 3)), Signature("m2", (9, 8))])
+    assert first == {"m1": "m1", "m2": "m2"}
+    joined = store.assign_clusters(
+        [
+            Signature("m3", (3, 4)),  # shares a key with m1
+            Signature("m4", (4, 5)),  # shares a key with m3, so with m1's cluster
+            Signature("m5", (1, 2, 9), joins=False),  # a short post: its own cluster
+            Signature("m6", (2, 3, 8)),  # two keys with m1's cluster, one with m2's
+        ]
+    )
+    assert joined == {"m3": "m1", "m4": "m1", "m5": "m5", "m6": "m1"}
+    # Redelivered, even with other keys: the cluster it was given.
+    assert store.assign_clusters([Signature("m2", (1, 2, 3))]) == {"m2": "m2"}
+    assert store.assign_clusters([Signature("m7", ())]) == {"m7": "m7"}
 
 
 def test_significant_terms_are_the_words_of_the_spike(store: Store) -> None:

@@ -26,7 +26,7 @@ import click
 from ingest.errors import ConfigError, QuerySyntaxError, VeilleError
 from ingest.query import parse
 from ingest.settings import parse_duration
-from ingest.store import Filters
+from ingest.store import Distinct, Filters
 from veille.app import App, Worker
 from veille.cli_alerts import alerts
 from veille.logs import redact, setup_logging
@@ -171,9 +171,19 @@ def _run_stage(state: State, name: str, once: bool) -> None:
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Process what is waiting, then exit.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Worker processes, one consumer-group member each (default: enrich.workers).",
+)
 @pass_state
-def enrich(state: State, once: bool) -> None:
+def enrich(state: State, once: bool, workers: int | None) -> None:
     """Run the enrich worker: mentions.raw -> mentions.enriched."""
+    workers = workers or state.settings.enrich.workers
+    if workers > 1:
+        from veille.cli_enrich import run_enrich_processes
+
+        sys.exit(run_enrich_processes(state, workers, once))
     _run_stage(state, "enrich", once)
 
 
@@ -251,6 +261,7 @@ def _filters(
     lang: str | None,
     since: str | None,
     until: str | None,
+    entity: str | None = None,
 ) -> Filters:
     return Filters(
         query=parse(query) if query else None,
@@ -260,6 +271,7 @@ def _filters(
         lang=lang,
         since=parse_time(since),
         until=parse_time(until),
+        entity=entity,
     )
 
 
@@ -272,6 +284,7 @@ def filter_options(func: F) -> F:
             click.option("--lang", help="Language code: fr, en..."),
             click.option("--since", help="From this date or duration ago: 2026-11-01, 24h, 7d."),
             click.option("--until", help="Up to this date or duration ago."),
+            click.option("--entity", help="Naming this entity: a brand, product, person, place."),
         ]
     ):
         func = option(func)
@@ -302,13 +315,14 @@ def search(
     lang: str | None,
     since: str | None,
     until: str | None,
+    entity: str | None,
     sort: str,
     page: int,
     size: int,
     fmt: str,
 ) -> None:
     """Search stored mentions with the query language, e.g. '"service client" NEAR/5 acme'."""
-    filters = _filters(query, brand, sentiment, source, lang, since, until)
+    filters = _filters(query, brand, sentiment, source, lang, since, until, entity)
     app = state.app()
     try:
         result = app.store.search(filters, sort=sort, page=page, size=size)  # type: ignore[arg-type]
@@ -333,6 +347,7 @@ def search(
 @filter_options
 @click.option("--interval", default="1d", show_default=True, help="Timeline bucket: 1h, 1d, 1w...")
 @click.option("--top", "limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--collapse-copies", is_flag=True, help="Count syndicated copies and retweets once.")
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
 )
@@ -346,19 +361,25 @@ def report(
     lang: str | None,
     since: str | None,
     until: str | None,
+    entity: str | None,
     interval: str,
     limit: int,
+    collapse_copies: bool,
     fmt: str,
 ) -> None:
     """Mentions over time by sentiment, top sites and top authors (default: the last 7 days)."""
-    filters = _filters(query, brand, sentiment, source, lang, since or "7d", until)
+    filters = _filters(query, brand, sentiment, source, lang, since or "7d", until, entity)
+    distinct: Distinct = "cluster" if collapse_copies else None
     step = parse_duration(interval)
     if not isinstance(step, timedelta) or step <= timedelta(0):
         raise click.BadParameter(f"'{interval}' is not a duration such as 1h or 1d")
     app = state.app()
     try:
-        buckets = app.store.timeline(filters, step)
-        tops = {facet: app.store.top(filters, facet, limit) for facet in ("site", "author")}
+        buckets = app.store.timeline(filters, step, distinct=distinct)
+        tops = {
+            facet: app.store.top(filters, facet, limit, distinct=distinct)
+            for facet in ("site", "author")
+        }
     finally:
         app.close()
     labels = ("negative", "neutral", "positive")
@@ -490,6 +511,11 @@ cli.add_command(alerts)
 from veille.cli_kibana import kibana  # noqa: E402
 
 cli.add_command(kibana)
+
+from veille.cli_enrich import authors, sentiment  # noqa: E402
+
+cli.add_command(sentiment)
+cli.add_command(authors)
 
 
 def main() -> None:

@@ -217,6 +217,10 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             path = Path(url[len(scheme) :]).expanduser()
             if not path.is_absolute():
                 data[section]["url"] = f"{scheme}{(base / path).resolve()}"
+    sentiment = (data.get("enrich") or {}).get("sentiment") or {}
+    if isinstance(sentiment, dict) and isinstance(sentiment.get("model"), str):
+        model = Path(sentiment["model"]).expanduser()
+        sentiment["model"] = str(model if model.is_absolute() else (base / model).resolve())
     channels = (data.get("alerts") or {}).get("channels") or {}
     for channel in channels.values() if isinstance(channels, dict) else ():
         if isinstance(channel, dict) and channel.get("type") == "file":

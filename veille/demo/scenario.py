@@ -24,6 +24,7 @@ from ingest.query import parse
 from ingest.store import Filters
 from veille.app import App
 from veille.demo.content import BURST_MINUTES
+from veille.demo.enrichment import DEMO_AUDIENCES, show_influence_and_duplicates
 from veille.demo.receiver import Receiver, webhook_check
 from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, DEMO_SITES, demo_routes
 from veille.demo.web import Web
@@ -94,6 +95,7 @@ def write_config(data_dir: Path, proxy: str, alerts: dict[str, object] | None = 
             **DEMO_SITES,
             "http": {"proxy": proxy, "host_delay": "0s"},
         },
+        "enrich": {"influence": {"audiences": DEMO_AUDIENCES}},
     }
     if alerts:
         config["alerts"] = alerts
@@ -189,13 +191,15 @@ def summarize(app: App, echo: Echo, now: datetime) -> None:
     )
     for bucket in buckets:
         echo(f"   {bucket.start:%H:%M} UTC  {'#' * bucket.total} {bucket.total}")
+    brands = [b.name for b in app.settings.brands]
+    show_influence_and_duplicates(store, brands, app.settings.enrich.influence.percentile, echo)
 
 
 def show_alerts(app: App, receiver: Receiver, echo: Echo, now: datetime) -> None:
     burst = now - timedelta(minutes=BURST_MINUTES)
     step = app.settings.alerts.bucket
     echo(
-        f"\n6. Alerts: rule 'bad-buzz' on negative mentions, {step.total_seconds() / 60:.0f}-minute"
+        f"\n8. Alerts: rule 'bad-buzz' on negative mentions, {step.total_seconds() / 60:.0f}-minute"
         f" buckets; what the local webhook {receiver.url}/veille received (signature verified)"
     )
     if not receiver.received:

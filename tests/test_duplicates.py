@@ -1,0 +1,121 @@
+"""Near-duplicates: syndicated copies and retweets share a cluster; other posts do not; the
+assignment survives redelivery and holds across worker processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+from enrich.duplicates import DuplicateDetector, lsh_keys, normalise
+from index.sqlite import SqliteStore
+from ingest.record import Mention
+from tests.conftest import make_mention
+
+RELEASE = (
+    "Le fabricant de vélos électriques Velora a inauguré jeudi une usine d'assemblage à Angers. "
+    "Le site emploiera 120 personnes et produira 40 000 vélos par an. « Nous sommes fiers de "
+    "fabriquer en France », a déclaré la directrice générale de Velora."
+)
+OTHER = (
+    "Velora présentait au salon sa gamme 2027 : un cadre plus léger, un nouvel écran et une "
+    "application mise à jour. Les prix seront annoncés en janvier, a précisé la marque."
+)
+TWEET = (
+    "Le service client de Lumen est vraiment nul, trois jours sans internet et personne ne "
+    "répond au téléphone #lumen"
+)
+
+
+def detector(tmp_path: Path) -> DuplicateDetector:
+    store = SqliteStore(tmp_path / "store.db")
+    store.setup()
+    return DuplicateDetector(store)
+
+
+def test_normalising_drops_retweet_prefix_urls_and_the_cut_word() -> None:
+    words, retweet = normalise("RT @marc_44: Le service client de Lumen est vraim… https://t.co/x")
+    assert retweet
+    assert words == ["le", "service", "client", "de", "lumen", "est"]
+    assert normalise("Lumen, enfin réparé https://t.co/x")[0] == ["lumen", "enfin", "repare"]
+
+
+def test_keys_are_stable_and_copies_share_them() -> None:
+    keys = lsh_keys(normalise(RELEASE)[0])
+    assert keys == lsh_keys(normalise(RELEASE)[0])
+    assert len(keys) == 13  # 12 bands and the head
+    assert set(keys) & set(lsh_keys(normalise(RELEASE + " (Avec AFP)")[0]))
+    assert not set(keys) & set(lsh_keys(normalise(OTHER)[0]))
+
+
+def test_syndicated_copies_and_retweets_join_one_cluster(tmp_path: Path) -> None:
+    mentions = [
+        make_mention(RELEASE, site="actu-eco.example"),
+        make_mention(RELEASE + " (Avec AFP)", site="journal-tech.example"),
+        make_mention(RELEASE.replace("jeudi", "mercredi"), site="lesnouvelles.example"),
+        make_mention(OTHER, site="blog.example"),
+        make_mention(TWEET, site="x.com"),
+        make_mention("RT @marc: " + TWEET[:80] + "…", site="x.com"),
+        make_mention("RT @paul: " + TWEET, site="x.com"),
+    ]
+    clusters = detector(tmp_path).clusters(mentions)
+    release, other, tweet = mentions[0].id, mentions[3].id, mentions[4].id
+    assert [clusters[m.id] for m in mentions] == [
+        release,
+        release,
+        release,
+        other,
+        tweet,
+        tweet,
+        tweet,
+    ]
+
+
+def test_short_posts_are_voices_not_copies_unless_retweeted(tmp_path: Path) -> None:
+    first = make_mention("Panne Lumen ce soir !", site="x.com")
+    second = make_mention("Panne Lumen ce soir !", site="x.com")
+    retweet = make_mention("RT @jo: Panne Lumen ce soir !", site="x.com")
+    clusters = detector(tmp_path).clusters([first, second, retweet])
+    assert clusters[first.id] == first.id
+    assert clusters[second.id] == second.id
+    assert clusters[retweet.id] in (first.id, second.id)
+
+
+def test_a_redelivered_mention_keeps_its_cluster(tmp_path: Path) -> None:
+    dup = detector(tmp_path)
+    original = make_mention(RELEASE, site="a.example")
+    copy = make_mention(RELEASE + " (Avec AFP)", site="b.example")
+    assert dup.clusters([original, copy]) == {original.id: original.id, copy.id: original.id}
+    edited = copy.model_copy(update={"text": OTHER})  # even if its text changed meanwhile
+    assert dup.clusters([copy, edited]) == {copy.id: original.id}
+
+
+def _assign(path: str, mentions: list[str], start: multiprocessing.synchronize.Barrier) -> None:
+    store = SqliteStore(path)
+    start.wait()
+    DuplicateDetector(store).clusters([Mention.model_validate_json(m) for m in mentions])
+    store.close()
+
+
+def test_copies_enriched_at_once_by_several_processes_share_one_cluster(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    SqliteStore(path).setup()
+    copies = [
+        make_mention(f"{RELEASE} Édition {'de la ' * (i % 2)}région {i}.", site=f"s{i}.example")
+        for i in range(8)
+    ]
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(4)
+    workers = [
+        context.Process(
+            target=_assign, args=(str(path), [m.model_dump_json() for m in copies[i::4]], start)
+        )
+        for i in range(4)
+    ]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+        assert w.exitcode == 0
+    store = SqliteStore(path)
+    clusters = DuplicateDetector(store).clusters(copies)  # already assigned: read back
+    assert len(set(clusters.values())) == 1

@@ -1,0 +1,70 @@
+"""Entities: the configured names in every language, spaCy's French NER, one load per process."""
+
+from __future__ import annotations
+
+import pytest
+
+from enrich.entities import EntityExtractor
+from ingest.errors import ConfigError
+from ingest.record import Entity
+from ingest.settings import Brand
+
+BRANDS = [
+    Brand(
+        name="Lumen Télécom",
+        query="lumen",
+        products=["Lumen Box 5"],
+        competitors=["Orange"],
+        people=["Anne Morel"],
+    )
+]
+
+
+@pytest.fixture(scope="module")
+def extractor() -> EntityExtractor:
+    return EntityExtractor(BRANDS, {"fr": "fr_core_news_md"})
+
+
+def test_configured_names_in_any_case_and_accents_in_every_language(
+    extractor: EntityExtractor,
+) -> None:
+    [english, undetermined] = extractor.extract(
+        [
+            "The LUMEN BOX 5 by Lumen Telecom beats Orange, says Anne Morel. Lumen Telecom rocks.",
+            "lumen télécom",
+        ],
+        ["en", "und"],
+    )
+    assert english == (
+        Entity(text="LUMEN BOX 5", label="PRODUCT", kb_id="Lumen Box 5"),
+        Entity(text="Lumen Telecom", label="BRAND", kb_id="Lumen Télécom"),
+        Entity(text="Orange", label="COMPETITOR", kb_id="Orange"),
+        Entity(text="Anne Morel", label="PERSON", kb_id="Anne Morel"),
+    )
+    assert undetermined == (Entity(text="lumen télécom", label="BRAND", kb_id="Lumen Télécom"),)
+
+
+@pytest.mark.slow
+def test_french_text_also_gets_spacy_entities(extractor: EntityExtractor) -> None:
+    [french] = extractor.extract(
+        ["Emmanuel Macron a visité à Angers l'usine de Lumen Télécom avec Anne Morel."], ["fr"]
+    )
+    found = {(e.text, e.label, e.kb_id) for e in french}
+    assert ("Emmanuel Macron", "PERSON", None) in found
+    assert ("Angers", "LOC", None) in found
+    # The ruler runs first: the configured names keep their labels and canonical names.
+    assert ("Lumen Télécom", "BRAND", "Lumen Télécom") in found
+    assert ("Anne Morel", "PERSON", "Anne Morel") in found
+    assert extractor.pipeline("fr") is extractor.pipeline("fr")  # loaded once
+
+
+def test_labels_can_be_restricted() -> None:
+    only_brands = EntityExtractor(BRANDS, {}, labels=["BRAND"])
+    [found] = only_brands.extract(["Lumen Télécom contre Orange"], ["fr"])
+    assert [e.label for e in found] == ["BRAND"]
+
+
+def test_a_missing_model_is_a_configuration_error() -> None:
+    missing = EntityExtractor(BRANDS, {"de": "de_core_news_nope"})
+    with pytest.raises(ConfigError, match="cannot load spaCy model 'de_core_news_nope'"):
+        missing.extract(["Lumen"], ["de"])
