@@ -108,15 +108,26 @@ def refine(start: dict[str, Any], jobs: int) -> tuple[dict[str, Any], dict[str, 
 
 
 def draw(rng: random.Random, n: int) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = [{}]  # the current defaults
-    seen = {"{}"}
-    while len(out) < n + 1:
+    """``n`` random candidates. The current defaults are not one of them: they were tuned on
+    realTweets, and choosing them in the held-out protocols would leak what is held out."""
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    while len(out) < n:
         candidate = {k: rng.choice(v) for k, v in SPACE.items()}
         key = json.dumps(candidate, sort_keys=True)
         if key not in seen:
             seen.add(key)
             out.append(candidate)
     return out
+
+
+def _defaults(cached: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    key = json.dumps({}, sort_keys=True)
+    if key not in cached:
+        _init()
+        cached[key] = _evaluate({})
+    result: dict[str, dict[str, Any]] = cached[key]
+    return result
 
 
 def best(
@@ -211,7 +222,7 @@ def main() -> None:
         refined, total = refine(chosen, args.jobs)
         print(line("   realTweets (in-sample)", total))
         print(f"   settings: {json.dumps(refined)}")
-    default = results[0][1]
+    default = {r: SeriesScore(**s) for r, s in _defaults(cached).items()}
     print("\nThe current defaults")
     print(line("   realTweets", scorer.total([default[r] for r in tweets])))
     print(line("   other categories", scorer.total([default[r] for r in others])))
