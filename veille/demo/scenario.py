@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from alerts.render import message, plain
+from alerts.settings import AlertSettings
 from ingest.errors import ConfigError
 from ingest.query import parse
 from ingest.store import Filters
@@ -108,10 +109,24 @@ def write_config(data_dir: Path, proxy: str, alerts: dict[str, object] | None = 
     return path
 
 
+def demo_now(bucket: timedelta) -> datetime:
+    """The demo's "now": the real time, moved back by less than a bucket, so that the outage
+    always begins 30 seconds into an alert bucket.
+
+    The demo replays the past, and a replay can only fire when a bucket ends: without this, an
+    outage that happened to begin in a bucket's last seconds would be seen one bucket later, and
+    the demo's answer would depend on the time of day it runs.
+    """
+    real = datetime.now(UTC)
+    step = int(bucket.total_seconds())
+    into = int((real - timedelta(minutes=BURST_MINUTES)).timestamp()) % step
+    return real - timedelta(seconds=(into - 30) % step)
+
+
 def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
     data_dir = data_dir.resolve()
     prepare(data_dir)
-    now = datetime.now(UTC)
+    now = demo_now(AlertSettings().bucket)
     key, key_file = signing_key(data_dir)
     with Web(demo_routes(now)) as web, Receiver(webhook_check(key)) as receiver:
         config = write_config(data_dir, web.proxy, alerts_config(key_file, receiver.url))
