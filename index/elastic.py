@@ -72,7 +72,7 @@ try:
     from elasticsearch.serializer import OrjsonSerializer
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ConfigError(
-        "the http(s):// store needs the elasticsearch client: pip install 'veille[scale]'"
+        "the http(s):// store needs the elasticsearch client: reinstall Veille (scripts/bootstrap)"
     ) from exc
 
 log = logging.getLogger(__name__)

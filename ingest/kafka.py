@@ -37,7 +37,9 @@ try:
     from kafka.consumer.subscription_state import ConsumerRebalanceListener
     from kafka.errors import CommitFailedError, KafkaConfigurationError, KafkaError
 except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ConfigError("the kafka:// bus needs kafka-python: pip install 'veille[scale]'") from exc
+    raise ConfigError(
+        "the kafka:// bus needs kafka-python: reinstall Veille (scripts/bootstrap)"
+    ) from exc
 
 log = logging.getLogger(__name__)
 
