@@ -1,11 +1,12 @@
 """Named entities: spaCy's statistical NER where a model is installed (French:
 ``fr_core_news_md``), and, in every language, an entity ruler built from the configured brands.
 
-The ruler knows each brand's name (label ``BRAND``), products (``PRODUCT``), competitors
-(``COMPETITOR``) and people (``PERSON``), case- and accent-insensitively; each such entity
-carries the configured name as its ``kb_id``, so "velora city" and "Velora City" aggregate as
-one. The ruler runs before the statistical NER, which therefore never relabels them.
-spaCy's French labels are kept except ``PER``, renamed ``PERSON`` to match the ruler's.
+The ruler knows each brand's name and aliases (label ``BRAND``), products (``PRODUCT``),
+competitors (``COMPETITOR``) and people (``PERSON``), case- and accent-insensitively; each such
+entity carries the configured name as its ``kb_id`` (the brand's name for an alias), so "velora
+city" and "Velora City", or "Lumen" and "Lumen Télécom", aggregate as one. The ruler runs
+before the statistical NER, which therefore never relabels them. spaCy's French labels are
+kept except ``PER``, renamed ``PERSON`` to match the ruler's.
 
 Loading a model takes seconds, so each pipeline is loaded once per worker, on first use, with
 only the components NER needs; texts are processed in batches (``nlp.pipe``).
@@ -43,17 +44,17 @@ def ruler_patterns(brands: Sequence[Brand]) -> list[dict[str, Any]]:
     patterns: list[dict[str, Any]] = []
     for brand in brands:
         groups = (
-            ("BRAND", [brand.name]),
-            ("PRODUCT", brand.products),
-            ("COMPETITOR", brand.competitors),
-            ("PERSON", brand.people),
+            ("BRAND", [(alias, brand.name) for alias in (brand.name, *brand.aliases)]),
+            ("PRODUCT", [(name, name) for name in brand.products]),
+            ("COMPETITOR", [(name, name) for name in brand.competitors]),
+            ("PERSON", [(name, name) for name in brand.people]),
         )
         for label, names in groups:
-            for name in names:
+            for name, canonical in names:
                 words = fold(name).split()
                 if words:
                     pattern = [{"_": {_FOLDED: w}} for w in words]
-                    patterns.append({"label": label, "pattern": pattern, "id": name})
+                    patterns.append({"label": label, "pattern": pattern, "id": canonical})
     return patterns
 
 

@@ -70,6 +70,9 @@ class Brand(Strict):
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
     query: str
+    aliases: list[str] = []
+    """Other names of the brand ("Lumen" for "Lumen Télécom"): entities found under an alias are
+    counted under the brand's name. Matching is the query's job, not the aliases'."""
     products: list[str] = []
     competitors: list[str] = []
     people: list[str] = []

@@ -124,6 +124,14 @@ class App:
             labels=settings.labels,
         )
 
+    def warm_up(self) -> None:
+        """Load the enrichment models now rather than on the first batch (spaCy's French model
+        takes seconds), e.g. in a background thread while sources are being read."""
+        _ = self.sentiment
+        if self.entities is not None:
+            for lang in self.entities.models:
+                self.entities.pipeline(lang)
+
     def enrich_stage(self) -> EnrichStage:
         enrich = self.settings.enrich
         return EnrichStage(

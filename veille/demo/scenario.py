@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -97,6 +98,7 @@ def write_config(data_dir: Path, proxy: str, alerts: dict[str, object] | None = 
             "http": {"proxy": proxy, "host_delay": "0s"},
         },
         "enrich": {"influence": {"audiences": DEMO_AUDIENCES}},
+        "runner": {"poll_timeout": "0.2s"},
     }
     if alerts:
         config["alerts"] = alerts
@@ -133,6 +135,9 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
         settings = load_settings(config)
         setup_logging(settings.log_level, secret_values(settings))
         app = App(settings)
+        # Models load while the sources are read: spaCy's French model alone takes seconds.
+        models = threading.Thread(target=app.warm_up, name="warm-up", daemon=True)
+        models.start()
         try:
             echo(
                 f"Veille demo: a sample web of {len(DEMO_FEEDS)} feeds on {web.proxy}, "
@@ -149,6 +154,7 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             echo(
                 "\n2. Enriching (language, brands, sentiment), indexing, and watching for bad buzz"
             )
+            models.join()
             app.drain()
             counts = app.counters.read()
             enrich, index = counts.get("enrich", {}), counts.get("index", {})
@@ -180,14 +186,16 @@ def summarize(app: App, echo: Echo, now: datetime) -> None:
     rows = []
     for brand in app.settings.brands:
         by_sentiment = {t.key: t.count for t in store.top(Filters(brand=brand.name), "sentiment")}
+        entities = store.top(Filters(brand=brand.name), "entity", 4)
         rows.append(
             [
                 brand.name,
                 *(by_sentiment.get(s, 0) for s in ("negative", "neutral", "positive")),
                 sum(by_sentiment.values()),
+                ", ".join(f"{t.key} {t.count}" for t in entities),
             ]
         )
-    echo(table(rows, ["brand", "negative", "neutral", "positive", "total"]))
+    echo(table(rows, ["brand", "negative", "neutral", "positive", "total", "top entities"]))
 
     for query, why in SAMPLE_SEARCHES:
         page = store.search(Filters(query=parse(query)), size=5)

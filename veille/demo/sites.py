@@ -319,6 +319,7 @@ DEMO_BRANDS = [
     },
     {
         "name": "Lumen Télécom",
+        "aliases": ["Lumen", "Lumen Telecom"],
         "query": '"lumen telecom" OR @lumentelecom OR (lumen NEAR/4 (box OR fibre OR fiber OR '
         'forfait OR réseau OR network OR panne OR outage OR hotline OR "service client" OR '
         "support))",
