@@ -68,3 +68,15 @@ def test_a_missing_model_is_a_configuration_error() -> None:
     missing = EntityExtractor(BRANDS, {"de": "de_core_news_nope"})
     with pytest.raises(ConfigError, match="cannot load spaCy model 'de_core_news_nope'"):
         missing.extract(["Lumen"], ["de"])
+
+
+def test_an_alias_counts_under_the_brand_name_and_the_longest_name_wins() -> None:
+    brand = Brand(name="Lumen Télécom", query="lumen", aliases=["Lumen"], products=["Lumen Box 5"])
+    [found] = EntityExtractor([brand]).extract(
+        ["Lumen is down again; my Lumen Box 5 blinks red. Lumen Télécom says nothing."], ["en"]
+    )
+    assert found == (
+        Entity(text="Lumen", label="BRAND", kb_id="Lumen Télécom"),
+        Entity(text="Lumen Box 5", label="PRODUCT", kb_id="Lumen Box 5"),
+        Entity(text="Lumen Télécom", label="BRAND", kb_id="Lumen Télécom"),
+    )
