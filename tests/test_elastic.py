@@ -3,6 +3,8 @@ migration, and how it handles a cluster that refuses, throttles or cannot be rea
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,8 @@ from index.elastic import SCHEMA_VERSION, Capabilities, ElasticStore, connect, m
 from index.settings import ElasticSettings
 from index.stage import IndexStage
 from ingest.errors import ConfigError, StoreUnavailable
-from ingest.record import Engagement, Mention
-from ingest.store import Filters
+from ingest.record import Engagement, Influence, Mention
+from ingest.store import AuthorActivity, AuthorScore, Filters, Signature
 from tests.backends import (
     ELASTICSEARCH_ENV,
     DisposableElasticStore,
@@ -22,7 +24,7 @@ from tests.backends import (
     server_url,
     unique,
 )
-from tests.conftest import make_mention
+from tests.conftest import T0, make_mention
 from tests.faults import ElasticFaults
 
 
@@ -190,3 +192,90 @@ def test_credentials_and_certificates_reach_the_client(tmp_path: Path) -> None:
     assert basic._headers["authorization"].startswith("Basic ")
     with pytest.raises(ConfigError, match="password"):
         connect("http://es.example:9200", ElasticSettings(username="u"))
+
+
+# -- what enrich keeps beside the mentions ---------------------------------------------------
+
+
+def test_setup_creates_strict_side_indices_and_drop_removes_them(
+    store: DisposableElasticStore,
+) -> None:
+    store.setup()  # again: nothing changes
+    for index in store.side_indices:
+        assert index.startswith(f"{store.settings.index_prefix}-")
+        live = store.client.indices.get_mapping(index=index).body[index]["mappings"]
+        assert live["dynamic"] == "strict"
+    store.drop()
+    assert not any(store.client.indices.exists(index=i) for i in store.side_indices)
+
+
+def test_the_score_percentile_is_exact_however_many_authors(
+    store: DisposableElasticStore,
+) -> None:
+    keys = [f"forum.fr/author-{i}" for i in range(60)]
+    store.record_authors(
+        [AuthorActivity(f"{i:016x}", key, "forum.fr", T0) for i, key in enumerate(keys)]
+    )
+    scores = [float(i % 7) / 2 for i in range(50)] + [10.0 + i for i in range(10)]
+    store.save_author_scores([AuthorScore(k, 0.0, s) for k, s in zip(keys, scores, strict=True)])
+    ranked = sorted(scores)
+    percentiles = [p / 2 for p in range(201)]
+    expected = [ranked[max(1, math.ceil(p / 100 * len(ranked))) - 1] for p in percentiles]
+    for window in (10_000, 4, 1):  # past the window, it estimates then counts
+        store.max_window = window
+        assert [store.author_score_at(p) for p in percentiles] == expected
+
+
+def test_an_author_key_too_long_for_an_id_is_kept(store: DisposableElasticStore) -> None:
+    key = "forum.fr/" + "très-long-pseudo-" * 40
+    m = make_mention("Acme", brands=("Acme",))
+    assert m.enrichment is not None
+    m = m.with_enrichment(
+        m.enrichment.model_copy(update={"influence": Influence(author_key=key, score=0)})
+    )
+    store.upsert([m])
+    [stats] = store.record_authors([AuthorActivity(m.id, key, "forum.fr", T0, name="Long")])
+    assert (stats.key, stats.mentions, stats.name) == (key, 1, "Long")
+    store.save_author_scores([AuthorScore(key, 0.5, 4.0)])
+    [ranked] = store.top_authors(Filters(brand="Acme"))
+    assert (ranked.author.key, ranked.author.score, ranked.mentions) == (key, 4.0, 1)
+
+
+def test_an_expired_lock_is_taken_over_and_a_held_one_is_waited_for(
+    store: DisposableElasticStore,
+) -> None:
+    locks = store.locks_index
+    now_ms = int(time.time() * 1000)
+    store.client.index(index=locks, id="clusters", document={"owner": "dead", "expires": 1})
+    assert store.assign_clusters([Signature("m1", (1, 2))]) == {"m1": "m1"}  # taken over
+    assert not store.client.exists(index=locks, id="clusters")  # and released
+    held = {"owner": "busy", "expires": now_ms + 60_000}
+    store.client.index(index=locks, id="clusters", document=held)
+    store.lock_wait = 0.3
+    with pytest.raises(StoreUnavailable, match="lock is held"):
+        store.assign_clusters([Signature("m2", (2, 3))])
+    store.client.delete(index=locks, id="clusters")
+    assert store.assign_clusters([Signature("m2", (2, 3))]) == {"m2": "m1"}
+
+
+def test_a_worker_that_lost_its_lock_cannot_overwrite_keys(
+    store: DisposableElasticStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.assign_clusters([Signature("m1", (1, 2))])
+    write_keys = store._write_keys
+
+    def after_a_takeover(counts: Any, found: Any) -> None:
+        # Another worker, which took the lease over, changes key 1 meanwhile.
+        doc = {
+            "key": 1,
+            "clusters": [{"cluster": "m1", "signatures": 1}, {"cluster": "x", "signatures": 1}],
+        }
+        store.client.index(index=store.keys_index, id="1", document=doc)
+        write_keys(counts, found)
+
+    monkeypatch.setattr(store, "_write_keys", after_a_takeover)
+    with pytest.raises(StoreUnavailable, match="another worker"):
+        store.assign_clusters([Signature("m2", (1, 5))])
+    monkeypatch.undo()
+    # Its signature was not stored: assigned again, it sees the other worker's count.
+    assert store.assign_clusters([Signature("m2", (1, 5))]) == {"m2": "m1"}

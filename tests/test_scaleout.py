@@ -67,6 +67,26 @@ class Run:
     searches: dict[str, set[str]]
     timeline: list[tuple[datetime, dict[str, int]]]
     top_sites: list[tuple[str, int]]
+    copies: set[frozenset[str]]
+    """The near-duplicate clusters of more than one mention."""
+    authors: list[tuple[str, int, int, int, tuple[str, ...]]]
+    """Each author's key, mentions, reach, engagement and sites."""
+
+
+def _copies(mentions: list[Mention]) -> set[frozenset[str]]:
+    clusters: dict[str, set[str]] = {}
+    for m in mentions:
+        if m.enrichment and m.enrichment.cluster:
+            clusters.setdefault(m.enrichment.cluster, set()).add(m.id)
+    return {frozenset(ids) for ids in clusters.values() if len(ids) > 1}
+
+
+def _authors(mentions: list[Mention]) -> set[str]:
+    return {
+        m.enrichment.influence.author_key
+        for m in mentions
+        if m.enrichment and m.enrichment.influence
+    }
 
 
 def _cleanup(app: App) -> None:
@@ -108,6 +128,11 @@ def runs(sample_web: Web, tmp_path_factory: pytest.TempPathFactory) -> Callable[
                         (b.start, b.counts) for b in store.timeline(everything, timedelta(hours=1))
                     ],
                     top_sites=[(t.key, t.count) for t in store.top(Filters(), "site")],
+                    copies=_copies(hits),
+                    authors=[
+                        (a.key, a.mentions, a.reach, a.engagement, a.sites)
+                        for a in store.authors(sorted(_authors(hits)))
+                    ],
                 )
                 _cleanup(app)
             finally:
@@ -157,6 +182,10 @@ def test_both_backend_sets_hold_the_same_mentions(runs: Callable[[str], Run]) ->
     assert scale_out.searches == embedded.searches
     assert scale_out.timeline == embedded.timeline
     assert scale_out.top_sites == embedded.top_sites
+    assert scale_out.copies == embedded.copies
+    assert embedded.copies, "the demo has syndicated copies and retweets"
+    assert scale_out.authors == embedded.authors
+    assert len(embedded.authors) > 10
 
 
 def _veille(config: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:

@@ -190,6 +190,7 @@ def test_top_sites_authors_and_brands(store: Store) -> None:
 
 # -- what enrich adds: entities, near-duplicate clusters, authors -----------------------------
 
+
 def _enriched(mention: Mention, **update: object) -> Mention:
     assert mention.enrichment is not None
     return mention.with_enrichment(mention.enrichment.model_copy(update=update))
