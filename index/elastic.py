@@ -442,7 +442,6 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             self.activity_index,
             self.authors_index,
             self.signatures_index,
-            self.keys_index,
             self.locks_index,
         ]
 

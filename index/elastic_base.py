@@ -183,7 +183,9 @@ class ElasticBase:
             for ok, item in helpers.streaming_bulk(
                 self.client,
                 actions,
-                chunk_size=self.chunk_size,
+                # Small documents: many to a request (at most 10 MB), few round trips.
+                chunk_size=max(self.chunk_size, 5000),
+                max_chunk_bytes=10 * 1024 * 1024,
                 raise_on_error=False,
                 max_retries=self.bulk_retries,
                 initial_backoff=self.initial_backoff,

@@ -258,24 +258,27 @@ def test_an_expired_lock_is_taken_over_and_a_held_one_is_waited_for(
     assert store.assign_clusters([Signature("m2", (2, 3))]) == {"m2": "m1"}
 
 
-def test_a_worker_that_lost_its_lock_cannot_overwrite_keys(
+def test_a_worker_that_lost_its_lock_writes_nothing(
     store: DisposableElasticStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.assign_clusters([Signature("m1", (1, 2))])
-    write_keys = store._write_keys
+    shared = store._shared
 
-    def after_a_takeover(counts: Any, found: Any) -> None:
-        # Another worker, which took the lease over, changes key 1 meanwhile.
-        doc = {
-            "key": 1,
-            "clusters": [{"cluster": "m1", "signatures": 1}, {"cluster": "x", "signatures": 1}],
-        }
-        store.client.index(index=store.keys_index, id="1", document=doc)
-        write_keys(counts, found)
+    def then_taken_over(keys: Any) -> Any:
+        found = shared(keys)
+        # Meanwhile this worker stalled past its lease, and another one took the lock over.
+        lease = {"owner": "other", "expires": int(time.time() * 1000) + 60_000}
+        store.client.index(index=store.locks_index, id="clusters", document=lease)
+        return found
 
-    monkeypatch.setattr(store, "_write_keys", after_a_takeover)
-    with pytest.raises(StoreUnavailable, match="another worker"):
+    monkeypatch.setattr(store, "_shared", then_taken_over)
+    with pytest.raises(StoreUnavailable, match="took the near-duplicate lock over"):
         store.assign_clusters([Signature("m2", (1, 5))])
     monkeypatch.undo()
-    # Its signature was not stored: assigned again, it sees the other worker's count.
-    assert store.assign_clusters([Signature("m2", (1, 5))]) == {"m2": "m1"}
+    assert store.client.get(index=store.locks_index, id="clusters")["_source"]["owner"] == "other"
+    store.client.delete(index=store.locks_index, id="clusters")
+    # Nothing was stored: assigned again, as if for the first time.
+    assert store.assign_clusters([Signature("m2", (1, 5)), Signature("m3", (5,))]) == {
+        "m2": "m1",
+        "m3": "m1",
+    }
