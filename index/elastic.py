@@ -20,7 +20,15 @@ every start):
   without them selects the same mentions.
 
 A document is the mention as JSON (`Mention` round-trips through ``_source``) plus ``search``:
-the folded words and the normalised keys that the query compiler (`index.dsl`) targets.
+the folded words and the normalised keys that the query compiler (`index.dsl`) targets, and
+those that counts group by: ``search.cluster`` (the near-duplicate cluster, else the mention's
+own id, so that ``distinct="cluster"`` counts its distinct values), ``search.entities`` (each
+entity's folded canonical name: its ``kb_id``, else its text) and ``search.entity_names`` (the
+same, each followed by a name it was found under, to show the entity by).
+
+What enrich keeps beside the mentions (authors, near-duplicate signatures) lives in indices of
+its own under the same prefix, set up with the mentions: `index.elastic_authors` and
+`index.elastic_clusters` own them; `index.elastic_base` the plumbing all parts share.
 
 Writes are bulk, by mention id, with the fetch time as external version (``external_gte``): a
 replay rewrites, an older copy never overwrites a newer one. 429 and 5xx are retried with
@@ -55,6 +63,7 @@ from index.dsl import (
 from index.elastic_authors import AuthorIndices
 from index.elastic_base import (
     KEYWORD,
+    LONG_KEYWORD,
     MAX_WINDOW,
     RETRY_STATUS,
     UNINDEXED,
@@ -159,7 +168,9 @@ def mapping(capabilities: Capabilities) -> dict[str, Any]:
                 lang=KEYWORD,
                 sentiment=obj(label=KEYWORD, score=score, confidence=score, model=KEYWORD),
                 entities=obj(text=KEYWORD, label=KEYWORD, kb_id=KEYWORD),
-                influence=obj(author_key=KEYWORD, score=score, is_influencer={"type": "boolean"}),
+                influence=obj(
+                    author_key=LONG_KEYWORD, score=score, is_influencer={"type": "boolean"}
+                ),
                 cluster=KEYWORD,
                 enriched=date,
             ),
@@ -267,10 +278,20 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         client: Elasticsearch,
         settings: ElasticSettings | None = None,
         *,
+        display: str = "Elasticsearch",
         schema_version: int = SCHEMA_VERSION,
-        **options: Any,
+        chunk_size: int = 500,
+        bulk_retries: int = 5,
+        initial_backoff: float = 0.5,
     ) -> None:
-        super().__init__(client, settings, **options)
+        super().__init__(
+            client,
+            settings,
+            display=display,
+            chunk_size=chunk_size,
+            bulk_retries=bulk_retries,
+            initial_backoff=initial_backoff,
+        )
         self.schema_version = schema_version
         self.capabilities = Capabilities()
 
@@ -288,10 +309,6 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         return f"ElasticStore({self.display}, alias={self.alias})"
 
     # -- names ---------------------------------------------------------------------------------
-
-    @property
-    def alias(self) -> str:
-        return self.named("mentions")
 
     @property
     def index(self) -> str:

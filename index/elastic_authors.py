@@ -378,7 +378,7 @@ class AuthorIndices(ElasticBase):
             after = hits[-1]["sort"]
 
     def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
-        self.fresh(self.named("mentions"))
+        self.fresh(self.alias)
         best: list[tuple[float, int, str]] = []
         after: dict[str, Any] | None = None
         query = filters_query(filters)
@@ -392,7 +392,7 @@ class AuthorIndices(ElasticBase):
                 composite["after"] = after
             found = self._search(
                 "rank authors",
-                index=self.named("mentions"),
+                index=self.alias,
                 query=query,
                 aggs={"authors": {"composite": composite}},
                 size=0,

@@ -89,6 +89,11 @@ class ElasticBase:
         """The name of this prefix's index ``name``."""
         return f"{self.settings.index_prefix}-{name}"
 
+    @property
+    def alias(self) -> str:
+        """The alias every read and write of mentions goes through."""
+        return self.named("mentions")
+
     # -- errors --------------------------------------------------------------------------------
 
     def _call(self, what: str, action: Callable[[], T]) -> T:

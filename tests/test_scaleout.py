@@ -22,6 +22,7 @@ from index.elastic import ElasticStore
 from ingest.query import Doc, matches, parse
 from ingest.record import Mention
 from ingest.store import Filters
+from ingest.text import fold
 from tests.backends import ELASTICSEARCH_ENV, KAFKA_ENV, server_url, unique
 from tests.conftest import wait_for
 from veille.app import App
@@ -234,6 +235,27 @@ def test_veille_run_on_kafka_and_elasticsearch_then_search_answers(
         assert lines
         assert all("lumen" in m["enrichment"]["brands"][0].lower() for m in lines)
         assert {m.id for m in stored} == expected
+
+        # What enrich added answers too: an entity's mentions, copies counted once.
+        [entity] = app.store.top(Filters(), "entity", 1)
+        found = _veille(path, "search", "--entity", entity.key, "--format", "json", "--size", "100")
+        assert found.returncode == 0, found.stderr
+        naming = {
+            m.id
+            for m in stored
+            if m.enrichment
+            and any(fold(e.kb_id or e.text) == fold(entity.key) for e in m.enrichment.entities)
+        }
+        assert {json.loads(line)["id"] for line in found.stdout.splitlines()} == naming
+        assert len(naming) == entity.count < len(stored)
+        totals = {}
+        for collapse in ((), ("--collapse-copies",)):
+            shown = _veille(path, "report", *collapse, "--since", "30d", "--format", "json")
+            assert shown.returncode == 0, shown.stderr
+            totals[collapse] = sum(b["total"] for b in json.loads(shown.stdout)["timeline"])
+        copies = sum(len(c) - 1 for c in _copies(stored))
+        assert copies > 0
+        assert totals[()] - totals[("--collapse-copies",)] == copies
 
         status = _veille(path, "status", "--format", "json")
         assert status.returncode == 0, status.stderr
