@@ -2,14 +2,16 @@
 
 Workload: N synthetic mentions (default 20,000), half French and half English, 150 to 400
 characters, 80% about one of two brands (the rest dropped by enrich), published in batches of
-500 to ``mentions.raw``. Two measurements, in this one process run:
+500 to ``mentions.raw``. Two enrichment configurations, each measured twice, in this one run:
 
-1. each stage alone, one after the other: publish, enrich (language, brands, lexicon sentiment),
-   index (SQLite FTS5 upsert); mentions per second for each;
-2. end to end, as ``veille run`` does it: publisher, enrich and index in three threads at once,
-   from the first publish to the last mention indexed.
+- the default (language, brands, lexicon sentiment, entities with spaCy's French NER and the
+  brands' entity ruler, near-duplicates, author influence), and the same without entities;
+- each stage alone, one after the other: publish, enrich, index (SQLite FTS5 upsert);
+- end to end, as ``veille run`` does it: publisher, enrich and index in three threads at once,
+  from the first publish to the last mention indexed.
 
-It prints mentions/s, per-batch latency percentiles of each stage, and the peak RSS.
+Models are loaded (one warm-up batch) before any timing, as in a running worker. It prints
+mentions/s, per-batch latency percentiles of each stage, and the peak RSS.
 
     .venv/bin/python bench/pipeline.py [--mentions 20000] [--batch 500]
 """
@@ -73,13 +75,17 @@ def synthetic(n: int, seed: int = 1) -> list[Mention]:
     return out
 
 
-def make_app(root: Path, batch: int) -> App:
+def make_app(root: Path, batch: int, entities: bool) -> App:
     config = root / "veille.yaml"
     config.write_text(
         "brands:\n  - {name: Acme, query: acme}\n  - {name: Globex, query: globex}\n"
         f"runner: {{batch_size: {batch}, poll_timeout: 0.2s}}\n"
+        f"enrich: {{entities: {{enabled: {str(entities).lower()}}}}}\n"
     )
-    return App(load_settings(config))
+    app = App(load_settings(config))
+    # Load every model now, as a running worker has them loaded: one warm-up batch.
+    app.enrich_stage().process(synthetic(20, seed=99))
+    return app
 
 
 def publish(app: App, mentions: list[Mention], batch: int) -> list[float]:
@@ -120,6 +126,46 @@ def line(name: str, count: int, seconds: float, latencies: list[float]) -> str:
     )
 
 
+def measure(mentions: list[Mention], matching: int, batch: int, entities: bool) -> None:
+    title = "default enrichment" if entities else "without entities (no spaCy)"
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(Path(tmp), batch, entities)
+        print(f"\n[{title}] 1. Stages one after the other")
+        t = time.perf_counter()
+        latencies = publish(app, mentions, batch)
+        print(line("publish", len(mentions), time.perf_counter() - t, latencies))
+        seconds, latencies = run_stage(app, "enrich")
+        print(line("enrich", len(mentions), seconds, latencies))
+        seconds, latencies = run_stage(app, "index")
+        print(line("index", matching, seconds, latencies))
+        assert app.store.count(Filters()) == matching
+        app.close()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = make_app(Path(tmp), batch, entities)
+        stop = threading.Event()
+        threads = [
+            threading.Thread(target=app.runner(name).run, args=(stop,))
+            for name in ("enrich", "index")
+        ]
+        start = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        publish(app, mentions, batch)
+        while app.store.count(Filters()) < matching:
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - start
+        stop.set()
+        for thread in threads:
+            thread.join()
+        app.close()
+        print(f"[{title}] 2. End to end, stages in parallel threads (as `veille run`)")
+        print(
+            f"  {len(mentions) / elapsed:,.0f} mentions/s ({elapsed:.1f} s for "
+            f"{len(mentions)} mentions published, {matching} indexed)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mentions", type=int, default=20_000)
@@ -132,44 +178,8 @@ def main() -> None:
         f"{matching} about a brand, batches of {args.batch}; embedded backends"
     )
 
-    with tempfile.TemporaryDirectory() as tmp:
-        app = make_app(Path(tmp), args.batch)
-        app.enrich_stage()  # load models before timing, as a running worker has them loaded
-        print("\n1. Stages one after the other")
-        t = time.perf_counter()
-        latencies = publish(app, mentions, args.batch)
-        print(line("publish", len(mentions), time.perf_counter() - t, latencies))
-        seconds, latencies = run_stage(app, "enrich")
-        print(line("enrich", len(mentions), seconds, latencies))
-        seconds, latencies = run_stage(app, "index")
-        print(line("index", matching, seconds, latencies))
-        assert app.store.count(Filters()) == matching
-        app.close()
-
-    with tempfile.TemporaryDirectory() as tmp:
-        app = make_app(Path(tmp), args.batch)
-        app.enrich_stage()
-        stop = threading.Event()
-        threads = [
-            threading.Thread(target=app.runner(name).run, args=(stop,))
-            for name in ("enrich", "index")
-        ]
-        start = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        publish(app, mentions, args.batch)
-        while app.store.count(Filters()) < matching:
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - start
-        stop.set()
-        for thread in threads:
-            thread.join()
-        app.close()
-        print("\n2. End to end, stages in parallel threads (as `veille run`)")
-        print(
-            f"  {args.mentions / elapsed:,.0f} mentions/s in ({elapsed:.1f} s for "
-            f"{args.mentions} mentions published, {matching} indexed)"
-        )
+    for entities in (True, False):
+        measure(mentions, matching, args.batch, entities)
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\nPeak RSS: {peak:.0f} MiB")

@@ -56,7 +56,7 @@ def test_the_stack_has_the_servers_and_one_service_per_stage(compose: dict[str, 
     assert {"kafka", "elasticsearch", "kibana"} <= set(services)
     commands = {" ".join(s["command"]) for s in workers(compose).values()}
     sources = {"poll", "crawl"}
-    stages = {"index run" if s == "index" else s for s in STAGES}
+    stages = {{"index": "index run", "alerts": "alerts run"}.get(s, s) for s in STAGES}
     assert {"index setup", "kibana setup"} | sources | stages <= commands
     for name, service in services.items():
         for dependency in service.get("depends_on", {}):

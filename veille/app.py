@@ -13,6 +13,14 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from alerts.db import AlertsDb
+from alerts.delivery import Dispatcher
+from alerts.engine import AlertEngine
+from alerts.history import History
+from alerts.notifiers import Notifier, build
+from alerts.settings import AlertSettings
+from alerts.settings import KibanaSettings as AlertsKibana
+from alerts.worker import AlertsStage, AlertsWorker
 from crawlers.feeds.google import google_news_rss_url
 from crawlers.feeds.poller import FeedPoller
 from crawlers.feeds.state import FeedStateStore
@@ -43,7 +51,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STAGES = ("enrich", "index")
+STAGES = ("enrich", "index", "alerts")
 
 
 @dataclass
@@ -139,12 +147,52 @@ class App:
     def index_stage(self) -> IndexStage:
         return IndexStage(self.store)
 
+    @cached_property
+    def alerts_db(self) -> AlertsDb:
+        return AlertsDb(self.settings.state_dir / "alerts.db")
+
+    def alerts_settings(self) -> AlertSettings:
+        """The alerts settings, linking alerts to the Kibana that ``veille kibana setup``
+        installed when ``alerts.kibana`` does not name another."""
+        alerts, store = self.settings.alerts, self.settings.store
+        if alerts.kibana is not None or not store.kibana.url:
+            return alerts
+        url = store.kibana.url.rstrip("/") + (
+            f"/s/{store.kibana.space}" if store.kibana.space else ""
+        )
+        view = f"{store.elastic.index_prefix}-mentions"
+        return alerts.model_copy(update={"kibana": AlertsKibana(url=url, data_view=view)})
+
+    @cached_property
+    def alerts_engine(self) -> AlertEngine:
+        brands = [b.name for b in self.settings.brands]
+        return AlertEngine(self.alerts_settings(), brands, self.alerts_db, self.clock)
+
+    def notifiers(self) -> dict[str, Notifier]:
+        return {name: build(name, c) for name, c in self.settings.alerts.channels.items()}
+
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(
+            History(self.alerts_db), self.notifiers(), self.settings.alerts.delivery, self.clock
+        )
+
+    def alerts_worker(self) -> AlertsWorker:
+        return AlertsWorker(
+            self.runner("alerts"),
+            self.alerts_engine,
+            self.dispatcher(),
+            evaluate_every=self.settings.alerts.evaluate_every.total_seconds(),
+            clock=self.clock,
+        )
+
     def stage(self, name: str) -> tuple[Stage, str, str | None]:
         """A stage with its input and output topics."""
         if name == "enrich":
             return self.enrich_stage(), self.topics.raw, self.topics.enriched
         if name == "index":
             return self.index_stage(), self.topics.enriched, None
+        if name == "alerts":
+            return AlertsStage(self.alerts_engine), self.topics.enriched, None
         raise ValueError(f"unknown stage '{name}' (stages: {', '.join(STAGES)})")
 
     def runner(self, name: str) -> StageRunner:
@@ -225,17 +273,34 @@ class App:
         workers = [Worker("poll", poller.run)]
         if self.settings.sources.sites:
             workers.append(Worker("crawl", self.crawl_runner().run))
-        for name in STAGES:
-            workers.append(Worker(name, self.runner(name).run))
+        for name in self.stages():
+            run = self.alerts_worker().run if name == "alerts" else self.runner(name).run
+            workers.append(Worker(name, run))
         return workers
 
+    def stages(self) -> tuple[str, ...]:
+        """The stages this configuration runs (alerts can be switched off)."""
+        return tuple(s for s in STAGES if s != "alerts" or self.settings.alerts.enabled)
+
     def drain(self, stop: threading.Event | None = None) -> None:
-        """Run each stage until its input topic is empty (for the demo and tests)."""
+        """Run each stage until its input topic is empty (for the demo and tests); alerts also
+        evaluate their rules and send what is due."""
         stop = stop or threading.Event()
-        for name in STAGES:
-            self.runner(name).run(stop, until_idle=True)
+        for name in self.stages():
+            if name == "alerts":
+                self.alerts_worker().run(stop, until_idle=True)
+            else:
+                self.runner(name).run(stop, until_idle=True)
 
     def close(self) -> None:
-        for name in ("bus", "store", "fetcher", "counters", "feed_state", "crawl_state"):
+        for name in (
+            "bus",
+            "store",
+            "fetcher",
+            "counters",
+            "feed_state",
+            "crawl_state",
+            "alerts_db",
+        ):
             if name in self.__dict__:
                 self.__dict__[name].close()

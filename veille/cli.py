@@ -28,6 +28,7 @@ from ingest.query import parse
 from ingest.settings import parse_duration
 from ingest.store import Distinct, Filters
 from veille.app import App, Worker
+from veille.cli_alerts import alerts
 from veille.logs import redact, setup_logging
 from veille.output import mention_json, mention_rows, table
 from veille.settings import Settings, load_settings, secret_values
@@ -505,6 +506,7 @@ from veille.cli_crawl import crawl, extract  # noqa: E402
 
 cli.add_command(crawl)
 cli.add_command(extract)
+cli.add_command(alerts)
 
 from veille.cli_kibana import kibana  # noqa: E402
 

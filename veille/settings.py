@@ -10,7 +10,8 @@ line, the key and what was expected.
   gives a default) and ``${file:/run/secrets/x}`` by that file's content: the way to pass secrets
   without writing them in the file.
 - ``include: [brands.yaml, sources.yaml]`` merges other files' top-level keys.
-- Relative paths (``data_dir``, ``local://`` and ``sqlite://`` URLs) are relative to the file.
+- Relative paths (``data_dir``, ``local://`` and ``sqlite://`` URLs, the ``file`` alert channel's
+  ``path``) are relative to the file.
 """
 
 from __future__ import annotations
@@ -73,6 +74,12 @@ class Settings(BaseSettings):
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"brand names must be unique; repeated: {', '.join(repeated)}")
+        for i, rule in enumerate(self.alerts.rules):
+            if rule.brand != "*" and rule.brand.lower() not in {n.lower() for n in names}:
+                raise ValueError(
+                    f"alerts.rules[{i}].brand: no brand named '{rule.brand}' "
+                    f"(brands: {', '.join(names) or 'none'}; '*' means every brand)"
+                )
         for i, search in enumerate(self.sources.google_news):
             if search.brand not in names:
                 raise ValueError(
@@ -214,6 +221,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     if isinstance(sentiment, dict) and isinstance(sentiment.get("model"), str):
         model = Path(sentiment["model"]).expanduser()
         sentiment["model"] = str(model if model.is_absolute() else (base / model).resolve())
+    channels = (data.get("alerts") or {}).get("channels") or {}
+    for channel in channels.values() if isinstance(channels, dict) else ():
+        if isinstance(channel, dict) and channel.get("type") == "file":
+            path = Path(str(channel.get("path", "-"))).expanduser()
+            if str(path) != "-" and not path.is_absolute():
+                channel["path"] = str((base / path).resolve())
 
 
 def _dotted(path: Path_) -> str:
@@ -314,6 +327,9 @@ def secret_values(model: BaseModel) -> set[str]:
                 walk(getattr(value, name))
         elif isinstance(value, list | tuple):
             for item in value:
+                walk(item)
+        elif isinstance(value, dict):  # alert channels are named: {name: channel}
+            for item in value.values():
                 walk(item)
 
     walk(model)

@@ -341,23 +341,39 @@ _OUTAGE_AUTHORS = [
 ]
 
 
+# The first minutes of an outage: a wave of short "is it down for you too?" posts, the way a bad
+# buzz starts (three in its first minute), and what the alert rule picks up within one bucket.
+_OUTAGE_FIRST_MINUTES = [
+    ("Manon_T", "Lumen en panne ? Plus rien chez moi, c'est nul.", 0),
+    ("Hugo.R", "Panne Lumen ici aussi, c'est scandaleux.", 0),
+    ("Lea_77", "Internet coupé chez Lumen, c'est honteux.", 0),
+    ("Yanis", "Encore une panne Lumen, ras le bol, service nul.", 1),
+    ("Claire.B", "Lumen : panne totale à Paris, catastrophe.", 2),
+]
+
+
+def _thread(slug: str, title: str, items: list[tuple[str, str, int]]) -> list[Post]:
+    """A forum thread's posts: (author, text, minutes ago) each, the first one titled."""
+    return [
+        Post(
+            FORUM,
+            f"{slug}#p{i + 1}",
+            title if i == 0 else f"Re: {title}",
+            text,
+            author,
+            minutes,
+            "fr",
+            thread=slug,
+            position=i + 1,
+        )
+        for i, (author, text, minutes) in enumerate(items)
+    ]
+
+
 def forum_posts() -> list[Post]:
     posts: list[Post] = []
     for slug, title, items in _FORUM_BACKGROUND:
-        for i, (author, text, minutes) in enumerate(items):
-            posts.append(
-                Post(
-                    FORUM,
-                    f"{slug}#p{i + 1}",
-                    title if i == 0 else f"Re: {title}",
-                    text,
-                    author,
-                    minutes,
-                    "fr",
-                    thread=slug,
-                    position=i + 1,
-                )
-            )
+        posts += _thread(slug, title, items)
     rng = random.Random(7)
     thread, title = "panne-lumen", "Panne Lumen ce soir ?!"
     for i, text in enumerate(_OUTAGE_POSTS):
@@ -375,6 +391,8 @@ def forum_posts() -> list[Post]:
                 position=i + 1,
             )
         )
+    first = [(author, text, BURST_MINUTES - after) for author, text, after in _OUTAGE_FIRST_MINUTES]
+    posts += _thread("lumen-en-panne", "Lumen en panne chez vous ?", first)
     return posts
 
 

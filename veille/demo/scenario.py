@@ -1,14 +1,16 @@
 """``veille demo``: the whole pipeline, embedded, on the sample web, in one command.
 
 It writes a configuration into the demo directory, serves the sample web on localhost, polls
-every feed, crawls the forum and the blogs (their comments too), runs enrich and index until
-their topics are empty, and prints what it collected, by source, brand and sentiment, with
-sample searches and the negative timeline of the brand in trouble. The directory stays, so
+every feed, crawls the forum and the blogs (their comments too), runs enrich, index and alerts
+until their topics are empty, and prints what it collected, by source, brand and sentiment, with
+sample searches and the negative timeline of the brand in trouble, then the alert that fired, as
+the local webhook that received it saw it. The directory stays, so
 ``veille --config veille-demo/veille.yaml search ...`` works afterwards.
 """
 
 from __future__ import annotations
 
+import secrets
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -16,12 +18,14 @@ from pathlib import Path
 
 import yaml
 
+from alerts.render import message, plain
 from ingest.errors import ConfigError
 from ingest.query import parse
 from ingest.store import Filters
 from veille.app import App
 from veille.demo.content import BURST_MINUTES
 from veille.demo.enrichment import DEMO_AUDIENCES, show_influence_and_duplicates
+from veille.demo.receiver import Receiver, webhook_check
 from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, DEMO_SITES, demo_routes
 from veille.demo.web import Web
 from veille.logs import setup_logging
@@ -49,8 +53,40 @@ def prepare(data_dir: Path) -> None:
     (data_dir / MARKER).write_text("made by veille demo; emptied at each run\n")
 
 
-def write_config(data_dir: Path, proxy: str) -> Path:
-    config = {
+def signing_key(data_dir: Path) -> tuple[str, Path]:
+    """A fresh key for the demo's webhook, in a file beside the configuration (the way secrets
+    should be passed: the configuration only names the file)."""
+    key = secrets.token_hex(16)
+    path = data_dir / "webhook.secret"
+    path.write_text(key + "\n")
+    path.chmod(0o600)
+    return key, path
+
+
+def alerts_config(key: Path, receiver: str) -> dict[str, object]:
+    """One rule on every brand's negative mentions, paging a local webhook."""
+    return {
+        "channels": {
+            "demo-webhook": {
+                "type": "webhook",
+                "url": f"{receiver}/veille",
+                "secret": "${file:" + str(key) + "}",
+            }
+        },
+        "rules": [
+            {
+                "name": "bad-buzz",
+                "brand": "*",
+                "metric": "negative",
+                "severity": "critical",
+                "channels": ["demo-webhook"],
+            }
+        ],
+    }
+
+
+def write_config(data_dir: Path, proxy: str, alerts: dict[str, object] | None = None) -> Path:
+    config: dict[str, object] = {
         "data_dir": "data",
         "log_level": "WARNING",
         "brands": DEMO_BRANDS,
@@ -61,6 +97,8 @@ def write_config(data_dir: Path, proxy: str) -> Path:
         },
         "enrich": {"influence": {"audiences": DEMO_AUDIENCES}},
     }
+    if alerts:
+        config["alerts"] = alerts
     path = data_dir / "veille.yaml"
     header = (
         "# Written by `veille demo`. The proxy below was the demo's sample web, gone now that\n"
@@ -74,8 +112,10 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
     data_dir = data_dir.resolve()
     prepare(data_dir)
     now = datetime.now(UTC)
-    with Web(demo_routes(now)) as web:
-        settings = load_settings(write_config(data_dir, web.proxy))
+    key, key_file = signing_key(data_dir)
+    with Web(demo_routes(now)) as web, Receiver(webhook_check(key)) as receiver:
+        config = write_config(data_dir, web.proxy, alerts_config(key_file, receiver.url))
+        settings = load_settings(config)
         setup_logging(settings.log_level, secret_values(settings))
         app = App(settings)
         try:
@@ -91,7 +131,9 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             crawled = app.crawl_runner().crawl()
             rows = [[o.site, o.status, o.pages, o.new, o.errors, o.note or ""] for o in crawled]
             echo(table(rows, ["site", "status", "pages", "new mentions", "errors", "note"]))
-            echo("\n2. Enriching (language, brands, sentiment) and indexing")
+            echo(
+                "\n2. Enriching (language, brands, sentiment), indexing, and watching for bad buzz"
+            )
             app.drain()
             counts = app.counters.read()
             enrich, index = counts.get("enrich", {}), counts.get("index", {})
@@ -102,7 +144,9 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
                 f"{enrich.get('dead', 0)} dead-lettered"
             )
             echo(f"   index:  {index.get('consumed', 0)} stored")
+            echo(f"   alerts: {counts.get('alerts', {}).get('consumed', 0)} counted")
             summarize(app, echo, now)
+            show_alerts(app, receiver, echo, now)
         finally:
             app.close()
     echo(
@@ -149,3 +193,27 @@ def summarize(app: App, echo: Echo, now: datetime) -> None:
         echo(f"   {bucket.start:%H:%M} UTC  {'#' * bucket.total} {bucket.total}")
     brands = [b.name for b in app.settings.brands]
     show_influence_and_duplicates(store, brands, app.settings.enrich.influence.percentile, echo)
+
+
+def show_alerts(app: App, receiver: Receiver, echo: Echo, now: datetime) -> None:
+    burst = now - timedelta(minutes=BURST_MINUTES)
+    step = app.settings.alerts.bucket
+    echo(
+        f"\n8. Alerts: rule 'bad-buzz' on negative mentions, {step.total_seconds() / 60:.0f}-minute"
+        f" buckets; what the local webhook {receiver.url}/veille received (signature verified)"
+    )
+    if not receiver.received:
+        echo("   no alert fired")
+        return
+    for request in receiver.received:
+        notification = request.json
+        why = notification["why"]
+        detected = datetime.fromisoformat(why["detected"])
+        echo(
+            f"\n   {notification['event']} of alert {notification['alert']['id']}: the outage began"
+            f" {burst:%H:%M:%S}, the detector fired at the end of the bucket {detected:%H:%M}"
+            f" ({(detected - burst).total_seconds() / 60:.1f} min later, within one bucket:"
+            f" {detected - burst <= step})"
+        )
+        for line in plain(message(notification)).splitlines():
+            echo(f"   | {line}")

@@ -221,7 +221,7 @@ _FORUM_BOARDS = [
         1,
         "box-et-fibre",
         "Box et fibre",
-        ["lumen-box-5-avis", "service-client", "migration-fibre", "panne-lumen"],
+        ["lumen-box-5-avis", "service-client", "migration-fibre", "panne-lumen", "lumen-en-panne"],
     ),
     (2, "mobile", "Forfaits mobiles", ["forfait-mobile"]),
     (3, "divers", "Divers", ["lampe-torche"]),

@@ -1,0 +1,111 @@
+"""The email channel: SMTP with STARTTLS (or implicit TLS) and authentication.
+
+The message has a plain-text part and an HTML part (the same content, with links). The server's
+certificate is verified (against ``ca_file`` when given), so a password never leaves the machine
+in clear or for an impostor. Connection problems, timeouts and 4xx replies are retryable; a
+refused login or recipient is not.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from html import escape
+from typing import Any
+
+from alerts.notifiers import DeliveryError, _Base
+from alerts.render import Message, message, plain, sections
+from alerts.settings import EmailChannel
+
+
+def html(msg: Message) -> str:
+    rows = "".join(
+        f"<tr><th align='left'>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in msg.facts
+    )
+    parts = [
+        f"<h2 style='color:{msg.color}'>{escape(msg.title)}</h2>",
+        f"<p>{escape(msg.summary)}</p><table>{rows}</table>",
+    ]
+    if msg.mentions:
+        listed = "".join(
+            f"<li><a href='{escape(m['url'])}'>"
+            f"{escape((m.get('title') or m.get('text') or '')[:160])}"
+            f"</a> ({escape(m.get('author') or m.get('site') or '')}"
+            f"{', influencer' if m.get('influencer') else ''})</li>"
+            for m in msg.mentions
+        )
+        parts.append(f"<h3>Top negative mentions</h3><ul>{listed}</ul>")
+    for heading, items in sections(msg, None):
+        if heading == "Top negative mentions":
+            continue
+        body = "<br>".join(escape(i) for i in items)
+        if heading == "Search" and msg.link:
+            body = f"<a href='{escape(msg.link)}'>Open in Kibana</a>"
+        parts.append(f"<h3>{escape(heading)}</h3><p>{body}</p>")
+    return "<html><body>" + "".join(parts) + "</body></html>"
+
+
+class EmailNotifier(_Base):
+    def __init__(self, name: str, settings: EmailChannel) -> None:
+        super().__init__(name)
+        self.settings = settings
+        self.password = settings.password.get_secret_value() if settings.password else None
+        self.secrets = (self.password or "",)
+
+    def _context(self) -> ssl.SSLContext:
+        try:
+            return ssl.create_default_context(cafile=self.settings.ca_file)
+        except OSError as exc:
+            raise DeliveryError(
+                f"cannot read ca_file {self.settings.ca_file}: {exc.strerror}", retryable=False
+            ) from None
+
+    def compose(self, notification: dict[str, Any]) -> EmailMessage:
+        msg = message(notification)
+        mail = EmailMessage()
+        mail["Subject"] = msg.title
+        mail["From"] = self.settings.sender
+        mail["To"] = ", ".join(self.settings.to)
+        mail["Date"] = formatdate(usegmt=True)
+        mail["Message-ID"] = make_msgid(domain="veille.local")
+        mail["X-Veille-Alert"] = notification["alert"]["id"]
+        mail.set_content(plain(msg))
+        mail.add_alternative(html(msg), subtype="html")
+        return mail
+
+    def send(self, notification: dict[str, Any]) -> None:
+        s = self.settings
+        timeout = s.timeout.total_seconds()
+        mail = self.compose(notification)
+        try:
+            if s.tls == "ssl":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=timeout, context=self._context()
+                )
+            else:
+                client = smtplib.SMTP(s.host, s.port, timeout=timeout)
+            with client:
+                client.ehlo()
+                if s.tls == "starttls":
+                    client.starttls(context=self._context())
+                    client.ehlo()
+                if s.username and self.password:
+                    client.login(s.username, self.password)
+                client.send_message(mail)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(
+                self.scrub(f"SMTP login refused: {exc.smtp_code}"), retryable=False
+            ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise DeliveryError(
+                f"SMTP refused the recipients: {', '.join(exc.recipients)}", retryable=False
+            ) from None
+        except smtplib.SMTPResponseException as exc:
+            raise DeliveryError(
+                self.scrub(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"),
+                retryable=exc.smtp_code < 500,
+            ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(self.scrub(f"{type(exc).__name__}: {exc}")) from None

@@ -1,0 +1,419 @@
+"""``veille alerts ...``: run the alerts worker, manage alerts, test channels, backtest rules.
+
+veille alerts run [--once]                 the worker: count, evaluate, notify
+veille alerts list [--status open]         the alert history
+veille alerts show ID                      one alert: its why and its notifications
+veille alerts ack ID [--by NAME]           someone is on it (stops repeats; PagerDuty ack)
+veille alerts resolve ID                   close it by hand (sends the resolution notice)
+veille alerts test --rule R                send a test notification on R's channels
+veille alerts backtest --series F.csv      replay a timestamp,value series through a rule
+veille alerts backtest --from-store --brand B --since 30d
+veille alerts rebuild [--since 35d]        recount the buckets from the store
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from alerts.backtest import read_series, rebucket, replay, store_series
+from alerts.history import AlertRecord
+from alerts.notifiers import DeliveryError
+from alerts.render import message, plain
+from alerts.rules import detector_for, tracker_for
+from alerts.settings import Rule
+from alerts.why import Why, authors_of, search_link
+from ingest.errors import ConfigError
+from ingest.settings import parse_duration
+from veille.output import table
+
+if TYPE_CHECKING:
+    from veille.app import App
+    from veille.cli import State
+
+
+def _rule(state: State, name: str | None) -> Rule:
+    rules = state.settings.alerts.rules
+    if name is None:
+        return Rule(name="default")
+    for rule in rules:
+        if rule.name == name:
+            return rule
+    raise ConfigError(
+        f"no alert rule named '{name}' (rules: {', '.join(r.name for r in rules) or 'none'})"
+    )
+
+
+def _find(state: State, ident: str) -> AlertRecord:
+    app = state.app()
+    record = app.alerts_engine.history.get(ident)
+    if record is None:
+        raise click.ClickException(
+            f"no alert '{ident}' (or the prefix is ambiguous); see 'veille alerts list'"
+        )
+    return record
+
+
+@click.group()
+def alerts() -> None:
+    """Bad-buzz alerts: the worker, the history, channel tests and backtests."""
+
+
+@alerts.command("run")
+@click.option("--once", is_flag=True, help="Count what is waiting, evaluate, notify, then exit.")
+@click.pass_obj
+def run(state: State, once: bool) -> None:
+    """Run the alerts worker: mentions.enriched -> buckets -> rules -> notifications."""
+    from veille.cli import _stop_on_signals
+
+    app = state.app()
+    try:
+        worker = app.alerts_worker()
+        with _stop_on_signals() as stop:
+            worker.run(stop, until_idle=once)
+        counts = app.counters.read("alerts").get("alerts", {})
+        open_alerts = app.alerts_engine.history.select(status="open")
+        click.echo(
+            "alerts: "
+            + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+            + f"; {len(open_alerts)} open alert(s)",
+            err=True,
+        )
+    finally:
+        app.close()
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+@alerts.command("list")
+@click.option(
+    "--status",
+    type=click.Choice(["open", "acknowledged", "resolved", "all"]),
+    default="all",
+    show_default=True,
+)
+@click.option("--brand")
+@click.option("--rule")
+@click.option("--since", help="Opened since this date or duration ago: 2026-11-01, 7d.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
+)
+@click.pass_obj
+def list_alerts(
+    state: State,
+    status: str,
+    brand: str | None,
+    rule: str | None,
+    since: str | None,
+    limit: int,
+    fmt: str,
+) -> None:
+    """The alert history, newest first."""
+    from veille.cli import parse_time
+
+    app = state.app()
+    try:
+        records = app.alerts_engine.history.select(
+            status=None if status == "all" else status,
+            brand=brand,
+            rule=rule,
+            since=parse_time(since),
+            limit=limit,
+        )
+    finally:
+        app.close()
+    if fmt == "json":
+        for r in records:
+            click.echo(
+                json.dumps(
+                    r.notification("trigger")["alert"] | {"why": r.why.to_dict()},
+                    ensure_ascii=False,
+                )
+            )
+        return
+    rows = [
+        [r.id, _when(r.opened), r.status, r.severity, r.rule, r.brand, r.why.headline]
+        for r in records
+    ]
+    click.echo(table(rows, ["id", "opened", "status", "severity", "rule", "brand", "why"]))
+
+
+@alerts.command("show")
+@click.argument("ident")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_obj
+def show(state: State, ident: str, fmt: str) -> None:
+    """One alert: what it says, and where its notifications went."""
+    record = _find(state, ident)
+    deliveries = state.app().alerts_engine.history.deliveries(record.id)
+    if fmt == "json":
+        data = record.notification("trigger")
+        data["deliveries"] = [
+            {
+                "channel": d.channel,
+                "event": d.event,
+                "status": d.status,
+                "attempts": d.attempts,
+                "sent": d.sent.isoformat() if d.sent else None,
+                "last_error": d.last_error,
+            }
+            for d in deliveries
+        ]
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    msg = message(record.notification("trigger"))
+    click.echo(
+        f"{record.id}  {record.status}  opened {_when(record.opened)} UTC"
+        + (f", resolved {_when(record.resolved)}" if record.resolved else "")
+        + (f", acknowledged by {record.acked_by}" if record.acked_by else "")
+    )
+    click.echo(plain(msg))
+    if deliveries:
+        rows = [
+            [d.channel, d.event, d.status, d.attempts, _when(d.sent), d.last_error or ""]
+            for d in deliveries
+        ]
+        click.echo(table(rows, ["channel", "event", "status", "attempts", "sent", "last error"]))
+
+
+def _deliver(app: App, alert: str, event: str) -> None:
+    """Send the notifications just queued, and say which channels did not take them yet."""
+    dispatcher = app.dispatcher()
+    try:
+        dispatcher.run_once(wait=True)
+    finally:
+        dispatcher.close()
+    for d in app.alerts_engine.history.deliveries(alert):
+        if d.event == event and d.status != "sent":
+            click.echo(
+                f"{d.channel}: not delivered yet ({d.last_error or 'queued'}); "
+                + ("the alerts worker retries it" if d.status == "pending" else "gave up"),
+                err=True,
+            )
+
+
+@alerts.command("ack")
+@click.argument("ident")
+@click.option("--by", "who", help="Who is on it (default: your user name).")
+@click.pass_obj
+def ack(state: State, ident: str, who: str | None) -> None:
+    """Acknowledge an alert: no more repeats, and PagerDuty hears it."""
+    record = _find(state, ident)
+    app = state.app()
+    try:
+        done = app.alerts_engine.acknowledge(record.id, who or getpass.getuser())
+        if done is None:
+            raise click.ClickException(
+                f"alert {record.id} is {record.status}; only an open alert can be acknowledged"
+            )
+        click.echo(f"acknowledged {done.id} ({done.rule} on {done.brand})")
+        _deliver(app, done.id, "acknowledge")
+    finally:
+        app.close()
+
+
+@alerts.command("resolve")
+@click.argument("ident")
+@click.pass_obj
+def resolve(state: State, ident: str) -> None:
+    """Resolve an alert by hand; its channels get the resolution notice."""
+    record = _find(state, ident)
+    app = state.app()
+    try:
+        done = app.alerts_engine.resolve(record.id)
+        if done is None:
+            raise click.ClickException(f"alert {record.id} is already resolved")
+        click.echo(f"resolved {done.id} ({done.rule} on {done.brand})")
+        _deliver(app, done.id, "resolve")
+    finally:
+        app.close()
+
+
+@alerts.command("test")
+@click.option("--rule", "rule_name", required=True, help="Send on this rule's channels.")
+@click.pass_obj
+def test(state: State, rule_name: str) -> None:
+    """Send a test notification on every channel of a rule, and say how each went."""
+    rule = _rule(state, rule_name)
+    if not rule.channels:
+        raise click.ClickException(f"rule '{rule.name}' has no channels")
+    app = state.app()
+    try:
+        notifiers = app.notifiers()
+        brand = (
+            rule.brand
+            if rule.brand != "*"
+            else (state.settings.brands[0].name if state.settings.brands else "*")
+        )
+        now = datetime.now(UTC)
+        recent = app.alerts_engine.buckets.negatives(brand, now - timedelta(days=1))[
+            : state.settings.alerts.top_mentions
+        ]
+        why = Why.of(
+            rule,
+            brand,
+            f"Test from Veille: rule {rule.name} on {brand} reaches this channel",
+            now,
+            now,
+            mentions=recent,
+            authors=authors_of(recent, 5),
+            search=search_link(brand, now - timedelta(days=1), state.settings.alerts.kibana),
+        )
+        notification = {
+            "event": "test",
+            "alert": {
+                "id": "test",
+                "status": "open",
+                "rule": rule.name,
+                "brand": brand,
+                "kind": rule.kind,
+                "metric": rule.metric,
+                "severity": rule.severity,
+                "opened": now.isoformat(),
+                "resolved": None,
+                "acked_by": None,
+                "dedup_key": f"test/{rule.name}/{now.isoformat()}",
+            },
+            "why": why.to_dict(),
+        }
+        failed = 0
+        for name in rule.channels:
+            notifier = notifiers[name]
+            try:
+                notifier.send(notification)
+                click.echo(f"{name}: sent")
+            except DeliveryError as exc:
+                failed += 1
+                click.echo(f"{name}: FAILED: {notifier.scrub(str(exc))}")
+    finally:
+        app.close()
+    sys.exit(1 if failed else 0)
+
+
+@alerts.command("backtest")
+@click.option(
+    "--series",
+    "series_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A CSV file with columns timestamp,value (one row per bucket, or finer).",
+)
+@click.option("--from-store", is_flag=True, help="Replay the brand's stored mentions instead.")
+@click.option("--brand", help="With --from-store: the brand (default: the rule's).")
+@click.option(
+    "--since",
+    default="30d",
+    show_default=True,
+    help="With --from-store: from this date or duration ago.",
+)
+@click.option("--until", help="With --from-store: up to this date (default: now).")
+@click.option(
+    "--rule",
+    "rule_name",
+    help="The rule to replay (default: the default detector on negative mentions).",
+)
+@click.option("--bucket", help="Bucket length (default: the configured one, 5m).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="json: one object per alert.",
+)
+@click.pass_obj
+def backtest(
+    state: State,
+    series_file: Path | None,
+    from_store: bool,
+    brand: str | None,
+    since: str,
+    until: str | None,
+    rule_name: str | None,
+    bucket: str | None,
+    fmt: str,
+) -> None:
+    """Replay a series through a rule's detector, confirmation and cooldown, and list the
+    alerts it would have fired."""
+    from veille.cli import parse_time
+
+    if bool(series_file) == from_store:
+        raise click.UsageError("give either --series FILE.csv or --from-store")
+    rule = _rule(state, rule_name)
+    step = parse_duration(bucket) if bucket else state.settings.alerts.bucket
+    if not isinstance(step, timedelta) or step <= timedelta(0):
+        raise click.BadParameter(f"'{bucket}' is not a duration such as 5m", param_hint="--bucket")
+    points: list[tuple[datetime, Any]]
+    if series_file is not None:
+        if rule.metric == "negative_share":
+            raise click.UsageError("a share rule needs (negative, total) pairs: use --from-store")
+        points = list(rebucket(read_series(series_file), step))
+        label = str(series_file)
+    else:
+        target = brand or (rule.brand if rule.brand != "*" else None)
+        if not target:
+            raise click.UsageError("--from-store needs --brand (the rule applies to every brand)")
+        name = state.settings.brand(target).name
+        start = parse_time(since) or datetime.now(UTC) - timedelta(days=30)
+        end = parse_time(until) or datetime.now(UTC)
+        app = state.app()
+        try:
+            points = store_series(app.store, rule, name, start, end, step)
+        finally:
+            app.close()
+        label = f"{name} ({rule.metric}) from the store"
+    fired = replay(
+        points, detector_for(rule, step), tracker_for(rule, step), severity=rule.severity
+    )
+    if fmt == "json":
+        for a in fired:
+            click.echo(json.dumps({**a.to_json(), "rule": rule.name}))
+        return
+    rows = [
+        [
+            a.to_json()["timestamp"],
+            f"{a.score:.1f}",
+            a.severity,
+            f"{a.window_observed:g}",
+            f"{a.window_expected:.2f}",
+            a.to_json()["since"],
+        ]
+        for a in fired
+    ]
+    click.echo(table(rows, ["timestamp", "score", "severity", "observed", "expected", "since"]))
+    click.echo(f"\n{len(fired)} alert(s) over {len(points)} buckets of {label}", err=True)
+
+
+@alerts.command("rebuild")
+@click.option(
+    "--since", default="35d", show_default=True, help="Recount from this date or duration ago."
+)
+@click.option("--brand", help="Only this brand.")
+@click.pass_obj
+def rebuild(state: State, since: str, brand: str | None) -> None:
+    """Recount the alert buckets from the store (after a lost state file, or a new rule set).
+    Stop the alerts worker first."""
+    from veille.cli import parse_time
+
+    start = parse_time(since)
+    assert start is not None
+    names = [state.settings.brand(brand).name] if brand else [b.name for b in state.settings.brands]
+    app = state.app()
+    try:
+        counted = app.alerts_engine.buckets.rebuild(app.store, names, start, datetime.now(UTC))
+        with app.alerts_db.transaction() as conn:
+            conn.execute("UPDATE watches SET detector = '{}'")  # relearn from the new buckets
+    finally:
+        app.close()
+    for name, n in counted.items():
+        click.echo(f"{name}: {n} mentions recounted")
