@@ -27,8 +27,8 @@ workers and machines:
 - assignments are serialised, so every signature sees every signature stored before it:
   copies enriched at the same moment by several workers land in one cluster (held by
   ``tests/test_duplicates.py`` with four processes);
-- a redelivered mention keeps the cluster it was given, even one delivered to two workers at
-  once (the second ``create`` fails and that batch is assigned again, reading the first);
+- a redelivered mention keeps the cluster it was given, even one given to two workers at once
+  (the second reads, by id, the signature the first stored);
 - a worker whose lease ran out (``lock_lease``, 60 s: a cluster refusing writes for that long)
   finds out when it renews and assigns its batch again (`StoreUnavailable`, retried). One that
   stalls for longer than the lease between renewing and writing could still write an

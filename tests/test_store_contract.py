@@ -249,6 +249,12 @@ def test_entities_are_searchable_and_aggregated_by_canonical_name(store: Store) 
     assert stored.enrichment.entities[1].label == "LOC"
 
 
+def test_a_mention_counts_once_for_an_entity_found_under_two_labels(store: Store) -> None:
+    twice = (Entity(text="Velora", label="ORG"), Entity(text="velora", label="BRAND"))
+    store.upsert([_enriched(make_mention("a", brands=("Velora",)), entities=twice)])
+    assert [(t.key, t.count) for t in store.top(Filters(), "entity")] == [("Velora", 1)]
+
+
 def _activity(mention_id: str, author: str, **kwargs: Any) -> AuthorActivity:
     defaults: dict[str, Any] = {"site": "forum.fr", "published": T0}
     return AuthorActivity(mention_id, f"forum.fr/{author}", **{**defaults, **kwargs})
