@@ -11,12 +11,19 @@ stage runner moves them.
 2. Store: upsert the mentions, enriched, into an empty store, then count them to check that
    every one landed. SQLite FTS5 (``sqlite://``) against Elasticsearch (``http://``, one
    shard, refresh every second), with one writer and with two (two index workers).
+3. Enrich's work in the store, per batch: near-duplicate clusters
+   (`DuplicateDetector.clusters`: MinHash, then `Store.assign_clusters`) and author influence
+   (`InfluenceTracker.update`: `record_authors`, scores, the percentile) for the first
+   ``--enrich-mentions`` (default 10,000; 2,000 authors on 50 sites) into an empty store.
+   SQLite against Elasticsearch with one enrich worker and with two (two processes, each its
+   own client: assignments queue for the same lock).
 
 Each measurement runs in its own process, so its peak RSS is that client's alone; the servers'
 own peak RSS (VmHWM, since they started) is read from /proc when scripts/services runs them.
 
     scripts/services start && eval "$(scripts/services env)"
     .venv/bin/python -m bench.scaleout [--mentions 50000] [--batch 500]
+        [--enrich-mentions 10000] [--parts bus,store,enrich]
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.pipeline import line, synthetic
+from enrich.influence import author_key
 from ingest.bus import open_bus
 from ingest.record import Enrichment, Mention, Sentiment
 from ingest.store import Filters, Store
@@ -135,6 +143,67 @@ def store_run(kind: str, url: str | None, n: int, batch: int, writers: int) -> R
     return {"upsert": (seconds, latencies), "peak": _peak_mib()}
 
 
+def open_store(kind: str, url: str, prefix: str) -> Store:
+    if kind == "sqlite":
+        from index.sqlite import SqliteStore
+
+        return SqliteStore.from_url(url)
+    from index.elastic import ElasticStore
+    from index.settings import ElasticSettings
+
+    return ElasticStore.from_url(url, settings=ElasticSettings(index_prefix=prefix))
+
+
+def enrich_worker(kind: str, url: str, prefix: str, share: list[Mention], batch: int) -> Result:
+    """One enrich worker's store work over its share; its own start and end (wall clock)."""
+    from enrich.duplicates import DuplicateDetector
+    from enrich.influence import InfluenceTracker
+
+    store = open_store(kind, url, prefix)
+    duplicates, influence = DuplicateDetector(store), InfluenceTracker(store)
+    latencies: list[float] = []
+    start = time.time()
+    for i in range(0, len(share), batch):
+        t = time.perf_counter()
+        chunk = share[i : i + batch]
+        duplicates.clusters(chunk)
+        influence.update([(m, ("Acme",)) for m in chunk])
+        latencies.append(time.perf_counter() - t)
+    end = time.time()
+    store.close()
+    return {"span": (start, end), "latencies": latencies, "peak": _peak_mib()}
+
+
+def enrich_run(kind: str, url: str, n: int, batch: int, workers: int) -> Result:
+    mentions = synthetic(n)
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    open_store(kind, url, prefix).close()  # set up once, as `veille index setup` does
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        results = list(
+            pool.map(
+                enrich_worker,
+                [kind] * workers,
+                [url] * workers,
+                [prefix] * workers,
+                [mentions[w::workers] for w in range(workers)],
+                [batch] * workers,
+            )
+        )
+    seconds = max(r["span"][1] for r in results) - min(r["span"][0] for r in results)
+    store = open_store(kind, url, prefix)
+    authors = len(store.authors(sorted({author_key(m) for m in mentions})))
+    if kind == "elastic":
+        store.drop()  # type: ignore[attr-defined]
+    store.close()
+    latencies = [x for r in results for x in r["latencies"]]
+    return {
+        "enrich": (seconds, latencies),
+        "peak": max(r["peak"] for r in results),
+        "authors": authors,
+    }
+
+
 def server_peaks() -> str:
     found = []
     for name in ("kafka", "elasticsearch"):
@@ -160,7 +229,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--kafka", default=os.environ.get("TEST_KAFKA_URL"))
     parser.add_argument("--elastic", default=os.environ.get("TEST_ELASTICSEARCH_URL"))
+    parser.add_argument("--enrich-mentions", type=int, default=10_000)
+    parser.add_argument("--parts", default="bus,store,enrich")
     args = parser.parse_args()
+    parts = set(args.parts.split(","))
     if not (args.kafka and args.elastic):
         parser.error("start the servers: scripts/services start && eval $(scripts/services env)")
     n, batch = args.mentions, args.batch
@@ -171,11 +243,21 @@ def main() -> None:
         f"{os.getloadavg()[0]:.1f} at start"
     )
 
+    if "bus" in parts:
+        bus_part(args.kafka, n, batch)
+    if "store" in parts:
+        store_part(args.elastic, n, batch)
+    if "enrich" in parts:
+        enrich_part(args.elastic, min(n, args.enrich_mentions), batch)
+    print(f"\nServers' peak RSS since they started: {server_peaks()}")
+
+
+def bus_part(kafka: str, n: int, batch: int) -> None:
     print("\n1. Bus: publish every batch (durable), then consume and commit every batch")
     with tempfile.TemporaryDirectory() as tmp:
         buses = {
             "local log": (f"local://{Path(tmp) / 'bus.db'}", {"partitions": 4}),
-            "Kafka": (args.kafka, {"partitions": 4}),
+            "Kafka": (kafka, {"partitions": 4}),
         }
         for name, (url, options) in buses.items():
             result = isolated(bus_run, url, options, n, batch)
@@ -184,11 +266,13 @@ def main() -> None:
                 seconds, latencies = result[step]
                 print(line(step, n, seconds, latencies))
 
+
+def store_part(elastic: str, n: int, batch: int) -> None:
     print("\n2. Store: bulk upsert of enriched mentions into an empty store")
     for name, kind, url, writers in (
         ("SQLite", "sqlite", None, 1),
-        ("Elasticsearch", "elastic", args.elastic, 1),
-        ("Elasticsearch", "elastic", args.elastic, 2),
+        ("Elasticsearch", "elastic", elastic, 1),
+        ("Elasticsearch", "elastic", elastic, 2),
     ):
         result = isolated(store_run, kind, url, n, batch, writers)
         seconds, latencies = result["upsert"]
@@ -196,7 +280,23 @@ def main() -> None:
         print(f" {name}, {label} (client peak RSS {result['peak']:.0f} MiB)")
         print(line("upsert", n, seconds, latencies))
 
-    print(f"\nServers' peak RSS since they started: {server_peaks()}")
+
+def enrich_part(elastic: str, n: int, batch: int) -> None:
+    print(f"\n3. Enrich's store work: clusters and authors for {n:,} mentions, per batch")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, kind, url, workers in (
+            ("SQLite", "sqlite", f"sqlite://{Path(tmp) / 'bench.db'}", 1),
+            ("Elasticsearch", "elastic", elastic, 1),
+            ("Elasticsearch", "elastic", elastic, 2),
+        ):
+            result = enrich_run(kind, url, n, batch, workers)
+            seconds, latencies = result["enrich"]
+            label = f"{workers} worker{'s' if workers > 1 else ''}"
+            print(
+                f" {name}, {label} ({result['authors']:,} authors; worker peak RSS"
+                f" {result['peak']:.0f} MiB)"
+            )
+            print(line("enrich", n, seconds, latencies))
 
 
 if __name__ == "__main__":

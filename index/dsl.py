@@ -16,15 +16,21 @@ Metadata fields are keywords stored normalised the way the matcher compares them
 (`index.elastic` writes them): ``search.lang``, ``search.sites`` (the site and each parent
 domain), ``search.authors`` (folded name and handle), ``search.source`` (folded name) and
 ``source.kind``.
+
+`filters_query` adds what `ingest.store.Filters` narrows to besides the query: brand, sentiment,
+source, language, dates, and the entity (``search.entities``: folded canonical names).
 """
 
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from itertools import product
 from typing import Any
 
 from ingest.query.tree import And, Field, Near, Node, Not, Or, Text, positive_texts
+from ingest.store import Filters
+from ingest.text import fold
 
 Query = dict[str, Any]
 
@@ -157,3 +163,39 @@ def ranking_query(node: Node, language_fields: bool) -> list[Query]:
                 clauses.append({"match": {f"title.{lang}": {"query": words, "boost": 0.5}}})
                 clauses.append({"match": {f"text.{lang}": {"query": words, "boost": 0.25}}})
     return clauses
+
+
+def epoch_ms(value: datetime) -> int:
+    return int(value.timestamp() * 1000)
+
+
+def filters_query(filters: Filters) -> Query:
+    """The DSL query selecting the mentions ``filters`` selects (for filter context)."""
+    clauses: list[Query] = []
+    if filters.query is not None:
+        clauses.append(compile_query(filters.query))
+    if filters.brand:
+        clauses.append({"term": {"search.brands": filters.brand.lower()}})
+    if filters.sentiment:
+        clauses.append({"term": {"search.sentiment": filters.sentiment}})
+    if filters.source:
+        clauses.append(
+            _any(
+                [
+                    {"term": {"search.source": fold(filters.source)}},
+                    {"term": {"source.kind": filters.source.lower()}},
+                ]
+            )
+        )
+    if filters.lang:
+        clauses.append({"term": {"search.lang": filters.lang.lower()}})
+    if filters.since or filters.until:
+        bounds: dict[str, Any] = {"format": "epoch_millis"}
+        if filters.since:
+            bounds["gte"] = epoch_ms(filters.since)
+        if filters.until:
+            bounds["lt"] = epoch_ms(filters.until)
+        clauses.append({"range": {"published": bounds}})
+    if filters.entity:
+        clauses.append({"term": {"search.entities": fold(filters.entity)}})
+    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}

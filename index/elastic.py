@@ -20,7 +20,15 @@ every start):
   without them selects the same mentions.
 
 A document is the mention as JSON (`Mention` round-trips through ``_source``) plus ``search``:
-the folded words and the normalised keys that the query compiler (`index.dsl`) targets.
+the folded words and the normalised keys that the query compiler (`index.dsl`) targets, and
+those that counts group by: ``search.cluster`` (the near-duplicate cluster, else the mention's
+own id, so that ``distinct="cluster"`` counts its distinct values), ``search.entities`` (each
+entity's folded canonical name: its ``kb_id``, else its text) and ``search.entity_names`` (the
+same, each followed by a name it was found under, to show the entity by).
+
+What enrich keeps beside the mentions (authors, near-duplicate signatures) lives in indices of
+its own under the same prefix, set up with the mentions: `index.elastic_authors` and
+`index.elastic_clusters` own them; `index.elastic_base` the plumbing all parts share.
 
 Writes are bulk, by mention id, with the fetch time as external version (``external_gte``): a
 replay rewrites, an older copy never overwrites a newer one. 429 and 5xx are retried with
@@ -37,57 +45,67 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from typing import TYPE_CHECKING, Any
 
-from index.dsl import MAX_TOKEN_CHARS, Query, compile_query, cut, ranking_query
+import orjson
+
+from index.dsl import (
+    MAX_TOKEN_CHARS,
+    Query,
+    cut,
+    epoch_ms,
+    filters_query,
+    ranking_query,
+)
+from index.elastic_authors import AuthorIndices
+from index.elastic_base import (
+    KEYWORD,
+    LONG_KEYWORD,
+    MAX_WINDOW,
+    RETRY_STATUS,
+    UNINDEXED,
+    BadRequestError,
+    Elasticsearch,
+    NotFoundError,
+    connect,
+    display_url,
+    helpers,
+    item_reason,
+)
+from index.elastic_clusters import ClusterIndices
 from index.settings import ElasticSettings
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Mention
 from ingest.store import (
     Bucket,
+    Distinct,
     Facet,
     Filters,
     Rejected,
     SearchPage,
     SignificantTerm,
     SortOrder,
+    Store,
     TermCount,
 )
 from ingest.text import fold, tokenize
 
-try:
-    import orjson
-    from elasticsearch import (
-        ApiError,
-        BadRequestError,
-        Elasticsearch,
-        NotFoundError,
-        TransportError,
-        helpers,
-    )
-    from elasticsearch.serializer import OrjsonSerializer
-except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ConfigError(
-        "the http(s):// store needs the elasticsearch client: reinstall Veille (scripts/bootstrap)"
-    ) from exc
-
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
+SCHEMA_VERSION = 2
+"""Bump it with any change to `mapping`: setup then migrates to a new index. (2: the keys of
+entities and clusters.)"""
 
-SCHEMA_VERSION = 1
-"""Bump it with any change to `mapping`: setup then migrates to a new index."""
-
-MAX_WINDOW = 10_000
-_RETRY_STATUS = (429, 502, 503, 504)
 _SIGNIFICANT_SAMPLE = 5_000
+CLUSTER_PRECISION = 40_000
+"""Up to this many distinct clusters, ``distinct="cluster"`` counts are exact (Elasticsearch's
+``cardinality`` aggregation keeps every value up to its ``precision_threshold``, at most
+40,000); above it, they are estimates within about 1 %."""
+_NAME_SEP = "\x1f"
 
-_KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 1024}
-_UNINDEXED: dict[str, Any] = {"type": "keyword", "index": False, "doc_values": False}
 _WORDS: dict[str, Any] = {"type": "text", "analyzer": "whitespace", "similarity": "BM25"}
 
 _FACETS: dict[Facet, str] = {
@@ -97,6 +115,7 @@ _FACETS: dict[Facet, str] = {
     "site": "site",
     "author": "search.author",
     "lang": "search.lang",
+    "entity": "search.entities",
 }
 
 
@@ -131,38 +150,43 @@ def mapping(capabilities: Capabilities) -> dict[str, Any]:
         "dynamic": "strict",
         "_meta": {"schema_version": SCHEMA_VERSION, "owner": "veille"},
         "properties": {
-            "id": _KEYWORD,
-            "source": obj(kind=_KEYWORD, name=_KEYWORD),
-            "url": {**_KEYWORD, "ignore_above": 4096},
-            "site": _KEYWORD,
+            "id": KEYWORD,
+            "source": obj(kind=KEYWORD, name=KEYWORD),
+            "url": {**KEYWORD, "ignore_above": 4096},
+            "site": KEYWORD,
             "title": prose,
             "text": prose,
-            "author": obj(name=_KEYWORD, handle=_KEYWORD, url=_UNINDEXED, followers=long),
+            "author": obj(name=KEYWORD, handle=KEYWORD, url=UNINDEXED, followers=long),
             "published": date,
             "fetched": date,
-            "thread": obj(id=_KEYWORD, title=prose, url=_UNINDEXED, position=long),
-            "parent": _KEYWORD,
+            "thread": obj(id=KEYWORD, title=prose, url=UNINDEXED, position=long),
+            "parent": KEYWORD,
             "engagement": obj(likes=long, shares=long, replies=long, views=long),
-            "lang": _KEYWORD,
+            "lang": KEYWORD,
             "enrichment": obj(
-                brands=_KEYWORD,
-                lang=_KEYWORD,
-                sentiment=obj(label=_KEYWORD, score=score, confidence=score, model=_KEYWORD),
-                entities=obj(text=_KEYWORD, label=_KEYWORD, kb_id=_KEYWORD),
-                influence=obj(author_key=_KEYWORD, score=score, is_influencer={"type": "boolean"}),
-                cluster=_KEYWORD,
+                brands=KEYWORD,
+                lang=KEYWORD,
+                sentiment=obj(label=KEYWORD, score=score, confidence=score, model=KEYWORD),
+                entities=obj(text=KEYWORD, label=KEYWORD, kb_id=KEYWORD),
+                influence=obj(
+                    author_key=LONG_KEYWORD, score=score, is_influencer={"type": "boolean"}
+                ),
+                cluster=KEYWORD,
                 enriched=date,
             ),
             "search": obj(
                 title=_WORDS,
                 text=_WORDS,
-                lang=_KEYWORD,
-                sites=_KEYWORD,
-                authors=_KEYWORD,
-                author=_KEYWORD,
-                source=_KEYWORD,
-                brands=_KEYWORD,
-                sentiment=_KEYWORD,
+                lang=KEYWORD,
+                sites=KEYWORD,
+                authors=KEYWORD,
+                author=KEYWORD,
+                source=KEYWORD,
+                brands=KEYWORD,
+                sentiment=KEYWORD,
+                cluster=KEYWORD,
+                entities=KEYWORD,
+                entity_names=KEYWORD,
             ),
         },
     }
@@ -191,6 +215,11 @@ def document(mention: Mention) -> dict[str, Any]:
     authors = {fold(v) for v in (author.name, author.handle) if v} if author else set()
     enrichment = mention.enrichment
     sentiment = enrichment.sentiment.label if enrichment and enrichment.sentiment else "unknown"
+    names = {
+        (fold(name), name)
+        for e in (enrichment.entities if enrichment else ())
+        if fold(name := e.kb_id or e.text)
+    }
     search = {
         "title": _words(mention.heading),
         "text": _words(mention.text),
@@ -201,6 +230,9 @@ def document(mention: Mention) -> dict[str, Any]:
         "source": fold(mention.source.name),
         "brands": [b.lower() for b in enrichment.brands] if enrichment else [],
         "sentiment": sentiment,
+        "cluster": enrichment.cluster if enrichment and enrichment.cluster else mention.id,
+        "entities": sorted({key for key, _ in names}),
+        "entity_names": sorted(f"{key}{_NAME_SEP}{name}" for key, name in names),
     }
     doc["search"] = {k: v for k, v in search.items() if v is not None}
     return doc
@@ -216,54 +248,29 @@ def _encode(doc: dict[str, Any]) -> bytes:
         return json.dumps(doc, ensure_ascii=False).encode()
 
 
+def _clusters(distinct: Distinct = "cluster") -> dict[str, Any]:
+    """The sub-aggregation that counts distinct clusters, if ``distinct`` asks for it."""
+    if distinct != "cluster":
+        return {}
+    field = {"field": "search.cluster", "precision_threshold": CLUSTER_PRECISION}
+    return {"clusters": {"cardinality": field}}
+
+
+def _counted(bucket: dict[str, Any], distinct: Distinct) -> int:
+    return int(bucket["clusters"]["value"] if distinct == "cluster" else bucket["doc_count"])
+
+
+def _regex_literal(text: str) -> str:
+    """``text`` matched literally by a Lucene regular expression."""
+    return "".join(c if c.isalnum() or c == " " else f"\\{c}" for c in text)
+
+
 def _mention(source: dict[str, Any]) -> Mention:
     source.pop("search", None)
     return Mention.model_validate(source)
 
 
-def _ms(value: datetime) -> int:
-    return int(value.timestamp() * 1000)
-
-
-def filters_query(filters: Filters) -> Query:
-    clauses: list[Query] = []
-    if filters.query is not None:
-        clauses.append(compile_query(filters.query))
-    if filters.brand:
-        clauses.append({"term": {"search.brands": filters.brand.lower()}})
-    if filters.sentiment:
-        clauses.append({"term": {"search.sentiment": filters.sentiment}})
-    if filters.source:
-        clauses.append(
-            {
-                "bool": {
-                    "should": [
-                        {"term": {"search.source": fold(filters.source)}},
-                        {"term": {"source.kind": filters.source.lower()}},
-                    ]
-                }
-            }
-        )
-    if filters.lang:
-        clauses.append({"term": {"search.lang": filters.lang.lower()}})
-    if filters.since or filters.until:
-        bounds: dict[str, Any] = {"format": "epoch_millis"}
-        if filters.since:
-            bounds["gte"] = _ms(filters.since)
-        if filters.until:
-            bounds["lt"] = _ms(filters.until)
-        clauses.append({"range": {"published": bounds}})
-    return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}
-
-
-def display_url(url: str) -> str:
-    """The URL without credentials, for messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or "?"
-    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
-
-
-class ElasticStore:
+class ElasticStore(AuthorIndices, ClusterIndices):
     """A `Store` in an Elasticsearch cluster. Thread-safe (the client is)."""
 
     def __init__(
@@ -277,15 +284,16 @@ class ElasticStore:
         bulk_retries: int = 5,
         initial_backoff: float = 0.5,
     ) -> None:
-        self.client = client
-        self.settings = settings or ElasticSettings()
-        self.display = display
+        super().__init__(
+            client,
+            settings,
+            display=display,
+            chunk_size=chunk_size,
+            bulk_retries=bulk_retries,
+            initial_backoff=initial_backoff,
+        )
         self.schema_version = schema_version
-        self.chunk_size = chunk_size
-        self.bulk_retries = bulk_retries
-        self.initial_backoff = initial_backoff
         self.capabilities = Capabilities()
-        self._dirty = False
 
     @classmethod
     def from_url(
@@ -303,30 +311,9 @@ class ElasticStore:
     # -- names ---------------------------------------------------------------------------------
 
     @property
-    def alias(self) -> str:
-        return f"{self.settings.index_prefix}-mentions"
-
-    @property
     def index(self) -> str:
         """The concrete index of the current schema version."""
         return f"{self.alias}-v{self.schema_version}"
-
-    # -- errors --------------------------------------------------------------------------------
-
-    def _call(self, what: str, action: Callable[[], T]) -> T:
-        """Run a client call; a cluster out of reach or refusing becomes `StoreUnavailable`."""
-        try:
-            return action()
-        except BadRequestError as exc:
-            raise VeilleError(f"{self.display} refused to {what}: {_reason(exc)}") from exc
-        except ApiError as exc:
-            raise StoreUnavailable(
-                f"{self.display}: could not {what} (HTTP {exc.meta.status}: {_reason(exc)})"
-            ) from exc
-        except TransportError as exc:
-            raise StoreUnavailable(
-                f"{self.display} is out of reach: could not {what} ({type(exc).__name__})"
-            ) from exc
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -368,8 +355,10 @@ class ElasticStore:
 
     def setup(self) -> None:
         """Put the template, create the index and its alias, or migrate to a new schema
-        version (idempotent; safe at every start)."""
+        version, and create what enrich keeps (idempotent; safe at every start)."""
         self.capabilities = self.detect()
+        self.setup_authors()
+        self.setup_clusters()
         template = self.template()
         self._call(
             "put the index template",
@@ -439,11 +428,11 @@ class ElasticStore:
                 chunk_size=self.chunk_size,
                 max_retries=self.bulk_retries,
                 initial_backoff=self.initial_backoff,
-                retry_on_status=_RETRY_STATUS,
+                retry_on_status=RETRY_STATUS,
                 raise_on_error=False,
             ):
                 if not ok and item.get("index", {}).get("status") != 409:
-                    raise StoreUnavailable(f"migration stopped: {_item_reason(item['index'])}")
+                    raise StoreUnavailable(f"migration stopped: {item_reason(item['index'])}")
                 copied += 1
             self.client.indices.refresh(index=self.index)
             return copied
@@ -463,6 +452,16 @@ class ElasticStore:
             ", ".join(old),
         )
 
+    @property
+    def side_indices(self) -> list[str]:
+        """The indices of what enrich keeps, beside the mentions."""
+        return [
+            self.activity_index,
+            self.authors_index,
+            self.signatures_index,
+            self.locks_index,
+        ]
+
     def drop(self) -> None:
         """Delete this prefix's indices and template (for tests; clusters refuse wildcards)."""
 
@@ -470,8 +469,7 @@ class ElasticStore:
             found = self.client.indices.get(
                 index=f"{self.alias}-v*", ignore_unavailable=True, allow_no_indices=True
             )
-            for index in found.body:
-                self.client.indices.delete(index=index)
+            self.delete_indices([*found.body, *self.side_indices])
             self.client.options(ignore_status=404).indices.delete_index_template(name=self.alias)
 
         self._call("delete the indices", delete)
@@ -484,7 +482,7 @@ class ElasticStore:
                 "_op_type": "index",
                 "_index": index,
                 "_id": mention.id,
-                "version": _ms(mention.fetched),
+                "version": epoch_ms(mention.fetched),
                 "version_type": "external_gte",
                 "_source": _encode(document(mention)),
             }
@@ -510,7 +508,7 @@ class ElasticStore:
                 max_retries=self.bulk_retries,
                 initial_backoff=self.initial_backoff,
                 max_backoff=30,
-                retry_on_status=_RETRY_STATUS,
+                retry_on_status=RETRY_STATUS,
                 require_alias=True,
             )
             for ok, item in results:
@@ -520,13 +518,13 @@ class ElasticStore:
                 status = int(result.get("status", 0))
                 if status == 409:  # a newer copy is stored already: nothing to do
                     continue
-                if status in _RETRY_STATUS or status >= 500 or status in (401, 403, 404):
-                    retry.append(f"HTTP {status}: {_item_reason(result)}")
+                if status in RETRY_STATUS or status >= 500 or status in (401, 403, 404):
+                    retry.append(f"HTTP {status}: {item_reason(result)}")
                     continue
-                rejected.append(Rejected(str(result.get("_id")), _item_reason(result)))
+                rejected.append(Rejected(str(result.get("_id")), item_reason(result)))
 
         self._call("write mentions", write)
-        self._dirty = True
+        self.wrote(self.alias)
         if retry:
             raise StoreUnavailable(
                 f"{self.display}: {len(retry)} of {len(latest)} mentions not written "
@@ -538,15 +536,11 @@ class ElasticStore:
 
     def refresh(self) -> None:
         """Make every write acknowledged so far, by any process, visible to reads now."""
-        self._call("refresh", lambda: self.client.indices.refresh(index=self.alias))
-        self._dirty = False
-
-    def _fresh(self) -> None:
-        if self._dirty:
-            self.refresh()
+        self.wrote(self.alias)
+        self.fresh(self.alias)
 
     def get(self, mention_id: str) -> Mention | None:
-        self._fresh()
+        self.fresh(self.alias)
 
         def read() -> dict[str, Any] | None:
             try:
@@ -557,8 +551,10 @@ class ElasticStore:
         source = self._call("read a mention", read)
         return _mention(source) if source is not None else None
 
-    def count(self, filters: Filters) -> int:
-        self._fresh()
+    def count(self, filters: Filters, *, distinct: Distinct = None) -> int:
+        if distinct == "cluster":
+            return int(self._aggregate(filters, _clusters())["clusters"]["value"])
+        self.fresh(self.alias)
         query = filters_query(filters)
         found = self._call(
             "count mentions", lambda: self.client.count(index=self.alias, query=query)
@@ -568,7 +564,7 @@ class ElasticStore:
     def search(
         self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
     ) -> SearchPage:
-        self._fresh()
+        self.fresh(self.alias)
         start = (max(1, page) - 1) * size
         if start + size > MAX_WINDOW:
             raise VeilleError(
@@ -600,19 +596,28 @@ class ElasticStore:
             size=size,
         )
 
-    def _aggregate(self, filters: Filters, aggs: dict[str, Any]) -> dict[str, Any]:
-        self._fresh()
+    def _aggregate(self, filters: Filters, aggs: dict[str, Any], *also: Query) -> dict[str, Any]:
+        """Run ``aggs`` over the mentions ``filters`` (and the queries ``also``) select."""
+        self.fresh(self.alias)
         query = filters_query(filters)
+        if also:
+            query = {"bool": {"filter": [query, *also]}}
         found = self._call(
             "aggregate",
             lambda: self.client.search(index=self.alias, query=query, aggs=aggs, size=0),
         )
         return dict(found["aggregations"])
 
-    def timeline(self, filters: Filters, interval: timedelta) -> list[Bucket]:
+    def timeline(
+        self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
+    ) -> list[Bucket]:
         step = int(interval.total_seconds() * 1000)
         if step <= 0:
             raise ValueError("the timeline interval must be positive")
+        sentiment = {
+            "terms": {"field": "search.sentiment", "size": 10},
+            "aggs": _clusters(distinct),
+        }
         aggs = {
             "time": {
                 "date_histogram": {
@@ -620,22 +625,54 @@ class ElasticStore:
                     "fixed_interval": f"{step}ms",
                     "min_doc_count": 0,
                 },
-                "aggs": {"sentiment": {"terms": {"field": "search.sentiment", "size": 10}}},
+                "aggs": {"sentiment": sentiment},
             }
         }
         buckets = self._aggregate(filters, aggs)["time"]["buckets"]
         return [
             Bucket(
                 datetime.fromtimestamp(b["key"] / 1000, UTC),
-                {s["key"]: s["doc_count"] for s in b["sentiment"]["buckets"]},
+                {s["key"]: _counted(s, distinct) for s in b["sentiment"]["buckets"]},
             )
             for b in buckets
         ]
 
-    def top(self, filters: Filters, facet: Facet, limit: int = 10) -> list[TermCount]:
-        aggs = {"top": {"terms": {"field": _FACETS[facet], "size": limit}}}
+    def top(
+        self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
+    ) -> list[TermCount]:
+        """See `Store.top`. Like any ``terms`` aggregation over several shards, counts near the
+        end of a long list may be a little low (``store.elastic.shards`` > 1)."""
+        terms: dict[str, Any] = {"field": _FACETS[facet], "size": limit}
+        if distinct:
+            terms["order"] = [{"clusters": "desc"}, {"_key": "asc"}]
+        aggs = {"top": {"terms": terms, "aggs": _clusters(distinct)}}
         buckets = self._aggregate(filters, aggs)["top"]["buckets"]
-        return [TermCount(b["key"], b["doc_count"]) for b in buckets]
+        found = [TermCount(b["key"], _counted(b, distinct)) for b in buckets]
+        if facet == "entity" and found:
+            names = self._entity_names(filters, [t.key for t in found])
+            found = [TermCount(names.get(t.key, t.key), t.count) for t in found]
+        return found
+
+    def _entity_names(self, filters: Filters, keys: Sequence[str]) -> dict[str, str]:
+        """The name each entity key is shown by: the smallest of the names it was found
+        under (``Velora City``, not its key ``velora city``), among the selected mentions."""
+        pattern = "|".join(_regex_literal(k) for k in keys)
+        aggs = {
+            "names": {
+                "terms": {
+                    "field": "search.entity_names",
+                    "include": f"({pattern}){_regex_literal(_NAME_SEP)}.*",
+                    "size": min(MAX_WINDOW, 100 * len(keys)),
+                    "order": {"_key": "asc"},
+                }
+            }
+        }
+        also = {"terms": {"search.entities": list(keys)}}
+        names: dict[str, str] = {}
+        for bucket in self._aggregate(filters, aggs, also)["names"]["buckets"]:
+            key, name = bucket["key"].split(_NAME_SEP, 1)
+            names[key] = min(name, names.get(key, name))
+        return names
 
     def significant_terms(
         self, filters: Filters, background: Filters | None = None, limit: int = 10
@@ -666,45 +703,5 @@ class ElasticStore:
         self.client.close()
 
 
-def connect(url: str, settings: ElasticSettings) -> Elasticsearch:
-    """A client for ``url`` with the settings' credentials and certificates."""
-    options: dict[str, Any] = {
-        "serializer": OrjsonSerializer(),  # bulk bodies are mostly JSON encoding: a C encoder
-        "request_timeout": settings.request_timeout.total_seconds(),
-        "max_retries": 3,
-        "retry_on_status": (502, 503, 504),
-        "retry_on_timeout": True,
-    }
-    if settings.api_key is not None:
-        options["api_key"] = settings.api_key.get_secret_value()
-    elif settings.username is not None:
-        if settings.password is None:
-            raise ConfigError("store.elastic: a username needs a password")
-        options["basic_auth"] = (settings.username, settings.password.get_secret_value())
-    if url.startswith("https://"):
-        options["verify_certs"] = settings.verify_certs
-        if settings.ca_certs:
-            options["ca_certs"] = settings.ca_certs
-    try:
-        return Elasticsearch(url, **options)
-    except ValueError as exc:
-        raise ConfigError(f"store URL {display_url(url)}: {exc}") from None
-
-
-def _reason(exc: ApiError) -> str:
-    info = exc.info if isinstance(exc.info, dict) else {}
-    error = info.get("error", {})
-    if isinstance(error, dict):
-        return str(error.get("reason") or error.get("type") or exc.message)
-    return str(error or exc.message)
-
-
-def _item_reason(result: dict[str, Any]) -> str:
-    error = result.get("error", {})
-    if isinstance(error, dict):
-        reason = f"{error.get('type', 'error')}: {error.get('reason', '')}"
-        cause = error.get("caused_by")
-        if isinstance(cause, dict) and cause.get("reason"):
-            reason += f" ({cause['reason']})"
-        return reason[:500]
-    return str(error)[:500]
+if TYPE_CHECKING:  # ElasticStore implements the whole protocol
+    _store: type[Store] = ElasticStore

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from index.fts import FTS_TABLE, compile_where, rank_expression
 from ingest.errors import ConfigError, StoreUnavailable
@@ -42,6 +42,7 @@ from ingest.store import (
     Signature,
     SignificantTerm,
     SortOrder,
+    Store,
     TermCount,
 )
 from ingest.text import fold, index_text
@@ -434,6 +435,8 @@ class SqliteStore:
                 f" LIMIT ?"
             )
         elif facet == "entity":
+            # A mention names an entity once, whatever labels it was found under.
+            count = count if distinct else "COUNT(DISTINCT m.rowid)"
             sql = (
                 f"SELECT MIN(e.name), {count} AS n FROM mention_entities e JOIN mentions m"
                 f" ON m.rowid = e.mention WHERE {where} GROUP BY e.entity ORDER BY n DESC, 1"
@@ -670,3 +673,7 @@ class SqliteStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+if TYPE_CHECKING:  # SqliteStore implements the whole protocol
+    _store: type[Store] = SqliteStore

@@ -1,14 +1,21 @@
 """Near-duplicates: syndicated copies and retweets share a cluster; other posts do not; the
-assignment survives redelivery and holds across worker processes."""
+assignment survives redelivery and holds across worker processes, on both stores."""
 
 from __future__ import annotations
 
 import multiprocessing
 from pathlib import Path
 
+import pytest
+
 from enrich.duplicates import DuplicateDetector, lsh_keys, normalise
+from index.elastic import ElasticStore
+from index.elastic_base import connect
+from index.settings import ElasticSettings
 from index.sqlite import SqliteStore
 from ingest.record import Mention
+from ingest.store import Store
+from tests.backends import ELASTICSEARCH_ENV, elastic_store, server_url
 from tests.conftest import make_mention
 
 RELEASE = (
@@ -89,16 +96,36 @@ def test_a_redelivered_mention_keeps_its_cluster(tmp_path: Path) -> None:
     assert dup.clusters([copy, edited]) == {copy.id: original.id}
 
 
-def _assign(path: str, mentions: list[str], start: multiprocessing.synchronize.Barrier) -> None:
-    store = SqliteStore(path)
+def _open(spec: tuple[str, str]) -> Store:
+    """A store that another process can open: ("sqlite", path) or ("elastic", index prefix)."""
+    kind, where = spec
+    if kind == "sqlite":
+        return SqliteStore(where)
+    settings = ElasticSettings(index_prefix=where)
+    url = server_url(ELASTICSEARCH_ENV, "Elasticsearch")
+    return ElasticStore(connect(url, settings), settings)
+
+
+def _assign(
+    spec: tuple[str, str], mentions: list[str], start: multiprocessing.synchronize.Barrier
+) -> None:
+    store = _open(spec)
     start.wait()
     DuplicateDetector(store).clusters([Mention.model_validate_json(m) for m in mentions])
     store.close()
 
 
-def test_copies_enriched_at_once_by_several_processes_share_one_cluster(tmp_path: Path) -> None:
-    path = tmp_path / "store.db"
-    SqliteStore(path).setup()
+@pytest.mark.parametrize("kind", ["sqlite", "elastic"])
+def test_copies_enriched_at_once_by_several_processes_share_one_cluster(
+    tmp_path: Path, kind: str
+) -> None:
+    if kind == "sqlite":
+        spec = ("sqlite", str(tmp_path / "store.db"))
+        store: Store = SqliteStore(spec[1])
+        store.setup()
+    else:
+        store = elastic_store()
+        spec = ("elastic", store.settings.index_prefix)  # type: ignore[attr-defined]
     copies = [
         make_mention(f"{RELEASE} Édition {'de la ' * (i % 2)}région {i}.", site=f"s{i}.example")
         for i in range(8)
@@ -107,15 +134,17 @@ def test_copies_enriched_at_once_by_several_processes_share_one_cluster(tmp_path
     start = context.Barrier(4)
     workers = [
         context.Process(
-            target=_assign, args=(str(path), [m.model_dump_json() for m in copies[i::4]], start)
+            target=_assign, args=(spec, [m.model_dump_json() for m in copies[i::4]], start)
         )
         for i in range(4)
     ]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(timeout=120)
-        assert w.exitcode == 0
-    store = SqliteStore(path)
-    clusters = DuplicateDetector(store).clusters(copies)  # already assigned: read back
-    assert len(set(clusters.values())) == 1
+    try:
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join(timeout=120)
+            assert w.exitcode == 0
+        clusters = DuplicateDetector(store).clusters(copies)  # already assigned: read back
+        assert len(set(clusters.values())) == 1
+    finally:
+        store.close()

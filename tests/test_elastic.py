@@ -3,6 +3,8 @@ migration, and how it handles a cluster that refuses, throttles or cannot be rea
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,8 @@ from index.elastic import SCHEMA_VERSION, Capabilities, ElasticStore, connect, m
 from index.settings import ElasticSettings
 from index.stage import IndexStage
 from ingest.errors import ConfigError, StoreUnavailable
-from ingest.record import Engagement, Mention
-from ingest.store import Filters
+from ingest.record import Engagement, Influence, Mention
+from ingest.store import AuthorActivity, AuthorScore, Filters, Signature
 from tests.backends import (
     ELASTICSEARCH_ENV,
     DisposableElasticStore,
@@ -22,7 +24,7 @@ from tests.backends import (
     server_url,
     unique,
 )
-from tests.conftest import make_mention
+from tests.conftest import T0, make_mention
 from tests.faults import ElasticFaults
 
 
@@ -190,3 +192,93 @@ def test_credentials_and_certificates_reach_the_client(tmp_path: Path) -> None:
     assert basic._headers["authorization"].startswith("Basic ")
     with pytest.raises(ConfigError, match="password"):
         connect("http://es.example:9200", ElasticSettings(username="u"))
+
+
+# -- what enrich keeps beside the mentions ---------------------------------------------------
+
+
+def test_setup_creates_strict_side_indices_and_drop_removes_them(
+    store: DisposableElasticStore,
+) -> None:
+    store.setup()  # again: nothing changes
+    for index in store.side_indices:
+        assert index.startswith(f"{store.settings.index_prefix}-")
+        live = store.client.indices.get_mapping(index=index).body[index]["mappings"]
+        assert live["dynamic"] == "strict"
+    store.drop()
+    assert not any(store.client.indices.exists(index=i) for i in store.side_indices)
+
+
+def test_the_score_percentile_is_exact_however_many_authors(
+    store: DisposableElasticStore,
+) -> None:
+    keys = [f"forum.fr/author-{i}" for i in range(60)]
+    store.record_authors(
+        [AuthorActivity(f"{i:016x}", key, "forum.fr", T0) for i, key in enumerate(keys)]
+    )
+    scores = [float(i % 7) / 2 for i in range(50)] + [10.0 + i for i in range(10)]
+    store.save_author_scores([AuthorScore(k, 0.0, s) for k, s in zip(keys, scores, strict=True)])
+    ranked = sorted(scores)
+    percentiles = [p / 2 for p in range(201)]
+    expected = [ranked[max(1, math.ceil(p / 100 * len(ranked))) - 1] for p in percentiles]
+    for window in (10_000, 4, 1):  # past the window, it estimates then counts
+        store.max_window = window
+        assert [store.author_score_at(p) for p in percentiles] == expected
+
+
+def test_an_author_key_too_long_for_an_id_is_kept(store: DisposableElasticStore) -> None:
+    key = "forum.fr/" + "très-long-pseudo-" * 40
+    m = make_mention("Acme", brands=("Acme",))
+    assert m.enrichment is not None
+    m = m.with_enrichment(
+        m.enrichment.model_copy(update={"influence": Influence(author_key=key, score=0)})
+    )
+    store.upsert([m])
+    [stats] = store.record_authors([AuthorActivity(m.id, key, "forum.fr", T0, name="Long")])
+    assert (stats.key, stats.mentions, stats.name) == (key, 1, "Long")
+    store.save_author_scores([AuthorScore(key, 0.5, 4.0)])
+    [ranked] = store.top_authors(Filters(brand="Acme"))
+    assert (ranked.author.key, ranked.author.score, ranked.mentions) == (key, 4.0, 1)
+
+
+def test_an_expired_lock_is_taken_over_and_a_held_one_is_waited_for(
+    store: DisposableElasticStore,
+) -> None:
+    locks = store.locks_index
+    now_ms = int(time.time() * 1000)
+    store.client.index(index=locks, id="clusters", document={"owner": "dead", "expires": 1})
+    assert store.assign_clusters([Signature("m1", (1, 2))]) == {"m1": "m1"}  # taken over
+    assert not store.client.exists(index=locks, id="clusters")  # and released
+    held = {"owner": "busy", "expires": now_ms + 60_000}
+    store.client.index(index=locks, id="clusters", document=held)
+    store.lock_wait = 0.3
+    with pytest.raises(StoreUnavailable, match="lock is held"):
+        store.assign_clusters([Signature("m2", (2, 3))])
+    store.client.delete(index=locks, id="clusters")
+    assert store.assign_clusters([Signature("m2", (2, 3))]) == {"m2": "m1"}
+
+
+def test_a_worker_that_lost_its_lock_writes_nothing(
+    store: DisposableElasticStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.assign_clusters([Signature("m1", (1, 2))])
+    shared = store._shared
+
+    def then_taken_over(keys: Any) -> Any:
+        found = shared(keys)
+        # Meanwhile this worker stalled past its lease, and another one took the lock over.
+        lease = {"owner": "other", "expires": int(time.time() * 1000) + 60_000}
+        store.client.index(index=store.locks_index, id="clusters", document=lease)
+        return found
+
+    monkeypatch.setattr(store, "_shared", then_taken_over)
+    with pytest.raises(StoreUnavailable, match="took the near-duplicate lock over"):
+        store.assign_clusters([Signature("m2", (1, 5))])
+    monkeypatch.undo()
+    assert store.client.get(index=store.locks_index, id="clusters")["_source"]["owner"] == "other"
+    store.client.delete(index=store.locks_index, id="clusters")
+    # Nothing was stored: assigned again, as if for the first time.
+    assert store.assign_clusters([Signature("m2", (1, 5)), Signature("m3", (5,))]) == {
+        "m2": "m1",
+        "m3": "m1",
+    }

@@ -22,6 +22,7 @@ from index.elastic import ElasticStore
 from ingest.query import Doc, matches, parse
 from ingest.record import Mention
 from ingest.store import Filters
+from ingest.text import fold
 from tests.backends import ELASTICSEARCH_ENV, KAFKA_ENV, server_url, unique
 from tests.conftest import wait_for
 from veille.app import App
@@ -67,6 +68,26 @@ class Run:
     searches: dict[str, set[str]]
     timeline: list[tuple[datetime, dict[str, int]]]
     top_sites: list[tuple[str, int]]
+    copies: set[frozenset[str]]
+    """The near-duplicate clusters of more than one mention."""
+    authors: list[tuple[str, int, int, int, tuple[str, ...]]]
+    """Each author's key, mentions, reach, engagement and sites."""
+
+
+def _copies(mentions: list[Mention]) -> set[frozenset[str]]:
+    clusters: dict[str, set[str]] = {}
+    for m in mentions:
+        if m.enrichment and m.enrichment.cluster:
+            clusters.setdefault(m.enrichment.cluster, set()).add(m.id)
+    return {frozenset(ids) for ids in clusters.values() if len(ids) > 1}
+
+
+def _authors(mentions: list[Mention]) -> set[str]:
+    return {
+        m.enrichment.influence.author_key
+        for m in mentions
+        if m.enrichment and m.enrichment.influence
+    }
 
 
 def _cleanup(app: App) -> None:
@@ -108,6 +129,11 @@ def runs(sample_web: Web, tmp_path_factory: pytest.TempPathFactory) -> Callable[
                         (b.start, b.counts) for b in store.timeline(everything, timedelta(hours=1))
                     ],
                     top_sites=[(t.key, t.count) for t in store.top(Filters(), "site")],
+                    copies=_copies(hits),
+                    authors=[
+                        (a.key, a.mentions, a.reach, a.engagement, a.sites)
+                        for a in store.authors(sorted(_authors(hits)))
+                    ],
                 )
                 _cleanup(app)
             finally:
@@ -157,6 +183,10 @@ def test_both_backend_sets_hold_the_same_mentions(runs: Callable[[str], Run]) ->
     assert scale_out.searches == embedded.searches
     assert scale_out.timeline == embedded.timeline
     assert scale_out.top_sites == embedded.top_sites
+    assert scale_out.copies == embedded.copies
+    assert embedded.copies, "the demo has syndicated copies and retweets"
+    assert scale_out.authors == embedded.authors
+    assert len(embedded.authors) > 10
 
 
 def _veille(config: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
@@ -205,6 +235,27 @@ def test_veille_run_on_kafka_and_elasticsearch_then_search_answers(
         assert lines
         assert all("lumen" in m["enrichment"]["brands"][0].lower() for m in lines)
         assert {m.id for m in stored} == expected
+
+        # What enrich added answers too: an entity's mentions, copies counted once.
+        [entity] = app.store.top(Filters(), "entity", 1)
+        found = _veille(path, "search", "--entity", entity.key, "--format", "json", "--size", "100")
+        assert found.returncode == 0, found.stderr
+        naming = {
+            m.id
+            for m in stored
+            if m.enrichment
+            and any(fold(e.kb_id or e.text) == fold(entity.key) for e in m.enrichment.entities)
+        }
+        assert {json.loads(line)["id"] for line in found.stdout.splitlines()} == naming
+        assert len(naming) == entity.count < len(stored)
+        totals = {}
+        for collapse in ((), ("--collapse-copies",)):
+            shown = _veille(path, "report", *collapse, "--since", "30d", "--format", "json")
+            assert shown.returncode == 0, shown.stderr
+            totals[collapse] = sum(b["total"] for b in json.loads(shown.stdout)["timeline"])
+        copies = sum(len(c) - 1 for c in _copies(stored))
+        assert copies > 0
+        assert totals[()] - totals[("--collapse-copies",)] == copies
 
         status = _veille(path, "status", "--format", "json")
         assert status.returncode == 0, status.stderr

@@ -190,25 +190,12 @@ def test_top_sites_authors_and_brands(store: Store) -> None:
 
 # -- what enrich adds: entities, near-duplicate clusters, authors -----------------------------
 
-# Written for SQLite with issue 4; the Elasticsearch store does not have them yet (the issue 4
-# report lists them for the port). Strict: once ported, these pass, and the marker must go.
-not_yet_on_elastic = pytest.mark.usefixtures("_not_yet_on_elastic")
-
-
-@pytest.fixture
-def _not_yet_on_elastic(request: pytest.FixtureRequest, store: Store) -> None:
-    if type(store).__name__.endswith("ElasticStore"):
-        request.applymarker(
-            pytest.mark.xfail(reason="not ported to Elasticsearch yet", strict=True)
-        )
-
 
 def _enriched(mention: Mention, **update: object) -> Mention:
     assert mention.enrichment is not None
     return mention.with_enrichment(mention.enrichment.model_copy(update=update))
 
 
-@not_yet_on_elastic
 def test_counts_can_count_a_cluster_once(store: Store) -> None:
     copies = [
         _enriched(
@@ -235,7 +222,6 @@ def test_counts_can_count_a_cluster_once(store: Store) -> None:
     assert sum(b.counts.get("positive", 0) for b in buckets) == 1
 
 
-@not_yet_on_elastic
 def test_entities_are_searchable_and_aggregated_by_canonical_name(store: Store) -> None:
     city = Entity(text="velora city", label="PRODUCT", kb_id="Velora City")
     store.upsert(
@@ -263,12 +249,17 @@ def test_entities_are_searchable_and_aggregated_by_canonical_name(store: Store) 
     assert stored.enrichment.entities[1].label == "LOC"
 
 
+def test_a_mention_counts_once_for_an_entity_found_under_two_labels(store: Store) -> None:
+    twice = (Entity(text="Velora", label="ORG"), Entity(text="velora", label="BRAND"))
+    store.upsert([_enriched(make_mention("a", brands=("Velora",)), entities=twice)])
+    assert [(t.key, t.count) for t in store.top(Filters(), "entity")] == [("Velora", 1)]
+
+
 def _activity(mention_id: str, author: str, **kwargs: Any) -> AuthorActivity:
     defaults: dict[str, Any] = {"site": "forum.fr", "published": T0}
     return AuthorActivity(mention_id, f"forum.fr/{author}", **{**defaults, **kwargs})
 
 
-@not_yet_on_elastic
 def test_author_activity_is_counted_once_per_mention(store: Store) -> None:
     first = _activity("m1", "jo", name="Jo", reach=100, engagement=3)
     stats = store.record_authors([first, _activity("m2", "jo", reach=250, engagement=2)])
@@ -283,7 +274,6 @@ def test_author_activity_is_counted_once_per_mention(store: Store) -> None:
     assert store.authors(["nobody"]) == []
 
 
-@not_yet_on_elastic
 def test_author_scores_percentiles_and_edges(store: Store) -> None:
     store.record_authors(
         [
@@ -313,7 +303,6 @@ def test_author_scores_percentiles_and_edges(store: Store) -> None:
     assert [a.pagerank for a in store.authors(["forum.fr/op"])] == [0.5]
 
 
-@not_yet_on_elastic
 def test_top_authors_rank_by_score_among_matching_mentions(store: Store) -> None:
     def by(author: str, brand: str) -> Mention:
         m = make_mention(f"{author} {brand}", site="forum.fr", brands=(brand,), sentiment="neutral")
@@ -334,7 +323,6 @@ def test_top_authors_rank_by_score_among_matching_mentions(store: Store) -> None
     assert [r.author.key for r in store.top_authors(Filters(brand="Globex"))] == ["forum.fr/al"]
 
 
-@not_yet_on_elastic
 def test_clusters_are_assigned_once_and_joined_by_shared_keys(store: Store) -> None:
     first = store.assign_clusters([Signature("m1", (1, 2, 3)), Signature("m2", (9, 8))])
     assert first == {"m1": "m1", "m2": "m2"}

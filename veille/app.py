@@ -145,24 +145,12 @@ class App:
             clock=self.clock,
             entities=self.entities,
             duplicates=DuplicateDetector(self.store, min_tokens=enrich.duplicates.min_tokens)
-            if enrich.duplicates.enabled and self._store_keeps("near-duplicate", "assign_clusters")
+            if enrich.duplicates.enabled
             else None,
             influence=InfluenceTracker(self.store, enrich.influence)
-            if enrich.influence.enabled and self._store_keeps("author", "record_authors")
+            if enrich.influence.enabled
             else None,
         )
-
-    def _store_keeps(self, what: str, method: str) -> bool:
-        # The Elasticsearch store does not keep authors and signatures yet (issue 4's report
-        # lists what to port): until it does, enrich goes on without them rather than failing.
-        if hasattr(self.store, method):
-            return True
-        log.warning(
-            "the %s store does not keep %s records yet: that enrichment is off",
-            type(self.store).__name__,
-            what,
-        )
-        return False
 
     def index_stage(self) -> IndexStage:
         return IndexStage(self.store)

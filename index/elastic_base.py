@@ -1,0 +1,280 @@
+"""What every part of the Elasticsearch store shares: the client, its errors turned into
+Veille's, the bookkeeping of refreshes, and the small indices beside the mentions.
+
+`ElasticBase` is the base of `index.elastic.ElasticStore`, which adds the mentions, and of the
+parts enrich writes to (`index.elastic_authors`, `index.elastic_clusters`). Each part's indices
+are named ``<prefix>-<name>``, have a strict mapping and are created by `ElasticBase.ensure_index`
+at set-up, idempotently; a mapping that gained fields is applied to an existing index in place.
+
+Refreshes: reads by id (``get``, ``mget``) see every acknowledged write at once; searches and
+aggregations see them after a refresh. A client refreshes an index before its first search after
+writing to it (`ElasticBase.wrote`, `ElasticBase.fresh`), so it always reads its own writes;
+other processes see them after the refresh interval (1 s by default).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from index.settings import ElasticSettings
+from ingest.errors import ConfigError, StoreUnavailable, VeilleError
+
+try:
+    from elasticsearch import (
+        ApiError,
+        BadRequestError,
+        ConflictError,
+        Elasticsearch,
+        NotFoundError,
+        TransportError,
+        helpers,
+    )
+    from elasticsearch.serializer import OrjsonSerializer
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    raise ConfigError(
+        "the http(s):// store needs the elasticsearch client: reinstall Veille (scripts/bootstrap)"
+    ) from exc
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_WINDOW = 10_000
+"""How deep ``from + size`` may page (``index.max_result_window``)."""
+RETRY_STATUS = (429, 502, 503, 504)
+
+KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 1024}
+LONG_KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 8191}
+UNINDEXED: dict[str, Any] = {"type": "keyword", "index": False, "doc_values": False}
+LONG: dict[str, Any] = {"type": "long"}
+DOUBLE: dict[str, Any] = {"type": "double"}
+DATE: dict[str, Any] = {"type": "date"}
+
+
+def strict(**properties: dict[str, Any]) -> dict[str, Any]:
+    """A strict mapping of these fields: a document with any other field is refused."""
+    return {"dynamic": "strict", "_meta": {"owner": "veille"}, "properties": properties}
+
+
+def chunks(values: Sequence[T], size: int = 1000) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+class ElasticBase:
+    """The client and the plumbing every part of `ElasticStore` uses. Thread-safe."""
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        settings: ElasticSettings | None = None,
+        *,
+        display: str = "Elasticsearch",
+        chunk_size: int = 500,
+        bulk_retries: int = 5,
+        initial_backoff: float = 0.5,
+    ) -> None:
+        self.client = client
+        self.settings = settings or ElasticSettings()
+        self.display = display
+        self.chunk_size = chunk_size
+        self.bulk_retries = bulk_retries
+        self.initial_backoff = initial_backoff
+        self._dirty: set[str] = set()
+
+    def named(self, name: str) -> str:
+        """The name of this prefix's index ``name``."""
+        return f"{self.settings.index_prefix}-{name}"
+
+    @property
+    def alias(self) -> str:
+        """The alias every read and write of mentions goes through."""
+        return self.named("mentions")
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def _call(self, what: str, action: Callable[[], T]) -> T:
+        """Run a client call; a cluster out of reach or refusing becomes `StoreUnavailable`."""
+        try:
+            return action()
+        except BadRequestError as exc:
+            raise VeilleError(f"{self.display} refused to {what}: {reason(exc)}") from exc
+        except ApiError as exc:
+            raise StoreUnavailable(
+                f"{self.display}: could not {what} (HTTP {exc.meta.status}: {reason(exc)})"
+            ) from exc
+        except TransportError as exc:
+            raise StoreUnavailable(
+                f"{self.display} is out of reach: could not {what} ({type(exc).__name__})"
+            ) from exc
+
+    def _search(self, what: str, **options: Any) -> dict[str, Any]:
+        """A search (``options`` as the client takes them), its errors turned into Veille's."""
+        return dict(self._call(what, lambda: self.client.search(**options)).body)
+
+    # -- refreshes -----------------------------------------------------------------------------
+
+    def wrote(self, index: str) -> None:
+        """Note a write to ``index``: this client's next search of it refreshes it first."""
+        self._dirty.add(index)
+
+    def fresh(self, index: str) -> None:
+        """Refresh ``index`` if this client wrote to it since its last refresh."""
+        if index in self._dirty:
+            # Cleared before the refresh, so a write acknowledged meanwhile marks it again.
+            self._dirty.discard(index)
+            try:
+                self._call("refresh", lambda: self.client.indices.refresh(index=index))
+            except Exception:
+                self._dirty.add(index)
+                raise
+
+    # -- indices -------------------------------------------------------------------------------
+
+    def ensure_index(self, index: str, mapping: dict[str, Any]) -> None:
+        """Create ``index`` with ``mapping``, or add the fields it lacks (idempotent)."""
+        settings = {
+            "number_of_shards": self.settings.shards,
+            "number_of_replicas": self.settings.replicas,
+        }
+
+        def ensure() -> None:
+            try:
+                self.client.indices.create(index=index, mappings=mapping, settings=settings)
+                log.info("%s: created %s", self.display, index)
+            except BadRequestError as exc:
+                if "resource_already_exists" not in str(exc.error):
+                    raise
+                self.client.indices.put_mapping(index=index, **mapping)
+
+        self._call(f"set up {index}", ensure)
+
+    def delete_indices(self, indices: Iterable[str]) -> None:
+        for index in indices:
+            self.client.options(ignore_status=404).indices.delete(index=index)
+
+    # -- reads and writes by id ----------------------------------------------------------------
+
+    def mget(
+        self, index: str, ids: Sequence[str], fields: Sequence[str] | None = None
+    ) -> dict[str, dict[str, Any]]:
+        """The documents of ``index`` with these ids that exist, by id (real time: no refresh
+        needed), with their ``_seq_no`` and ``_primary_term``."""
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunks(list(dict.fromkeys(ids))):
+            found.update(
+                (d["_id"], d) for d in self._mget(index, chunk, fields)["docs"] if d.get("found")
+            )
+        return found
+
+    def _mget(self, index: str, ids: Sequence[str], fields: Sequence[str] | None) -> dict[str, Any]:
+        options: dict[str, Any] = {"index": index, "ids": list(ids)}
+        if fields is not None:
+            options["source_includes"] = list(fields)
+        return dict(self._call(f"read {index}", lambda: self.client.mget(**options)).body)
+
+    def bulk(self, what: str, index: str, actions: Iterable[dict[str, Any]]) -> list[int]:
+        """Write ``actions`` (429 and 5xx retried with backoff) and return the status of each
+        action that failed otherwise, for the caller to judge (409: a create that found the
+        document, or a version conflict; 404: an update of a missing document). A cluster out
+        of reach raises `StoreUnavailable`."""
+        failed: list[int] = []
+        transient: list[str] = []
+
+        def write() -> None:
+            for ok, item in helpers.streaming_bulk(
+                self.client,
+                actions,
+                # Small documents: many to a request (at most 10 MB), few round trips.
+                chunk_size=max(self.chunk_size, 5000),
+                max_chunk_bytes=10 * 1024 * 1024,
+                raise_on_error=False,
+                max_retries=self.bulk_retries,
+                initial_backoff=self.initial_backoff,
+                max_backoff=30,
+                retry_on_status=RETRY_STATUS,
+            ):
+                if ok:
+                    continue
+                result = next(iter(item.values()))
+                status = int(result.get("status", 0))
+                if status in RETRY_STATUS or status >= 500 or status in (401, 403):
+                    transient.append(f"HTTP {status}: {item_reason(result)}")
+                elif status in (404, 409):
+                    failed.append(status)
+                else:
+                    raise VeilleError(f"{self.display} refused to {what}: {item_reason(result)}")
+
+        self._call(what, write)
+        self.wrote(index)
+        if transient:
+            raise StoreUnavailable(f"{self.display}: could not {what} ({transient[0]})")
+        return failed
+
+
+def connect(url: str, settings: ElasticSettings) -> Elasticsearch:
+    """A client for ``url`` with the settings' credentials and certificates."""
+    options: dict[str, Any] = {
+        "serializer": OrjsonSerializer(),  # bulk bodies are mostly JSON encoding: a C encoder
+        "request_timeout": settings.request_timeout.total_seconds(),
+        "max_retries": 3,
+        "retry_on_status": (502, 503, 504),
+        "retry_on_timeout": True,
+    }
+    if settings.api_key is not None:
+        options["api_key"] = settings.api_key.get_secret_value()
+    elif settings.username is not None:
+        if settings.password is None:
+            raise ConfigError("store.elastic: a username needs a password")
+        options["basic_auth"] = (settings.username, settings.password.get_secret_value())
+    if url.startswith("https://"):
+        options["verify_certs"] = settings.verify_certs
+        if settings.ca_certs:
+            options["ca_certs"] = settings.ca_certs
+    try:
+        return Elasticsearch(url, **options)
+    except ValueError as exc:
+        raise ConfigError(f"store URL {display_url(url)}: {exc}") from None
+
+
+def display_url(url: str) -> str:
+    """The URL without credentials, for messages."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def reason(exc: ApiError) -> str:
+    info = exc.info if isinstance(exc.info, dict) else {}
+    error = info.get("error", {})
+    if isinstance(error, dict):
+        return str(error.get("reason") or error.get("type") or exc.message)
+    return str(error or exc.message)
+
+
+def item_reason(result: dict[str, Any]) -> str:
+    error = result.get("error", {})
+    if isinstance(error, dict):
+        text = f"{error.get('type', 'error')}: {error.get('reason', '')}"
+        cause = error.get("caused_by")
+        if isinstance(cause, dict) and cause.get("reason"):
+            text += f" ({cause['reason']})"
+        return text[:500]
+    return str(error)[:500]
+
+
+# The client's names, for the other parts to import from here (where a missing client is a
+# clear error).
+__all__ = [
+    "BadRequestError",
+    "ConflictError",
+    "ElasticBase",
+    "Elasticsearch",
+    "NotFoundError",
+    "connect",
+    "display_url",
+    "helpers",
+]
