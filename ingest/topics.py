@@ -29,6 +29,11 @@ class Topics:
     def all(self) -> tuple[str, str, str]:
         return (self.raw, self.enriched, self.dead)
 
+    def group(self, stage: str) -> str:
+        """The consumer group of a stage. It takes the prefix too: two installations sharing a
+        Kafka cluster must not share groups, or one's restarts would rebalance the other."""
+        return f"{self.prefix}{stage}"
+
 
 def partition_key(mention: Mention) -> bytes:
     """The record key: the first brand once enriched, so one brand's mentions keep their order

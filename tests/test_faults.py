@@ -173,8 +173,8 @@ def test_workers_killed_mid_batch_leave_every_mention_once(tmp_path: Path) -> No
         stored = s.stored()
         assert len(stored) == len(set(stored)) == len(expected)
         assert set(stored) == expected
-        assert s.bus.lag(s.topics.raw, "enrich") == 0
-        assert s.bus.lag(s.topics.enriched, "index") == 0
+        assert s.bus.lag(s.topics.raw, s.topics.group("enrich")) == 0
+        assert s.bus.lag(s.topics.enriched, s.topics.group("index")) == 0
         assert s.dead_letters() == 0
 
 
@@ -200,7 +200,9 @@ def test_elasticsearch_out_of_reach_for_30s_loses_nothing(tmp_path: Path) -> Non
 
             proxy.restore()
             s.wait(lambda: s.count() == 600, 90, "the index worker to resume")
-            s.wait(lambda: s.bus.lag(s.topics.enriched, "index") == 0, 30, "commits")
+            s.wait(
+                lambda: s.bus.lag(s.topics.enriched, s.topics.group("index")) == 0, 30, "commits"
+            )
             assert s.stop(worker) == 0
             assert set(s.stored()) == {m.id for m in before + during}
             assert s.dead_letters() == 0

@@ -212,6 +212,7 @@ class App:
             source_topic=source,
             sink_topic=sink,
             dead_topic=self.topics.dead,
+            group=self.topics.group(name),
             batch_size=runner_settings.batch_size,
             poll_timeout=runner_settings.poll_timeout.total_seconds(),
             backoff=Backoff(maximum=runner_settings.retry_max.total_seconds()),

@@ -22,7 +22,7 @@ def collect_status(app: App) -> dict[str, Any]:
         topics[topic] = {"records": sum(app.bus.end_offsets(topic).values()), "lag": {}}
     for name in STAGES:
         _, source, _ = app.stage(name)
-        topics[source]["lag"][name] = app.bus.lag(source, name)
+        topics[source]["lag"][name] = app.bus.lag(source, app.topics.group(name))
     everything = Filters()
     store = app.store
     feed_states = [
