@@ -14,6 +14,7 @@ from crawlers.feeds.google import google_news_rss_url, to_google_query, unwrap_g
 from crawlers.feeds.poller import FeedPoller
 from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
+from crawlers.items import Found, to_mention
 from crawlers.robots import RobotsCache
 from crawlers.settings import FeedPollerSettings, FeedSource, HttpSettings
 from ingest.clock import FakeClock
@@ -166,6 +167,35 @@ def test_every_format_becomes_mentions(web: WebFactory, harness: HarnessFactory)
     json_item = by_url["http://json.example/j1"]
     assert json_item.published.isoformat() == "2026-11-01T07:00:00+00:00"
     assert h.counts()["invalid_entries"] == 1  # the JSON Feed item that is not an object
+
+
+def test_a_comment_feed_keeps_each_comment_as_the_blog_spider_names_it(
+    web: WebFactory, harness: HarnessFactory
+) -> None:
+    """WordPress comment feeds link every comment as its article plus a fragment: each is its
+    own mention, answering the article, with the id the blog spider gives the same comment."""
+    comments = rss(("p1/#comment-1", "Acme, bravo"), ("p1/#comment-2", "Acme, bof"))
+    site = web({("blog.example", "/comments/feed"): Response.text(comments, RSS)})
+    h = harness(site, [feed("comments", "http://blog.example/comments/feed")])
+    assert [o.new for o in h.poller.poll_due()] == [2]
+    article = mention_id(url="http://blog.example/p1/")
+    by_url = {m.url: m for m in h.published()}
+    assert set(by_url) == {"http://blog.example/p1/#comment-1", "http://blog.example/p1/#comment-2"}
+    for url, mention in by_url.items():
+        crawled = to_mention(
+            Found(
+                kind="comment",
+                url=url,
+                text=mention.text,
+                unique=False,
+                parent_url="http://blog.example/p1/",
+            ),
+            source="blog",
+            kind="blog",
+            fetched=NOW,
+        )
+        assert (mention.id, mention.parent) == (crawled.id, article)
+    assert article not in {m.id for m in by_url.values()}
 
 
 def test_bad_feeds_are_reported_and_counted_and_good_ones_still_go_through(

@@ -29,6 +29,7 @@ from crawlers.feeds.google import unwrap_google_link
 from crawlers.feeds.parse import FeedEntry, NotAFeed, ParsedFeed, parse_feed
 from crawlers.feeds.state import FeedState, FeedStateStore
 from crawlers.fetch import Fetcher, FetchResult, FetchStatus
+from crawlers.items import identity
 from crawlers.robots import RobotsCache
 from crawlers.settings import FeedPollerSettings, FeedSource, HttpSettings
 from ingest.bus import Bus
@@ -57,8 +58,13 @@ def entry_to_mention(
 ) -> Mention:
     """The `Mention` for one feed entry; raise ValueError if the entry cannot be one."""
     link = unwrap_google_link(entry.link) if entry.link else None
+    parent = None
     if link and link.startswith(("http://", "https://")):
-        mid, url = mention_id(url=link), link
+        # A comment feed links each comment as its article plus a fragment (``/post/#comment-12``):
+        # the fragment names it, and the blog spider gives the same comment the same id.
+        comment = bool(urlsplit(link).fragment)
+        mid, url = identity(link, unique=not comment), link
+        parent = mention_id(url=link) if comment else None
     elif entry.id:
         mid, url = mention_id(source=feed.name, native_id=entry.id), feed.url
     else:
@@ -77,6 +83,7 @@ def entry_to_mention(
         published=published,
         fetched=fetched,
         lang=entry.lang or parsed.lang or feed.lang,
+        parent=parent,
     )
 
 
