@@ -290,32 +290,10 @@ class BucketStore:
                 for table in ("seen", "clusters", "buckets", "terms", "negatives"):
                     conn.execute(f"DELETE FROM {table} WHERE brand = ?", (brand,))
             counted[brand] = 0
-            day = since
-            while day < now:
-                until = min(now, day + timedelta(days=1))
-                mentions = [
-                    m
-                    for page in _pages(store, Filters(brand=brand, since=day, until=until))
-                    for m in page
-                ]
-                # Oldest first, so a cluster counts in the bucket of its first mention.
-                mentions.sort(key=lambda m: (m.published, m.id))
+            # Oldest first, so a cluster counts in the bucket of its first mention.
+            for batch in store.scan(Filters(brand=brand, since=since, until=now)):
                 with self.db.transaction() as conn:
-                    for mention in mentions:
+                    for mention in batch:
                         self._count(conn, brand, mention, self.bucket_of(mention.published))
-                counted[brand] += len(mentions)
-                day = until
+                counted[brand] += len(batch)
         return counted
-
-
-def _pages(store: Store, filters: Filters, size: int = 500) -> Iterable[list[Mention]]:
-    """Every mention the filters select, a page at a time."""
-    page = 1
-    while True:
-        result = store.search(filters, sort="date", page=page, size=size)
-        if not result.hits:
-            return
-        yield result.hits
-        if page * size >= result.total:
-            return
-        page += 1

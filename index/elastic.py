@@ -569,7 +569,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         if start + size > MAX_WINDOW:
             raise VeilleError(
                 f"Elasticsearch pages stop at {MAX_WINDOW:,} results; narrow the search "
-                f"(--since, --brand...) or export it"
+                f"(--since, --brand...) or read it all with --all"
             )
         query = filters_query(filters)
         order: list[Any] = [{"published": "desc"}, {"id": "asc"}]
@@ -595,6 +595,18 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             page=page,
             size=size,
         )
+
+    def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
+        self.fresh(self.alias)
+        for hits in self._pages(
+            "read mentions",
+            index=self.alias,
+            query=filters_query(filters),
+            sort=[{"published": "asc"}, {"id": "asc"}],
+            size=batch,
+            track_total_hits=False,
+        ):
+            yield [_mention(dict(h["_source"])) for h in hits]
 
     def _aggregate(self, filters: Filters, aggs: dict[str, Any], *also: Query) -> dict[str, Any]:
         """Run ``aggs`` over the mentions ``filters`` (and the queries ``also``) select."""

@@ -115,6 +115,20 @@ class ElasticBase:
         """A search (``options`` as the client takes them), its errors turned into Veille's."""
         return dict(self._call(what, lambda: self.client.search(**options)).body)
 
+    def _pages(self, what: str, **options: Any) -> Iterator[list[dict[str, Any]]]:
+        """Every hit of a sorted search (``options`` with ``sort`` and ``size``), a page at a
+        time, with ``search_after``: no depth limit, unlike ``from``."""
+        after: list[Any] | None = None
+        while True:
+            if after is not None:
+                options["search_after"] = after
+            hits: list[dict[str, Any]] = self._search(what, **options)["hits"]["hits"]
+            if hits:
+                yield hits
+            if len(hits) < options["size"]:
+                return
+            after = hits[-1]["sort"]
+
     # -- refreshes -----------------------------------------------------------------------------
 
     def wrote(self, index: str) -> None:

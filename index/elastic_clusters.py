@@ -133,25 +133,18 @@ class ClusterIndices(ElasticBase):
         self.fresh(index)
         keyset = set(wanted)
         for chunk in chunks(wanted, 10_000):
-            after: list[Any] | None = None
-            while True:
-                options: dict[str, Any] = {
-                    "index": index,
-                    "query": {"terms": {"keys": list(chunk)}},
-                    "sort": [{"mention_id": "asc"}],
-                    "size": MAX_WINDOW,
-                    "source_includes": ["cluster", "keys"],
-                }
-                if after is not None:
-                    options["search_after"] = after
-                hits = self._search("read near-duplicate signatures", **options)["hits"]["hits"]
+            for hits in self._pages(
+                "read near-duplicate signatures",
+                index=index,
+                query={"terms": {"keys": list(chunk)}},
+                sort=[{"mention_id": "asc"}],
+                size=MAX_WINDOW,
+                source_includes=["cluster", "keys"],
+            ):
                 for hit in hits:
                     doc = hit["_source"]
                     for key in keyset.intersection(doc["keys"]):
                         counts.setdefault(key, Counter())[doc["cluster"]] += 1
-                if len(hits) < MAX_WINDOW:
-                    break
-                after = hits[-1]["sort"]
         return counts
 
     def _write_signatures(self, written: list[tuple[Signature, str]]) -> None:

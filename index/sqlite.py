@@ -18,7 +18,7 @@ import math
 import os
 import sqlite3
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -398,6 +398,22 @@ class SqliteStore:
             page=page,
             size=size,
         )
+
+    def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
+        where, params = self._where(filters)
+        after: list[Any] = []
+        while True:
+            keyset = " AND (m.published > ? OR (m.published = ? AND m.id > ?))" if after else ""
+            rows = self.db.read(
+                f"SELECT m.published, m.id, m.doc FROM mentions m WHERE {where}{keyset}"
+                " ORDER BY m.published, m.id LIMIT ?",
+                [*params, *after, batch],
+            )
+            if rows:
+                yield [Mention.model_validate_json(r[2]) for r in rows]
+            if len(rows) < batch:
+                return
+            after = [rows[-1][0], rows[-1][0], rows[-1][1]]
 
     def timeline(
         self, filters: Filters, interval: timedelta, *, distinct: Distinct = None

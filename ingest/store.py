@@ -28,7 +28,7 @@ whatever process or machine it runs on, and survive redelivery:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -203,6 +203,11 @@ class Store(Protocol):
     def search(
         self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
     ) -> SearchPage: ...
+
+    def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
+        """Every mention the filters select, oldest first (then by id), ``batch`` at a time,
+        however many there are: what exports and recounts read (``search`` pages stop at a
+        depth on Elasticsearch)."""
 
     def count(self, filters: Filters, *, distinct: Distinct = None) -> int: ...
 

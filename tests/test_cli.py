@@ -75,6 +75,15 @@ def test_search_prints_json_lines_with_enrichment(demo_dir: tuple[Path, Result])
     assert [m["published"] for m in lines] == sorted((m["published"] for m in lines), reverse=True)
 
 
+def test_search_all_exports_every_match_oldest_first(demo_dir: tuple[Path, Result]) -> None:
+    config = str(demo_dir[0] / "veille.yaml")
+    status = json.loads(invoke("--config", config, "status", "--format", "json").output)
+    lines = invoke("--config", config, "search", "--brand", "Velora", "--all").output.splitlines()
+    exported = [json.loads(line) for line in lines]
+    assert len(exported) == len({m["id"] for m in exported}) == status["store"]["brands"]["Velora"]
+    assert [m["published"] for m in exported] == sorted(m["published"] for m in exported)
+
+
 def test_search_filters_and_accents(demo_dir: tuple[Path, Result]) -> None:
     config = str(demo_dir[0] / "veille.yaml")
     folded = invoke("--config", config, "search", "reseau", "--format", "json", "--size", "100")

@@ -6,15 +6,16 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from index.elastic import SCHEMA_VERSION, Capabilities, ElasticStore, connect, mapping
+from index.elastic import MAX_WINDOW, SCHEMA_VERSION, Capabilities, ElasticStore, connect, mapping
 from index.settings import ElasticSettings
 from index.stage import IndexStage
-from ingest.errors import ConfigError, StoreUnavailable
+from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Engagement, Influence, Mention
 from ingest.store import AuthorActivity, AuthorScore, Filters, Signature
 from tests.backends import (
@@ -224,6 +225,20 @@ def test_the_score_percentile_is_exact_however_many_authors(
     for window in (10_000, 4, 1):  # past the window, it estimates then counts
         store.max_window = window
         assert [store.author_score_at(p) for p in percentiles] == expected
+
+
+def test_scan_reads_past_the_depth_where_search_pages_stop(
+    store: DisposableElasticStore,
+) -> None:
+    mentions = [
+        make_mention(f"Acme {i}", brands=("Acme",), published=T0 + timedelta(seconds=i))
+        for i in range(MAX_WINDOW + 50)
+    ]
+    assert store.upsert(mentions) == []
+    with pytest.raises(VeilleError, match="--all"):
+        store.search(Filters(brand="Acme"), page=11, size=1000)
+    ids = [m.id for batch in store.scan(Filters(brand="Acme"), batch=2_000) for m in batch]
+    assert ids == [m.id for m in mentions]
 
 
 def test_an_author_key_too_long_for_an_id_is_kept(store: DisposableElasticStore) -> None:

@@ -125,6 +125,28 @@ def test_results_are_newest_first_and_paginate_without_gaps(store: Store) -> Non
     assert ids == [m.id for m in sorted(mentions, key=lambda m: m.published, reverse=True)]
 
 
+def test_scan_reads_every_match_once_oldest_first_across_batches(store: Store) -> None:
+    # Three mentions share each instant, so batch boundaries fall between equal dates.
+    mentions = [
+        make_mention(
+            f"Acme numéro {i}",
+            brands=("Acme",),
+            sentiment="neutral",
+            published=T0 + timedelta(hours=i // 3),
+        )
+        for i in range(23)
+    ]
+    other = make_mention("Globex aussi", brands=("Globex",), published=T0)
+    store.upsert([*mentions, other])
+    batches = list(store.scan(Filters(brand="Acme"), batch=4))
+    assert [len(b) for b in batches] == [4, 4, 4, 4, 4, 3]
+    ids = [m.id for b in batches for m in b]
+    assert ids == [m.id for m in sorted(mentions, key=lambda m: (m.published, m.id))]
+    since = T0 + timedelta(hours=5)
+    assert [m.id for b in store.scan(Filters(brand="Acme", since=since)) for m in b] == ids[15:]
+    assert list(store.scan(Filters(brand="Nobody"))) == []
+
+
 def test_relevance_ranks_the_better_match_first(store: Store) -> None:
     weak = make_mention(
         "Acme est cité une fois dans un long texte sur tout autre chose, "

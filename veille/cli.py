@@ -305,6 +305,13 @@ def filter_options(func: F) -> F:
     show_default=True,
     help="json: one mention per line, with its enrichment.",
 )
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Export every match as JSON lines, oldest first, however many (--sort, --page, --size "
+    "and --format are ignored).",
+)
 @pass_state
 def search(
     state: State,
@@ -320,10 +327,18 @@ def search(
     page: int,
     size: int,
     fmt: str,
+    everything: bool,
 ) -> None:
     """Search stored mentions with the query language, e.g. '"service client" NEAR/5 acme'."""
     filters = _filters(query, brand, sentiment, source, lang, since, until, entity)
     app = state.app()
+    if everything:
+        try:
+            for batch in app.store.scan(filters):
+                click.echo("\n".join(mention_json(m) for m in batch))
+        finally:
+            app.close()
+        return
     try:
         result = app.store.search(filters, sort=sort, page=page, size=size)  # type: ignore[arg-type]
     finally:
