@@ -28,21 +28,20 @@ def html(msg: Message) -> str:
         f"<h2 style='color:{msg.color}'>{escape(msg.title)}</h2>",
         f"<p>{escape(msg.summary)}</p><table>{rows}</table>",
     ]
-    if msg.mentions:
-        listed = "".join(
-            f"<li><a href='{escape(m['url'])}'>"
-            f"{escape((m.get('title') or m.get('text') or '')[:160])}"
-            f"</a> ({escape(m.get('author') or m.get('site') or '')}"
-            f"{', influencer' if m.get('influencer') else ''})</li>"
-            for m in msg.mentions
-        )
-        parts.append(f"<h3>Top negative mentions</h3><ul>{listed}</ul>")
-    for heading, items in sections(msg, None):
-        if heading == "Top negative mentions":
+    for key, heading, items in sections(msg, None):
+        if key == "mentions":
+            listed = "".join(
+                f"<li><a href='{escape(m['url'])}'>"
+                f"{escape((m.get('title') or m.get('text') or '')[:160])}</a> "
+                f"({escape(m.get('author') or m.get('site') or '')}"
+                f"{', ' + msg.say('influencer.badge') if m.get('influencer') else ''})</li>"
+                for m in msg.mentions
+            )
+            parts.append(f"<h3>{escape(heading)}</h3><ul>{listed}</ul>")
             continue
         body = "<br>".join(escape(i) for i in items)
-        if heading == "Search" and msg.link:
-            body = f"<a href='{escape(msg.link)}'>Open in Kibana</a>"
+        if key == "search" and msg.link:
+            body = f"<a href='{escape(msg.link)}'>{escape(msg.say('open_kibana'))}</a>"
         parts.append(f"<h3>{escape(heading)}</h3><p>{body}</p>")
     return "<html><body>" + "".join(parts) + "</body></html>"
 

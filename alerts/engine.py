@@ -31,6 +31,7 @@ from alerts.incidents import Action, IncidentState, Tracker, in_quiet_hours
 from alerts.rules import Watch, detector_for, fingerprint, tracker_for, watches
 from alerts.settings import AlertSettings, Rule
 from alerts.why import Why, authors_of, emerging_terms, explain, search_link
+from alerts.words import number, say
 from ingest.clock import Clock, SystemClock
 from ingest.record import Mention
 
@@ -134,9 +135,14 @@ class AlertEngine:
         row.incident[author] = now.isoformat()
         quiet = in_quiet_hours(rule.quiet_hours, now)
         doc = summary(m, rule.min_followers)
-        followers = f", {m.author.followers:,} followers" if m.author and m.author.followers else ""
-        headline = (
-            f"{watch.brand}: negative post by influential author {author}{followers} on {m.site}"
+        lang = self.settings.language
+        followers = (
+            ", " + say(lang, "followers", n=number(m.author.followers, lang))
+            if m.author and m.author.followers
+            else ""
+        )
+        headline = say(
+            lang, "influencer", brand=watch.brand, author=author, followers=followers, site=m.site
         )
         why = Why.of(
             rule,
@@ -148,6 +154,7 @@ class AlertEngine:
             mentions=[doc],
             authors=authors_of([doc], 1),
             sites=[{"site": m.site, "mentions": 1}],
+            lang=lang,
         )
         why.terms = [
             {
@@ -289,6 +296,7 @@ class AlertEngine:
                     kibana=self.settings.kibana,
                     headline=headline,
                     query=query,
+                    lang=self.settings.language,
                 )
                 key = dedup or f"{watch.key}/{action.since.isoformat()}"
                 record = self.history.open(conn, key, why, now, paged=action.paged)
@@ -318,6 +326,7 @@ class AlertEngine:
                         kibana=self.settings.kibana,
                         headline=headline,
                         query=query,
+                        lang=self.settings.language,
                     )
                     update_why(conn, record.id, why, verdict.score)
                 self.history.set_paged(conn, record.id)
@@ -400,9 +409,12 @@ class AlertEngine:
             window_expected=expected,
         )
         words = ", ".join(f"{t.term} ({t.count})" for t in found[:5])
-        headline = (
-            f"{brand}: words suddenly frequent in negative mentions of the last "
-            f"{window.total_seconds() / 60:.0f} min: {words}"
+        headline = say(
+            self.settings.language,
+            "terms",
+            brand=brand,
+            window=number(window.total_seconds() / 60, self.settings.language),
+            words=words,
         )
         actions = tracker.observe(incident, verdict, now)
         changes = self._apply(

@@ -118,7 +118,7 @@ class SlackNotifier(_Http):
                 ],
             },
         ]
-        for heading, items in sections(msg, "slack"):
+        for _, heading, items in sections(msg, "slack"):
             body = f"*{heading}*\n" + "\n".join(items)
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:3000]}})
         self.post_json({"text": msg.title, "blocks": blocks[:50]})
@@ -162,7 +162,7 @@ def adaptive_card(msg: Message) -> dict[str, Any]:
         },
         {"type": "FactSet", "facts": [{"title": k, "value": v} for k, v in msg.facts]},
     ]
-    for heading, items in sections(msg, "markdown"):
+    for _, heading, items in sections(msg, "markdown"):
         body.append({"type": "TextBlock", "text": heading, "weight": "bolder", "wrap": True})
         body.append({"type": "TextBlock", "text": "\n".join(items), "wrap": True})
     card: dict[str, Any] = {
@@ -172,7 +172,9 @@ def adaptive_card(msg: Message) -> dict[str, Any]:
         "body": body,
     }
     if msg.link:
-        card["actions"] = [{"type": "Action.OpenUrl", "title": "Open in Kibana", "url": msg.link}]
+        card["actions"] = [
+            {"type": "Action.OpenUrl", "title": msg.say("open_kibana"), "url": msg.link}
+        ]
     return {
         "type": "message",
         "attachments": [

@@ -6,10 +6,10 @@ thing in its own markup.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Literal
 
-from alerts.why import METRIC_WORDS
+from alerts.why import when
+from alerts.words import colon, number, say, significant
 
 Flavor = Literal["slack", "markdown"]
 
@@ -29,55 +29,59 @@ class Message:
     sites: list[str] = field(default_factory=list)
     link: str | None = None
     command: str | None = None
+    lang: str = "en"
 
-
-def _when(text: str | None) -> str:
-    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M UTC") if text else ""
-
-
-def _num(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
+    def say(self, key: str, **values: Any) -> str:
+        return say(self.lang, key, **values)
 
 
 def message(notification: dict[str, Any]) -> Message:
     event = notification["event"]
     alert, why = notification["alert"], notification["why"]
+    lang = why.get("lang", "en")
     brand, severity = alert["brand"], alert["severity"]
-    tag = {"trigger": severity.upper(), "repeat": f"{severity.upper()}, still going on"}.get(
-        event, event.upper()
-    )
+    severity_words = say(lang, f"severity.{severity}")
     if event == "resolve":
-        title = f"[RESOLVED] {brand}: back to normal ({alert['rule']})"
-        summary = (
-            f"The alert opened {_when(alert['opened'])} is resolved. It was: {why['headline']}"
+        title = say(lang, "resolved.title", brand=brand, rule=alert["rule"])
+        summary = say(
+            lang, "resolved.summary", opened=when(alert["opened"]), headline=why["headline"]
         )
     elif event == "acknowledge":
-        title = f"[ACK] {brand}: acknowledged by {alert.get('acked_by') or 'someone'}"
+        who = alert.get("acked_by") or say(lang, "ack.someone")
+        title = say(lang, "ack.title", brand=brand, who=who)
         summary = why["headline"]
     else:
+        tag = say(lang, f"tag.{event}", severity=severity_words.upper())
         title = f"[{tag}] {why['headline']}"
         summary = why["headline"]
-    facts = [("Brand", brand), ("Rule", alert["rule"]), ("Severity", severity)]
+    facts = [
+        (say(lang, "fact.brand"), brand),
+        (say(lang, "fact.rule"), alert["rule"]),
+        (say(lang, "fact.severity"), severity_words),
+    ]
     if why["kind"] == "spike":
+        observed = say(
+            lang,
+            "fact.observed.value",
+            observed=number(why["observed"], lang),
+            expected=significant(why["expected"], lang),
+            window=number(why["window_minutes"], lang),
+        )
+        if why["expected"] >= 0.1:
+            observed += f" ({number(why['ratio'], lang)}x)"
         facts += [
-            ("Metric", METRIC_WORDS.get(why["metric"], (why["metric"],))[0]),
+            (say(lang, "fact.metric"), say(lang, f"metric.{why['metric']}")),
+            (say(lang, "fact.observed"), observed),
             (
-                "Observed / expected",
-                f"{_num(why['observed'])} / {why['expected']:.2g} in "
-                f"{_num(why['window_minutes'])} min"
-                + (f" ({why['ratio']:.1f}x)" if why["expected"] >= 0.1 else ""),
+                say(lang, "fact.unusual"),
+                f"score {number(why['score'], lang)} (p={10 ** -min(why['score'], 300):.0e})",
             ),
-            ("How unusual", f"score {why['score']:.1f} (p={10 ** -min(why['score'], 300):.0e})"),
         ]
         if why.get("per_week") is not None:
-            facts.append(("Seen lately", f"{why['per_week']:.2f} buckets a week this unusual"))
-    facts += [("Since", _when(why["since"])), ("Alert", alert["id"])]
-    authors = [
-        f"{a['name']}{' (influencer)' if a.get('influencer') else ''}"
-        + (f", {a['followers']:,} followers" if a.get("followers") else "")
-        + f": {a['mentions']} mention{'s' if a['mentions'] > 1 else ''}"
-        for a in why.get("authors", [])
-    ]
+            per_week = f"{why['per_week']:.2f}".replace(".", "," if lang == "fr" else ".")
+            facts.append((say(lang, "fact.seen"), say(lang, "fact.seen.value", per_week=per_week)))
+    facts += [(say(lang, "fact.since"), when(why["since"])), (say(lang, "fact.alert"), alert["id"])]
+    authors = [_author_line(a, lang) for a in why.get("authors", [])]
     terms = [f"{t['term']} ({t['mentions']})" for t in why.get("terms", [])]
     sites = [f"{s['site']} ({s['mentions']})" for s in why.get("sites", [])]
     search = why.get("search", {})
@@ -93,15 +97,26 @@ def message(notification: dict[str, Any]) -> Message:
         sites=sites,
         link=search.get("kibana"),
         command=search.get("command"),
+        lang=lang,
     )
 
 
-def _mention_line(m: dict[str, Any], flavor: Flavor | None) -> str:
+def _author_line(a: dict[str, Any], lang: str) -> str:
+    line = a["name"]
+    if a.get("influencer"):
+        line += f" ({say(lang, 'influencer.badge')})"
+    if a.get("followers"):
+        line += ", " + say(lang, "followers", n=number(a["followers"], lang))
+    count = "mentions.one" if a["mentions"] == 1 else "mentions.many"
+    return say(lang, "author", line=line, count=say(lang, count, n=a["mentions"]))
+
+
+def _mention_line(m: dict[str, Any], flavor: Flavor | None, lang: str) -> str:
     text = (m.get("title") or m.get("text") or "")[:160]
     if m.get("title") and m.get("text"):
-        text = f"{m['title']}: {m['text']}"[:160]
+        text = f"{m['title']}{colon(lang)} {m['text']}"[:160]
     who = m.get("author") or m.get("site") or ""
-    badge = " (influencer)" if m.get("influencer") else ""
+    badge = f", {say(lang, 'influencer.badge')}" if m.get("influencer") else ""
     if flavor == "slack":
         return f"• <{m['url']}|{_slack_escape(text)}> ({who}{badge})"
     if flavor == "markdown":
@@ -117,41 +132,46 @@ def _md_escape(text: str) -> str:
     return text.replace("[", "(").replace("]", ")")
 
 
-def sections(msg: Message, flavor: Flavor | None) -> list[tuple[str, list[str]]]:
-    """The message's parts after the facts, each a heading and its lines."""
-    out = []
+Section = tuple[str, str, list[str]]
+"""What a section is (``mentions``, ``authors``, ``terms``, ``sites``, ``search``), its heading in
+the message's language, and its lines."""
+
+
+def sections(msg: Message, flavor: Flavor | None) -> list[Section]:
+    """The message's parts after the facts."""
+    out: list[tuple[str, list[str]]] = []
     if msg.mentions:
-        out.append(("Top negative mentions", [_mention_line(m, flavor) for m in msg.mentions]))
+        out.append(("mentions", [_mention_line(m, flavor, msg.lang) for m in msg.mentions]))
     if msg.authors:
-        out.append(("Authors", msg.authors))
+        out.append(("authors", msg.authors))
     if msg.terms:
-        out.append(("Emerging terms", [", ".join(msg.terms)]))
+        out.append(("terms", [", ".join(msg.terms)]))
     if msg.sites:
-        out.append(("Sites", [", ".join(msg.sites)]))
+        out.append(("sites", [", ".join(msg.sites)]))
     if msg.link:
         label = {
-            "slack": f"<{msg.link}|Open in Kibana>",
-            "markdown": f"[Open in Kibana]({msg.link})",
+            "slack": f"<{msg.link}|{msg.say('open_kibana')}>",
+            "markdown": f"[{msg.say('open_kibana')}]({msg.link})",
         }
-        out.append(("Search", [label.get(flavor or "", msg.link)]))
+        out.append(("search", [label.get(flavor or "", msg.link)]))
     elif msg.command:
-        out.append(("Search", [f"`{msg.command}`" if flavor else msg.command]))
-    return out
+        out.append(("search", [f"`{msg.command}`" if flavor else msg.command]))
+    return [(key, msg.say(f"section.{key}"), lines) for key, lines in out]
 
 
 def plain(msg: Message) -> str:
     lines = [msg.summary, ""]
     width = max((len(k) for k, _ in msg.facts), default=0)
     lines += [f"{k.ljust(width)}  {v}" for k, v in msg.facts]
-    for heading, items in sections(msg, None):
-        lines += ["", f"{heading}:", *items]
+    for _, heading, items in sections(msg, None):
+        lines += ["", f"{heading}{colon(msg.lang)}", *items]
     return "\n".join(lines) + "\n"
 
 
 def markdown(msg: Message, flavor: Flavor) -> str:
     bold = "*{}*" if flavor == "slack" else "**{}**"
     lines = [bold.format(msg.title), ""]
-    lines += [f"{bold.format(k)}: {v}" for k, v in msg.facts]
-    for heading, items in sections(msg, flavor):
+    lines += [f"{bold.format(k)}{colon(msg.lang)} {v}" for k, v in msg.facts]
+    for _, heading, items in sections(msg, flavor):
         lines += ["", bold.format(heading), *items]
     return "\n".join(lines)

@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from alerts.words import Language
 from ingest.settings import Duration, Strict, TimeZone
 
 Metric = Literal["negative", "total", "negative_share", "negative_reach"]
@@ -273,6 +274,8 @@ class AlertSettings(Strict):
     keep_buckets: Duration = timedelta(days=35)
     keep_alerts: Duration = timedelta(days=365)
     top_mentions: Annotated[int, Field(ge=0, le=50)] = 5
+    language: Language = "en"
+    """What notifications are written in: ``en`` or ``fr``."""
     rules: list[Rule] = []
     channels: dict[str, Channel] = {}
     delivery: DeliverySettings = DeliverySettings()

@@ -24,13 +24,7 @@ from alerts.buckets import BucketStore, epoch
 from alerts.detectors import Verdict
 from alerts.settings import KibanaSettings, Rule
 from alerts.terms import Term, emerging
-
-METRIC_WORDS = {
-    "negative": ("negative mentions", "mentions négatives"),
-    "total": ("mentions", "mentions"),
-    "negative_share": ("share of negative mentions", "part de mentions négatives"),
-    "negative_reach": ("reach-weighted negative mentions", "mentions négatives pondérées"),
-}
+from alerts.words import number, say
 
 
 @dataclass
@@ -56,6 +50,8 @@ class Why:
     terms: list[dict[str, Any]] = field(default_factory=list)
     sites: list[dict[str, Any]] = field(default_factory=list)
     search: dict[str, str] = field(default_factory=dict)
+    lang: str = "en"
+    """The language it is written in (``alerts.language`` when it opened)."""
 
     @classmethod
     def of(
@@ -87,29 +83,32 @@ class Why:
         return f"{10**-self.score:.0e}" if self.score < 300 else "<1e-300"
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 or value == int(value) else f"{value:.1f}"
-
-
 def _minutes(delta: timedelta) -> float:
     return delta.total_seconds() / 60
 
 
-def _hm(text: str) -> str:
-    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M UTC")
+def when(text: str | None) -> str:
+    """An ISO time as notifications show it: ``2026-11-20 14:05 UTC``."""
+    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M UTC") if text else ""
 
 
 def spike_headline(brand: str, metric: str, why: Why) -> str:
-    words = METRIC_WORDS[metric][0]
-    window = _fmt(why.window_minutes)
+    lang = why.lang
     if why.expected < 0.1:  # a quiet brand: a ratio to almost nothing means nothing
-        expected = "almost none were expected"
+        expected = say(lang, "expected.none")
     else:
-        ratio = f"{why.ratio:.0f}x" if why.ratio >= 10 else f"{why.ratio:.1f}x"
-        expected = f"{_fmt(why.expected)} were expected ({ratio})"
-    return (
-        f"{brand}: {_fmt(why.observed)} {words} in {window} min where {expected}, "
-        f"p={why.probability}, since {_hm(why.since)}"
+        ratio = f"{number(why.ratio, lang)}x"
+        expected = say(lang, "expected.some", expected=number(why.expected, lang), ratio=ratio)
+    return say(
+        lang,
+        "spike",
+        brand=brand,
+        observed=number(why.observed, lang),
+        metric=say(lang, f"metric.{metric}"),
+        window=number(why.window_minutes, lang),
+        expected=expected,
+        p=why.probability,
+        since=when(why.since),
     )
 
 
@@ -180,6 +179,7 @@ def explain(
     kibana: KibanaSettings | None = None,
     headline: str | None = None,
     query: str | None = None,
+    lang: str = "en",
 ) -> Why:
     """The why of an alert of ``rule`` on ``brand``, from the worker's own recent state."""
     window = verdict.window * buckets.step
@@ -195,6 +195,7 @@ def explain(
         ratio=verdict.ratio,
         score=verdict.score,
         per_week=verdict.per_week,
+        lang=lang,
     )
     # Show what the incident is made of: from its first unusual bucket (and the window before).
     start = min(since, detected - window)

@@ -29,6 +29,7 @@ from alerts.render import message, plain
 from alerts.rules import detector_for, tracker_for
 from alerts.settings import Rule
 from alerts.why import Why, authors_of, search_link
+from alerts.words import say
 from ingest.errors import ConfigError
 from ingest.settings import parse_duration
 from veille.output import table
@@ -263,12 +264,13 @@ def test(state: State, rule_name: str) -> None:
         why = Why.of(
             rule,
             brand,
-            f"Test from Veille: rule {rule.name} on {brand} reaches this channel",
+            say(state.settings.alerts.language, "test", rule=rule.name, brand=brand),
             now,
             now,
             mentions=recent,
             authors=authors_of(recent, 5),
             search=search_link(brand, now - timedelta(days=1), state.settings.alerts.kibana),
+            lang=state.settings.alerts.language,
         )
         notification = {
             "event": "test",

@@ -66,8 +66,9 @@ def signing_key(data_dir: Path) -> tuple[str, Path]:
 
 
 def alerts_config(key: Path, receiver: str) -> dict[str, object]:
-    """One rule on every brand's negative mentions, paging a local webhook."""
+    """One rule on every brand's negative mentions, paging a local webhook, in French."""
     return {
+        "language": "fr",
         "channels": {
             "demo-webhook": {
                 "type": "webhook",
