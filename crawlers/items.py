@@ -7,13 +7,17 @@ uses it too, so what it prints is what the crawler publishes.
 Identity: a post whose permalink names it alone (``viewtopic.php?p=1007``) gets the id of that
 URL, the same id the site's feed gives it. A comment whose permalink only differs from its
 article's by the fragment (``/article/#comment-12``) gets an id from the site and that fragment.
+Its comment page (WordPress's ``/article/comment-page-2/#comment-12`` or ``?cpage=2``) is left
+out: a comment keeps its id when newer comments push it to another page.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ingest.record import (
     MAX_TEXT_CHARS,
@@ -85,11 +89,27 @@ class Progress:
     at the first of its pages where nothing changed."""
 
 
+_COMMENT_PAGE = re.compile(r"/comment-page-\d+/?$")
+
+
+def article_of(url: str) -> str:
+    """The page a comment permalink is on, without its fragment or comment page:
+    ``/article/comment-page-2/#comment-12`` is on ``/article/``."""
+    parts = urlsplit(url)
+    path = _COMMENT_PAGE.sub("/", parts.path)
+    query = urlencode(
+        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "cpage"]
+    )
+    return urlunsplit((parts.scheme, parts.netloc, path, query, ""))
+
+
 def identity(url: str, unique: bool = True) -> str:
     """The mention id of a post with this permalink (see the module docstring)."""
     if unique:
         return mention_id(url=url)
-    return mention_id(source=site_of(url), native_id=canonical_url(url, keep_fragment=True))
+    fragment = urlsplit(url).fragment
+    native = canonical_url(f"{article_of(url)}#{fragment}" if fragment else url, keep_fragment=True)
+    return mention_id(source=site_of(url), native_id=native)
 
 
 def to_mention(

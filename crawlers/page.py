@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Literal
 
 from crawlers.extract import discourse
-from crawlers.extract.article import Article, extract_article
+from crawlers.extract.article import Article, Comment, extract_article
 from crawlers.extract.forum import ForumPost, ThreadPage, detect_engine, html_engine
 from crawlers.extract.page import html_response
 from crawlers.items import Found
@@ -22,38 +22,41 @@ PageKind = Literal["article", "forum", "auto"]
 
 def article_items(article: Article) -> list[Found]:
     """The article, then each of its comments (their parent is the article)."""
-    items = [
+    found = Found(
+        kind="article",
+        url=article.url,
+        text=article.text,
+        title=article.title,
+        author=article.author,
+        published=article.published,
+        lang=article.lang,
+        thread_url=article.url,
+        thread_title=article.title,
+        position=0,
+    )
+    return [found, *comment_items(article.comments, found)]
+
+
+def comment_items(comments: list[Comment], article: Found, *, numbered: bool = True) -> list[Found]:
+    """Comments on ``article``; ``numbered``: their position in the article's thread is their
+    order on the page (true of its first page of comments only)."""
+    return [
         Found(
-            kind="article",
-            url=article.url,
-            text=article.text,
-            title=article.title,
-            author=article.author,
-            published=article.published,
+            kind="comment",
+            url=comment.url,
+            unique=comment.unique,
+            text=comment.text,
+            author=comment.author,
+            author_url=comment.author_url,
+            published=comment.published,
             lang=article.lang,
             thread_url=article.url,
             thread_title=article.title,
-            position=0,
+            position=comment.position if numbered else None,
+            parent_url=article.url,
         )
+        for comment in comments
     ]
-    for comment in article.comments:
-        items.append(
-            Found(
-                kind="comment",
-                url=comment.url,
-                unique=comment.unique,
-                text=comment.text,
-                author=comment.author,
-                author_url=comment.author_url,
-                published=comment.published,
-                lang=article.lang,
-                thread_url=article.url,
-                thread_title=article.title,
-                position=comment.position,
-                parent_url=article.url,
-            )
-        )
-    return items
 
 
 def post_item(post: ForumPost, thread_url: str, title: str | None, lang: str | None) -> Found:

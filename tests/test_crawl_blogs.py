@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.items import identity
 from crawlers.settings import BlogSite
 from ingest.record import SourceKind
 from tests.crawling import Harness
@@ -111,6 +112,43 @@ def test_articles_and_comments_once_then_only_what_is_new(
     server.routes.clear()
     server.routes.update(blog_routes(blog))
     assert [m.title for m in harness.crawl(site)] == ["Tout nouveau"]
+
+
+def test_paged_comments_are_all_read_and_keep_their_ids_when_pages_shift(
+    tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
+    """WordPress pages long comment threads (``/comment-page-2/``): every page is read, and a
+    comment's id is the same whatever page shows it, and the same as in the comment feed."""
+    blog = sample_blog("wordpress")
+    blog.comments_per_page = 2
+    busy = blog.articles[1]
+    busy.comments = [
+        Comment(500 + j, f"Lecteur {j}", busy.when + timedelta(hours=j + 1), f"Avis numéro {j}.")
+        for j in range(7)
+    ] + [Comment(600, "Réponse", busy.when + timedelta(hours=9), "Je réponds.", reply_to=505)]
+    server = web(blog_routes(blog))
+    harness = Harness(tmp_path, server)
+    site = site_for(blog)
+
+    first = harness.crawl(site)
+    article = next(m for m in first if m.url == blog.url(busy))
+    own = [m for m in first if m.parent == article.id]
+    assert sorted(m.text for m in own) == sorted(c.text for c in busy.comments)
+    assert len({m.id for m in own}) == 8
+    assert (blog.host, f"/{busy.slug}/comment-page-4/") in server.requests
+    on_page_2 = next(m for m in own if m.text == "Avis numéro 2.")
+    assert on_page_2.url == f"{blog.url(busy)}comment-page-2/#comment-502"
+    assert on_page_2.id == identity(f"{blog.url(busy)}#comment-502", unique=False)
+    assert harness.crawl(site) == []
+
+    # Three threads a page now: comments move to other pages, and only the new one is new.
+    blog.comments_per_page = 3
+    busy.comments.append(Comment(700, "Dernier", NOW, "Le tout dernier avis."))
+    server.routes.clear()
+    server.routes.update(blog_routes(blog))
+    assert [(m.text, m.parent) for m in harness.crawl(site)] == [
+        ("Le tout dernier avis.", article.id)
+    ]
 
 
 def test_a_known_article_unchanged_in_the_sitemap_is_not_fetched_again(

@@ -14,7 +14,7 @@ from crawlers.feeds.google import google_news_rss_url, to_google_query, unwrap_g
 from crawlers.feeds.poller import FeedPoller
 from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
-from crawlers.items import Found, to_mention
+from crawlers.items import Found, identity, to_mention
 from crawlers.robots import RobotsCache
 from crawlers.settings import FeedPollerSettings, FeedSource, HttpSettings
 from ingest.clock import FakeClock
@@ -174,13 +174,19 @@ def test_a_comment_feed_keeps_each_comment_as_the_blog_spider_names_it(
 ) -> None:
     """WordPress comment feeds link every comment as its article plus a fragment: each is its
     own mention, answering the article, with the id the blog spider gives the same comment."""
-    comments = rss(("p1/#comment-1", "Acme, bravo"), ("p1/#comment-2", "Acme, bof"))
+    comments = rss(
+        ("p1/#comment-1", "Acme, bravo"),
+        ("p1/#comment-2", "Acme, bof"),
+        ("p1/comment-page-2/#comment-3", "Acme, page deux"),
+    )
     site = web({("blog.example", "/comments/feed"): Response.text(comments, RSS)})
     h = harness(site, [feed("comments", "http://blog.example/comments/feed")])
-    assert [o.new for o in h.poller.poll_due()] == [2]
+    assert [o.new for o in h.poller.poll_due()] == [3]
     article = mention_id(url="http://blog.example/p1/")
     by_url = {m.url: m for m in h.published()}
-    assert set(by_url) == {"http://blog.example/p1/#comment-1", "http://blog.example/p1/#comment-2"}
+    assert len(by_url) == 3
+    paged = by_url["http://blog.example/p1/comment-page-2/#comment-3"]
+    assert paged.id == identity("http://blog.example/p1/#comment-3", unique=False)
     for url, mention in by_url.items():
         crawled = to_mention(
             Found(

@@ -28,6 +28,7 @@ from crawlers.extract.dates import first_date
 from crawlers.extract.forum import base_url, canonical_link, page_lang
 from crawlers.extract.select import date_texts, first, first_link, first_text, select, to_xpath
 from crawlers.extract.text import node_text
+from crawlers.items import article_of
 from crawlers.settings import CommentMarkup
 from ingest.record import MAX_TEXT_CHARS
 
@@ -370,3 +371,27 @@ def discover(sel: Selector, url: str) -> Listing:
         articles=list(dict.fromkeys(articles)),
         next_page=urljoin(base, next_page) if next_page else None,
     )
+
+
+_COMMENT_PAGES = (
+    ".comment-navigation a, .comments-pagination a, nav.comments a, a[href*='/comment-page-'], "
+    "a[href*='cpage=']"
+)
+
+
+def comment_pages(sel: Selector, url: str) -> list[str]:
+    """The other pages of this article's comments that the page links to (WordPress's
+    ``/comment-page-2/`` or ``?cpage=2``), without fragments."""
+    base = base_url(sel, url)
+    article = article_of(url)
+    pages = []
+    for link in select(sel, _COMMENT_PAGES):
+        href = link.attrib.get("href")
+        if href:
+            target = urlsplit(urljoin(base, href))._replace(fragment="").geturl()
+            if (
+                article_of(target) == article
+                and target != urlsplit(url)._replace(fragment="").geturl()
+            ):
+                pages.append(target)
+    return list(dict.fromkeys(pages))

@@ -29,7 +29,7 @@ from crawlers.feeds.google import unwrap_google_link
 from crawlers.feeds.parse import FeedEntry, NotAFeed, ParsedFeed, parse_feed
 from crawlers.feeds.state import FeedState, FeedStateStore
 from crawlers.fetch import Fetcher, FetchResult, FetchStatus
-from crawlers.items import identity
+from crawlers.items import article_of, identity
 from crawlers.robots import RobotsCache
 from crawlers.settings import FeedPollerSettings, FeedSource, HttpSettings
 from ingest.bus import Bus
@@ -64,7 +64,7 @@ def entry_to_mention(
         # the fragment names it, and the blog spider gives the same comment the same id.
         comment = bool(urlsplit(link).fragment)
         mid, url = identity(link, unique=not comment), link
-        parent = mention_id(url=link) if comment else None
+        parent = mention_id(url=article_of(link)) if comment else None
     elif entry.id:
         mid, url = mention_id(source=feed.name, native_id=entry.id), feed.url
     else:

@@ -10,7 +10,8 @@ From each start URL (a blog's home page) it reads:
 
 An article is fetched when it is new, when its sitemap date moved, or while it is younger than
 ``comments_window`` (for its new comments), then with the ETag and Last-Modified of the last
-fetch, so an unchanged page costs a 304.
+fetch, so an unchanged page costs a 304. When its comments are paged (WordPress's
+``/comment-page-2/``), the other pages are read with it.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from urllib.parse import urljoin, urlsplit
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider
-from scrapy.http import Response
+from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 
-from crawlers.extract.article import discover, extract_article
+from crawlers.extract.article import comment_pages, discover, extract_article, find_comments
 from crawlers.feeds.parse import NotAFeed, parse_feed
-from crawlers.items import PageMark, Progress
-from crawlers.page import article_items
+from crawlers.items import Found, PageMark, Progress
+from crawlers.page import article_items, comment_items
 from crawlers.settings import BlogSite
 from crawlers.spiders.base import META_OPTIONAL, CrawlContext, VeilleSpider
 from crawlers.urls import request_url
@@ -262,6 +263,35 @@ class BlogSpider(VeilleSpider):
             self.count("not_articles")
             yield Progress(pages=(mark,))
             return
-        yield from article_items(article)
+        items = article_items(article)
+        yield from items
         self.count("comments", len(article.comments))
+        yield from self._comment_pages(page, items[0])
         yield Progress(pages=(mark,))
+
+    def _comment_pages(self, page: TextResponse, article: Found) -> Iterator[Any]:
+        """Requests for the article's other pages of comments that ``page`` links to (Scrapy
+        asks for each once a crawl)."""
+        for url in comment_pages(page.selector, page.url):
+            yield self.request(
+                url, self.parse_comments, base=page, pagination=True, meta={"article": article}
+            )
+
+    def parse_comments(self, response: Response) -> Iterator[Any]:
+        """A later page of an article's comments (WordPress's ``/comment-page-2/``)."""
+        page = self.text_page(response)
+        if page is None:
+            return
+        article: Found = response.meta["article"]
+        comments = find_comments(
+            page.selector,
+            page.url,
+            self.blog.comments,
+            tz=self.site.timezone,
+            now=self.now(),
+            lang=article.lang,
+        )
+        self.count("comment_pages")
+        self.count("comments", len(comments))
+        yield from comment_items(comments, article, numbered=False)
+        yield from self._comment_pages(page, article)

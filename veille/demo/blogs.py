@@ -15,6 +15,7 @@ from datetime import datetime
 from email.utils import format_datetime
 from html import escape
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from veille.demo.forums import FR_MONTHS
@@ -52,6 +53,9 @@ class Blog:
     per_page: int = 5
     feed_path: str | None = None
     """The feed the site already serves; None to render ``/feed/``."""
+    comments_per_page: int | None = None
+    """WordPress's paged comments: this many threads a page, oldest first, the first page on
+    the article's URL and the next ones on ``/<slug>/comment-page-N/``; None for one page."""
 
     def url(self, article: Article) -> str:
         return f"http://{self.host}/{article.slug}/"
@@ -97,8 +101,7 @@ def _page(blog: Blog, title: str, main: str, head: str = "") -> str:
     )
 
 
-def _wordpress_comment(blog: Blog, article: Article, comment: Comment, depth: int) -> str:
-    url = blog.url(article)
+def _wordpress_comment(blog: Blog, article: Article, comment: Comment, depth: int, url: str) -> str:
     author = (
         f'<a href="{escape(comment.website)}" rel="external nofollow ugc" class="url">'
         f"{escape(comment.author)}</a>"
@@ -108,7 +111,7 @@ def _wordpress_comment(blog: Blog, article: Article, comment: Comment, depth: in
     replies = [c for c in article.comments if c.reply_to == comment.id]
     children = (
         '<ol class="children">'
-        + "".join(_wordpress_comment(blog, article, c, depth + 1) for c in replies)
+        + "".join(_wordpress_comment(blog, article, c, depth + 1, url) for c in replies)
         + "</ol>"
         if replies
         else ""
@@ -124,8 +127,8 @@ def _wordpress_comment(blog: Blog, article: Article, comment: Comment, depth: in
         f'{_local(blog, comment.when).isoformat(timespec="seconds")}">'
         f'{_human_date(blog, comment.when)}</time></a></div></footer><div class="comment-content'
         f'"><p>{escape(comment.text)}</p></div><div class="reply"><a rel="nofollow" class="comment'
-        f'-reply-link" href="{url}?replytocom={comment.id}#respond">{reply}</a></div></article>'
-        f"{children}</li>"
+        f'-reply-link" href="{blog.url(article)}?replytocom={comment.id}#respond">{reply}</a></div>'
+        f"</article>{children}</li>"
     )
 
 
@@ -141,9 +144,43 @@ def _schema_comment(blog: Blog, comment: Comment) -> str:
     )
 
 
-def article_html(blog: Blog, article: Article) -> str:
-    """One article's page, with its comments."""
+def comment_pages(blog: Blog, article: Article) -> list[list[Comment]]:
+    """The article's comment threads (a comment and its replies), page by page."""
+    top = [c for c in article.comments if c.reply_to is None]
+    size = blog.comments_per_page or max(1, len(top))
+    return [top[i : i + size] for i in range(0, len(top), size)] or [[]]
+
+
+def comment_page_url(blog: Blog, article: Article, page: int) -> str:
     url = blog.url(article)
+    return url if page == 1 else f"{url}comment-page-{page}/"
+
+
+def _comment_navigation(blog: Blog, article: Article, page: int, pages: int) -> str:
+    if pages == 1:
+        return ""
+    older, newer = (
+        ("Commentaires plus anciens", "Commentaires plus récents")
+        if blog.lang == "fr"
+        else ("Older comments", "Newer comments")
+    )
+    links = ""
+    if page > 1:
+        links += (
+            f'<div class="nav-previous"><a href="{comment_page_url(blog, article, page - 1)}'
+            f'#comments">{older}</a></div>'
+        )
+    if page < pages:
+        links += (
+            f'<div class="nav-next"><a href="{comment_page_url(blog, article, page + 1)}'
+            f'#comments">{newer}</a></div>'
+        )
+    return f'<nav class="navigation comment-navigation"><div class="nav-links">{links}</div></nav>'
+
+
+def article_html(blog: Blog, article: Article, page: int = 1) -> str:
+    """One article's page, with its comments (page ``page`` of them, when they are paged)."""
+    url = comment_page_url(blog, article, page)
     local = _local(blog, article.when)
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in article.text.split("\n") if p.strip())
     ld = {
@@ -161,12 +198,14 @@ def article_html(blog: Blog, article: Article) -> str:
         ],
     }
     head = (
-        f'<link rel="canonical" href="{url}"><meta property="og:type" content="article">'
+        f'<link rel="canonical" href="{url}{"#comments" if page > 1 else ""}">'
+        f'<meta property="og:type" content="article">'
         f'<meta property="og:title" content="{escape(article.title)}">'
         f'<script type="application/ld+json">{json.dumps(ld, ensure_ascii=False)}</script>'
     )
     if blog.style == "wordpress":
-        top = [c for c in article.comments if c.reply_to is None]
+        pages = comment_pages(blog, article)
+        top = pages[page - 1]
         count = len(article.comments)
         heading = (
             f"{count} réponses à « {escape(article.title)} »"
@@ -176,8 +215,10 @@ def article_html(blog: Blog, article: Article) -> str:
         comments = (
             f'<div id="comments" class="comments-area"><h2 class="comments-title">{heading}</h2>'
             '<ol class="comment-list">'
-            + "".join(_wordpress_comment(blog, article, c, 1) for c in top)
-            + '</ol><div id="respond" class="comment-respond"><h3 id="reply-title" class="'
+            + "".join(_wordpress_comment(blog, article, c, 1, url) for c in top)
+            + "</ol>"
+            + _comment_navigation(blog, article, page, len(pages))
+            + '<div id="respond" class="comment-respond"><h3 id="reply-title" class="'
             'comment-reply-title">Laisser un commentaire</h3><form action="/wp-comments-post.php"'
             ' method="post" id="commentform"><textarea id="comment" name="comment"></textarea>'
             '<input name="submit" type="submit" value="Publier"></form></div></div>'
@@ -263,4 +304,8 @@ def blog_routes(blog: Blog) -> Routes:
         )
     for article in articles:
         routes[(host, f"/{article.slug}/")] = Response.text(article_html(blog, article))
+        if blog.style == "wordpress":
+            for page in range(2, len(comment_pages(blog, article)) + 1):
+                path = urlsplit(comment_page_url(blog, article, page)).path
+                routes[(host, path)] = Response.text(article_html(blog, article, page))
     return routes

@@ -271,7 +271,10 @@ def demo_blogs(now: datetime) -> list[Blog]:
                     post.slug, post.title or "", post.author, _when(now, post), post.text, comments
                 )
             )
-        blogs.append(Blog(host, title, lang, style, articles=articles, feed_path=feed))  # type: ignore[arg-type]
+        blog = Blog(host, title, lang, style, articles=articles, feed_path=feed)  # type: ignore[arg-type]
+        if style == "wordpress":
+            blog.comments_per_page = 2  # as busy WordPress blogs do: /comment-page-2/...
+        blogs.append(blog)
     return blogs
 
 
