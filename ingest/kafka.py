@@ -36,6 +36,7 @@ try:
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetSpec, TopicPartition
     from kafka.consumer.subscription_state import ConsumerRebalanceListener
     from kafka.errors import CommitFailedError, KafkaConfigurationError, KafkaError
+    from kafka.structs import MemberState
 except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ConfigError(
         "the kafka:// bus needs kafka-python: reinstall Veille (scripts/bootstrap)"
@@ -91,6 +92,7 @@ class KafkaBus:
         session_timeout: float = 10.0,
         heartbeat_interval: float = 1.0,
         max_poll_interval: float = 300.0,
+        join_timeout: float = 60.0,
     ) -> None:
         if not servers:
             raise ConfigError("a kafka:// URL needs at least one host:port")
@@ -102,6 +104,7 @@ class KafkaBus:
         self.session_timeout = session_timeout
         self.heartbeat_interval = heartbeat_interval
         self.max_poll_interval = max_poll_interval
+        self.join_timeout = join_timeout
         self.delivery_timeout = delivery_timeout
         self.connect_timeout = connect_timeout
         self._common = {
@@ -368,32 +371,72 @@ class KafkaTopicConsumer:
         self.bus = bus
         self.topic = topic
         self.group = group
-        self._consumer = bus.connect(KafkaConsumer, **bus.consumer_config(group))
+        self._consumer: Any = self._join()
+        self._joining_since: float | None = None
+
+    def _join(self) -> Any:
+        consumer = self.bus.connect(KafkaConsumer, **self.bus.consumer_config(self.group))
         # Know the topic's partitions before joining: a group leader that joins without them
         # assigns nothing, and would only notice at its next metadata refresh. A topic created
         # a moment ago may not be in the metadata yet, so wait until it is.
-        deadline = time.monotonic() + bus.connect_timeout
-        while not bus._call(
-            f"reading {topic}'s metadata", lambda: self._consumer.partitions_for_topic(topic)
+        deadline = time.monotonic() + self.bus.connect_timeout
+        while not self.bus._call(
+            f"reading {self.topic}'s metadata", lambda: consumer.partitions_for_topic(self.topic)
         ):
             if time.monotonic() > deadline:
-                self._consumer.close(autocommit=False)
-                raise BusUnavailable(f"Kafka: topic {topic} has no partitions in the metadata")
+                consumer.close(autocommit=False)
+                raise BusUnavailable(f"Kafka: topic {self.topic} has no partitions in the metadata")
             time.sleep(0.2)
-        self._consumer.subscribe([topic], listener=_LogAssignments(topic, group))
+        consumer.subscribe([self.topic], listener=_LogAssignments(self.topic, self.group))
+        return consumer
 
     def poll(self, max_records: int = 500, timeout: float = 1.0) -> list[Message]:
+        if self._consumer is None:  # joining again failed: try again (BusUnavailable is retried)
+            self._consumer = self._join()
+        consumer = self._consumer
         batch = self.bus._call(
             f"polling {self.topic}",
-            lambda: self._consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records),
+            lambda: consumer.poll(timeout_ms=int(timeout * 1000), max_records=max_records),
         )
-        return [_message(r) for records in batch.values() for r in records]
+        messages = [_message(r) for records in batch.values() for r in records]
+        if not messages:
+            self._watch_membership()
+        return messages
+
+    def _watch_membership(self) -> None:
+        """Start over, as a new member, if this one has been joining its group for longer than
+        ``join_timeout``. A join normally takes well under a second; kafka-python has been seen
+        (rarely, at start-up) to stay out of its group after a rebalance, forever, without an
+        error. Records are committed after each batch, so nothing is held while joining."""
+        coordinator = getattr(self._consumer, "_coordinator", None)
+        stable = getattr(coordinator, "state", MemberState.STABLE) is MemberState.STABLE
+        if stable:
+            self._joining_since = None
+            return
+        now = time.monotonic()
+        if self._joining_since is None:
+            self._joining_since = now
+        elif now - self._joining_since > self.bus.join_timeout:
+            log.warning(
+                "group %s on %s: still joining after %.0f s; leaving and joining again",
+                self.group,
+                self.topic,
+                now - self._joining_since,
+            )
+            self.close()
+            self._joining_since = None
+            self._consumer = None
+            self._consumer = self._join()
 
     def assignment(self) -> list[int]:
         """The partitions this member owns now (empty until it has joined)."""
+        if self._consumer is None:
+            return []
         return sorted(tp.partition for tp in self._consumer.assignment())
 
     def commit(self) -> None:
+        if self._consumer is None:
+            return  # it left its group since the last batch, which will be delivered again
         try:
             self._consumer.commit()
         except CommitFailedError as exc:
@@ -411,6 +454,8 @@ class KafkaTopicConsumer:
             raise BusUnavailable(f"Kafka: committing {self.topic} for {self.group}: {exc}") from exc
 
     def close(self) -> None:
+        if self._consumer is None:
+            return
         try:
             self._consumer.close(autocommit=False)
         except KafkaError as exc:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from kafka.structs import MemberState
 
 from ingest.bus import Message
 from ingest.errors import BusUnavailable, ConfigError
@@ -98,3 +99,33 @@ def test_a_member_joining_mid_stream_takes_over_from_the_committed_offsets(
     assert sorted(later) == sorted(f"b{i}" for i in range(200))
     assert by_member["second"], "the new member got partitions"
     assert bus.lag(topic, group) == 0
+
+
+def test_a_member_stuck_joining_its_group_starts_over_and_reads_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """kafka-python was seen, rarely, to stay out of its group after a start-up rebalance,
+    without an error. A member joining for longer than ``join_timeout`` leaves and joins again
+    as a new member, and reads what waits."""
+    bus = KafkaBus.from_url(server_url(KAFKA_ENV, "Kafka"), **kafka_options(), join_timeout=0.5)
+    topic, group = unique("test."), unique("group-")
+    try:
+        bus.ensure_topics([topic])
+        bus.publish(topic, [(b"k", f"m{i}".encode()) for i in range(5)])
+        consumer = bus.consumer(topic, group)
+        stuck = consumer._consumer
+        # As seen: a JoinGroup that never completes, and polls that bring nothing.
+        monkeypatch.setattr(stuck._coordinator, "ensure_active_group", lambda *a, **k: False)
+        monkeypatch.setattr(stuck, "poll", lambda *a, **k: {})
+        stuck._coordinator.state = MemberState.REBALANCING
+        got: list[bytes] = []
+        deadline = time.monotonic() + 60
+        while len(got) < 5 and time.monotonic() < deadline:
+            got += [m.value for m in consumer.poll(100, 0.2)]
+        assert consumer._consumer is not stuck
+        assert sorted(got) == [f"m{i}".encode() for i in range(5)]
+        consumer.commit()
+        assert bus.lag(topic, group) == 0
+        consumer.close()
+    finally:
+        bus.close()
