@@ -410,7 +410,7 @@ class KafkaTopicConsumer:
         error. Records are committed after each batch, so nothing is held while joining."""
         coordinator = getattr(self._consumer, "_coordinator", None)
         stable = getattr(coordinator, "state", MemberState.STABLE) is MemberState.STABLE
-        if stable:
+        if stable and not getattr(coordinator, "need_rejoin", lambda: False)():
             self._joining_since = None
             return
         now = time.monotonic()
