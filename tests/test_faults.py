@@ -159,8 +159,8 @@ def test_workers_killed_mid_batch_leave_every_mention_once(tmp_path: Path) -> No
     with stack(tmp_path) as s:
         s.publish(s.topics.raw, mentions)
         enrich, index = s.start("enrich"), s.start("index", "run")
-        # Patient: a rebalance at start-up (the topics' metadata settling) can hold a JoinGroup
-        # up to the rebalance timeout (max_poll_interval, 300 s); seen once in CI.
+        # Patient: a member left out of its group by a start-up rebalance joins again after
+        # join_timeout (60 s; see KafkaTopicConsumer._watch_membership).
         s.wait(lambda: s.count() >= 100, 360, "the first mentions indexed")
         for process in (enrich, index):
             process.send_signal(signal.SIGKILL)
