@@ -285,19 +285,7 @@ class AlertEngine:
         changes = []
         for action in actions:
             if action.kind == "fire":
-                why = explain(
-                    rule,
-                    brand,
-                    action.verdict,
-                    action.since,
-                    action.at,
-                    self.buckets,
-                    top=self.settings.top_mentions,
-                    kibana=self.settings.kibana,
-                    headline=headline,
-                    query=query,
-                    lang=self.settings.language,
-                )
+                why = self._explain(watch, action.verdict, action.since, action.at, headline, query)
                 key = dedup or f"{watch.key}/{action.since.isoformat()}"
                 record = self.history.open(conn, key, why, now, paged=action.paged)
                 if record is None:  # already opened before a restart: do not page twice
@@ -315,19 +303,7 @@ class AlertEngine:
                 if action.kind == "repeat" and record.status == "acknowledged":
                     continue  # someone is on it: no more pages
                 if action.kind == "repeat":  # say what it looks like now
-                    why = explain(
-                        rule,
-                        brand,
-                        verdict,
-                        action.since,
-                        now,
-                        self.buckets,
-                        top=self.settings.top_mentions,
-                        kibana=self.settings.kibana,
-                        headline=headline,
-                        query=query,
-                        lang=self.settings.language,
-                    )
+                    why = self._explain(watch, verdict, action.since, now, headline, query)
                     update_why(conn, record.id, why, verdict.score)
                 self.history.set_paged(conn, record.id)
                 record = self.history._one(conn, "id = ?", record.id)
@@ -362,6 +338,30 @@ class AlertEngine:
                         self._notify(conn, record, "resolve", now)
                     changes.append(Change("paged late", record.id, rule.name, brand))
         return changes
+
+    def _explain(
+        self,
+        watch: Watch,
+        verdict: Verdict,
+        since: datetime,
+        detected: datetime,
+        headline: str | None,
+        query: str | None,
+    ) -> Why:
+        """The why of ``watch``'s incident as the settings want it told."""
+        return explain(
+            watch.rule,
+            watch.brand,
+            verdict,
+            since,
+            detected,
+            self.buckets,
+            top=self.settings.top_mentions,
+            kibana=self.settings.kibana,
+            headline=headline,
+            query=query,
+            lang=self.settings.language,
+        )
 
     def _notify(
         self, conn: sqlite3.Connection, record: AlertRecord, event: Event, now: datetime

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from alerts.why import when
-from alerts.words import colon, number, say, significant
+from alerts.words import colon, number, say, significant, written
 
 Flavor = Literal["slack", "markdown"]
 
@@ -78,7 +78,7 @@ def message(notification: dict[str, Any]) -> Message:
             ),
         ]
         if why.get("per_week") is not None:
-            per_week = f"{why['per_week']:.2f}".replace(".", "," if lang == "fr" else ".")
+            per_week = written(why["per_week"], ".2f", lang)
             facts.append((say(lang, "fact.seen"), say(lang, "fact.seen.value", per_week=per_week)))
     facts += [(say(lang, "fact.since"), when(why["since"])), (say(lang, "fact.alert"), alert["id"])]
     authors = [_author_line(a, lang) for a in why.get("authors", [])]

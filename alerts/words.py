@@ -130,17 +130,19 @@ def colon(lang: str) -> str:
     return f"{NARROW_NBSP}:" if lang == "fr" else ":"
 
 
+def written(value: float, spec: str, lang: str) -> str:
+    """``value`` formatted by ``spec`` (``,.0f``, ``.2f``...), written the language's way."""
+    text = format(value, spec)
+    return text.replace(",", NARROW_NBSP).replace(".", ",") if lang == "fr" else text
+
+
 def number(value: float, lang: str) -> str:
     """A count or a rate as people read it: whole from 10 up, one decimal below."""
-    text = f"{value:,.0f}" if value >= 10 or value == int(value) else f"{value:,.1f}"
-    if lang == "fr":
-        text = text.replace(",", NARROW_NBSP).replace(".", ",")
-    return text
+    return written(value, ",.0f" if value >= 10 or value == int(value) else ",.1f", lang)
 
 
 def significant(value: float, lang: str) -> str:
     """``value`` to two significant digits (an expected count): ``0.37``, ``12``."""
-    text = f"{value:.2g}"
-    if "e" in text:  # 1.2e+02 and the like: large expectations read as whole numbers
+    if "e" in format(value, ".2g"):  # 1.2e+02 and the like: large expectations read whole
         return number(value, lang)
-    return text.replace(".", ",") if lang == "fr" else text
+    return written(value, ".2g", lang)

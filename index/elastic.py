@@ -577,18 +577,15 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             ranking = ranking_query(filters.query, self.capabilities.language_analyzers)
             query = {"bool": {"filter": [query], "should": ranking}}
             order = ["_score", *order]
-        found = self._call(
+        hits = self._search(
             "search",
-            lambda: self.client.search(
-                index=self.alias,
-                query=query,
-                sort=order,
-                from_=start,
-                size=size,
-                track_total_hits=True,
-            ),
-        )
-        hits = found["hits"]
+            index=self.alias,
+            query=query,
+            sort=order,
+            from_=start,
+            size=size,
+            track_total_hits=True,
+        )["hits"]
         return SearchPage(
             total=int(hits["total"]["value"]),
             hits=[_mention(dict(h["_source"])) for h in hits["hits"]],
@@ -614,10 +611,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         query = filters_query(filters)
         if also:
             query = {"bool": {"filter": [query, *also]}}
-        found = self._call(
-            "aggregate",
-            lambda: self.client.search(index=self.alias, query=query, aggs=aggs, size=0),
-        )
+        found = self._search("aggregate", index=self.alias, query=query, aggs=aggs, size=0)
         return dict(found["aggregations"])
 
     def timeline(

@@ -30,7 +30,7 @@ from ingest.store import Distinct, Filters
 from veille.app import App, Worker
 from veille.cli_alerts import alerts
 from veille.logs import redact, setup_logging
-from veille.output import mention_json, mention_rows, table
+from veille.output import format_option, mention_json, mention_rows, table
 from veille.settings import Settings, load_settings, secret_values
 
 log = logging.getLogger("veille")
@@ -297,14 +297,7 @@ def filter_options(func: F) -> F:
 @click.option("--sort", type=click.Choice(["date", "relevance"]), default="date", show_default=True)
 @click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--size", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="json: one mention per line, with its enrichment.",
-)
+@format_option("json: one mention per line, with its enrichment.")
 @click.option(
     "--all",
     "everything",
@@ -363,9 +356,7 @@ def search(
 @click.option("--interval", default="1d", show_default=True, help="Timeline bucket: 1h, 1d, 1w...")
 @click.option("--top", "limit", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--collapse-copies", is_flag=True, help="Count syndicated copies and retweets once.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option()
 @pass_state
 def report(
     state: State,
@@ -423,9 +414,7 @@ def report(
 
 
 @cli.command()
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option()
 @pass_state
 def status(state: State, fmt: str) -> None:
     """What Veille holds and how its stages are doing."""
@@ -443,9 +432,7 @@ def status(state: State, fmt: str) -> None:
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option()
 @pass_state
 def dead(state: State, limit: int, fmt: str) -> None:
     """The latest dead letters: records that failed for good, with the reason."""

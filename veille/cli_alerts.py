@@ -32,7 +32,7 @@ from alerts.why import Why, authors_of, search_link
 from alerts.words import say
 from ingest.errors import ConfigError
 from ingest.settings import parse_duration
-from veille.output import table
+from veille.output import format_option, table
 
 if TYPE_CHECKING:
     from veille.app import App
@@ -105,9 +105,7 @@ def _when(value: datetime | None) -> str:
 @click.option("--rule")
 @click.option("--since", help="Opened since this date or duration ago: 2026-11-01, 7d.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option()
 @click.pass_obj
 def list_alerts(
     state: State,
@@ -150,9 +148,7 @@ def list_alerts(
 
 @alerts.command("show")
 @click.argument("ident")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option(choices=("text", "json"))
 @click.pass_obj
 def show(state: State, ident: str, fmt: str) -> None:
     """One alert: what it says, and where its notifications went."""
@@ -325,14 +321,7 @@ def test(state: State, rule_name: str) -> None:
     help="The rule to replay (default: the default detector on negative mentions).",
 )
 @click.option("--bucket", help="Bucket length (default: the configured one, 5m).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="json: one object per alert.",
-)
+@format_option("json: one object per alert.")
 @click.pass_obj
 def backtest(
     state: State,

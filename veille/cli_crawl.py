@@ -20,7 +20,7 @@ import click
 
 from crawlers.settings import BlogSite, ForumSite
 from ingest.record import SourceKind
-from veille.output import table
+from veille.output import format_option, table
 
 _FAILED = ("unreachable", "failed", "bus_unavailable")
 
@@ -135,9 +135,7 @@ def _read(state: Any, target: str) -> tuple[bytes, str, str | None]:
 @click.option("--site", "site_name", metavar="NAME", help="Use this configured site's settings.")
 @click.option("--url", "page_url", metavar="URL", help="The address of a saved page.")
 @click.option("--tz", metavar="ZONE", help="Time zone of dates without one (default: UTC).")
-@click.option(
-    "--format", "fmt", type=click.Choice(["json", "table"]), default="json", show_default=True
-)
+@format_option(choices=("json", "table"))
 @click.pass_obj
 def extract(
     state: Any,

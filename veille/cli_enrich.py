@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from enrich.sentiment import SentimentBackend, open_sentiment
 from enrich.settings import SentimentBackendName
-from veille.output import table
+from veille.output import format_option, table
 
 if TYPE_CHECKING:
     # veille.cli imports this module to register its commands: its helpers are imported where
@@ -74,9 +74,7 @@ def _backend(state: State, name: str | None, model: Path | None) -> SentimentBac
     type=click.Path(exists=True, path_type=Path),
     help="Model file (trained) or directory (transformers); default: enrich.sentiment.model.",
 )
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option()
 @pass_state
 def sentiment_eval(
     state: State, data: Path, backend: str | None, model: Path | None, fmt: str
@@ -161,9 +159,7 @@ def authors() -> None:
 @click.option("--since", help="Mentions from this date or duration ago: 2026-11-01, 24h, 7d.")
 @click.option("--until", help="Mentions up to this date or duration ago.")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
-@click.option(
-    "--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True
-)
+@format_option()
 @pass_state
 def authors_top(
     state: State, brand: str | None, since: str | None, until: str | None, limit: int, fmt: str

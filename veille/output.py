@@ -4,11 +4,30 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+import click
 
 from ingest.record import Mention
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(
+    help: str | None = None, *, choices: Sequence[str] = ("table", "json")
+) -> Callable[[F], F]:
+    """The ``--format`` option of a command that prints for people or for programs (``fmt``);
+    the first choice is the default."""
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
 
 
 def mention_json(mention: Mention) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
 
@@ -207,7 +207,7 @@ def _comments(
     lang: str | None,
 ) -> list[Comment]:
     out: list[Comment] = []
-    page_no_fragment = urlsplit(page)._replace(fragment="").geturl()
+    page_no_fragment = urldefrag(page).url
     for node in select(sel, markup.comment):
         content = first(node, markup.content) if markup.content else node
         if content is None:
@@ -218,10 +218,10 @@ def _comments(
         native = node.attrib.get("id")
         link = first_link(node, markup.permalink) if markup.permalink else None
         url = urljoin(base, link) if link else page
-        if urlsplit(url)._replace(fragment="").geturl() == page_no_fragment:
+        if urldefrag(url).url == page_no_fragment:
             fragment = urlsplit(url).fragment or native
             url = f"{page_no_fragment}#{fragment}" if fragment else page
-        unique = urlsplit(url)._replace(fragment="").geturl() != page_no_fragment
+        unique = urldefrag(url).url != page_no_fragment
         if not unique and "#" not in url:
             continue  # nothing tells this comment apart from the article
         author_link = first(node, markup.author)
@@ -364,7 +364,7 @@ def discover(sel: Selector, url: str) -> Listing:
         if href:
             target = urljoin(base, href)
             if urlsplit(target).netloc == host:
-                articles.append(urlsplit(target)._replace(fragment="").geturl())
+                articles.append(urldefrag(target).url)
     next_page = first_link(sel, _NEXT)
     return Listing(
         feeds=list(dict.fromkeys(feeds)),
@@ -382,16 +382,12 @@ _COMMENT_PAGES = (
 def comment_pages(sel: Selector, url: str) -> list[str]:
     """The other pages of this article's comments that the page links to (WordPress's
     ``/comment-page-2/`` or ``?cpage=2``), without fragments."""
-    base = base_url(sel, url)
-    article = article_of(url)
+    base, here, article = base_url(sel, url), urldefrag(url).url, article_of(url)
     pages = []
     for link in select(sel, _COMMENT_PAGES):
         href = link.attrib.get("href")
         if href:
-            target = urlsplit(urljoin(base, href))._replace(fragment="").geturl()
-            if (
-                article_of(target) == article
-                and target != urlsplit(url)._replace(fragment="").geturl()
-            ):
+            target = urldefrag(urljoin(base, href)).url
+            if target != here and article_of(target) == article:
                 pages.append(target)
     return list(dict.fromkeys(pages))

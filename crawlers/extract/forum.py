@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import parse_qsl, urljoin, urlsplit
+from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 
 from parsel import Selector
 
@@ -167,7 +167,7 @@ class HtmlEngine:
         return f"{thread}#{native_id}" if native_id else thread
 
     def is_unique(self, permalink: str, thread: str) -> bool:
-        return urlsplit(permalink)._replace(fragment="").geturl() != thread
+        return urldefrag(permalink).url != thread
 
     # -- pages ---------------------------------------------------------------------------------
 
