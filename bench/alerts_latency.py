@@ -4,8 +4,9 @@ Workload: B brands (default 5), each with a week of quiet history (12 mentions a
 four negative) published already enriched to ``mentions.enriched``. Then ``veille run``'s stage
 workers run in threads (enrich, index, alerts, with the default settings: 5-minute buckets, rules
 evaluated every 5 s), with the default alert rule on every brand, paging a local signed webhook.
-For each brand in turn, a spike starts: French negative posts published raw to ``mentions.raw``,
-one every ``--every`` seconds (default 2), until the page arrives. Measured: the time from the
+For each brand in turn, a spike starts: French negative posts, each worded its own way (copies
+would count once), published raw to ``mentions.raw``, one every ``--every`` seconds (default 2),
+until the page arrives. Measured: the time from the
 first post's publication to the webhook receiving the trigger (p50, p95, max), against the bound
 the issue sets, one bucket plus 10 s.
 
@@ -33,12 +34,25 @@ from veille.settings import load_settings
 
 KEY = "bench-signing-key"
 NAMES = ["Acme", "Borelia", "Cytrus", "Dalmo", "Exora", "Fenwick", "Galvo", "Hestia"]
-COMPLAINTS = [
-    "Panne {b} depuis ce matin, service client injoignable, c'est nul.",
-    "Encore une panne {b}, c'est scandaleux, je résilie.",
-    "{b} en panne ? Plus rien ne marche, catastrophe.",
-    "Le support {b} ne répond pas, honteux.",
+OPENERS = ["Panne", "Coupure", "Gros souci", "Incident", "Plus de réseau", "Service HS", "Bug"]
+PLACES = ["à Lyon", "à Nantes", "à Lille", "à Paris", "à Rennes", "à Metz", "à Brest", "à Nice"]
+WHEN = ["depuis ce matin", "depuis deux heures", "ce soir", "depuis midi", "encore aujourd'hui"]
+FEELINGS = [
+    "service client injoignable",
+    "c'est inadmissible",
+    "je suis furieux",
+    "honteux",
+    "quelle catastrophe",
+    "ras le bol",
+    "je vais résilier",
 ]
+
+
+def complaint(brand: str, n: int, rng: random.Random) -> str:
+    """A negative post in French, worded its own way: near-duplicates count once (issue 4), so
+    a spike of copies of a few texts would be a few voices, not a bad buzz."""
+    parts = (rng.choice(OPENERS), rng.choice(PLACES), rng.choice(WHEN), rng.choice(FEELINGS))
+    return f"{parts[0]} {brand} {parts[1]} {parts[2]}, {parts[3]}. (message {n})"
 
 
 def history(brand: str, now: datetime, rng: random.Random) -> list[Mention]:
@@ -123,7 +137,7 @@ def main() -> None:
             first = time.monotonic()
             n = 0
             while len(hook.received) == paged and time.monotonic() - first < 600:
-                text = COMPLAINTS[n % len(COMPLAINTS)].format(b=brand) + f" ({n})"
+                text = complaint(brand, n, rng)
                 url = f"https://social.example/{brand.lower()}/spike/{n}"
                 m = Mention(
                     id=mention_id(url=url),
