@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -72,7 +73,8 @@ def test_search_prints_json_lines_with_enrichment(demo_dir: tuple[Path, Result])
         assert mention["enrichment"]["brands"] == ["Lumen Télécom"]
         assert mention["enrichment"]["sentiment"]["label"] in {"negative", "neutral", "positive"}
         assert mention["url"].startswith("http")
-    assert [m["published"] for m in lines] == sorted((m["published"] for m in lines), reverse=True)
+    published = [datetime.fromisoformat(m["published"]) for m in lines]  # not as strings:
+    assert published == sorted(published, reverse=True)  # "…30.1Z" sorts before "…30Z"
 
 
 def test_search_all_exports_every_match_oldest_first(demo_dir: tuple[Path, Result]) -> None:
@@ -81,7 +83,8 @@ def test_search_all_exports_every_match_oldest_first(demo_dir: tuple[Path, Resul
     lines = invoke("--config", config, "search", "--brand", "Velora", "--all").output.splitlines()
     exported = [json.loads(line) for line in lines]
     assert len(exported) == len({m["id"] for m in exported}) == status["store"]["brands"]["Velora"]
-    assert [m["published"] for m in exported] == sorted(m["published"] for m in exported)
+    published = [datetime.fromisoformat(m["published"]) for m in exported]
+    assert published == sorted(published)
 
 
 def test_search_filters_and_accents(demo_dir: tuple[Path, Result]) -> None:
