@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import get_args
 
 import pytest
 from click.testing import CliRunner, Result
 
+from enrich.settings import SentimentBackendName
 from veille.cli import cli
+from veille.cli.sentiment import BACKENDS
 
 WriteConfig = Callable[..., Path]
 
@@ -188,3 +194,43 @@ def test_report_gives_the_timeline_by_sentiment_and_top_sites_and_authors(
         "count": report["top_sites"][0]["count"],
     }
     assert report["top_authors"]
+
+
+def test_authors_top_takes_the_same_query_and_filters_as_search(
+    demo_dir: tuple[Path, Result],
+) -> None:
+    config = str(demo_dir[0] / "veille.yaml")
+    selection = ["panne OR coupure", "--brand", "Lumen Télécom", "--sentiment", "negative"]
+    found = [
+        json.loads(line)
+        for line in invoke("--config", config, "search", *selection, "--all").output.splitlines()
+    ]
+    by_author = Counter(m["enrichment"]["influence"]["author_key"] for m in found)
+    top = invoke(
+        "--config", config, "authors", "top", *selection, "--limit", "1000", "--format", "json"
+    )
+    ranked = [json.loads(line) for line in top.output.splitlines()]
+    assert ranked
+    assert {a["key"]: a["mentions"] for a in ranked} == dict(by_author)
+    assert sum(a["mentions"] for a in ranked) < sum(a["all_mentions"] for a in ranked)
+
+
+def test_help_and_version_load_none_of_the_pipeline() -> None:
+    heavy = ("elasticsearch", "kafka", "spacy", "scrapy", "twisted", "torch", "numpy", "pydantic")
+    code = (
+        "import sys\n"
+        "from veille.cli import cli\n"
+        "for args in (['--version'], ['--help'], ['alerts', '--help'], ['search', '--help']):\n"
+        "    try:\n"
+        "        cli(args, prog_name='veille')\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        f"print([m for m in sys.modules if m.split('.')[0] in {heavy!r}], file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stderr.strip() == "[]"
+    assert "Usage: veille search [OPTIONS] [QUERY]" in done.stdout
+
+
+def test_the_sentiment_commands_offer_every_backend() -> None:
+    assert get_args(SentimentBackendName) == BACKENDS

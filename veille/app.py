@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Self
 
 from alerts.db import AlertsDb
 from alerts.delivery import Dispatcher
@@ -45,6 +43,7 @@ from ingest.runner import Backoff, Stage, StageRunner
 from ingest.store import Store
 from ingest.topics import Topics
 from veille.settings import Settings
+from veille.workers import Worker
 
 if TYPE_CHECKING:
     from crawlers.runner import CrawlRunner
@@ -52,14 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STAGES = ("enrich", "index", "alerts")
-
-
-@dataclass
-class Worker:
-    """A named loop that runs until its stop event is set."""
-
-    name: str
-    target: Callable[[threading.Event], None]
 
 
 class App:
@@ -301,7 +292,14 @@ class App:
             else:
                 self.runner(name).run(stop, until_idle=True)
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
+        """Close what was opened (backends, state files); what was not used was never opened."""
         for name in (
             "bus",
             "store",

@@ -6,11 +6,12 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from ingest.record import Mention
+if TYPE_CHECKING:
+    from ingest.record import Mention
 
 F = TypeVar("F", bound=Callable[..., Any])
 

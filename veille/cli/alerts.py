@@ -22,24 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from alerts.backtest import read_series, rebucket, replay, store_series
-from alerts.history import AlertRecord
-from alerts.notifiers import DeliveryError
-from alerts.render import message, plain
-from alerts.rules import detector_for, tracker_for
-from alerts.settings import Rule
-from alerts.why import Why, authors_of, search_link
-from alerts.words import say
 from ingest.errors import ConfigError
-from ingest.settings import parse_duration
+from veille.cli.common import State, parse_interval, parse_time, pass_state
 from veille.output import format_option, table
+from veille.workers import stop_on_signals
 
 if TYPE_CHECKING:
+    from alerts.history import AlertRecord
+    from alerts.settings import Rule
     from veille.app import App
-    from veille.cli import State
 
 
 def _rule(state: State, name: str | None) -> Rule:
+    from alerts.settings import Rule
+
     rules = state.settings.alerts.rules
     if name is None:
         return Rule(name="default")
@@ -68,15 +64,13 @@ def alerts() -> None:
 
 @alerts.command("run")
 @click.option("--once", is_flag=True, help="Count what is waiting, evaluate, notify, then exit.")
-@click.pass_obj
+@pass_state
 def run(state: State, once: bool) -> None:
     """Run the alerts worker: mentions.enriched -> buckets -> rules -> notifications."""
-    from veille.cli import _stop_on_signals
-
     app = state.app()
     try:
         worker = app.alerts_worker()
-        with _stop_on_signals() as stop:
+        with stop_on_signals() as stop:
             worker.run(stop, until_idle=once)
         counts = app.counters.read("alerts").get("alerts", {})
         open_alerts = app.alerts_engine.history.select(status="open")
@@ -106,7 +100,7 @@ def _when(value: datetime | None) -> str:
 @click.option("--since", help="Opened since this date or duration ago: 2026-11-01, 7d.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @format_option()
-@click.pass_obj
+@pass_state
 def list_alerts(
     state: State,
     status: str,
@@ -117,8 +111,6 @@ def list_alerts(
     fmt: str,
 ) -> None:
     """The alert history, newest first."""
-    from veille.cli import parse_time
-
     app = state.app()
     try:
         records = app.alerts_engine.history.select(
@@ -149,7 +141,7 @@ def list_alerts(
 @alerts.command("show")
 @click.argument("ident")
 @format_option(choices=("text", "json"))
-@click.pass_obj
+@pass_state
 def show(state: State, ident: str, fmt: str) -> None:
     """One alert: what it says, and where its notifications went."""
     record = _find(state, ident)
@@ -169,6 +161,8 @@ def show(state: State, ident: str, fmt: str) -> None:
         ]
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
+    from alerts.render import message, plain
+
     msg = message(record.notification("trigger"))
     click.echo(
         f"{record.id}  {record.status}  opened {_when(record.opened)} UTC"
@@ -203,7 +197,7 @@ def _deliver(app: App, alert: str, event: str) -> None:
 @alerts.command("ack")
 @click.argument("ident")
 @click.option("--by", "who", help="Who is on it (default: your user name).")
-@click.pass_obj
+@pass_state
 def ack(state: State, ident: str, who: str | None) -> None:
     """Acknowledge an alert: no more repeats, and PagerDuty hears it."""
     record = _find(state, ident)
@@ -222,7 +216,7 @@ def ack(state: State, ident: str, who: str | None) -> None:
 
 @alerts.command("resolve")
 @click.argument("ident")
-@click.pass_obj
+@pass_state
 def resolve(state: State, ident: str) -> None:
     """Resolve an alert by hand; its channels get the resolution notice."""
     record = _find(state, ident)
@@ -239,9 +233,13 @@ def resolve(state: State, ident: str) -> None:
 
 @alerts.command("test")
 @click.option("--rule", "rule_name", required=True, help="Send on this rule's channels.")
-@click.pass_obj
+@pass_state
 def test(state: State, rule_name: str) -> None:
     """Send a test notification on every channel of a rule, and say how each went."""
+    from alerts.notifiers import DeliveryError
+    from alerts.why import Why, authors_of, search_link
+    from alerts.words import say
+
     rule = _rule(state, rule_name)
     if not rule.channels:
         raise click.ClickException(f"rule '{rule.name}' has no channels")
@@ -322,7 +320,7 @@ def test(state: State, rule_name: str) -> None:
 )
 @click.option("--bucket", help="Bucket length (default: the configured one, 5m).")
 @format_option("json: one object per alert.")
-@click.pass_obj
+@pass_state
 def backtest(
     state: State,
     series_file: Path | None,
@@ -336,14 +334,13 @@ def backtest(
 ) -> None:
     """Replay a series through a rule's detector, confirmation and cooldown, and list the
     alerts it would have fired."""
-    from veille.cli import parse_time
-
     if bool(series_file) == from_store:
         raise click.UsageError("give either --series FILE.csv or --from-store")
+    from alerts.backtest import read_series, rebucket, replay, store_series
+    from alerts.rules import detector_for, tracker_for
+
     rule = _rule(state, rule_name)
-    step = parse_duration(bucket) if bucket else state.settings.alerts.bucket
-    if not isinstance(step, timedelta) or step <= timedelta(0):
-        raise click.BadParameter(f"'{bucket}' is not a duration such as 5m", param_hint="--bucket")
+    step = parse_interval(bucket, "--bucket") if bucket else state.settings.alerts.bucket
     points: list[tuple[datetime, Any]]
     if series_file is not None:
         if rule.metric == "negative_share":
@@ -390,12 +387,10 @@ def backtest(
     "--since", default="35d", show_default=True, help="Recount from this date or duration ago."
 )
 @click.option("--brand", help="Only this brand.")
-@click.pass_obj
+@pass_state
 def rebuild(state: State, since: str, brand: str | None) -> None:
     """Recount the alert buckets from the store (after a lost state file, or a new rule set).
     Stop the alerts worker first."""
-    from veille.cli import parse_time
-
     start = parse_time(since)
     assert start is not None
     names = [state.settings.brand(brand).name] if brand else [b.name for b in state.settings.brands]

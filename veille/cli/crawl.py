@@ -14,13 +14,16 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
-from crawlers.settings import BlogSite, ForumSite
-from ingest.record import SourceKind
+from veille.cli.common import State, pass_state
 from veille.output import format_option, table
+from veille.workers import stop_on_signals
+
+if TYPE_CHECKING:
+    from crawlers.settings import BlogSite, ForumSite
 
 _FAILED = ("unreachable", "failed", "bus_unavailable")
 
@@ -33,13 +36,10 @@ _FAILED = ("unreachable", "failed", "bus_unavailable")
     metavar="NAME",
     help="Crawl this blog or forum now, then exit (repeatable; 'all' for every site).",
 )
-@click.pass_obj
-def crawl(state: Any, once: tuple[str, ...]) -> None:
+@pass_state
+def crawl(state: State, once: tuple[str, ...]) -> None:
     """Crawl the configured blogs and forums: each on its schedule, or --once now."""
-    from veille.cli import _stop_on_signals
-
-    app = state.app()
-    try:
+    with state.app() as app:
         runner = app.crawl_runner()
         if not runner.sites:
             click.echo(
@@ -49,7 +49,7 @@ def crawl(state: Any, once: tuple[str, ...]) -> None:
             )
             sys.exit(2)
         if not once:
-            with _stop_on_signals() as stop:
+            with stop_on_signals() as stop:
                 runner.run(stop)
             return
         try:
@@ -61,7 +61,7 @@ def crawl(state: Any, once: tuple[str, ...]) -> None:
         except KeyError as exc:
             click.echo(f"error: {exc.args[0]}", err=True)
             sys.exit(2)
-        with _stop_on_signals() as stop:
+        with stop_on_signals() as stop:
             outcomes = runner.crawl(sites, stop)
         rows = [
             [o.site, o.status, o.pages, o.new, o.errors, o.refused, f"{o.seconds:.1f}s", o.note]
@@ -71,22 +71,20 @@ def crawl(state: Any, once: tuple[str, ...]) -> None:
         click.echo(table(rows, headers))
         if any(o.status in _FAILED for o in outcomes):
             sys.exit(1)
-    finally:
-        app.close()
 
 
-def _configured(state: Any, name: str | None) -> BlogSite | ForumSite | None:
+def _configured(state: State, name: str | None) -> BlogSite | ForumSite | None:
     if not name:
         return None
     for site in state.settings.sources.sites:
         if site.name == name:
-            return site  # type: ignore[no-any-return]
+            return site
     raise click.BadParameter(
         f"no blog or forum named '{name}' in the settings", param_hint="--site"
     )
 
 
-def _read(state: Any, target: str) -> tuple[bytes, str, str | None]:
+def _read(state: State, target: str) -> tuple[bytes, str, str | None]:
     """The page's bytes, its URL and its content type, from a file or from the web."""
     if not target.startswith(("http://", "https://")):
         path = Path(target)
@@ -136,9 +134,9 @@ def _read(state: Any, target: str) -> tuple[bytes, str, str | None]:
 @click.option("--url", "page_url", metavar="URL", help="The address of a saved page.")
 @click.option("--tz", metavar="ZONE", help="Time zone of dates without one (default: UTC).")
 @format_option(choices=("json", "table"))
-@click.pass_obj
+@pass_state
 def extract(
-    state: Any,
+    state: State,
     target: str,
     kind: str,
     engine: str | None,
@@ -150,6 +148,8 @@ def extract(
     """Print what the crawler would take from one page (an article, a forum thread)."""
     from crawlers.items import identity, to_mention
     from crawlers.page import extract as extract_page
+    from crawlers.settings import BlogSite, ForumSite
+    from ingest.record import SourceKind
 
     site = _configured(state, site_name)
     body, url, content_type = _read(state, target)

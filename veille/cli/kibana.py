@@ -4,17 +4,10 @@ that analysts start from in Kibana (see `index.kibana`)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
-from index.kibana import KibanaClient, saved_objects, to_ndjson, validate
-
-if TYPE_CHECKING:
-    # veille.cli imports this module to register its commands, so it cannot import it back.
-    from veille.cli import State
-
-pass_state = click.pass_obj  # the `veille.cli.State` that the ``veille`` group made
+from veille.cli.common import State, pass_state
 
 
 @click.group()
@@ -37,6 +30,8 @@ def kibana() -> None:
 @pass_state
 def setup(state: State, export: Path | None, overwrite: bool) -> None:
     """Import Veille's saved objects into Kibana (store.kibana.url); safe to run again."""
+    from index.kibana import KibanaClient, saved_objects, to_ndjson, validate
+
     settings = state.settings
     objects = saved_objects(settings.store.elastic.index_prefix)
     validate(objects)
