@@ -44,8 +44,8 @@ from typing import Any
 
 from bench.pipeline import line, synthetic
 from enrich.influence import author_key
-from ingest.bus import open_bus
 from ingest.record import Enrichment, Mention, Sentiment
+from ingest.settings import BusSettings
 from ingest.store import Filters, Store
 from ingest.topics import partition_key
 
@@ -57,9 +57,12 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def bus_run(url: str, options: dict[str, Any], n: int, batch: int) -> Result:
+def bus_run(url: str, n: int, batch: int) -> Result:
+    """Publish then consume ``n`` records on the bus at ``url`` (4 partitions, the default)."""
+    from veille.backends import open_bus
+
     records = [(partition_key(m), m.to_json()) for m in synthetic(n)]
-    bus = open_bus(url, **options)
+    bus = open_bus(url, BusSettings(partitions=4))
     topic = f"bench.{uuid.uuid4().hex[:8]}"
     bus.ensure_topics([topic])
     published: list[float] = []
@@ -256,11 +259,11 @@ def bus_part(kafka: str, n: int, batch: int) -> None:
     print("\n1. Bus: publish every batch (durable), then consume and commit every batch")
     with tempfile.TemporaryDirectory() as tmp:
         buses = {
-            "local log": (f"local://{Path(tmp) / 'bus.db'}", {"partitions": 4}),
-            "Kafka": (kafka, {"partitions": 4}),
+            "local log": f"local://{Path(tmp) / 'bus.db'}",
+            "Kafka": kafka,
         }
-        for name, (url, options) in buses.items():
-            result = isolated(bus_run, url, options, n, batch)
+        for name, url in buses.items():
+            result = isolated(bus_run, url, n, batch)
             print(f" {name} (client peak RSS {result['peak']:.0f} MiB)")
             for step in ("publish", "consume"):
                 seconds, latencies = result[step]

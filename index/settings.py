@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 
 from ingest.settings import Duration, Strict
 
@@ -41,10 +41,3 @@ class StoreSettings(Strict):
     url: str | None = Field(default=None, description="default: sqlite://<data_dir>/veille.db")
     elastic: ElasticSettings = ElasticSettings()
     kibana: KibanaSettings = KibanaSettings()
-
-    @field_validator("url")
-    @classmethod
-    def _scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite://", "http://", "https://")):
-            raise ValueError(f"expected sqlite://PATH or http(s)://HOST:PORT, not '{value}'")
-        return value

@@ -1,9 +1,12 @@
 """The `Bus`: an append-only, partitioned log of records between stages, read by consumer groups.
 
-Two implementations, chosen by URL:
+Two implementations, chosen by URL (`veille.backends` maps the schemes to them):
 
 - ``local://path/to/bus.db``: the embedded log in SQLite (`ingest.locallog`), nothing to install;
 - ``kafka://host:9092[,host2:9092]``: Apache Kafka (`ingest.kafka`).
+
+Each one is made by ``from_url(url, settings: BusSettings, **tuning)`` and closed by ``close()``
+or a ``with`` block.
 
 The contract, which `tests/test_bus_contract.py` holds both to:
 
@@ -18,12 +21,9 @@ The contract, which `tests/test_bus_contract.py` holds both to:
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from ingest.errors import ConfigError
+from typing import Protocol, Self
 
 Record = tuple[bytes | None, bytes]
 """A record to publish: its key (None for no key) and its value."""
@@ -75,19 +75,7 @@ class Bus(Protocol):
     def close(self) -> None:
         """Release connections; records already published stay."""
 
+    def __enter__(self) -> Self: ...
 
-# Implementations are imported only when their scheme is used, so the embedded default never
-# loads a Kafka client.
-_SCHEMES = {"local": "ingest.locallog:LocalLogBus", "kafka": "ingest.kafka:KafkaBus"}
-
-
-def open_bus(url: str, **options: Any) -> Bus:
-    """The bus that ``url`` names. ``options`` are passed to the implementation."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    target = _SCHEMES.get(scheme)
-    if target is None:
-        raise ConfigError(f"unknown bus URL '{url}': expected local://PATH or kafka://HOST:PORT")
-    module, name = target.split(":")
-    cls = getattr(importlib.import_module(module), name)
-    bus: Bus = cls.from_url(url, **options)
-    return bus
+    def __exit__(self, *exc: object) -> None:
+        """Close the bus."""

@@ -29,8 +29,9 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from ingest.bus import Message, Record
+from ingest.closing import Closing
 from ingest.errors import BusUnavailable, ConfigError
-from ingest.settings import KafkaSecurity
+from ingest.settings import BusSettings, KafkaSecurity
 
 try:
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetSpec, TopicPartition
@@ -72,7 +73,7 @@ def client_config(security: KafkaSecurity | None) -> dict[str, Any]:
     return config
 
 
-class KafkaBus:
+class KafkaBus(Closing):
     """A `Bus` on a Kafka cluster. Thread-safe: the producer and admin client are shared, each
     consumer belongs to the thread that polls it."""
 
@@ -132,9 +133,19 @@ class KafkaBus:
         self._known: set[str] = set()
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> KafkaBus:
+    def from_url(cls, url: str, settings: BusSettings | None = None, **tuning: Any) -> KafkaBus:
+        """The cluster at ``kafka://HOST:PORT[,HOST:PORT]``, with the partitions, replication
+        and security of ``settings``; ``tuning`` sets the other parameters of the constructor
+        (tests shorten the session timeout)."""
+        settings = settings or BusSettings()
         hosts = url.split("://", 1)[1].strip("/")
-        return cls([h.strip() for h in hosts.split(",") if h.strip()], **options)
+        return cls(
+            [h.strip() for h in hosts.split(",") if h.strip()],
+            partitions=settings.partitions,
+            replication=settings.replication,
+            security=settings.security,
+            **tuning,
+        )
 
     def __repr__(self) -> str:
         return f"KafkaBus({','.join(self.servers)})"

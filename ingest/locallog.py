@@ -33,7 +33,9 @@ from pathlib import Path
 from typing import Any
 
 from ingest.bus import Message, Record
+from ingest.closing import Closing
 from ingest.errors import BusUnavailable, ConfigError
+from ingest.settings import BusSettings
 from ingest.sqlite import SqliteFile
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ def _alive(member: str) -> bool:
     return True
 
 
-class LocalLogBus:
+class LocalLogBus(Closing):
     """A `Bus` in a SQLite file. Safe to share between threads; each thread gets a connection."""
 
     def __init__(
@@ -104,11 +106,13 @@ class LocalLogBus:
         self._init_schema()
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> LocalLogBus:
+    def from_url(cls, url: str, settings: BusSettings | None = None, **tuning: Any) -> LocalLogBus:
+        """The log at ``local://PATH``, with the partitions of ``settings``; ``tuning`` sets
+        the other parameters of the constructor (tests shorten ``session_timeout``)."""
         path = url.split("://", 1)[1]
         if not path:
             raise ConfigError(f"bus URL '{url}' needs a file path, as in local://data/bus.db")
-        return cls(path, **options)
+        return cls(path, partitions=(settings or BusSettings()).partitions, **tuning)
 
     def connection(self) -> sqlite3.Connection:
         return self.db.connection()

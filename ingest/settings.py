@@ -112,13 +112,6 @@ class BusSettings(Strict):
     replication: Annotated[int, Field(ge=1, le=10)] = 1
     security: KafkaSecurity = KafkaSecurity()
 
-    @field_validator("url")
-    @classmethod
-    def _scheme(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("local://", "kafka://")):
-            raise ValueError(f"expected local://PATH or kafka://HOST:PORT, not '{value}'")
-        return value
-
 
 class RunnerSettings(Strict):
     """How stage workers batch and retry."""

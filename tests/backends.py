@@ -23,7 +23,8 @@ from index.sqlite import SqliteStore
 from ingest.store import Store
 
 BusSpec = tuple[str, dict[str, Any]]
-"""A bus URL and the options to open it with: enough for another process to connect."""
+"""A bus URL and the tuning to open it with (`veille.backends.open_bus`; the settings are the
+defaults: 4 partitions): enough for another process to connect."""
 
 KAFKA_ENV = "TEST_KAFKA_URL"
 ELASTICSEARCH_ENV = "TEST_ELASTICSEARCH_URL"
@@ -49,12 +50,12 @@ def unique(prefix: str) -> str:
 
 
 def _local_bus(tmp_path: Path) -> BusSpec:
-    return f"local://{tmp_path / 'bus.db'}", {"partitions": 4, "session_timeout": 2.0}
+    return f"local://{tmp_path / 'bus.db'}", {"session_timeout": 2.0}
 
 
 def kafka_options() -> dict[str, Any]:
     # Quick heartbeats so a member learns of a rebalance within a poll or two.
-    return {"partitions": 4, "session_timeout": 6.0, "heartbeat_interval": 0.2}
+    return {"session_timeout": 6.0, "heartbeat_interval": 0.2}
 
 
 def _kafka_bus(tmp_path: Path) -> BusSpec:

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 
-from ingest.bus import Bus, Consumer, Message, open_bus
+from ingest.bus import Bus, Consumer, Message
 from tests.backends import BUSES, BusSpec
+from veille.backends import open_bus
 
 BusFactory = Callable[[], Bus]
 

@@ -12,7 +12,7 @@ from kafka.structs import MemberState
 from ingest.bus import Message
 from ingest.errors import BusUnavailable, ConfigError
 from ingest.kafka import KafkaBus, client_config
-from ingest.settings import KafkaSecurity
+from ingest.settings import BusSettings, KafkaSecurity
 from tests.backends import KAFKA_ENV, kafka_options, server_url, unique
 
 
@@ -51,8 +51,9 @@ def bus() -> Iterator[KafkaBus]:
 
 
 def test_more_replicas_than_brokers_is_a_configuration_error() -> None:
-    options = {**kafka_options(), "replication": 3}
-    bus = KafkaBus.from_url(server_url(KAFKA_ENV, "Kafka"), **options)
+    bus = KafkaBus.from_url(
+        server_url(KAFKA_ENV, "Kafka"), BusSettings(replication=3), **kafka_options()
+    )
     try:
         with pytest.raises(ConfigError, match="replication"):
             bus.ensure_topics([unique("test.")])

@@ -67,6 +67,20 @@ def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:
     assert "not valid YAML" in config_error(path)
 
 
+def test_an_unknown_backend_url_names_where_it_was_set(
+    write_config: WriteConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VEILLE_BUS__URL", "redis://cache:6379")
+    path = write_config({"brands": BRANDS, "store": {"url": "elastic://es:9200"}})
+    message = config_error(path)
+    assert (
+        "environment variable VEILLE_BUS__URL: bus.url: expected local://PATH or "
+        "kafka://HOST:PORT, not 'redis://cache:6379'"
+    ) in message
+    assert f"{path}:" in message
+    assert "store.url: expected sqlite://PATH or http(s)://HOST:PORT" in message
+
+
 def test_the_environment_overrides_the_file(
     settings_for: SettingsFor, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -35,13 +35,14 @@ from enrich.sentiment import SentimentBackend, open_sentiment
 from enrich.stage import EnrichStage
 from index import open_store
 from index.stage import IndexStage
-from ingest.bus import Bus, open_bus
+from ingest.bus import Bus
 from ingest.clock import Clock, SystemClock
 from ingest.counters import SqliteCounters
 from ingest.record import SourceKind
 from ingest.runner import Backoff, Stage, StageRunner
 from ingest.store import Store
 from ingest.topics import Topics
+from veille.backends import open_bus
 from veille.settings import Settings
 from veille.workers import Worker
 
@@ -63,12 +64,7 @@ class App:
 
     @cached_property
     def bus(self) -> Bus:
-        options: dict[str, object] = {"partitions": self.settings.bus.partitions}
-        if self.settings.bus_url.startswith("kafka://"):
-            options.update(
-                replication=self.settings.bus.replication, security=self.settings.bus.security
-            )
-        bus = open_bus(self.settings.bus_url, **options)
+        bus = open_bus(self.settings.bus_url, self.settings.bus)
         bus.ensure_topics(self.topics.all())
         return bus
 

@@ -32,6 +32,9 @@ from enrich.settings import EnrichSettings
 from index.settings import StoreSettings
 from ingest.errors import ConfigError
 from ingest.settings import Brand, BusSettings, RunnerSettings
+from veille import backends
+
+ROLES: tuple[backends.Role, ...] = ("bus", "store")
 
 DEFAULT_CONFIG = "veille.yaml"
 ENV_PREFIX = "VEILLE_"
@@ -211,12 +214,14 @@ def _read_yaml(
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     data_dir = Path(str(data.get("data_dir", "data"))).expanduser()
     data["data_dir"] = str(data_dir if data_dir.is_absolute() else (base / data_dir).resolve())
-    for section, scheme in (("bus", "local://"), ("store", "sqlite://")):
-        url = (data.get(section) or {}).get("url")
-        if isinstance(url, str) and url.startswith(scheme):
-            path = Path(url[len(scheme) :]).expanduser()
-            if not path.is_absolute():
-                data[section]["url"] = f"{scheme}{(base / path).resolve()}"
+    for role in ROLES:
+        url = (data.get(role) or {}).get("url")
+        found = backends.find(role, url) if isinstance(url, str) else None
+        if isinstance(url, str) and found is not None and found.path:
+            scheme, location = url.split("://", 1)
+            file = Path(location).expanduser()
+            if not file.is_absolute():
+                data[role]["url"] = f"{scheme}://{(base / file).resolve()}"
     sentiment = (data.get("enrich") or {}).get("sentiment") or {}
     if isinstance(sentiment, dict) and isinstance(sentiment.get("model"), str):
         model = Path(sentiment["model"]).expanduser()
@@ -252,6 +257,15 @@ def _env_name(path: Path_, env: Mapping[str, str]) -> str | None:
     return None
 
 
+def _where(path: Path_, file: Path | None, source: _Source, env: Mapping[str, str]) -> str:
+    """Where the value at ``path`` came from: ``file:line`` or an environment variable."""
+    env_name = _env_name(path, env)
+    if env_name:
+        return f"environment variable {env_name}"
+    located = source.locate(path)
+    return f"{located[0]}:{located[1]}" if located else str(file or "settings")
+
+
 def _format(
     exc: ValidationError, file: Path | None, source: _Source, env: Mapping[str, str]
 ) -> str:
@@ -259,12 +273,7 @@ def _format(
     for error in exc.errors():
         path = tuple(p for p in error["loc"])
         key = _dotted(path)
-        env_name = _env_name(path, env)
-        if env_name:
-            where = f"environment variable {env_name}"
-        else:
-            located = source.locate(path)
-            where = f"{located[0]}:{located[1]}" if located else str(file or "settings")
+        where = _where(path, file, source, env)
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message = "unknown key (a typo?)"
@@ -308,9 +317,18 @@ def load_settings(
     data.update(overrides or {})
     _resolve_paths(data, base)
     try:
-        return Settings(**data)
+        settings = Settings(**data)
     except ValidationError as exc:
         raise ConfigError(_format(exc, file, source, env)) from None
+    unknown = [
+        f"{_where((role, 'url'), file, source, env)}: {role}.url: expected "
+        f"{backends.expected(role)}, not '{url}'"
+        for role in ROLES
+        if (url := getattr(settings, role).url) is not None and backends.find(role, url) is None
+    ]
+    if unknown:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(unknown))
+    return settings
 
 
 def secret_values(model: BaseModel) -> set[str]:
