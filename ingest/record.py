@@ -24,9 +24,12 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
     field_validator,
     model_validator,
 )
+
+from ingest.errors import InvalidRecord
 
 MAX_TEXT_CHARS = 100_000
 
@@ -191,7 +194,20 @@ class Mention(_Model):
 
     @classmethod
     def from_json(cls, payload: bytes | str) -> Mention:
-        return cls.model_validate_json(payload)
+        """The mention in ``payload``; `InvalidRecord`, naming the fields at fault, if the
+        payload is not one."""
+        try:
+            return cls.model_validate_json(payload)
+        except ValidationError as exc:
+            raise invalid_record(exc) from exc
+
+
+def invalid_record(exc: ValidationError) -> InvalidRecord:
+    """An `InvalidRecord` that says which fields (the first three) failed, and why."""
+    parts = [
+        f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}" for e in exc.errors()[:3]
+    ]
+    return InvalidRecord("invalid record: " + "; ".join(parts))
 
 
 # Query parameters that only track the visitor; they never change what the page says.

@@ -33,8 +33,8 @@ from ingest.bus import Bus, Consumer, Message
 from ingest.clock import Clock, SystemClock
 from ingest.counters import Counters, MemoryCounters
 from ingest.deadletter import DeadLetter
-from ingest.errors import PermanentError, TransientError
-from ingest.record import Mention
+from ingest.errors import InvalidRecord, PermanentError, TransientError
+from ingest.record import Mention, invalid_record
 from ingest.topics import partition_key
 
 log = logging.getLogger(__name__)
@@ -86,11 +86,7 @@ class Stopped(Exception):
 def describe(exc: BaseException) -> str:
     """A one-line reason for a dead letter."""
     if isinstance(exc, ValidationError):
-        parts = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'record'}: {e['msg']}"
-            for e in exc.errors()[:3]
-        ]
-        return "invalid record: " + "; ".join(parts)
+        return str(invalid_record(exc))
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}"[:500]
 
@@ -167,8 +163,8 @@ class StageRunner:
         for message in messages:
             try:
                 mention = Mention.from_json(message.value)
-            except ValidationError as exc:
-                letters.append(self._letter(describe(exc), message))
+            except InvalidRecord as exc:
+                letters.append(self._letter(str(exc), message))
                 continue
             if mention.id in origin:  # seen twice (two sources, or a replay): keep the last
                 batch = [m for m in batch if m.id != mention.id]
