@@ -28,20 +28,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetSpec, TopicPartition
+from kafka.consumer.subscription_state import ConsumerRebalanceListener
+from kafka.errors import CommitFailedError, KafkaConfigurationError, KafkaError
+from kafka.structs import MemberState
+
 from ingest.bus import Message, Record
 from ingest.closing import Closing
 from ingest.errors import BusUnavailable, ConfigError
 from ingest.settings import BusSettings, KafkaSecurity
-
-try:
-    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, OffsetSpec, TopicPartition
-    from kafka.consumer.subscription_state import ConsumerRebalanceListener
-    from kafka.errors import CommitFailedError, KafkaConfigurationError, KafkaError
-    from kafka.structs import MemberState
-except ImportError as exc:  # pragma: no cover - depends on the installation
-    raise ConfigError(
-        "the kafka:// bus needs kafka-python: reinstall Veille (scripts/bootstrap)"
-    ) from exc
 
 log = logging.getLogger(__name__)
 
