@@ -28,10 +28,10 @@ from alerts.db import AlertsDb
 from alerts.detectors import Detector, ShareDetector, ShareState, State, Verdict
 from alerts.history import AlertRecord, Event, History, update_why
 from alerts.incidents import Action, IncidentState, Tracker, in_quiet_hours
+from alerts.phrases import number, say
 from alerts.rules import Watch, detector_for, fingerprint, tracker_for, watches
 from alerts.settings import AlertSettings, Rule
 from alerts.why import Why, authors_of, emerging_terms, explain, search_link
-from alerts.words import number, say
 from ingest.clock import Clock, SystemClock
 from ingest.record import Mention
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from alerts.phrases import colon, number, say, significant, written
 from alerts.why import when
-from alerts.words import colon, number, say, significant, written
 
 Flavor = Literal["slack", "markdown"]
 

@@ -22,9 +22,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 from alerts.buckets import BucketStore, epoch
 from alerts.detectors import Verdict
-from alerts.settings import KibanaSettings, Rule
+from alerts.phrases import number, say
+from alerts.settings import KibanaLink, Rule
 from alerts.terms import Term, emerging
-from alerts.words import number, say
 
 
 @dataclass
@@ -113,7 +113,7 @@ def spike_headline(brand: str, metric: str, why: Why) -> str:
 
 
 def search_link(
-    brand: str, since: datetime, kibana: KibanaSettings | None, query: str | None = None
+    brand: str, since: datetime, kibana: KibanaLink | None, query: str | None = None
 ) -> dict[str, str]:
     """A Kibana Discover URL for the brand's negative mentions since ``since``, else the
     ``veille search`` command that lists them."""
@@ -176,7 +176,7 @@ def explain(
     buckets: BucketStore,
     *,
     top: int = 5,
-    kibana: KibanaSettings | None = None,
+    kibana: KibanaLink | None = None,
     headline: str | None = None,
     query: str | None = None,
     lang: str = "en",

@@ -25,11 +25,11 @@ import click
 from alerts.backtest import read_series, rebucket, replay, store_series
 from alerts.history import AlertRecord
 from alerts.notifiers import DeliveryError
+from alerts.phrases import say
 from alerts.render import message, plain
 from alerts.rules import detector_for, tracker_for
 from alerts.settings import Rule
 from alerts.why import Why, authors_of, search_link
-from alerts.words import say
 from ingest.errors import ConfigError
 from ingest.settings import parse_duration
 from veille.output import format_option, table
