@@ -57,8 +57,20 @@ def sample_record(**changes: Any) -> AlertRecord:
         score=12.0,
         mentions=mentions,
         authors=[
-            {"name": "TechInfluence", "influencer": True, "followers": 250_000, "mentions": 1},
-            {"name": "Marc_44", "influencer": False, "followers": None, "mentions": 1},
+            {
+                "name": "TechInfluence",
+                "influencer": True,
+                "followers": 250_000,
+                "url": "https://forum.example.fr/t/panne/1",
+                "mentions": 1,
+            },
+            {
+                "name": "Marc_44",
+                "influencer": False,
+                "followers": None,
+                "url": "https://forum.example.fr/t/panne/0",
+                "mentions": 1,
+            },
         ],
         terms=[{"term": "panne", "mentions": 12, "share": 0.6, "baseline": 0.01, "score": 9.0}],
         sites=[{"site": "forum.example.fr", "mentions": 2}],
@@ -87,6 +99,96 @@ def sample_record(**changes: Any) -> AlertRecord:
     }
     values.update(changes)
     return AlertRecord(**values)
+
+
+SAMPLE_JSON: dict[str, Any] = {
+    "event": "trigger",
+    "alert": {
+        "id": "a1b2c3d4",
+        "status": "open",
+        "rule": "bad-buzz",
+        "brand": "Lumen Télécom",
+        "kind": "spike",
+        "metric": "negative",
+        "severity": "critical",
+        "opened": "2026-11-02T09:05:00+00:00",
+        "resolved": None,
+        "acked_by": None,
+        "dedup_key": "bad-buzz/Lumen Télécom/2026-11-02T09:00:00+00:00",
+    },
+    "why": {
+        "rule": "bad-buzz",
+        "brand": "Lumen Télécom",
+        "kind": "spike",
+        "metric": "negative",
+        "severity": "critical",
+        "headline": "Lumen Télécom: 18 negative mentions in 15 min where 0.4 were expected "
+        "(45x, p=1e-12), since 2026-11-02 09:00 UTC",
+        "since": "2026-11-02T09:00:00+00:00",
+        "detected": "2026-11-02T09:05:00+00:00",
+        "observed": 18,
+        "expected": 0.4,
+        "window_minutes": 15,
+        "ratio": 45,
+        "score": 12.0,
+        "per_week": None,
+        "mentions": [
+            {
+                "id": "00000000000000000000000000000000",
+                "url": "https://forum.example.fr/t/panne/0",
+                "site": "forum.example.fr",
+                "title": "Panne Lumen ce soir ?!",
+                "text": "Plus d'internet depuis 20 minutes, service client injoignable.",
+                "author": "Marc_44",
+                "handle": None,
+                "followers": None,
+                "influencer": False,
+                "influence": None,
+                "engagement": 3,
+                "published": "2026-11-02T09:00:00+00:00",
+                "lang": "fr",
+            },
+            {
+                "id": "00000000000000000000000000000001",
+                "url": "https://forum.example.fr/t/panne/1",
+                "site": "forum.example.fr",
+                "title": "Panne Lumen ce soir ?!",
+                "text": "Plus d'internet depuis 20 minutes, service client injoignable.",
+                "author": "TechInfluence",
+                "handle": None,
+                "followers": 250000,
+                "influencer": True,
+                "influence": None,
+                "engagement": 3,
+                "published": "2026-11-02T09:01:00+00:00",
+                "lang": "fr",
+            },
+        ],
+        "authors": [
+            {
+                "name": "TechInfluence",
+                "influencer": True,
+                "followers": 250000,
+                "url": "https://forum.example.fr/t/panne/1",
+                "mentions": 1,
+            },
+            {
+                "name": "Marc_44",
+                "influencer": False,
+                "followers": None,
+                "url": "https://forum.example.fr/t/panne/0",
+                "mentions": 1,
+            },
+        ],
+        "terms": [{"term": "panne", "mentions": 12, "share": 0.6, "baseline": 0.01, "score": 9.0}],
+        "sites": [{"site": "forum.example.fr", "mentions": 2}],
+        "search": {"command": "veille search --brand 'Lumen Télécom' --sentiment negative"},
+        "lang": "en",
+    },
+}
+"""``sample("trigger")`` as JSON, written out: what webhook and file receivers have always got,
+and the form ``alerts.db`` stores alerts and queued notifications in. Users' integrations parse
+it, and state files written by earlier versions hold it: it must not change shape."""
 
 
 def sample(event: str = "trigger") -> dict[str, Any]:
