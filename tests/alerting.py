@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alerts.channels import build
 from alerts.db import AlertsDb
 from alerts.delivery import Dispatcher
 from alerts.engine import AlertEngine
 from alerts.history import AlertRecord
-from alerts.notifiers import build
 from alerts.settings import AlertSettings
 from alerts.why import Why
 from ingest.clock import FakeClock

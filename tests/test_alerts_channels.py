@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from alerts.notifiers import DeliveryError, build
+from alerts.channels import build
+from alerts.channels.base import DeliveryError
 from alerts.settings import AlertSettings
 from tests.alerting import SAMPLE_JSON, rig, sample, sample_record, store
 from tests.channel_servers import PagerDuty, mattermost, slack, teams

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from alerts.email import html
-from alerts.notifiers import adaptive_card
+from alerts.channels.email import html
+from alerts.channels.teams import adaptive_card
 from alerts.phrases import NARROW_NBSP, PHRASES, number, say
 from alerts.render import markdown, message, plain
 from tests.alerting import background, mention_at, rig, sample_record

@@ -9,10 +9,10 @@ from datetime import timedelta
 from pathlib import Path
 
 from alerts.buckets import BucketStore
+from alerts.channels import build
 from alerts.db import AlertsDb
 from alerts.delivery import Dispatcher
 from alerts.history import History
-from alerts.notifiers import build
 from alerts.render import message, plain
 from alerts.settings import DeliverySettings, FileChannel
 from alerts.why import authors_of

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from alerts.channels import build
+from alerts.channels.base import Notifier
 from alerts.db import AlertsDb
 from alerts.delivery import Dispatcher
 from alerts.engine import AlertEngine
 from alerts.history import History
-from alerts.notifiers import Notifier, build
 from alerts.settings import AlertSettings, KibanaLink
 from alerts.stage import AlertsStage, AlertsWorker
 from crawlers.feeds.google import google_news_rss_url

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from alerts.backtest import read_series, rebucket, replay, store_series
+from alerts.channels.base import DeliveryError
 from alerts.history import AlertRecord
-from alerts.notifiers import DeliveryError
 from alerts.phrases import say
 from alerts.render import message, plain
 from alerts.rules import detector_for, tracker_for

@@ -15,7 +15,7 @@ from email.utils import formatdate, make_msgid
 from html import escape
 from typing import Any
 
-from alerts.notifiers import DeliveryError, _Base
+from alerts.channels.base import DeliveryError, Notifier
 from alerts.render import Message, message, plain, sections
 from alerts.settings import EmailChannel
 
@@ -46,7 +46,7 @@ def html(msg: Message) -> str:
     return "<html><body>" + "".join(parts) + "</body></html>"
 
 
-class EmailNotifier(_Base):
+class EmailNotifier(Notifier):
     def __init__(self, name: str, settings: EmailChannel) -> None:
         super().__init__(name)
         self.settings = settings
