@@ -13,6 +13,7 @@ from alerts.channels import build
 from alerts.db import AlertsDb
 from alerts.delivery import Dispatcher
 from alerts.history import History
+from alerts.notification import AuthorRow, MentionRow, SiteRow, TermRow
 from alerts.render import message, plain
 from alerts.settings import DeliverySettings, FileChannel
 from alerts.why import authors_of
@@ -56,6 +57,20 @@ def test_an_alert_an_earlier_version_stored_loads_renders_and_is_stored_the_same
     record = history.get("a1b2")
     assert record is not None
     assert (record.since, record.detected) == (T0, T0 + timedelta(minutes=5))
+    why = record.why
+    assert (why.since, why.detected) == (T0, T0 + timedelta(minutes=5))  # aware times again
+    assert why.mentions[1] == MentionRow(
+        **{**SAMPLE_JSON["why"]["mentions"][1], "published": T0 + timedelta(minutes=1)}
+    )
+    assert why.authors[0] == AuthorRow(
+        name="TechInfluence",
+        influencer=True,
+        followers=250_000,
+        url="https://forum.example.fr/t/panne/1",
+        mentions=1,
+    )
+    assert why.terms == [TermRow(term="panne", mentions=12, share=0.6, baseline=0.01, score=9.0)]
+    assert why.sites == [SiteRow(site="forum.example.fr", mentions=2)]
     text = plain(message(record.notification("trigger")))
     assert text.startswith("Lumen Télécom: 18 negative mentions in 15 min where 0.4 were")
     assert "Observed / expected  18 / 0.4 in 15 min (45x)" in text
@@ -91,14 +106,15 @@ def test_the_negative_mentions_an_earlier_version_kept_still_explain_alerts(
 ) -> None:
     db = old_state(tmp_path)
     (mention,) = BucketStore(db, timedelta(minutes=5)).negatives(BRAND, T0)
-    assert mention["url"] == "https://forum.example.fr/t/panne/1"
-    assert mention["published"] == "2026-11-02T09:01:00+00:00"
+    assert mention.url == "https://forum.example.fr/t/panne/1"
+    assert mention.published == T0 + timedelta(minutes=1)
+    assert mention.published.tzinfo is not None
     (author,) = authors_of([mention], 5)
-    assert author == {
-        "name": "TechInfluence",
-        "influencer": True,
-        "followers": 250_000,
-        "url": "https://forum.example.fr/t/panne/1",
-        "mentions": 1,
-    }
+    assert author == AuthorRow(
+        name="TechInfluence",
+        influencer=True,
+        followers=250_000,
+        url="https://forum.example.fr/t/panne/1",
+        mentions=1,
+    )
     db.close()

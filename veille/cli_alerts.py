@@ -25,11 +25,12 @@ import click
 from alerts.backtest import read_series, rebucket, replay, store_series
 from alerts.channels.base import DeliveryError
 from alerts.history import AlertRecord
+from alerts.notification import Notification, NotifiedAlert, Why, to_json
 from alerts.phrases import say
 from alerts.render import message, plain
 from alerts.rules import detector_for, tracker_for
 from alerts.settings import Rule
-from alerts.why import Why, authors_of, search_link
+from alerts.why import authors_of, search_link
 from ingest.errors import ConfigError
 from ingest.settings import parse_duration
 from veille.output import format_option, table
@@ -134,7 +135,7 @@ def list_alerts(
         for r in records:
             click.echo(
                 json.dumps(
-                    r.notification("trigger")["alert"] | {"why": r.why.to_dict()},
+                    to_json(r.notification("trigger").alert) | {"why": to_json(r.why)},
                     ensure_ascii=False,
                 )
             )
@@ -155,7 +156,7 @@ def show(state: State, ident: str, fmt: str) -> None:
     record = _find(state, ident)
     deliveries = state.app().alerts_engine.history.deliveries(record.id)
     if fmt == "json":
-        data = record.notification("trigger")
+        data = to_json(record.notification("trigger"))
         data["deliveries"] = [
             {
                 "channel": d.channel,
@@ -268,23 +269,23 @@ def test(state: State, rule_name: str) -> None:
             search=search_link(brand, now - timedelta(days=1), state.settings.alerts.kibana),
             lang=state.settings.alerts.language,
         )
-        notification = {
-            "event": "test",
-            "alert": {
-                "id": "test",
-                "status": "open",
-                "rule": rule.name,
-                "brand": brand,
-                "kind": rule.kind,
-                "metric": rule.metric,
-                "severity": rule.severity,
-                "opened": now.isoformat(),
-                "resolved": None,
-                "acked_by": None,
-                "dedup_key": f"test/{rule.name}/{now.isoformat()}",
-            },
-            "why": why.to_dict(),
-        }
+        notification = Notification(
+            "test",
+            NotifiedAlert(
+                id="test",
+                status="open",
+                rule=rule.name,
+                brand=brand,
+                kind=rule.kind,
+                metric=rule.metric,
+                severity=rule.severity,
+                opened=now,
+                resolved=None,
+                acked_by=None,
+                dedup_key=f"test/{rule.name}/{now.isoformat()}",
+            ),
+            why,
+        )
         failed = 0
         for name in rule.channels:
             notifier = notifiers[name]

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from pydantic import SecretStr
 
+from alerts.notification import Notification
 from ingest.errors import VeilleError
 
 USER_AGENT = "Veille-alerts/0.1"
@@ -41,7 +42,7 @@ class Notifier(ABC):
         self.name = name
 
     @abstractmethod
-    def send(self, notification: dict[str, Any]) -> None:
+    def send(self, notification: Notification) -> None:
         """Deliver one notification, or raise `DeliveryError`."""
 
     def accepts(self, event: str) -> bool:

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import json
 import threading
 from pathlib import Path
-from typing import Any
 
 from alerts.channels.base import DeliveryError, Notifier
+from alerts.notification import Notification, dumps
 from alerts.render import message, plain
 from alerts.settings import FileChannel
 
@@ -20,8 +19,8 @@ class FileNotifier(Notifier):
         super().__init__(name)
         self.path = settings.path
 
-    def send(self, notification: dict[str, Any]) -> None:
-        line = json.dumps(notification, ensure_ascii=False)
+    def send(self, notification: Notification) -> None:
+        line = dumps(notification)
         with self._lock:
             if self.path == "-":
                 print(plain(message(notification)), flush=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.channels.base import HttpNotifier
+from alerts.notification import Notification
 from alerts.render import markdown, message
 from alerts.settings import MattermostChannel
 
@@ -15,7 +16,7 @@ class MattermostNotifier(HttpNotifier):
         super().__init__(name, settings.url, settings.timeout)
         self.settings = settings
 
-    def send(self, notification: dict[str, Any]) -> None:
+    def send(self, notification: Notification) -> None:
         msg = message(notification)
         data: dict[str, Any] = {
             "text": markdown(msg, "markdown")[:16000],

@@ -9,6 +9,7 @@ import hashlib
 from typing import Any
 
 from alerts.channels.base import DeliveryError, HttpNotifier
+from alerts.notification import Notification
 from alerts.render import message
 from alerts.settings import PagerDutyChannel
 
@@ -24,12 +25,10 @@ class PagerDutyNotifier(HttpNotifier):
     def accepts(self, event: str) -> bool:
         return event != "repeat"  # PagerDuty re-notifies by itself while an incident is open
 
-    def send(self, notification: dict[str, Any]) -> None:
-        alert, why = notification["alert"], notification["why"]
-        action = {"resolve": "resolve", "acknowledge": "acknowledge"}.get(
-            notification["event"], "trigger"
-        )
-        dedup = alert["dedup_key"] if notification["event"] != "test" else f"test/{alert['id']}"
+    def send(self, notification: Notification) -> None:
+        event_name, alert, why = notification.event, notification.alert, notification.why
+        action = {"resolve": "resolve", "acknowledge": "acknowledge"}.get(event_name, "trigger")
+        dedup = alert.dedup_key if event_name != "test" else f"test/{alert.id}"
         event: dict[str, Any] = {
             "routing_key": self.key,
             "event_action": action,
@@ -39,15 +38,15 @@ class PagerDutyNotifier(HttpNotifier):
             msg = message(notification)
             event["payload"] = {
                 "summary": msg.title[:1024],
-                "source": f"veille:{alert['brand']}",
-                "severity": _SEVERITY.get(alert["severity"], "warning"),
-                "timestamp": why["detected"],
-                "component": alert["brand"],
-                "group": alert["rule"],
-                "class": f"{why['kind']}:{why['metric']}",
+                "source": f"veille:{alert.brand}",
+                "severity": _SEVERITY.get(alert.severity, "warning"),
+                "timestamp": why.detected.isoformat(),
+                "component": alert.brand,
+                "group": alert.rule,
+                "class": f"{why.kind}:{why.metric}",
                 "custom_details": {
                     **dict(msg.facts),
-                    "top mentions": [m["url"] for m in msg.mentions],
+                    "top mentions": [m.url for m in msg.mentions],
                     "authors": msg.authors,
                     "emerging terms": msg.terms,
                     "sites": msg.sites,
@@ -56,8 +55,7 @@ class PagerDutyNotifier(HttpNotifier):
             }
             event["client"] = "Veille"
             event["links"] = [
-                {"href": m["url"], "text": (m.get("title") or m["site"])[:100]}
-                for m in msg.mentions[:5]
+                {"href": m.url, "text": (m.title or m.site)[:100]} for m in msg.mentions[:5]
             ]
             if msg.link:
                 event["client_url"] = msg.link

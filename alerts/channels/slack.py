@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.channels.base import HttpNotifier
+from alerts.notification import Notification
 from alerts.render import message, sections
 from alerts.settings import SlackChannel
 
@@ -14,7 +15,7 @@ class SlackNotifier(HttpNotifier):
     def __init__(self, name: str, settings: SlackChannel) -> None:
         super().__init__(name, settings.url, settings.timeout)
 
-    def send(self, notification: dict[str, Any]) -> None:
+    def send(self, notification: Notification) -> None:
         msg = message(notification)
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": msg.title[:150]}},

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from alerts.channels.base import HttpNotifier
+from alerts.notification import Notification
 from alerts.render import COLORS, Message, message, sections
 from alerts.settings import TeamsChannel
 
@@ -14,7 +15,7 @@ class TeamsNotifier(HttpNotifier):
     def __init__(self, name: str, settings: TeamsChannel) -> None:
         super().__init__(name, settings.url, settings.timeout)
 
-    def send(self, notification: dict[str, Any]) -> None:
+    def send(self, notification: Notification) -> None:
         self.post_json(adaptive_card(message(notification)))
 
 

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import time
-from typing import Any
 
 from alerts.channels.base import HttpNotifier
+from alerts.notification import Notification, dumps
 from alerts.settings import WebhookChannel
 
 
@@ -28,12 +27,12 @@ class WebhookNotifier(HttpNotifier):
         self.headers = settings.headers
         self.secrets = (self.url, self.key or "")
 
-    def send(self, notification: dict[str, Any]) -> None:
-        body = json.dumps(notification, ensure_ascii=False, sort_keys=True).encode()
+    def send(self, notification: Notification) -> None:
+        body = dumps(notification, sort_keys=True).encode()
         timestamp = str(int(time.time()))
         headers = {
             **self.headers,
-            "X-Veille-Event": notification["event"],
+            "X-Veille-Event": notification.event,
             "X-Veille-Timestamp": timestamp,
         }
         if self.key:
