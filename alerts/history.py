@@ -26,6 +26,9 @@ _COLUMNS = (
     "id, rule, brand, kind, metric, severity, status, opened, since, detected, resolved, acked,"
     " acked_by, score, observed, expected, paged, dedup, why"
 )
+_DELIVERY_COLUMNS = (
+    "id, alert, channel, event, created, status, attempts, next_attempt, last_error, sent, payload"
+)
 
 
 def _ts(value: datetime | None) -> int | None:
@@ -239,8 +242,7 @@ class History:
         them meanwhile, and a sender that died has them retried when the lease ends."""
         with self.db.transaction() as conn:
             rows = conn.execute(
-                "SELECT id, alert, channel, event, created, status, attempts, next_attempt,"
-                " last_error, sent, payload FROM deliveries WHERE status = 'pending'"
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = 'pending'"
                 " AND next_attempt <= ? ORDER BY id",
                 (_ts(now),),
             ).fetchall()
@@ -253,8 +255,7 @@ class History:
 
     def deliveries(self, ident: str) -> list[Delivery]:
         rows = self.db.query(
-            "SELECT id, alert, channel, event, created, status, attempts, next_attempt,"
-            " last_error, sent, payload FROM deliveries WHERE alert = ? ORDER BY id",
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE alert = ? ORDER BY id",
             (ident,),
         )
         return [_delivery(r) for r in rows]

@@ -33,19 +33,27 @@ class MentionRow:
     """A negative mention as an alert shows it (kept a few days in ``alerts.db``)."""
 
     id: str
+    """The mention's id in the store (``veille search`` finds it)."""
     url: str
     site: str
+    """The host it was published on: ``forum.example.fr``."""
     title: str | None = None
     text: str = ""
     """The text, on one line, cut to 280 characters."""
     author: str | None = None
+    """The author's name, else their ``@handle``."""
     handle: str | None = None
     followers: int | None = None
+    """The author's followers, when the source gives them."""
     influencer: bool = False
+    """Enrich found the author influential, or they have a rule's ``min_followers``."""
     influence: float | None = None
+    """The author's influence score (enrich), from 0 to 1."""
     engagement: int = 0
+    """Likes, shares and replies together."""
     published: datetime
     lang: str = "und"
+    """The language detected, else declared, else ``und``."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,17 +104,26 @@ class Why:
     rule: str
     brand: str
     kind: str
+    """``spike``, ``influencer`` or ``emerging_terms``: what kind of rule fired."""
     metric: str
     severity: str
     headline: str
+    """The alert in one sentence, in its language."""
     since: datetime
+    """When the incident began (its first unusual bucket)."""
     detected: datetime
+    """When the rule fired."""
     observed: float = 0.0
+    """What the most unusual window held (mentions, or reach for ``negative_reach``)."""
     expected: float = 0.0
+    """What that window was expected to hold."""
     window_minutes: float = 0.0
     ratio: float = 0.0
+    """Observed over expected."""
     score: float = 0.0
+    """``-log10`` of the probability of observing that much if nothing were going on."""
     per_week: float | None = None
+    """How many buckets a week were as unusual lately (with calibration on)."""
     mentions: list[MentionRow] = field(default_factory=list)
     authors: list[AuthorRow] = field(default_factory=list)
     terms: list[TermRow] = field(default_factory=list)
@@ -144,7 +161,9 @@ class NotifiedAlert:
     """The alert as a notification names it: what it is and where it stands."""
 
     id: str
+    """The short id people type (``veille alerts show ID``); ``test`` for a test."""
     status: Status
+    """Where it stood when the notification was made."""
     rule: str
     brand: str
     kind: str
@@ -152,9 +171,11 @@ class NotifiedAlert:
     severity: str
     opened: datetime
     resolved: datetime | None = None
+    """When it was resolved, once it is."""
     acked_by: str | None = None
+    """Who acknowledged it (``veille alerts ack --by``)."""
     dedup_key: str
-    """What PagerDuty keys its incident on: one per alert."""
+    """One per alert (rule, brand and incident start): PagerDuty keys its incident on it."""
 
 
 @dataclass(frozen=True)
@@ -164,6 +185,23 @@ class Notification:
     event: Event
     alert: NotifiedAlert
     why: Why
+
+    @classmethod
+    def test(cls, why: Why, now: datetime) -> Notification:
+        """What ``veille alerts test`` sends: ``why`` as a test alert opened ``now``, an alert
+        the history does not hold."""
+        alert = NotifiedAlert(
+            id="test",
+            status="open",
+            rule=why.rule,
+            brand=why.brand,
+            kind=why.kind,
+            metric=why.metric,
+            severity=why.severity,
+            opened=now,
+            dedup_key=f"test/{why.rule}/{now.isoformat()}",
+        )
+        return cls("test", alert, why)
 
 
 # -- the JSON form -------------------------------------------------------------------------------

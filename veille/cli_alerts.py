@@ -25,7 +25,7 @@ import click
 from alerts.backtest import read_series, rebucket, replay, store_series
 from alerts.channels.base import DeliveryError
 from alerts.history import AlertRecord
-from alerts.notification import Notification, NotifiedAlert, Why, to_json
+from alerts.notification import Notification, Why, to_json
 from alerts.phrases import say
 from alerts.render import message, plain
 from alerts.rules import detector_for, tracker_for
@@ -269,23 +269,7 @@ def test(state: State, rule_name: str) -> None:
             search=search_link(brand, now - timedelta(days=1), state.settings.alerts.kibana),
             lang=state.settings.alerts.language,
         )
-        notification = Notification(
-            "test",
-            NotifiedAlert(
-                id="test",
-                status="open",
-                rule=rule.name,
-                brand=brand,
-                kind=rule.kind,
-                metric=rule.metric,
-                severity=rule.severity,
-                opened=now,
-                resolved=None,
-                acked_by=None,
-                dedup_key=f"test/{rule.name}/{now.isoformat()}",
-            ),
-            why,
-        )
+        notification = Notification.test(why, now)
         failed = 0
         for name in rule.channels:
             notifier = notifiers[name]
