@@ -19,7 +19,6 @@ The counts live in `alerts.db.AlertsDb`; `rebuild` recounts them from the store.
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from alerts.db import AlertsDb
+from alerts.notification import MentionRow, dumps, loads
 from alerts.terms import terms_of
 from ingest.record import Mention
 from ingest.store import Filters, Store
@@ -81,26 +81,26 @@ def at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def summary(mention: Mention, min_followers: int) -> dict[str, object]:
+def summary(mention: Mention, min_followers: int) -> MentionRow:
     """What an alert shows of a negative mention (kept for a few days)."""
     author = mention.author
     e = mention.enrichment
     text = " ".join((mention.text or mention.title or "").split())
-    return {
-        "id": mention.id,
-        "url": mention.url,
-        "site": mention.site,
-        "title": mention.title,
-        "text": text[:280],
-        "author": author.display if author else None,
-        "handle": author.handle if author else None,
-        "followers": author.followers if author else None,
-        "influencer": is_influencer(mention, min_followers),
-        "influence": e.influence.score if e and e.influence else None,
-        "engagement": mention.engagement.total,
-        "published": mention.published.isoformat(),
-        "lang": mention.effective_lang,
-    }
+    return MentionRow(
+        id=mention.id,
+        url=mention.url,
+        site=mention.site,
+        title=mention.title,
+        text=text[:280],
+        author=author.display if author else None,
+        handle=author.handle if author else None,
+        followers=author.followers if author else None,
+        influencer=is_influencer(mention, min_followers),
+        influence=e.influence.score if e and e.influence else None,
+        engagement=mention.engagement.total,
+        published=mention.published,
+        lang=mention.effective_lang,
+    )
 
 
 class BucketStore:
@@ -211,7 +211,7 @@ class BucketStore:
                     mention.id,
                     epoch(mention.published),
                     reach,
-                    json.dumps(summary(mention, self.min_followers), ensure_ascii=False),
+                    dumps(summary(mention, self.min_followers)),
                 ),
             )
         return True
@@ -248,13 +248,14 @@ class BucketStore:
         rows = self.db.query("SELECT MIN(bucket) FROM buckets WHERE brand = ?", (brand,))
         return int(rows[0][0]) if rows and rows[0][0] is not None else None
 
-    def negatives(self, brand: str, since: datetime) -> list[dict[str, object]]:
+    def negatives(self, brand: str, since: datetime) -> list[MentionRow]:
+        """``brand``'s negative mentions published since ``since``, widest read first."""
         rows = self.db.query(
             "SELECT doc FROM negatives WHERE brand = ? AND published >= ?"
             " ORDER BY reach DESC, published",
             (brand, epoch(since)),
         )
-        return [json.loads(r[0]) for r in rows]
+        return [loads(MentionRow, r[0]) for r in rows]
 
     def term_counts(
         self, brand: str, start: int, end: int, column: str

@@ -16,8 +16,8 @@ from collections import defaultdict
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
+from alerts.channels.base import DeliveryError, Notifier
 from alerts.history import Delivery, History
-from alerts.notifiers import DeliveryError, Notifier
 from alerts.settings import DeliverySettings
 from ingest.clock import Clock, SystemClock
 

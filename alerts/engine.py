@@ -26,12 +26,13 @@ from typing import Any
 from alerts.buckets import BucketStore, at, epoch, is_influencer, is_negative, summary
 from alerts.db import AlertsDb
 from alerts.detectors import Detector, ShareDetector, ShareState, State, Verdict
-from alerts.history import AlertRecord, Event, History, update_why
+from alerts.history import AlertRecord, History, update_why
 from alerts.incidents import Action, IncidentState, Tracker, in_quiet_hours
+from alerts.notification import Event, TermRow, Why
+from alerts.phrases import number, say
 from alerts.rules import Watch, detector_for, fingerprint, tracker_for, watches
 from alerts.settings import AlertSettings, Rule
-from alerts.why import Why, authors_of, emerging_terms, explain, search_link
-from alerts.words import number, say
+from alerts.why import authors_of, emerging_terms, explain, search_link, sites_of
 from ingest.clock import Clock, SystemClock
 from ingest.record import Mention
 
@@ -144,6 +145,9 @@ class AlertEngine:
         headline = say(
             lang, "influencer", brand=watch.brand, author=author, followers=followers, site=m.site
         )
+        terms = emerging_terms(
+            self.buckets, watch.brand, now - rule.terms_window, now, rule.terms_window
+        )
         why = Why.of(
             rule,
             watch.brand,
@@ -153,23 +157,10 @@ class AlertEngine:
             observed=1.0,
             mentions=[doc],
             authors=authors_of([doc], 1),
-            sites=[{"site": m.site, "mentions": 1}],
+            terms=[TermRow.of(t) for t in terms],
+            sites=sites_of([doc], 1),
+            search=search_link(watch.brand, m.published - timedelta(hours=1), self.settings.kibana),
             lang=lang,
-        )
-        why.terms = [
-            {
-                "term": t.term,
-                "mentions": t.count,
-                "share": round(t.share, 3),
-                "baseline": round(t.baseline, 4),
-                "score": round(t.score, 1),
-            }
-            for t in emerging_terms(
-                self.buckets, watch.brand, now - rule.terms_window, now, rule.terms_window
-            )
-        ]
-        why.search = search_link(
-            watch.brand, m.published - timedelta(hours=1), self.settings.kibana
         )
         record = self.history.open(conn, f"{watch.key}/{m.id}", why, now, paged=not quiet)
         if record is not None and not quiet:

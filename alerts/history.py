@@ -14,21 +14,20 @@ and paging, a second one.
 from __future__ import annotations
 
 import hashlib
-import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from alerts.db import AlertsDb
-from alerts.why import Why
-
-Status = Literal["open", "acknowledged", "resolved"]
-Event = Literal["trigger", "repeat", "resolve", "acknowledge", "test"]
+from alerts.notification import Event, Notification, NotifiedAlert, Status, Why, dumps, loads
 
 _COLUMNS = (
     "id, rule, brand, kind, metric, severity, status, opened, since, detected, resolved, acked,"
     " acked_by, score, observed, expected, paged, dedup, why"
+)
+_DELIVERY_COLUMNS = (
+    "id, alert, channel, event, created, status, attempts, next_attempt, last_error, sent, payload"
 )
 
 
@@ -68,28 +67,25 @@ class AlertRecord:
         for i in (7, 8, 9, 10, 11):
             values[i] = _dt(values[i])
         values[16] = bool(values[16])
-        values[18] = Why.from_dict(json.loads(values[18]))
+        values[18] = loads(Why, values[18])
         return cls(*values)
 
-    def notification(self, event: Event) -> dict[str, Any]:
+    def notification(self, event: Event) -> Notification:
         """What every channel receives: the event, the alert, and its why."""
-        return {
-            "event": event,
-            "alert": {
-                "id": self.id,
-                "status": self.status,
-                "rule": self.rule,
-                "brand": self.brand,
-                "kind": self.kind,
-                "metric": self.metric,
-                "severity": self.severity,
-                "opened": self.opened.isoformat(),
-                "resolved": self.resolved.isoformat() if self.resolved else None,
-                "acked_by": self.acked_by,
-                "dedup_key": self.dedup,
-            },
-            "why": self.why.to_dict(),
-        }
+        alert = NotifiedAlert(
+            id=self.id,
+            status=self.status,
+            rule=self.rule,
+            brand=self.brand,
+            kind=self.kind,
+            metric=self.metric,
+            severity=self.severity,
+            opened=self.opened,
+            resolved=self.resolved,
+            acked_by=self.acked_by,
+            dedup_key=self.dedup,
+        )
+        return Notification(event, alert, self.why)
 
 
 @dataclass(frozen=True)
@@ -104,7 +100,8 @@ class Delivery:
     next_attempt: datetime
     last_error: str | None
     sent: datetime | None
-    payload: dict[str, Any]
+    payload: Notification
+    """The notification as it was when queued."""
 
 
 def alert_id(dedup: str) -> str:
@@ -134,14 +131,14 @@ class History:
                 why.metric,
                 why.severity,
                 _ts(opened),
-                _ts(datetime.fromisoformat(why.since)),
-                _ts(datetime.fromisoformat(why.detected)),
+                _ts(why.since),
+                _ts(why.detected),
                 why.score,
                 why.observed,
                 why.expected,
                 int(paged),
                 dedup,
-                json.dumps(why.to_dict(), ensure_ascii=False),
+                dumps(why),
             ),
         ).rowcount
         if not new:
@@ -226,7 +223,7 @@ class History:
         event: Event,
         now: datetime,
     ) -> None:
-        payload = json.dumps(alert.notification(event), ensure_ascii=False)
+        payload = dumps(alert.notification(event))
         conn.executemany(
             "INSERT INTO deliveries (alert, channel, event, created, status, next_attempt, payload)"
             " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
@@ -245,8 +242,7 @@ class History:
         them meanwhile, and a sender that died has them retried when the lease ends."""
         with self.db.transaction() as conn:
             rows = conn.execute(
-                "SELECT id, alert, channel, event, created, status, attempts, next_attempt,"
-                " last_error, sent, payload FROM deliveries WHERE status = 'pending'"
+                f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE status = 'pending'"
                 " AND next_attempt <= ? ORDER BY id",
                 (_ts(now),),
             ).fetchall()
@@ -259,8 +255,7 @@ class History:
 
     def deliveries(self, ident: str) -> list[Delivery]:
         rows = self.db.query(
-            "SELECT id, alert, channel, event, created, status, attempts, next_attempt,"
-            " last_error, sent, payload FROM deliveries WHERE alert = ? ORDER BY id",
+            f"SELECT {_DELIVERY_COLUMNS} FROM deliveries WHERE alert = ? ORDER BY id",
             (ident,),
         )
         return [_delivery(r) for r in rows]
@@ -315,7 +310,7 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
         next_attempt,
         row[8],
         sent,
-        json.loads(row[10]),
+        loads(Notification, row[10]),
     )
 
 
@@ -323,5 +318,5 @@ def update_why(conn: sqlite3.Connection, ident: str, why: Why, score: float) -> 
     """Refresh what an open alert says (a page after quiet hours, a repeat): the latest numbers."""
     conn.execute(
         "UPDATE alerts SET why = ?, score = MAX(score, ?) WHERE id = ?",
-        (json.dumps(why.to_dict(), ensure_ascii=False), score, ident),
+        (dumps(why), score, ident),
     )

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from alerts.notification import AuthorRow, MentionRow, Notification
+from alerts.phrases import colon, number, say, significant, written
 from alerts.why import when
-from alerts.words import colon, number, say, significant, written
 
 Flavor = Literal["slack", "markdown"]
 
@@ -23,7 +24,7 @@ class Message:
     severity: str
     color: str
     facts: list[tuple[str, str]] = field(default_factory=list)
-    mentions: list[dict[str, Any]] = field(default_factory=list)
+    mentions: list[MentionRow] = field(default_factory=list)
     authors: list[str] = field(default_factory=list)
     terms: list[str] = field(default_factory=list)
     sites: list[str] = field(default_factory=list)
@@ -35,93 +36,90 @@ class Message:
         return say(self.lang, key, **values)
 
 
-def message(notification: dict[str, Any]) -> Message:
-    event = notification["event"]
-    alert, why = notification["alert"], notification["why"]
-    lang = why.get("lang", "en")
-    brand, severity = alert["brand"], alert["severity"]
+def message(notification: Notification) -> Message:
+    event, alert, why = notification.event, notification.alert, notification.why
+    lang = why.lang
+    brand, severity = alert.brand, alert.severity
     severity_words = say(lang, f"severity.{severity}")
     if event == "resolve":
-        title = say(lang, "resolved.title", brand=brand, rule=alert["rule"])
-        summary = say(
-            lang, "resolved.summary", opened=when(alert["opened"]), headline=why["headline"]
-        )
+        title = say(lang, "resolved.title", brand=brand, rule=alert.rule)
+        summary = say(lang, "resolved.summary", opened=when(alert.opened), headline=why.headline)
     elif event == "acknowledge":
-        who = alert.get("acked_by") or say(lang, "ack.someone")
+        who = alert.acked_by or say(lang, "ack.someone")
         title = say(lang, "ack.title", brand=brand, who=who)
-        summary = why["headline"]
+        summary = why.headline
     else:
         tag = say(lang, f"tag.{event}", severity=severity_words.upper())
-        title = f"[{tag}] {why['headline']}"
-        summary = why["headline"]
+        title = f"[{tag}] {why.headline}"
+        summary = why.headline
     facts = [
         (say(lang, "fact.brand"), brand),
-        (say(lang, "fact.rule"), alert["rule"]),
+        (say(lang, "fact.rule"), alert.rule),
         (say(lang, "fact.severity"), severity_words),
     ]
-    if why["kind"] == "spike":
+    if why.kind == "spike":
         observed = say(
             lang,
             "fact.observed.value",
-            observed=number(why["observed"], lang),
-            expected=significant(why["expected"], lang),
-            window=number(why["window_minutes"], lang),
+            observed=number(why.observed, lang),
+            expected=significant(why.expected, lang),
+            window=number(why.window_minutes, lang),
         )
-        if why["expected"] >= 0.1:
-            observed += f" ({number(why['ratio'], lang)}x)"
+        if why.expected >= 0.1:
+            observed += f" ({number(why.ratio, lang)}x)"
         facts += [
-            (say(lang, "fact.metric"), say(lang, f"metric.{why['metric']}")),
+            (say(lang, "fact.metric"), say(lang, f"metric.{why.metric}")),
             (say(lang, "fact.observed"), observed),
             (
                 say(lang, "fact.unusual"),
-                f"score {number(why['score'], lang)} (p={10 ** -min(why['score'], 300):.0e})",
+                f"score {number(why.score, lang)} (p={10 ** -min(why.score, 300):.0e})",
             ),
         ]
-        if why.get("per_week") is not None:
-            per_week = written(why["per_week"], ".2f", lang)
+        if why.per_week is not None:
+            per_week = written(why.per_week, ".2f", lang)
             facts.append((say(lang, "fact.seen"), say(lang, "fact.seen.value", per_week=per_week)))
-    facts += [(say(lang, "fact.since"), when(why["since"])), (say(lang, "fact.alert"), alert["id"])]
-    authors = [_author_line(a, lang) for a in why.get("authors", [])]
-    terms = [f"{t['term']} ({t['mentions']})" for t in why.get("terms", [])]
-    sites = [f"{s['site']} ({s['mentions']})" for s in why.get("sites", [])]
-    search = why.get("search", {})
+    facts += [(say(lang, "fact.since"), when(why.since)), (say(lang, "fact.alert"), alert.id)]
     return Message(
         title=title,
         summary=summary,
         severity=severity,
         color=COLORS["resolved" if event == "resolve" else severity],
         facts=facts,
-        mentions=why.get("mentions", []) if event in ("trigger", "repeat", "test") else [],
-        authors=authors,
-        terms=terms,
-        sites=sites,
-        link=search.get("kibana"),
-        command=search.get("command"),
+        mentions=why.mentions if event in ("trigger", "repeat", "test") else [],
+        authors=[_author_line(a, lang) for a in why.authors],
+        terms=[f"{t.term} ({t.mentions})" for t in why.terms],
+        sites=[f"{s.site} ({s.mentions})" for s in why.sites],
+        link=why.search.get("kibana"),
+        command=why.search.get("command"),
         lang=lang,
     )
 
 
-def _author_line(a: dict[str, Any], lang: str) -> str:
-    line = a["name"]
-    if a.get("influencer"):
+def _author_line(a: AuthorRow, lang: str) -> str:
+    line = a.name
+    if a.influencer:
         line += f" ({say(lang, 'influencer.badge')})"
-    if a.get("followers"):
-        line += ", " + say(lang, "followers", n=number(a["followers"], lang))
-    count = "mentions.one" if a["mentions"] == 1 else "mentions.many"
-    return say(lang, "author", line=line, count=say(lang, count, n=a["mentions"]))
+    if a.followers:
+        line += ", " + say(lang, "followers", n=number(a.followers, lang))
+    count = "mentions.one" if a.mentions == 1 else "mentions.many"
+    return say(lang, "author", line=line, count=say(lang, count, n=a.mentions))
 
 
-def _mention_line(m: dict[str, Any], flavor: Flavor | None, lang: str) -> str:
-    text = (m.get("title") or m.get("text") or "")[:160]
-    if m.get("title") and m.get("text"):
-        text = f"{m['title']}{colon(lang)} {m['text']}"[:160]
-    who = m.get("author") or m.get("site") or ""
-    badge = f", {say(lang, 'influencer.badge')}" if m.get("influencer") else ""
+def byline(m: MentionRow, lang: str) -> str:
+    """Who a mention is by (its author, else its site), and whether they are an influencer."""
+    badge = f", {say(lang, 'influencer.badge')}" if m.influencer else ""
+    return f"{m.author or m.site or ''}{badge}"
+
+
+def _mention_line(m: MentionRow, flavor: Flavor | None, lang: str) -> str:
+    text = (m.title or m.text or "")[:160]
+    if m.title and m.text:
+        text = f"{m.title}{colon(lang)} {m.text}"[:160]
     if flavor == "slack":
-        return f"• <{m['url']}|{_slack_escape(text)}> ({who}{badge})"
+        return f"• <{m.url}|{_slack_escape(text)}> ({byline(m, lang)})"
     if flavor == "markdown":
-        return f"- [{_md_escape(text)}]({m['url']}) ({who}{badge})"
-    return f"- {text} ({who}{badge})\n  {m['url']}"
+        return f"- [{_md_escape(text)}]({m.url}) ({byline(m, lang)})"
+    return f"- {text} ({byline(m, lang)})\n  {m.url}"
 
 
 def _slack_escape(text: str) -> str:

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from alerts.words import Language
+from alerts.phrases import Language
 from ingest.settings import Duration, Strict, TimeZone
 
 Metric = Literal["negative", "total", "negative_share", "negative_reach"]
@@ -253,8 +253,11 @@ class DeliverySettings(Strict):
     give_up_after: Duration = timedelta(days=1)
 
 
-class KibanaSettings(Strict):
-    """Where the alert's search link points when Kibana is set up (scale-out)."""
+class KibanaLink(Strict):
+    """Where the alert's search link points when Kibana is set up (scale-out): Kibana's URL and
+    the data view of the mentions. Not to be confused with `index.settings.KibanaSettings`, the
+    Kibana that ``veille kibana setup`` installs the dashboards into (YAML ``store.kibana``);
+    this is YAML ``alerts.kibana``."""
 
     url: str
     data_view: str = "veille-mentions"
@@ -279,7 +282,7 @@ class AlertSettings(Strict):
     rules: list[Rule] = []
     channels: dict[str, Channel] = {}
     delivery: DeliverySettings = DeliverySettings()
-    kibana: KibanaSettings | None = None
+    kibana: KibanaLink | None = None
 
     @field_validator("bucket")
     @classmethod

@@ -8,88 +8,34 @@
 - where to look: a Kibana Discover link when Kibana is configured, otherwise the
   ``veille search`` command that lists the same mentions.
 
-`Why` is plain data (`Why.to_dict`), stored with the alert and rendered by every channel.
+The why is a typed record (`alerts.notification.Why`, with its rows), stored with the alert and
+rendered by every channel.
 """
 
 from __future__ import annotations
 
 import shlex
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from alerts.buckets import BucketStore, epoch
 from alerts.detectors import Verdict
-from alerts.settings import KibanaSettings, Rule
+from alerts.notification import AuthorRow, MentionRow, SiteRow, TermRow, Why
+from alerts.phrases import number, say
+from alerts.settings import KibanaLink, Rule
 from alerts.terms import Term, emerging
-from alerts.words import number, say
-
-
-@dataclass
-class Why:
-    """Everything an alert says about itself."""
-
-    rule: str
-    brand: str
-    kind: str
-    metric: str
-    severity: str
-    headline: str
-    since: str
-    detected: str
-    observed: float = 0.0
-    expected: float = 0.0
-    window_minutes: float = 0.0
-    ratio: float = 0.0
-    score: float = 0.0
-    per_week: float | None = None
-    mentions: list[dict[str, Any]] = field(default_factory=list)
-    authors: list[dict[str, Any]] = field(default_factory=list)
-    terms: list[dict[str, Any]] = field(default_factory=list)
-    sites: list[dict[str, Any]] = field(default_factory=list)
-    search: dict[str, str] = field(default_factory=dict)
-    lang: str = "en"
-    """The language it is written in (``alerts.language`` when it opened)."""
-
-    @classmethod
-    def of(
-        cls, rule: Rule, brand: str, headline: str, since: datetime, detected: datetime, **rest: Any
-    ) -> Why:
-        """The why of an alert of ``rule`` on ``brand``; ``rest`` gives its numbers and lists."""
-        return cls(
-            rule=rule.name,
-            brand=brand,
-            kind=rule.kind,
-            metric=rule.metric,
-            severity=rule.severity,
-            headline=headline,
-            since=since.isoformat(),
-            detected=detected.isoformat(),
-            **rest,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Why:
-        return cls(**data)
-
-    @property
-    def probability(self) -> str:
-        """The score as the probability it stands for: ``1e-07``."""
-        return f"{10**-self.score:.0e}" if self.score < 300 else "<1e-300"
 
 
 def _minutes(delta: timedelta) -> float:
     return delta.total_seconds() / 60
 
 
-def when(text: str | None) -> str:
-    """An ISO time as notifications show it: ``2026-11-20 14:05 UTC``."""
-    return datetime.fromisoformat(text).strftime("%Y-%m-%d %H:%M UTC") if text else ""
+def when(t: datetime | None) -> str:
+    """A time as notifications show it: ``2026-11-20 14:05 UTC``."""
+    return t.strftime("%Y-%m-%d %H:%M UTC") if t else ""
 
 
 def spike_headline(brand: str, metric: str, why: Why) -> str:
@@ -113,7 +59,7 @@ def spike_headline(brand: str, metric: str, why: Why) -> str:
 
 
 def search_link(
-    brand: str, since: datetime, kibana: KibanaSettings | None, query: str | None = None
+    brand: str, since: datetime, kibana: KibanaLink | None, query: str | None = None
 ) -> dict[str, str]:
     """A Kibana Discover URL for the brand's negative mentions since ``since``, else the
     ``veille search`` command that lists them."""
@@ -146,25 +92,31 @@ def _rison(text: str) -> str:
     return "'" + text.replace("!", "!!").replace("'", "!'") + "'"
 
 
-def authors_of(mentions: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+def authors_of(mentions: Iterable[MentionRow], limit: int) -> list[AuthorRow]:
     """Who wrote them, influencers first, then the most prolific and the most followed."""
-    counts: Counter[str] = Counter()
-    info: dict[str, dict[str, Any]] = {}
+    by_name: dict[str, list[MentionRow]] = {}
     for m in mentions:
-        name = m.get("author") or (f"@{m['handle']}" if m.get("handle") else None)
-        if not name:
-            continue
-        counts[name] += 1
-        seen = info.setdefault(name, {"name": name, "influencer": False, "followers": None})
-        seen["influencer"] = seen["influencer"] or bool(m.get("influencer"))
-        if m.get("followers") is not None:
-            seen["followers"] = max(seen["followers"] or 0, m["followers"])
-        seen.setdefault("url", m.get("url"))
-    ranked = sorted(
-        info.values(),
-        key=lambda a: (not a["influencer"], -counts[a["name"]], -(a["followers"] or 0), a["name"]),
-    )
-    return [{**a, "mentions": counts[a["name"]]} for a in ranked[:limit]]
+        name = m.author or (f"@{m.handle}" if m.handle else None)
+        if name:
+            by_name.setdefault(name, []).append(m)
+    authors = [
+        AuthorRow(
+            name=name,
+            influencer=any(m.influencer for m in wrote),
+            followers=max((m.followers for m in wrote if m.followers is not None), default=None),
+            url=wrote[0].url,
+            mentions=len(wrote),
+        )
+        for name, wrote in by_name.items()
+    ]
+    authors.sort(key=lambda a: (not a.influencer, -a.mentions, -(a.followers or 0), a.name))
+    return authors[:limit]
+
+
+def sites_of(mentions: Iterable[MentionRow], limit: int) -> list[SiteRow]:
+    """Where they were published, the most frequent first."""
+    counts = Counter(m.site for m in mentions)
+    return [SiteRow(site=s, mentions=n) for s, n in counts.most_common(limit)]
 
 
 def explain(
@@ -176,13 +128,17 @@ def explain(
     buckets: BucketStore,
     *,
     top: int = 5,
-    kibana: KibanaSettings | None = None,
+    kibana: KibanaLink | None = None,
     headline: str | None = None,
     query: str | None = None,
     lang: str = "en",
 ) -> Why:
     """The why of an alert of ``rule`` on ``brand``, from the worker's own recent state."""
     window = verdict.window * buckets.step
+    # Show what the incident is made of: from its first unusual bucket (and the window before).
+    start = min(since, detected - window)
+    negatives = buckets.negatives(brand, start)
+    terms = emerging_terms(buckets, brand, start, detected, rule.terms_window)
     why = Why.of(
         rule,
         brand,
@@ -195,23 +151,14 @@ def explain(
         ratio=verdict.ratio,
         score=verdict.score,
         per_week=verdict.per_week,
+        mentions=negatives[:top],
+        authors=authors_of(negatives, top),
+        terms=[TermRow.of(t) for t in terms],
+        sites=sites_of(negatives, top),
+        search=search_link(brand, start, kibana, query),
         lang=lang,
     )
-    # Show what the incident is made of: from its first unusual bucket (and the window before).
-    start = min(since, detected - window)
-    negatives = buckets.negatives(brand, start)
-    why.mentions = negatives[:top]
-    why.authors = authors_of(negatives, top)
-    why.sites = [
-        {"site": s, "mentions": n}
-        for s, n in Counter(m["site"] for m in negatives).most_common(top)
-    ]
-    why.terms = [
-        _term(t) for t in emerging_terms(buckets, brand, start, detected, rule.terms_window)
-    ]
-    why.search = search_link(brand, start, kibana, query)
-    why.headline = headline or spike_headline(brand, rule.metric, why)
-    return why
+    return replace(why, headline=headline or spike_headline(brand, rule.metric, why))
 
 
 def emerging_terms(
@@ -235,13 +182,3 @@ def emerging_terms(
     return emerging(
         recent, recent_docs, baseline, baseline_docs, min_count=min_count, threshold=threshold
     )
-
-
-def _term(term: Term) -> dict[str, Any]:
-    return {
-        "term": term.term,
-        "mentions": term.count,
-        "share": round(term.share, 3),
-        "baseline": round(term.baseline, 4),
-        "score": round(term.score, 1),
-    }

@@ -8,13 +8,21 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from alerts.channels import build
 from alerts.db import AlertsDb
 from alerts.delivery import Dispatcher
 from alerts.engine import AlertEngine
 from alerts.history import AlertRecord
-from alerts.notifiers import build
+from alerts.notification import (
+    AuthorRow,
+    Event,
+    MentionRow,
+    Notification,
+    SiteRow,
+    TermRow,
+    Why,
+)
 from alerts.settings import AlertSettings
-from alerts.why import Why
 from ingest.clock import FakeClock
 from ingest.record import Influence, Mention
 from tests.conftest import T0, make_mention
@@ -23,21 +31,21 @@ from tests.conftest import T0, make_mention
 def sample_record(**changes: Any) -> AlertRecord:
     """A realistic alert, as the engine would record it."""
     mentions = [
-        {
-            "id": f"{i:032x}",
-            "url": f"https://forum.example.fr/t/panne/{i}",
-            "site": "forum.example.fr",
-            "title": "Panne Lumen ce soir ?!",
-            "text": "Plus d'internet depuis 20 minutes, service client injoignable.",
-            "author": name,
-            "handle": None,
-            "followers": followers,
-            "influencer": followers is not None and followers >= 10_000,
-            "influence": None,
-            "engagement": 3,
-            "published": (T0 + timedelta(minutes=i)).isoformat(),
-            "lang": "fr",
-        }
+        MentionRow(
+            id=f"{i:032x}",
+            url=f"https://forum.example.fr/t/panne/{i}",
+            site="forum.example.fr",
+            title="Panne Lumen ce soir ?!",
+            text="Plus d'internet depuis 20 minutes, service client injoignable.",
+            author=name,
+            handle=None,
+            followers=followers,
+            influencer=followers is not None and followers >= 10_000,
+            influence=None,
+            engagement=3,
+            published=T0 + timedelta(minutes=i),
+            lang="fr",
+        )
         for i, (name, followers) in enumerate([("Marc_44", None), ("TechInfluence", 250_000)])
     ]
     why = Why(
@@ -48,8 +56,8 @@ def sample_record(**changes: Any) -> AlertRecord:
         severity="critical",
         headline="Lumen Télécom: 18 negative mentions in 15 min where 0.4 were expected (45x, "
         "p=1e-12), since 2026-11-02 09:00 UTC",
-        since=T0.isoformat(),
-        detected=(T0 + timedelta(minutes=5)).isoformat(),
+        since=T0,
+        detected=T0 + timedelta(minutes=5),
         observed=18,
         expected=0.4,
         window_minutes=15,
@@ -57,11 +65,23 @@ def sample_record(**changes: Any) -> AlertRecord:
         score=12.0,
         mentions=mentions,
         authors=[
-            {"name": "TechInfluence", "influencer": True, "followers": 250_000, "mentions": 1},
-            {"name": "Marc_44", "influencer": False, "followers": None, "mentions": 1},
+            AuthorRow(
+                name="TechInfluence",
+                influencer=True,
+                followers=250_000,
+                url="https://forum.example.fr/t/panne/1",
+                mentions=1,
+            ),
+            AuthorRow(
+                name="Marc_44",
+                influencer=False,
+                followers=None,
+                url="https://forum.example.fr/t/panne/0",
+                mentions=1,
+            ),
         ],
-        terms=[{"term": "panne", "mentions": 12, "share": 0.6, "baseline": 0.01, "score": 9.0}],
-        sites=[{"site": "forum.example.fr", "mentions": 2}],
+        terms=[TermRow(term="panne", mentions=12, share=0.6, baseline=0.01, score=9.0)],
+        sites=[SiteRow(site="forum.example.fr", mentions=2)],
         search={"command": "veille search --brand 'Lumen Télécom' --sentiment negative"},
     )
     values: dict[str, Any] = {
@@ -89,8 +109,98 @@ def sample_record(**changes: Any) -> AlertRecord:
     return AlertRecord(**values)
 
 
-def sample(event: str = "trigger") -> dict[str, Any]:
-    return sample_record().notification(event)  # type: ignore[arg-type]
+SAMPLE_JSON: dict[str, Any] = {
+    "event": "trigger",
+    "alert": {
+        "id": "a1b2c3d4",
+        "status": "open",
+        "rule": "bad-buzz",
+        "brand": "Lumen Télécom",
+        "kind": "spike",
+        "metric": "negative",
+        "severity": "critical",
+        "opened": "2026-11-02T09:05:00+00:00",
+        "resolved": None,
+        "acked_by": None,
+        "dedup_key": "bad-buzz/Lumen Télécom/2026-11-02T09:00:00+00:00",
+    },
+    "why": {
+        "rule": "bad-buzz",
+        "brand": "Lumen Télécom",
+        "kind": "spike",
+        "metric": "negative",
+        "severity": "critical",
+        "headline": "Lumen Télécom: 18 negative mentions in 15 min where 0.4 were expected "
+        "(45x, p=1e-12), since 2026-11-02 09:00 UTC",
+        "since": "2026-11-02T09:00:00+00:00",
+        "detected": "2026-11-02T09:05:00+00:00",
+        "observed": 18,
+        "expected": 0.4,
+        "window_minutes": 15,
+        "ratio": 45,
+        "score": 12.0,
+        "per_week": None,
+        "mentions": [
+            {
+                "id": "00000000000000000000000000000000",
+                "url": "https://forum.example.fr/t/panne/0",
+                "site": "forum.example.fr",
+                "title": "Panne Lumen ce soir ?!",
+                "text": "Plus d'internet depuis 20 minutes, service client injoignable.",
+                "author": "Marc_44",
+                "handle": None,
+                "followers": None,
+                "influencer": False,
+                "influence": None,
+                "engagement": 3,
+                "published": "2026-11-02T09:00:00+00:00",
+                "lang": "fr",
+            },
+            {
+                "id": "00000000000000000000000000000001",
+                "url": "https://forum.example.fr/t/panne/1",
+                "site": "forum.example.fr",
+                "title": "Panne Lumen ce soir ?!",
+                "text": "Plus d'internet depuis 20 minutes, service client injoignable.",
+                "author": "TechInfluence",
+                "handle": None,
+                "followers": 250000,
+                "influencer": True,
+                "influence": None,
+                "engagement": 3,
+                "published": "2026-11-02T09:01:00+00:00",
+                "lang": "fr",
+            },
+        ],
+        "authors": [
+            {
+                "name": "TechInfluence",
+                "influencer": True,
+                "followers": 250000,
+                "url": "https://forum.example.fr/t/panne/1",
+                "mentions": 1,
+            },
+            {
+                "name": "Marc_44",
+                "influencer": False,
+                "followers": None,
+                "url": "https://forum.example.fr/t/panne/0",
+                "mentions": 1,
+            },
+        ],
+        "terms": [{"term": "panne", "mentions": 12, "share": 0.6, "baseline": 0.01, "score": 9.0}],
+        "sites": [{"site": "forum.example.fr", "mentions": 2}],
+        "search": {"command": "veille search --brand 'Lumen Télécom' --sentiment negative"},
+        "lang": "en",
+    },
+}
+"""``sample("trigger")`` as JSON, written out: what webhook and file receivers have always got,
+and the form ``alerts.db`` stores alerts and queued notifications in. Users' integrations parse
+it, and state files written by earlier versions hold it: it must not change shape."""
+
+
+def sample(event: Event = "trigger") -> Notification:
+    return sample_record().notification(event)
 
 
 @dataclass
@@ -182,9 +292,9 @@ def background(
         r.record(batch)
 
 
-def store(r: Rig, record: AlertRecord, channels: Sequence[str], *events: str) -> None:
+def store(r: Rig, record: AlertRecord, channels: Sequence[str], *events: Event) -> None:
     """Record ``record`` in the rig's history with notifications of ``events`` queued."""
     with r.db.transaction() as conn:
         r.engine.history.open(conn, record.dedup, record.why, record.opened, paged=True)
         for event in events:
-            r.engine.history.enqueue(conn, record, list(channels), event, r.clock.now())  # type: ignore[arg-type]
+            r.engine.history.enqueue(conn, record, list(channels), event, r.clock.now())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import logging
 import socket
 import ssl
@@ -18,9 +19,10 @@ from typing import Any
 
 import pytest
 
-from alerts.notifiers import DeliveryError, build
+from alerts.channels import build
+from alerts.channels.base import DeliveryError
 from alerts.settings import AlertSettings
-from tests.alerting import rig, sample, sample_record, store
+from tests.alerting import SAMPLE_JSON, rig, sample, sample_record, store
 from tests.channel_servers import PagerDuty, mattermost, slack, teams
 from veille.demo.receiver import Receiver, webhook_check
 
@@ -95,6 +97,19 @@ def test_the_webhook_is_signed_and_a_wrong_key_is_refused(serve: Any) -> None:
     assert len(server.received) == 1
 
 
+def test_the_webhook_and_the_file_send_the_json_receivers_have_always_parsed(
+    serve: Any, tmp_path: Path
+) -> None:
+    server = serve(webhook_check("the-shared-key"))
+    channel("webhook", url=f"{server.url}/hook", secret="the-shared-key").send(sample())
+    (request,) = server.received
+    assert request.body == json.dumps(SAMPLE_JSON, ensure_ascii=False, sort_keys=True).encode()
+    assert request.headers["x-veille-event"] == "trigger"
+    lines = tmp_path / "alerts.jsonl"
+    channel("file", path=str(lines)).send(sample())
+    assert lines.read_text(encoding="utf-8") == json.dumps(SAMPLE_JSON, ensure_ascii=False) + "\n"
+
+
 def test_pagerduty_triggers_acknowledges_and_resolves_one_incident(serve: Any) -> None:
     service = PagerDuty(ROUTING_KEY)
     server = serve(service)
@@ -107,6 +122,11 @@ def test_pagerduty_triggers_acknowledges_and_resolves_one_incident(serve: Any) -
     assert list(service.incidents.values()) == ["resolved"]
     trigger = server.received[0].json
     assert trigger["payload"]["severity"] == "critical"
+    assert trigger["payload"]["timestamp"] == "2026-11-02T09:05:00+00:00"
+    assert trigger["payload"]["custom_details"]["top mentions"] == [
+        "https://forum.example.fr/t/panne/0",
+        "https://forum.example.fr/t/panne/1",
+    ]
     assert trigger["links"][0]["href"] == "https://forum.example.fr/t/panne/0"
     with pytest.raises(DeliveryError, match="invalid event"):
         channel("pagerduty", routing_key="x" * 32, url=f"{server.url}/v2/enqueue").send(sample())

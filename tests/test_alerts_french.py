@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from alerts.email import html
-from alerts.notifiers import adaptive_card
+from alerts.channels.email import html
+from alerts.channels.teams import adaptive_card
+from alerts.notification import Event, Notification, from_json
+from alerts.phrases import NARROW_NBSP, PHRASES, number, say
 from alerts.render import markdown, message, plain
-from alerts.words import NARROW_NBSP, PHRASES, number, say
 from tests.alerting import background, mention_at, rig, sample_record
 from veille.demo.receiver import Receiver, webhook_check
 
@@ -68,7 +70,7 @@ def test_a_french_installation_is_paged_in_french(tmp_path: Path, hook: Receiver
     assert why["headline"].startswith(f"Acme{NARROW_NBSP}: ")
     assert "mentions négatives en" in why["headline"]
     assert "depuis le" in why["headline"]
-    text = plain(message(page.json))
+    text = plain(message(from_json(Notification, page.json)))
     assert f"500{NARROW_NBSP}000 abonnés" in text
     assert "Principales mentions négatives" in text
     assert "Gravité" in text
@@ -85,10 +87,10 @@ def test_a_french_installation_is_paged_in_french(tmp_path: Path, hook: Receiver
         ("acknowledge", f"[PRIS EN CHARGE] Lumen Télécom{NARROW_NBSP}: par quelqu'un"),
     ],
 )
-def test_every_channel_speaks_french(event: str, title: str) -> None:
+def test_every_channel_speaks_french(event: Event, title: str) -> None:
     record = sample_record()
-    record.why.lang = "fr"
-    msg = message(record.notification(event))  # type: ignore[arg-type]
+    record = replace(record, why=replace(record.why, lang="fr"))
+    msg = message(record.notification(event))
     assert msg.title.startswith(title)
     card = str(adaptive_card(msg))
     for text in (plain(msg), markdown(msg, "slack"), markdown(msg, "markdown"), html(msg), card):

@@ -11,14 +11,14 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Self
 
+from alerts.channels import build
+from alerts.channels.base import Notifier
 from alerts.db import AlertsDb
 from alerts.delivery import Dispatcher
 from alerts.engine import AlertEngine
 from alerts.history import History
-from alerts.notifiers import Notifier, build
-from alerts.settings import AlertSettings
-from alerts.settings import KibanaSettings as AlertsKibana
-from alerts.worker import AlertsStage, AlertsWorker
+from alerts.settings import AlertSettings, KibanaLink
+from alerts.stage import AlertsStage, AlertsWorker
 from crawlers.feeds.google import google_news_rss_url
 from crawlers.feeds.poller import FeedPoller
 from crawlers.feeds.state import FeedStateStore
@@ -156,7 +156,7 @@ class App:
             f"/s/{store.kibana.space}" if store.kibana.space else ""
         )
         view = f"{store.elastic.index_prefix}-mentions"
-        return alerts.model_copy(update={"kibana": AlertsKibana(url=url, data_view=view)})
+        return alerts.model_copy(update={"kibana": KibanaLink(url=url, data_view=view)})
 
     @cached_property
     def alerts_engine(self) -> AlertEngine:

@@ -47,8 +47,7 @@ def _rule(state: State, name: str | None) -> Rule:
     )
 
 
-def _find(state: State, ident: str) -> AlertRecord:
-    app = state.app()
+def _find(app: App, ident: str) -> AlertRecord:
     record = app.alerts_engine.history.get(ident)
     if record is None:
         raise click.ClickException(
@@ -67,21 +66,18 @@ def alerts() -> None:
 @pass_state
 def run(state: State, once: bool) -> None:
     """Run the alerts worker: mentions.enriched -> buckets -> rules -> notifications."""
-    app = state.app()
-    try:
+    with state.app() as app:
         worker = app.alerts_worker()
         with stop_on_signals() as stop:
             worker.run(stop, until_idle=once)
         counts = app.counters.read("alerts").get("alerts", {})
         open_alerts = app.alerts_engine.history.select(status="open")
-        click.echo(
-            "alerts: "
-            + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-            + f"; {len(open_alerts)} open alert(s)",
-            err=True,
-        )
-    finally:
-        app.close()
+    click.echo(
+        "alerts: "
+        + ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+        + f"; {len(open_alerts)} open alert(s)",
+        err=True,
+    )
 
 
 def _when(value: datetime | None) -> str:
@@ -111,8 +107,9 @@ def list_alerts(
     fmt: str,
 ) -> None:
     """The alert history, newest first."""
-    app = state.app()
-    try:
+    from alerts.notification import to_json
+
+    with state.app() as app:
         records = app.alerts_engine.history.select(
             status=None if status == "all" else status,
             brand=brand,
@@ -120,13 +117,11 @@ def list_alerts(
             since=parse_time(since),
             limit=limit,
         )
-    finally:
-        app.close()
     if fmt == "json":
         for r in records:
             click.echo(
                 json.dumps(
-                    r.notification("trigger")["alert"] | {"why": r.why.to_dict()},
+                    to_json(r.notification("trigger").alert) | {"why": to_json(r.why)},
                     ensure_ascii=False,
                 )
             )
@@ -144,10 +139,14 @@ def list_alerts(
 @pass_state
 def show(state: State, ident: str, fmt: str) -> None:
     """One alert: what it says, and where its notifications went."""
-    record = _find(state, ident)
-    deliveries = state.app().alerts_engine.history.deliveries(record.id)
+    from alerts.notification import to_json
+    from alerts.render import message, plain
+
+    with state.app() as app:
+        record = _find(app, ident)
+        deliveries = app.alerts_engine.history.deliveries(record.id)
     if fmt == "json":
-        data = record.notification("trigger")
+        data = to_json(record.notification("trigger"))
         data["deliveries"] = [
             {
                 "channel": d.channel,
@@ -161,8 +160,6 @@ def show(state: State, ident: str, fmt: str) -> None:
         ]
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    from alerts.render import message, plain
-
     msg = message(record.notification("trigger"))
     click.echo(
         f"{record.id}  {record.status}  opened {_when(record.opened)} UTC"
@@ -200,9 +197,8 @@ def _deliver(app: App, alert: str, event: str) -> None:
 @pass_state
 def ack(state: State, ident: str, who: str | None) -> None:
     """Acknowledge an alert: no more repeats, and PagerDuty hears it."""
-    record = _find(state, ident)
-    app = state.app()
-    try:
+    with state.app() as app:
+        record = _find(app, ident)
         done = app.alerts_engine.acknowledge(record.id, who or getpass.getuser())
         if done is None:
             raise click.ClickException(
@@ -210,8 +206,6 @@ def ack(state: State, ident: str, who: str | None) -> None:
             )
         click.echo(f"acknowledged {done.id} ({done.rule} on {done.brand})")
         _deliver(app, done.id, "acknowledge")
-    finally:
-        app.close()
 
 
 @alerts.command("resolve")
@@ -219,16 +213,13 @@ def ack(state: State, ident: str, who: str | None) -> None:
 @pass_state
 def resolve(state: State, ident: str) -> None:
     """Resolve an alert by hand; its channels get the resolution notice."""
-    record = _find(state, ident)
-    app = state.app()
-    try:
+    with state.app() as app:
+        record = _find(app, ident)
         done = app.alerts_engine.resolve(record.id)
         if done is None:
             raise click.ClickException(f"alert {record.id} is already resolved")
         click.echo(f"resolved {done.id} ({done.rule} on {done.brand})")
         _deliver(app, done.id, "resolve")
-    finally:
-        app.close()
 
 
 @alerts.command("test")
@@ -236,15 +227,15 @@ def resolve(state: State, ident: str) -> None:
 @pass_state
 def test(state: State, rule_name: str) -> None:
     """Send a test notification on every channel of a rule, and say how each went."""
-    from alerts.notifiers import DeliveryError
-    from alerts.why import Why, authors_of, search_link
-    from alerts.words import say
+    from alerts.channels.base import DeliveryError
+    from alerts.notification import Notification, Why
+    from alerts.phrases import say
+    from alerts.why import authors_of, search_link
 
     rule = _rule(state, rule_name)
     if not rule.channels:
         raise click.ClickException(f"rule '{rule.name}' has no channels")
-    app = state.app()
-    try:
+    with state.app() as app:
         notifiers = app.notifiers()
         brand = (
             rule.brand
@@ -266,23 +257,7 @@ def test(state: State, rule_name: str) -> None:
             search=search_link(brand, now - timedelta(days=1), state.settings.alerts.kibana),
             lang=state.settings.alerts.language,
         )
-        notification = {
-            "event": "test",
-            "alert": {
-                "id": "test",
-                "status": "open",
-                "rule": rule.name,
-                "brand": brand,
-                "kind": rule.kind,
-                "metric": rule.metric,
-                "severity": rule.severity,
-                "opened": now.isoformat(),
-                "resolved": None,
-                "acked_by": None,
-                "dedup_key": f"test/{rule.name}/{now.isoformat()}",
-            },
-            "why": why.to_dict(),
-        }
+        notification = Notification.test(why, now)
         failed = 0
         for name in rule.channels:
             notifier = notifiers[name]
@@ -292,8 +267,6 @@ def test(state: State, rule_name: str) -> None:
             except DeliveryError as exc:
                 failed += 1
                 click.echo(f"{name}: FAILED: {notifier.scrub(str(exc))}")
-    finally:
-        app.close()
     sys.exit(1 if failed else 0)
 
 
@@ -354,11 +327,8 @@ def backtest(
         name = state.settings.brand(target).name
         start = parse_time(since) or datetime.now(UTC) - timedelta(days=30)
         end = parse_time(until) or datetime.now(UTC)
-        app = state.app()
-        try:
+        with state.app() as app:
             points = store_series(app.store, rule, name, start, end, step)
-        finally:
-            app.close()
         label = f"{name} ({rule.metric}) from the store"
     fired = replay(
         points, detector_for(rule, step), tracker_for(rule, step), severity=rule.severity
@@ -394,12 +364,9 @@ def rebuild(state: State, since: str, brand: str | None) -> None:
     start = parse_time(since)
     assert start is not None
     names = [state.settings.brand(brand).name] if brand else [b.name for b in state.settings.brands]
-    app = state.app()
-    try:
+    with state.app() as app:
         counted = app.alerts_engine.buckets.rebuild(app.store, names, start, datetime.now(UTC))
         with app.alerts_db.transaction() as conn:
             conn.execute("UPDATE watches SET detector = '{}'")  # relearn from the new buckets
-    finally:
-        app.close()
     for name, n in counted.items():
         click.echo(f"{name}: {n} mentions recounted")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from alerts.notifiers import sign
+from alerts.channels.webhook import sign
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from alerts.notification import Notification, from_json
 from alerts.render import message, plain
 from alerts.settings import AlertSettings
 from ingest.errors import ConfigError
@@ -239,5 +240,5 @@ def show_alerts(app: App, receiver: Receiver, echo: Echo, now: datetime) -> None
             f" ({(detected - burst).total_seconds() / 60:.1f} min later, within one bucket:"
             f" {detected - burst <= step})"
         )
-        for line in plain(message(notification)).splitlines():
+        for line in plain(message(from_json(Notification, notification))).splitlines():
             echo(f"   | {line}")

@@ -13,10 +13,10 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from html import escape
-from typing import Any
 
-from alerts.notifiers import DeliveryError, _Base
-from alerts.render import Message, message, plain, sections
+from alerts.channels.base import DeliveryError, Notifier
+from alerts.notification import Notification
+from alerts.render import Message, byline, message, plain, sections
 from alerts.settings import EmailChannel
 
 
@@ -31,10 +31,8 @@ def html(msg: Message) -> str:
     for key, heading, items in sections(msg, None):
         if key == "mentions":
             listed = "".join(
-                f"<li><a href='{escape(m['url'])}'>"
-                f"{escape((m.get('title') or m.get('text') or '')[:160])}</a> "
-                f"({escape(m.get('author') or m.get('site') or '')}"
-                f"{', ' + msg.say('influencer.badge') if m.get('influencer') else ''})</li>"
+                f"<li><a href='{escape(m.url)}'>{escape((m.title or m.text or '')[:160])}</a>"
+                f" ({escape(byline(m, msg.lang))})</li>"
                 for m in msg.mentions
             )
             parts.append(f"<h3>{escape(heading)}</h3><ul>{listed}</ul>")
@@ -46,7 +44,7 @@ def html(msg: Message) -> str:
     return "<html><body>" + "".join(parts) + "</body></html>"
 
 
-class EmailNotifier(_Base):
+class EmailNotifier(Notifier):
     def __init__(self, name: str, settings: EmailChannel) -> None:
         super().__init__(name)
         self.settings = settings
@@ -61,7 +59,7 @@ class EmailNotifier(_Base):
                 f"cannot read ca_file {self.settings.ca_file}: {exc.strerror}", retryable=False
             ) from None
 
-    def compose(self, notification: dict[str, Any]) -> EmailMessage:
+    def compose(self, notification: Notification) -> EmailMessage:
         msg = message(notification)
         mail = EmailMessage()
         mail["Subject"] = msg.title
@@ -69,12 +67,12 @@ class EmailNotifier(_Base):
         mail["To"] = ", ".join(self.settings.to)
         mail["Date"] = formatdate(usegmt=True)
         mail["Message-ID"] = make_msgid(domain="veille.local")
-        mail["X-Veille-Alert"] = notification["alert"]["id"]
+        mail["X-Veille-Alert"] = notification.alert.id
         mail.set_content(plain(msg))
         mail.add_alternative(html(msg), subtype="html")
         return mail
 
-    def send(self, notification: dict[str, Any]) -> None:
+    def send(self, notification: Notification) -> None:
         s = self.settings
         timeout = s.timeout.total_seconds()
         mail = self.compose(notification)

@@ -1,4 +1,4 @@
-"""The alerts worker: a sink stage on ``mentions.enriched``, plus the loop that evaluates rules
+"""The alerts stage: a sink on ``mentions.enriched``, plus the worker's loop that evaluates rules
 and sends notifications when no mention comes.
 
 - `AlertsStage` fits the stage runner (`ingest.runner.Stage`, name ``alerts``, its own consumer
