@@ -15,7 +15,7 @@ Downloader middlewares (between the engine and the network):
 Spider middleware (between the spider and the scheduler):
 
 - `UrlPolicyMiddleware`: each link a spider follows is put in its request form
-  (`crawlers.urls.request_url`), checked against the trap rules and the site's allow and deny
+  (`crawlers.crawl.urls.request_url`), checked against the trap rules and the site's allow and deny
   patterns, and against the depth and pagination limits. What is refused is counted.
 """
 
@@ -39,8 +39,8 @@ from scrapy.robotstxt import ProtegoRobotParser
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.internet.defer import Deferred
 
+from crawlers.crawl.urls import request_url, trap
 from crawlers.fetch import retry_after_seconds
-from crawlers.urls import request_url, trap
 
 log = logging.getLogger(__name__)
 

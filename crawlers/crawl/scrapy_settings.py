@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite, HttpSettings
 
-_MIDDLEWARES = "crawlers.middlewares"
+_MIDDLEWARES = "crawlers.crawl.middlewares"
 
 
 def robots_agent(user_agent: str) -> str:
@@ -79,9 +79,9 @@ def scrapy_settings(
         },
         "SPIDER_MIDDLEWARES": {f"{_MIDDLEWARES}.UrlPolicyMiddleware": 600},
         "ITEM_PIPELINES": {
-            "crawlers.pipelines.NormalisePipeline": 100,
-            "crawlers.pipelines.DeduplicatePipeline": 200,
-            "crawlers.pipelines.PublishPipeline": 900,
+            "crawlers.crawl.pipelines.NormalisePipeline": 100,
+            "crawlers.crawl.pipelines.DeduplicatePipeline": 200,
+            "crawlers.crawl.pipelines.PublishPipeline": 900,
         },
         # Sites set cookies to get rid of session ids in URLs; keep them for the crawl.
         "COOKIES_ENABLED": True,

@@ -22,10 +22,10 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawlers.crawl.middlewares import META_EXEMPT, META_HOPS, META_PAGE
+from crawlers.crawl.progress import CrawlState
 from crawlers.extract.page import repair_encoding
-from crawlers.middlewares import META_EXEMPT, META_HOPS, META_PAGE
 from crawlers.settings import BlogSite, ForumSite
-from crawlers.state import CrawlState
 from ingest.bus import Bus
 from ingest.clock import Clock
 from ingest.record import SourceKind

@@ -23,8 +23,8 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
+from crawlers.crawl.spiders.base import VeilleSpider
 from crawlers.items import Found, Progress, to_mention
-from crawlers.spiders.base import VeilleSpider
 from ingest.errors import TransientError
 from ingest.record import Mention
 from ingest.topics import partition_key

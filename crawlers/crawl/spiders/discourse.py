@@ -16,11 +16,11 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import Response
 
+from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
 from crawlers.extract import discourse
 from crawlers.extract.forum import ForumPost
 from crawlers.items import Found, Progress, ThreadMark
 from crawlers.page import post_item
-from crawlers.spiders.base import CrawlContext, VeilleSpider
 from ingest.record import SourceKind
 
 # Posts deleted before the last one seen shift the stream; start this many ids earlier.

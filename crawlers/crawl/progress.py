@@ -11,7 +11,7 @@
   not forgotten;
 - ``seen``: the mentions already published, so a crawl publishes only what is new.
 
-Nothing is recorded before the posts it covers are on the bus (see `crawlers.pipelines`): a
+Nothing is recorded before the posts it covers are on the bus (see `crawlers.crawl.pipelines`): a
 crawl killed at any moment is redone, never skipped.
 """
 
