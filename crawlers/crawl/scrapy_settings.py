@@ -72,12 +72,12 @@ def scrapy_settings(
         "VEILLE_PROXY": http.proxy,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-            f"{_MIDDLEWARES}.RobotsPolicyMiddleware": 100,
+            f"{_MIDDLEWARES}.robotstxt.RobotsPolicyMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            f"{_MIDDLEWARES}.PoliteRetryMiddleware": 550,
-            f"{_MIDDLEWARES}.ProxyMiddleware": 740,
+            f"{_MIDDLEWARES}.retry.PoliteRetryMiddleware": 550,
+            f"{_MIDDLEWARES}.proxy.ProxyMiddleware": 740,
         },
-        "SPIDER_MIDDLEWARES": {f"{_MIDDLEWARES}.UrlPolicyMiddleware": 600},
+        "SPIDER_MIDDLEWARES": {f"{_MIDDLEWARES}.urlpolicy.UrlPolicyMiddleware": 600},
         "ITEM_PIPELINES": {
             "crawlers.crawl.pipelines.NormalisePipeline": 100,
             "crawlers.crawl.pipelines.DeduplicatePipeline": 200,

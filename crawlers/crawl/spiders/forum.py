@@ -18,7 +18,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
-from crawlers.crawl.middlewares import META_EXEMPT
+from crawlers.crawl.middlewares.urlpolicy import META_EXEMPT
 from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
 from crawlers.crawl.urls import request_url
 from crawlers.extract.forum import ListingPage, ThreadLink, html_engine
