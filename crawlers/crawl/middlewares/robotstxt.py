@@ -1,64 +1,123 @@
-"""robots.txt as RFC 9309 says, which Scrapy's middleware does not quite: a 4xx means no rules,
-but a 5xx, a 429 or no answer means *disallow everything* (and the site is tried again at the
-next crawl), where Scrapy would allow everything.
+"""robots.txt for the spiders, as RFC 9309 says (`crawlers.robots.robots_policy`): a 4xx means
+no rules, but a 5xx, a 429 or no answer means *disallow everything*, where Scrapy's own
+``RobotsTxtMiddleware`` would allow everything.
+
+This middleware takes the place of Scrapy's and keeps its interface: ``ROBOTSTXT_OBEY``,
+``ROBOTSTXT_PARSER`` and ``ROBOTSTXT_USER_AGENT``, the ``dont_obey_robotstxt`` meta key, the
+``robots_parsed`` signal and the ``robotstxt/`` stats. It is built on public hooks only
+(``from_crawler``, ``process_request``, the engine's ``download_async``, the parser's
+``from_crawler``), so a Scrapy upgrade does not break it.
+
+Each host's robots.txt is fetched once per crawl, before any other request to that host leaves;
+those requests wait for it. One that could not be read disallows the host for the rest of the
+crawl, and the next crawl asks again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from typing import Self
 
-from protego import Protego
-from scrapy import Request
-from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
-from scrapy.exceptions import IgnoreRequest
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
-from scrapy.robotstxt import ProtegoRobotParser
-from twisted.internet.defer import Deferred
+from scrapy.http.request import NO_CALLBACK
+from scrapy.robotstxt import RobotParser
+from scrapy.utils.httpobj import urlparse_cached
+from scrapy.utils.misc import load_object
 
 from crawlers.crawl.stats import count
+from crawlers.robots import RobotsVerdict, robots_policy
 
 log = logging.getLogger(__name__)
 
-
-class _Parser(ProtegoRobotParser):
-    """A robots.txt parser built from text we choose (allow all, or disallow all)."""
-
-    def __init__(self, text: str) -> None:
-        self.rp = Protego.parse(text)
+Rules = RobotParser | bool
+"""A host's robots.txt: its parsed rules, or whether everything is allowed."""
 
 
-_ALLOW_ALL = "User-agent: *\nAllow: /\n"
-_DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
+class RobotsPolicyMiddleware:
+    DOWNLOAD_PRIORITY = 1000
+    """robots.txt goes before the pages waiting for it (Scrapy's own priority for it)."""
 
+    def __init__(self, crawler: Crawler) -> None:
+        settings = crawler.settings
+        if not settings.getbool("ROBOTSTXT_OBEY"):
+            raise NotConfigured
+        self.crawler = crawler
+        self.robots_agent: str | None = settings.get("ROBOTSTXT_USER_AGENT") or None
+        self.default_agent: str = settings.get("USER_AGENT")
+        self.parser: type[RobotParser] = load_object(settings.get("ROBOTSTXT_PARSER"))
+        self.hosts: dict[str, asyncio.Future[Rules]] = {}
 
-class RobotsPolicyMiddleware(RobotsTxtMiddleware):
-    async def _parse_robots(self, response: Response, netloc: str, request: Request) -> None:
-        status = response.status
-        if 200 <= status < 300:
-            await super()._parse_robots(response, netloc, request)
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler)
+
+    async def process_request(self, request: Request) -> None:
+        if request.meta.get("dont_obey_robotstxt") or request.url.startswith(("data:", "file:")):
             return
-        self._stats.inc_value("robotstxt/response_count")
-        self._stats.inc_value(f"robotstxt/response_status_count/{status}")
-        if 400 <= status < 500 and status != 429:
-            text = _ALLOW_ALL
+        url = urlparse_cached(request)
+        pending = self.hosts.get(url.netloc)
+        if pending is None:
+            pending = asyncio.ensure_future(self._read(url.scheme, url.netloc, request))
+            self.hosts[url.netloc] = pending
+        # Shielded: a request cancelled while it waits must not cancel its host's robots.txt,
+        # which other requests wait for too.
+        rules = await asyncio.shield(pending)
+        if isinstance(rules, bool):
+            allowed = rules
         else:
-            text = _DISALLOW_ALL
-            count(self.crawler, "robots_unavailable")
-            log.warning(
-                "%s: robots.txt answered %d; nothing is fetched from it until the next crawl",
-                netloc,
-                status,
+            agent = self.robots_agent or request.headers.get(b"User-Agent") or self.default_agent
+            allowed = rules.allowed(request.url, agent)
+        if not allowed:
+            log.debug("Forbidden by robots.txt: %s", request)
+            self.crawler.stats.inc_value("robotstxt/forbidden")
+            raise IgnoreRequest("Forbidden by robots.txt")
+
+    async def _read(self, scheme: str, host: str, first: Request) -> Rules:
+        """The rules of ``host``'s robots.txt, as the policy reads its answer (or its
+        silence)."""
+        robots = Request(
+            f"{scheme}://{host}/robots.txt",
+            priority=self.DOWNLOAD_PRIORITY,
+            meta={"dont_obey_robotstxt": True},
+            callback=NO_CALLBACK,
+        )
+        engine = self.crawler.engine
+        assert engine is not None
+        stats = self.crawler.stats
+        response: Response | None = None
+        try:
+            response = await engine.download_async(robots)
+        except Exception as exc:
+            failure = exc
+        stats.inc_value("robotstxt/request_count")
+        if response is not None:
+            stats.inc_value("robotstxt/response_count")
+            stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        verdict = robots_policy(response.status if response is not None else None)
+        if verdict is RobotsVerdict.RULES:
+            assert response is not None
+            parser = self.parser.from_crawler(self.crawler, response.body)
+            await self.crawler.signals.send_catch_log_async(
+                signal=signals.robots_parsed, robotparser=parser, request=first
             )
-        self._install(netloc, _Parser(text))
-
-    def _robots_error(self, exc: Exception, netloc: str) -> None:
-        if not isinstance(exc, IgnoreRequest):
-            self._stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
-            count(self.crawler, "robots_unavailable")
-        self._install(netloc, _Parser(_DISALLOW_ALL))
-
-    def _install(self, netloc: str, parser: _Parser) -> None:
-        pending = self._parsers.get(netloc)
-        self._parsers[netloc] = parser
-        if isinstance(pending, Deferred) and not pending.called:
-            pending.callback(parser)
+            return parser
+        if verdict is RobotsVerdict.ALLOW_ALL:
+            return True
+        if response is not None:
+            what = f"answered {response.status}"
+        elif isinstance(failure, IgnoreRequest):
+            # A middleware dropped it on purpose (the site asked to wait past this crawl):
+            # the site is not unreachable.
+            return False
+        else:
+            stats.inc_value(f"robotstxt/exception_count/{type(failure)}")
+            what = f"unreachable ({type(failure).__name__}: {failure})"
+        count(self.crawler, "robots_unavailable")
+        log.warning(
+            "%s: robots.txt %s; nothing is fetched from it until the next crawl", host, what
+        )
+        return False
