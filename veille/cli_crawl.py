@@ -148,8 +148,8 @@ def extract(
     fmt: str,
 ) -> None:
     """Print what the crawler would take from one page (an article, a forum thread)."""
+    from crawlers.extract.found import extract as extract_page
     from crawlers.items import identity, to_mention
-    from crawlers.page import extract as extract_page
 
     site = _configured(state, site_name)
     body, url, content_type = _read(state, target)

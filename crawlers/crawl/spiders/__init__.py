@@ -1,5 +1,6 @@
 """The spiders: one for blogs, one base for forums that render HTML (phpBB, vBulletin, XenForo
-and the generic one, told apart by their engine in `crawlers.extract.forum`), one for Discourse.
+and the generic one, told apart by their engine in `crawlers.extract.forum_html`), one for
+Discourse.
 
 `spider_for` picks the spider class of a configured site.
 """

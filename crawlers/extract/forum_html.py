@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 from parsel import Selector
 
 from crawlers.extract.dates import first_date
+from crawlers.extract.page import base_url, canonical_link, page_lang
 from crawlers.extract.select import date_texts, first, first_link, first_text, select, text_of
 from crawlers.extract.text import node_text
 from crawlers.settings import ForumMarkup
@@ -48,17 +49,6 @@ def query_param(url: str, name: str) -> str | None:
         if key == name:
             return value
     return None
-
-
-def base_url(sel: Selector, url: str) -> str:
-    """The URL that relative links resolve against: ``<base href>`` if the page has one."""
-    href = sel.xpath("//head/base/@href").get()
-    return urljoin(url, href.strip()) if href else url
-
-
-def canonical_link(sel: Selector, url: str) -> str | None:
-    href = sel.xpath("//head/link[@rel='canonical']/@href").get()
-    return urljoin(base_url(sel, url), href.strip()) if href and href.strip() else None
 
 
 @dataclass(frozen=True)
@@ -107,16 +97,6 @@ class ListingPage:
     boards: list[str] = field(default_factory=list)
     threads: list[ThreadLink] = field(default_factory=list)
     next_page: str | None = None
-
-
-def page_lang(sel: Selector) -> str | None:
-    lang = (
-        sel.xpath("/html/@lang").get()
-        or sel.xpath(
-            "//meta[@http-equiv='content-language' or @http-equiv='Content-Language']/@content"
-        ).get()
-    )
-    return lang.strip() if lang and lang.strip() else None
 
 
 class HtmlEngine:
