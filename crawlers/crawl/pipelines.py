@@ -23,9 +23,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
+from crawlers.crawl.progress import Progress
 from crawlers.crawl.spiders.base import VeilleSpider
 from crawlers.crawl.stats import count
-from crawlers.items import Found, Progress, to_mention
+from crawlers.items import Found, to_mention
 from ingest.errors import TransientError
 from ingest.record import Mention
 from ingest.topics import partition_key

@@ -1,4 +1,5 @@
-"""What the spiders remember between crawls, in SQLite (``<state_dir>/crawl.db``).
+"""How far the spiders got: what they yield to be remembered (`Progress`, with `PageMark` and
+`ThreadMark`), and where it is remembered between crawls, in SQLite (``<state_dir>/crawl.db``):
 
 - ``sites``: each site's schedule and the outcome of its last crawl (for ``veille status``);
 - ``pages``: pages fetched, with their validators (ETag, Last-Modified), the sitemap's
@@ -11,19 +12,53 @@
   not forgotten;
 - ``seen``: the mentions already published, so a crawl publishes only what is new.
 
-Nothing is recorded before the posts it covers are on the bus (see `crawlers.crawl.pipelines`): a
-crawl killed at any moment is redone, never skipped.
+Nothing is recorded before the posts it covers are on the bus (see `crawlers.crawl.pipelines`):
+a crawl killed at any moment is redone, never skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from crawlers.items import PageMark, ThreadMark
 from crawlers.seen import SeenSet
 from ingest.sqlite import SqliteFile
+
+
+@dataclass(frozen=True, slots=True)
+class PageMark:
+    """A page fetched: its validators and what the sitemap said, for the next crawl."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    lastmod: str | None = None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMark:
+    """How far a thread was read: the last post, the page it is on and where that page starts.
+    ``marker`` (what the board listing said) is kept once the thread was read to its end."""
+
+    thread_url: str
+    last_position: int | None
+    last_page: str
+    page_start: int | None
+    marker: str | None = None
+    complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    pages: tuple[PageMark, ...] = ()
+    thread: ThreadMark | None = None
+    walked: str | None = None
+    """A list (a board, a blog's pages) read to its last page: from now on, a crawl may stop
+    at the first of its pages where nothing changed."""
+
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS sites (

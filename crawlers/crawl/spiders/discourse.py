@@ -16,11 +16,12 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import Response
 
+from crawlers.crawl.progress import Progress, ThreadMark
 from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
 from crawlers.extract import discourse_json
 from crawlers.extract.forum_html import ForumPost
 from crawlers.extract.found import post_item
-from crawlers.items import Found, Progress, ThreadMark
+from crawlers.items import Found
 from ingest.record import SourceKind
 
 # Posts deleted before the last one seen shift the stream; start this many ids earlier.

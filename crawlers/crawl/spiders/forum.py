@@ -19,11 +19,11 @@ from scrapy import Request
 from scrapy.http import Response
 
 from crawlers.crawl.middlewares.urlpolicy import META_EXEMPT
+from crawlers.crawl.progress import Progress, ThreadMark
 from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
 from crawlers.crawl.urls import request_url
 from crawlers.extract.forum_html import ListingPage, ThreadLink, html_engine
 from crawlers.extract.found import post_item
-from crawlers.items import Progress, ThreadMark
 from crawlers.settings import ForumSite
 from ingest.record import SourceKind
 
