@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from crawlers.seen import SeenSet
-from ingest.sqlite import SqliteFile
+from crawlers.statefile import StateFile
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,18 +87,7 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS walks (
         site TEXT NOT NULL, url TEXT NOT NULL, walked REAL NOT NULL,
         PRIMARY KEY (site, url)) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS seen (
-        site TEXT NOT NULL, mention TEXT NOT NULL, last_seen REAL NOT NULL,
-        PRIMARY KEY (site, mention)) WITHOUT ROWID""",
 ]
-
-_THREAD_SELECT = (
-    "SELECT thread, last_position, last_page, page_start, marker, updated, complete FROM threads"
-)
-_SITE_COLUMNS = (
-    "name, next_crawl, last_start, last_end, last_status, last_error, failures, crawls, pages,"
-    " mentions, errors, last_pages, last_mentions, last_errors"
-)
 
 
 @dataclass(frozen=True)
@@ -141,59 +129,29 @@ class ThreadState:
     complete: bool
 
 
-class CrawlState:
-    def __init__(self, path: Path) -> None:
-        self.db = SqliteFile(path)
-        with self.db.write() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        self.seen = SeenSet(self.db, "seen", "site", "mention")
+class CrawlState(StateFile):
+    """The tables above; each site's row is a `SiteState`."""
 
-    def close(self) -> None:
-        self.db.close()
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _SCHEMA, seen=("site", "mention"))
 
     # -- sites ---------------------------------------------------------------------------------
 
     def site(self, name: str) -> SiteState:
-        rows = self.db.read(f"SELECT {_SITE_COLUMNS} FROM sites WHERE name = ?", (name,))
-        return SiteState(*rows[0]) if rows else SiteState(name)
+        rows = self.rows(SiteState, "sites", "WHERE name = ?", (name,))
+        return rows[0] if rows else SiteState(name)
 
     def sites(self) -> list[SiteState]:
-        rows = self.db.read(f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY name")
-        return [SiteState(*row) for row in rows]
+        return self.rows(SiteState, "sites", "ORDER BY name")
 
     def save_site(self, state: SiteState) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                f"INSERT OR REPLACE INTO sites ({_SITE_COLUMNS}) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    state.name,
-                    state.next_crawl,
-                    state.last_start,
-                    state.last_end,
-                    state.last_status,
-                    state.last_error,
-                    state.failures,
-                    state.crawls,
-                    state.pages,
-                    state.mentions,
-                    state.errors,
-                    state.last_pages,
-                    state.last_mentions,
-                    state.last_errors,
-                ),
-            )
+        self.replace("sites", state)
 
     # -- pages and threads ---------------------------------------------------------------------
 
     def page(self, site: str, url: str) -> PageState | None:
-        rows = self.db.read(
-            "SELECT url, etag, last_modified, lastmod, published, crawled FROM pages"
-            " WHERE site = ? AND url = ?",
-            (site, url),
-        )
-        return PageState(*rows[0]) if rows else None
+        rows = self.rows(PageState, "pages", "WHERE site = ? AND url = ?", (site, url))
+        return rows[0] if rows else None
 
     def save_pages(self, site: str, marks: Iterable[PageMark], now: float) -> None:
         rows = [
@@ -224,14 +182,13 @@ class CrawlState:
             )
 
     def thread(self, site: str, thread: str) -> ThreadState | None:
-        rows = self.db.read(f"{_THREAD_SELECT} WHERE site = ? AND thread = ?", (site, thread))
-        return ThreadState(*rows[0]) if rows else None
+        rows = self.rows(ThreadState, "threads", "WHERE site = ? AND thread = ?", (site, thread))
+        return rows[0] if rows else None
 
     def unfinished_threads(self, site: str) -> list[ThreadState]:
         """Threads a crawl began and did not read to their last page (it was stopped, a page
         failed): the next crawl resumes them wherever they are listed."""
-        rows = self.db.read(f"{_THREAD_SELECT} WHERE site = ? AND complete = 0", (site,))
-        return [ThreadState(*row) for row in rows]
+        return self.rows(ThreadState, "threads", "WHERE site = ? AND complete = 0", (site,))
 
     def walked(self, site: str, url: str) -> bool:
         return bool(self.db.read("SELECT 1 FROM walks WHERE site = ? AND url = ?", (site, url)))
@@ -260,14 +217,3 @@ class CrawlState:
                     int(mark.complete),
                 ),
             )
-
-    # -- mentions ------------------------------------------------------------------------------
-
-    def unseen(self, site: str, mentions: Iterable[str]) -> set[str]:
-        return self.seen.unseen(site, mentions)
-
-    def mark_seen(self, site: str, mentions: Iterable[str], now: float) -> None:
-        self.seen.mark(site, mentions, now)
-
-    def forget_before(self, cutoff: float) -> int:
-        return self.seen.forget_before(cutoff)
