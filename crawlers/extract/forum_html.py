@@ -266,11 +266,28 @@ class HtmlEngine:
         )
 
 
-class PhpBB(HtmlEngine):
+class _OneScript(HtmlEngine):
+    """An engine whose threads and posts are pages of one script: threads ``{script}?t=ID``,
+    permalinks ``{script}?p=ID``."""
+
+    script: str
+
+    def _thread(self, url: str, thread_id: str) -> str:
+        return urljoin(url, f"{self.script}?t={thread_id}")
+
+    def is_thread_link(self, url: str) -> bool:
+        return self.script in urlsplit(url).path
+
+    def permalink(self, post: Selector, native_id: str | None, base: str, thread: str) -> str:
+        return urljoin(base, f"{self.script}?p={native_id}") if native_id else thread
+
+
+class PhpBB(_OneScript):
     """phpBB 3.x (prosilver and its descendants). Permalinks ``viewtopic.php?p=ID``; threads
     ``viewtopic.php?t=ID``; pages numbered by ``start=``."""
 
     name = "phpbb"
+    script = "viewtopic.php"
     markup = ForumMarkup(
         board_links="a.forumtitle",
         thread_row="ul.topiclist.topics > li.row",
@@ -293,12 +310,9 @@ class PhpBB(HtmlEngine):
 
     def thread_of(self, url: str) -> str | None:
         topic = query_param(url, "t")
-        if "viewtopic.php" in url and topic and topic.isdigit():
-            return urljoin(url, f"viewtopic.php?t={topic}")
+        if self.script in url and topic and topic.isdigit():
+            return self._thread(url, topic)
         return None
-
-    def is_thread_link(self, url: str) -> bool:
-        return "viewtopic.php" in urlsplit(url).path
 
     def page_start(self, sel: Selector, url: str) -> int | None:
         for candidate in (url, canonical_link(sel, url)):
@@ -307,15 +321,13 @@ class PhpBB(HtmlEngine):
                 return int(start) if start and start.isdigit() else 0
         return None
 
-    def permalink(self, post: Selector, native_id: str | None, base: str, thread: str) -> str:
-        return urljoin(base, f"viewtopic.php?p={native_id}") if native_id else thread
 
-
-class VBulletin(HtmlEngine):
-    """vBulletin 4 and 3.8. Permalinks ``showthread.php?p=ID``; posts numbered on the page
-    (``#12``)."""
+class VBulletin(_OneScript):
+    """vBulletin 4 and 3.8. Permalinks ``showthread.php?p=ID``; threads ``showthread.php?t=ID``
+    (or ``showthread.php?ID-Title``); posts numbered on the page (``#12``)."""
 
     name = "vbulletin"
+    script = "showthread.php"
     markup = ForumMarkup(
         board_links="h2.forumtitle a, a.forumtitle, td[id^=f] > div > a",
         thread_row="li.threadbit, tbody[id^=threadbits_forum] > tr",
@@ -339,19 +351,13 @@ class VBulletin(HtmlEngine):
     title_link = "#pagetitle .threadtitle a, td.navbar a[href*='showthread.php']"
 
     def thread_of(self, url: str) -> str | None:
-        if "showthread.php" not in urlsplit(url).path:
+        if not self.is_thread_link(url):
             return None
         thread_id = query_param(url, "t")
         if thread_id is None:
             query = urlsplit(url).query.split("&", 1)[0]
             thread_id = query.split("-", 1)[0] if query[:1].isdigit() else None
-        return urljoin(url, f"showthread.php?t={thread_id}") if thread_id else None
-
-    def is_thread_link(self, url: str) -> bool:
-        return "showthread.php" in urlsplit(url).path
-
-    def permalink(self, post: Selector, native_id: str | None, base: str, thread: str) -> str:
-        return urljoin(base, f"showthread.php?p={native_id}") if native_id else thread
+        return self._thread(url, thread_id) if thread_id else None
 
 
 _XF_THREAD = re.compile(r"^(?P<root>.*?/)threads/(?P<slug>[^/]*?\.?(?P<id>\d+))/")
