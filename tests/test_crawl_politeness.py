@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from crawlers.items import identity
 from crawlers.robots import RobotsVerdict, robots_policy
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite
 from ingest.errors import BusUnavailable
@@ -177,10 +178,15 @@ def test_phpbb_sort_links_print_views_and_forms_are_not_followed(
 ) -> None:
     forum = sample_forum("phpbb")
     server = web(phpbb_routes(forum))
-    Harness(tmp_path, server).crawl(site_for("phpbb", forum))
+    mentions = Harness(tmp_path, server).crawl(site_for("phpbb", forum))
     paths = [path for _, path in server.requests]
     for trap in ("sk=", "sd=", "view=print", "posting.php", "ucp.php", "memberlist.php", "sid="):
         assert not [p for p in paths if trap in p], trap
+    # The threads themselves were read, every page of them: each post is there, once.
+    posts = [post for thread in forum.threads() for post in thread.posts]
+    assert sorted(m.id for m in mentions) == sorted(
+        identity(f"http://{forum.host}/viewtopic.php?p={post.id}") for post in posts
+    )
 
 
 def test_429_waits_for_retry_after_then_gets_the_page(
