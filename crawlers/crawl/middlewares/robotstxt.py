@@ -6,7 +6,7 @@ This middleware takes the place of Scrapy's and keeps its interface: ``ROBOTSTXT
 ``ROBOTSTXT_PARSER`` and ``ROBOTSTXT_USER_AGENT``, the ``dont_obey_robotstxt`` meta key, the
 ``robots_parsed`` signal and the ``robotstxt/`` stats. It is built on public hooks only
 (``from_crawler``, ``process_request``, the engine's ``download_async``, the parser's
-``from_crawler``), so a Scrapy upgrade does not break it.
+``from_crawler``), so it does not depend on how Scrapy's own middleware is written inside.
 
 Each host's robots.txt is fetched once per crawl, before any other request to that host leaves;
 those requests wait for it. One that could not be read disallows the host for the rest of the
@@ -77,8 +77,8 @@ class RobotsPolicyMiddleware:
             raise IgnoreRequest("Forbidden by robots.txt")
 
     async def _read(self, scheme: str, host: str, first: Request) -> Rules:
-        """The rules of ``host``'s robots.txt, as the policy reads its answer (or its
-        silence)."""
+        """The rules of ``host``'s robots.txt, as the policy reads its answer (or its silence);
+        ``first`` is the request that asked for them."""
         robots = Request(
             f"{scheme}://{host}/robots.txt",
             priority=self.DOWNLOAD_PRIORITY,
@@ -87,19 +87,20 @@ class RobotsPolicyMiddleware:
         )
         engine = self.crawler.engine
         assert engine is not None
-        stats = self.crawler.stats
-        response: Response | None = None
         try:
             response = await engine.download_async(robots)
+            rules = await self._answered(host, response, first)
         except Exception as exc:
-            failure = exc
-        stats.inc_value("robotstxt/request_count")
-        if response is not None:
-            stats.inc_value("robotstxt/response_count")
-            stats.inc_value(f"robotstxt/response_status_count/{response.status}")
-        verdict = robots_policy(response.status if response is not None else None)
+            rules = self._unanswered(host, exc)
+        self.crawler.stats.inc_value("robotstxt/request_count")
+        return rules
+
+    async def _answered(self, host: str, response: Response, first: Request) -> Rules:
+        stats = self.crawler.stats
+        stats.inc_value("robotstxt/response_count")
+        stats.inc_value(f"robotstxt/response_status_count/{response.status}")
+        verdict = robots_policy(response.status)
         if verdict is RobotsVerdict.RULES:
-            assert response is not None
             parser = self.parser.from_crawler(self.crawler, response.body)
             await self.crawler.signals.send_catch_log_async(
                 signal=signals.robots_parsed, robotparser=parser, request=first
@@ -107,17 +108,18 @@ class RobotsPolicyMiddleware:
             return parser
         if verdict is RobotsVerdict.ALLOW_ALL:
             return True
-        if response is not None:
-            what = f"answered {response.status}"
-        elif isinstance(failure, IgnoreRequest):
-            # A middleware dropped it on purpose (the site asked to wait past this crawl):
-            # the site is not unreachable.
+        return self._unavailable(host, f"answered {response.status}")
+
+    def _unanswered(self, host: str, exc: Exception) -> Rules:
+        """No answer, which the policy reads as ``robots_policy(None)``: disallow everything."""
+        if isinstance(exc, IgnoreRequest):
+            # A middleware dropped it on purpose (the site asked to wait past this crawl): the
+            # site is not unreachable.
             return False
-        else:
-            stats.inc_value(f"robotstxt/exception_count/{type(failure)}")
-            what = f"unreachable ({type(failure).__name__}: {failure})"
+        self.crawler.stats.inc_value(f"robotstxt/exception_count/{type(exc)}")
+        return self._unavailable(host, f"unreachable ({type(exc).__name__}: {exc})")
+
+    def _unavailable(self, host: str, why: str) -> Rules:
         count(self.crawler, "robots_unavailable")
-        log.warning(
-            "%s: robots.txt %s; nothing is fetched from it until the next crawl", host, what
-        )
+        log.warning("%s: robots.txt %s; nothing is fetched from it until the next crawl", host, why)
         return False
