@@ -31,10 +31,10 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from crawlers.crawl.progress import CrawlState
+from crawlers.crawl.runner import CrawlRunner
 from crawlers.fetch import Fetcher
-from crawlers.runner import CrawlRunner
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite, HttpSettings
-from crawlers.state import CrawlState
 from ingest.locallog import LocalLogBus
 from veille.demo.blogs import Article, Blog, Comment, blog_routes
 from veille.demo.forums import Board, Forum, Post, Thread, phpbb_routes

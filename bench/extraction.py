@@ -2,8 +2,8 @@
 
 Workload: every ``*.gold.json`` in ``tests/pages`` (saved pages of phpBB, vBulletin, XenForo,
 Discourse, Simple Machines through the generic engine, WordPress, Ghost and Dotclear blogs, in
-French and English). Each page goes through `crawlers.page.extract`, the function the spiders
-and ``veille extract`` use, and what comes out is compared with the gold:
+French and English). Each page goes through `crawlers.extract.found.extract`, the function the
+spiders and ``veille extract`` use, and what comes out is compared with the gold:
 
 - posts and comments found: precision, recall and F1, matching by mention id;
 - for those found: author, date (within a minute), thread title, position and parent, exact;
@@ -24,8 +24,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from crawlers.extract.found import extract
 from crawlers.items import Found, identity
-from crawlers.page import extract
 from crawlers.settings import CommentMarkup, ForumMarkup
 from ingest.text import tokenize
 

@@ -1,8 +1,8 @@
-"""What the spiders yield: `Found` (an article, a comment or a forum post, as the page showed it)
-and `Progress` (what to remember once the posts before it are on the bus).
-
-`to_mention` turns a `Found` into the `Mention` that goes on ``mentions.raw``; ``veille extract``
-uses it too, so what it prints is what the crawler publishes.
+"""What a page shows, and the mention it becomes: `Found` (an article, a comment or a forum post,
+as the page showed it), which the spiders yield, and `to_mention`, which turns it into the
+`Mention` that goes on ``mentions.raw``; ``veille extract`` uses it too, so what it prints is
+what the crawler publishes. The feed poller gives mentions their ids by the same rules
+(`identity`, `article_of`).
 
 Identity: a post whose permalink names it alone (``viewtopic.php?p=1007``) gets the id of that
 URL, the same id the site's feed gives it. A comment whose permalink only differs from its
@@ -54,39 +54,6 @@ class Found:
     unique: bool = True
     """Whether ``url`` names this alone without its fragment."""
     likes: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PageMark:
-    """A page fetched: its validators and what the sitemap said, for the next crawl."""
-
-    url: str
-    etag: str | None = None
-    last_modified: str | None = None
-    lastmod: str | None = None
-    published: datetime | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ThreadMark:
-    """How far a thread was read: the last post, the page it is on and where that page starts.
-    ``marker`` (what the board listing said) is kept once the thread was read to its end."""
-
-    thread_url: str
-    last_position: int | None
-    last_page: str
-    page_start: int | None
-    marker: str | None = None
-    complete: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Progress:
-    pages: tuple[PageMark, ...] = ()
-    thread: ThreadMark | None = None
-    walked: str | None = None
-    """A list (a board, a blog's pages) read to its last page: from now on, a crawl may stop
-    at the first of its pages where nothing changed."""
 
 
 _COMMENT_PAGE = re.compile(r"/comment-page-\d+/?$")

@@ -1,4 +1,6 @@
-"""robots.txt, fetched once per host and cached, interpreted as RFC 9309 says.
+"""robots.txt as RFC 9309 says, for both ways Veille fetches: one policy (`robots_policy`) that
+the feed fetcher's `RobotsCache` and the spiders' middleware
+(`crawlers.crawl.middlewares.robotstxt`) both follow.
 
 - 2xx: the rules apply (parsed with Protego, the parser Scrapy uses);
 - 4xx (but 429): there are no rules, everything is allowed;
@@ -10,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from enum import Enum
 from urllib.parse import urlsplit
 
 from protego import Protego
@@ -20,6 +23,24 @@ _MAX_ROBOTS_BYTES = 512 * 1024
 _RETRY_UNREACHABLE_S = 300.0
 
 
+class RobotsVerdict(Enum):
+    RULES = "rules"
+    """The file's rules apply."""
+    ALLOW_ALL = "allow_all"
+    """There is no file: nothing is disallowed."""
+    DISALLOW_ALL = "disallow_all"
+    """The file could not be read: everything is disallowed until it is asked for again."""
+
+
+def robots_policy(status: int | None) -> RobotsVerdict:
+    """What a robots.txt answer means, from its HTTP status (None: no answer, or none whole)."""
+    if status is not None and 200 <= status < 300:
+        return RobotsVerdict.RULES
+    if status is not None and 400 <= status < 500 and status != 429:
+        return RobotsVerdict.ALLOW_ALL
+    return RobotsVerdict.DISALLOW_ALL
+
+
 @dataclass(frozen=True)
 class _Entry:
     rules: Protego | None
@@ -28,6 +49,9 @@ class _Entry:
 
 
 class RobotsCache:
+    """robots.txt for the feed poller and ``veille extract``: fetched once per origin and kept
+    ``ttl_seconds``, or five minutes when it could not be read."""
+
     def __init__(self, fetcher: Fetcher, *, ttl_seconds: float, user_agent: str) -> None:
         self.fetcher = fetcher
         self.ttl = ttl_seconds
@@ -53,13 +77,13 @@ class RobotsCache:
             f"{origin}/robots.txt", accept="text/plain, */*;q=0.5", max_bytes=_MAX_ROBOTS_BYTES
         )
         now = time.monotonic()
-        if result.status is FetchStatus.OK:
+        status = result.http_status
+        if result.status is not FetchStatus.OK and status is not None and 200 <= status < 300:
+            status = None  # a 2xx whose body did not come whole (too large, too slow)
+        verdict = robots_policy(status)
+        if verdict is RobotsVerdict.RULES:
             text = result.body.decode("utf-8", errors="replace")
             return _Entry(Protego.parse(text), True, now + self.ttl)
-        if (
-            result.http_status is not None
-            and 400 <= result.http_status < 500
-            and (result.http_status != 429)
-        ):
+        if verdict is RobotsVerdict.ALLOW_ALL:
             return _Entry(None, True, now + self.ttl)
         return _Entry(None, False, now + _RETRY_UNREACHABLE_S)

@@ -8,9 +8,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from crawlers.runner import CrawlOutcome, CrawlRunner
+from crawlers.crawl.progress import CrawlState
+from crawlers.crawl.runner import CrawlOutcome, CrawlRunner
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite, HttpSettings
-from crawlers.state import CrawlState
 from ingest.clock import Clock
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention

@@ -177,6 +177,24 @@ def test_without_feed_or_sitemap_the_list_pages_lead_to_every_article(
     assert (blog.host, "/page/3/") in server.requests
 
 
+def test_the_sitemaps_robots_txt_names_are_read(
+    tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
+    blog = sample_blog("wordpress")
+    routes = blog_routes(blog)
+    routes[(blog.host, "/wp-sitemap.xml")] = routes.pop((blog.host, "/sitemap.xml"))
+    del routes[(blog.host, "/feed/")]
+    routes[(blog.host, "/robots.txt")] = Response.text(
+        f"User-agent: *\nDisallow: /wp-admin/\nSitemap: http://{blog.host}/wp-sitemap.xml\n",
+        "text/plain",
+    )
+    server = web(routes)
+    mentions = Harness(tmp_path, server).crawl(site_for(blog))
+    assert len([m for m in mentions if m.parent is None]) == 9
+    assert (blog.host, "/wp-sitemap.xml") in server.requests
+    assert (blog.host, "/sitemap.xml") not in server.requests
+
+
 def test_article_pattern_keeps_other_pages_out(
     tmp_path: Path, web: Callable[[Routes], Web]
 ) -> None:

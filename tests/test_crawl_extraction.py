@@ -9,10 +9,10 @@ import pytest
 from parsel import Selector
 
 from bench.extraction import evaluate
+from crawlers.crawl.urls import request_url, search_urls, trap
 from crawlers.extract.dates import parse_date
 from crawlers.extract.page import html_response
 from crawlers.extract.select import check_selector, first_text
-from crawlers.urls import request_url, search_urls, trap
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

@@ -196,7 +196,18 @@ def test_discourse_replies_name_their_parent(tmp_path: Path, web: Callable[[Rout
     by_url = {m.url: m for m in mentions}
     reply = by_url[f"http://{forum.host}/t/panne-box/11/3"]  # quotes post 2
     assert reply.parent == by_url[f"http://{forum.host}/t/panne-box/11/2"].id
-    assert reply.engagement.likes is None or reply.engagement.likes >= 0
+    # Every reply (a post that quotes the one before it) as the demo wrote it: its parent, and
+    # its likes, on the first page of the topic and on the posts fetched by id after it.
+    (topic,) = [t for t in forum.threads() if t.id == 11]
+    replies = [(n + 1, post) for n, post in enumerate(topic.posts) if post.quote]
+    assert {post.likes for _, post in replies} == {0, 1}
+    assert max(n for n, _ in replies) > 20  # past the topic's first page
+    for number, post in replies:
+        reply = by_url[f"http://{forum.host}/t/{topic.slug}/{topic.id}/{number}"]
+        answered = by_url[f"http://{forum.host}/t/{topic.slug}/{topic.id}/{number - 1}"]
+        assert reply.parent == answered.id
+        # A post nobody liked shows no count, and its mention has none.
+        assert reply.engagement.likes == (post.likes or None)
 
 
 def test_search_urls_per_brand_are_entry_points(

@@ -10,6 +10,10 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
+from crawlers.items import identity
+from crawlers.robots import RobotsVerdict, robots_policy
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite
 from ingest.errors import BusUnavailable
 from ingest.record import Mention
@@ -64,17 +68,62 @@ def test_robots_rules_for_veille_are_followed_path_by_path(
     assert not [p for p in paths if p.startswith("/viewtopic.php")]
 
 
+UNAVAILABLE = {
+    "503": Response.text("down", "text/plain", status=503),
+    "429": Response.text("slow down", "text/plain", status=429),
+    # Slower than the crawl's download timeout (below): no answer at all.
+    "no answer": Response.text("User-agent: *\nAllow: /\n", "text/plain", delay=1.5),
+}
+
+
+@pytest.mark.parametrize("answer", list(UNAVAILABLE))
 def test_robots_txt_unavailable_means_disallowed_until_next_crawl(
-    tmp_path: Path, web: Callable[[Routes], Web]
+    answer: str, tmp_path: Path, web: Callable[[Routes], Web]
 ) -> None:
     forum = sample_forum("phpbb")
     routes = phpbb_routes(forum)
-    routes[(forum.host, "/robots.txt")] = Response.text("down", "text/plain", status=503)
+    robots = routes[(forum.host, "/robots.txt")]
+    routes[(forum.host, "/robots.txt")] = UNAVAILABLE[answer]
     server = web(routes)
-    harness = Harness(tmp_path, server)
+    harness = Harness(tmp_path, server, http={"total_timeout": "1s"})
     assert harness.crawl(site_for("phpbb", forum)) == []
     assert {path for _, path in server.requests} == {"/robots.txt"}
     assert harness.outcomes[0].status == "unreachable"
+    assert harness.outcomes[0].note == "robots.txt unreachable: nothing fetched"
+    assert harness.outcomes[0].stats is not None
+    assert harness.outcomes[0].stats.get("veille/robots_unavailable") == 1
+    # The next crawl asks again, and reads the forum once robots.txt answers.
+    routes[(forum.host, "/robots.txt")] = robots
+    assert len(harness.crawl(site_for("phpbb", forum))) == 35
+    assert harness.outcomes[0].status == "ok"
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 410])
+def test_robots_txt_missing_or_forbidden_means_no_rules(
+    status: int, tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
+    """A 4xx other than 429 says there is no robots.txt to follow: what its body says is not
+    read, and everything may be fetched."""
+    forum = sample_forum("phpbb")
+    routes = phpbb_routes(forum)
+    routes[(forum.host, "/robots.txt")] = Response.text(
+        "User-agent: *\nDisallow: /\n", "text/plain", status=status
+    )
+    server = web(routes)
+    harness = Harness(tmp_path, server)
+    assert len(harness.crawl(site_for("phpbb", forum))) == 35
+    assert harness.outcomes[0].status == "ok"
+    assert server.requests.count((forum.host, "/robots.txt")) == 1
+
+
+def test_robots_policy_reads_each_answer_as_rfc_9309_says() -> None:
+    """The one policy the feed fetcher and the spiders both follow."""
+    for status in (200, 203, 204, 206):
+        assert robots_policy(status) is RobotsVerdict.RULES
+    for status in (400, 401, 403, 404, 410, 418, 451, 499):
+        assert robots_policy(status) is RobotsVerdict.ALLOW_ALL
+    for status in (None, 304, 310, 429, 500, 502, 503, 504, 599):
+        assert robots_policy(status) is RobotsVerdict.DISALLOW_ALL
 
 
 def test_traps_and_limits_keep_the_crawl_bounded(
@@ -129,10 +178,15 @@ def test_phpbb_sort_links_print_views_and_forms_are_not_followed(
 ) -> None:
     forum = sample_forum("phpbb")
     server = web(phpbb_routes(forum))
-    Harness(tmp_path, server).crawl(site_for("phpbb", forum))
+    mentions = Harness(tmp_path, server).crawl(site_for("phpbb", forum))
     paths = [path for _, path in server.requests]
     for trap in ("sk=", "sd=", "view=print", "posting.php", "ucp.php", "memberlist.php", "sid="):
         assert not [p for p in paths if trap in p], trap
+    # The threads themselves were read, every page of them: each post is there, once.
+    posts = [post for thread in forum.threads() for post in thread.posts]
+    assert sorted(m.id for m in mentions) == sorted(
+        identity(f"http://{forum.host}/viewtopic.php?p={post.id}") for post in posts
+    )
 
 
 def test_429_waits_for_retry_after_then_gets_the_page(

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -319,6 +320,56 @@ def test_robots_txt_that_disallows_the_feed_is_honoured(
     assert (outcome.status, outcome.error) == ("hard", "disallowed by robots.txt")
     assert ("private.example", "/rss") not in site.requests
     assert h.published() == []
+
+
+ALLOW_ALL = "User-agent: *\nAllow: /\n"
+DISALLOW_ALL = "User-agent: *\nDisallow: /\n"
+ROBOTS_ANSWERS = {
+    # answer: (the response, whether the feed may be fetched)
+    "404": (Response.text(DISALLOW_ALL, "text/plain", status=404), True),
+    "403": (Response.text(DISALLOW_ALL, "text/plain", status=403), True),
+    "429": (Response.text(ALLOW_ALL, "text/plain", status=429), False),
+    "503": (Response.text(ALLOW_ALL, "text/plain", status=503), False),
+    "no answer": (Response.text(ALLOW_ALL, "text/plain", delay=1.0), False),
+    "too large": (Response.text(ALLOW_ALL + "#" * 600_000, "text/plain"), False),
+}
+
+
+@pytest.mark.parametrize("answer", list(ROBOTS_ANSWERS))
+def test_robots_txt_answers_are_read_as_rfc_9309_says(
+    answer: str, web: WebFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 4xx but 429 means no rules (its body is not read), kept as long as rules are; a 429, a
+    5xx or no whole answer means nothing may be fetched, until robots.txt is asked again five
+    minutes later."""
+    response, allowed = ROBOTS_ANSWERS[answer]
+    site = web({("robots.example", "/robots.txt"): response})
+    now = [1000.0]
+    monkeypatch.setattr("crawlers.robots.time", SimpleNamespace(monotonic=lambda: now[0]))
+    http = HttpSettings(proxy=site.proxy, read_timeout=timedelta(seconds=0.3))
+    fetcher = Fetcher(http)
+    robots = RobotsCache(fetcher, ttl_seconds=3600, user_agent=http.user_agent)
+    url = "http://robots.example/rss"
+    asked = [("robots.example", "/robots.txt")]
+    try:
+        assert robots.allowed(url) is allowed
+        site.routes[asked[0]] = Response.text(
+            ALLOW_ALL if not allowed else DISALLOW_ALL, "text/plain"
+        )
+        now[0] += 299
+        assert robots.allowed(url) is allowed
+        assert site.requests == asked
+        now[0] += 2
+        if allowed:  # kept for its time to live
+            assert robots.allowed(url) is True
+            assert site.requests == asked
+            now[0] += 3600
+            assert robots.allowed(url) is False
+        else:  # asked again
+            assert robots.allowed(url) is True
+        assert site.requests == asked * 2
+    finally:
+        fetcher.close()
 
 
 def test_google_helpers_build_search_feeds_and_unwrap_alert_links() -> None:

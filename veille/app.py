@@ -19,13 +19,13 @@ from alerts.engine import AlertEngine
 from alerts.history import History
 from alerts.settings import AlertSettings, KibanaLink
 from alerts.stage import AlertsStage, AlertsWorker
+from crawlers.crawl.progress import CrawlState
 from crawlers.feeds.google import google_news_rss_url
 from crawlers.feeds.poller import FeedPoller
 from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
 from crawlers.robots import RobotsCache
 from crawlers.settings import FeedSource
-from crawlers.state import CrawlState
 from enrich.brands import BrandMatcher
 from enrich.duplicates import DuplicateDetector
 from enrich.entities import EntityExtractor
@@ -47,7 +47,7 @@ from veille.settings import Settings
 from veille.workers import Worker
 
 if TYPE_CHECKING:
-    from crawlers.runner import CrawlRunner
+    from crawlers.crawl.runner import CrawlRunner
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class App:
 
     def crawl_runner(self) -> CrawlRunner:
         """The blog and forum spiders; ``{brand}`` in search URLs becomes each brand's name."""
-        from crawlers.runner import CrawlRunner  # Scrapy and Twisted load only to crawl
+        from crawlers.crawl.runner import CrawlRunner  # Scrapy and Twisted load only to crawl
 
         sources = self.settings.sources
         return CrawlRunner(

@@ -25,7 +25,7 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 from parsel import Selector
 
 from crawlers.extract.dates import first_date
-from crawlers.extract.forum import base_url, canonical_link, page_lang
+from crawlers.extract.page import base_url, canonical_link, meta, page_lang
 from crawlers.extract.select import date_texts, first, first_link, first_text, select, to_xpath
 from crawlers.extract.text import node_text
 from crawlers.items import article_of
@@ -143,14 +143,6 @@ def _ld_author(value: Any) -> str | None:
         name = value.get("name")
         return name.strip() if isinstance(name, str) and name.strip() else None
     return value.strip() if isinstance(value, str) and value.strip() else None
-
-
-def _meta(sel: Selector, *names: str) -> str | None:
-    for name in names:
-        value = sel.xpath(f"//meta[@property='{name}' or @name='{name}']/@content").get()
-        if value and value.strip():
-            return value.strip()
-    return None
 
 
 def _clean_author(name: str | None) -> str | None:
@@ -275,14 +267,14 @@ def extract_article(
     if not page or urlsplit(page).netloc != urlsplit(url).netloc:
         page = url
     ld = structured(sel)
-    declared_lang = page_lang(sel) or ld.get("inLanguage") or _meta(sel, "og:locale") or lang
+    declared_lang = page_lang(sel) or ld.get("inLanguage") or meta(sel, "og:locale") or lang
     short = declared_lang.replace("_", "-").split("-")[0].lower() if declared_lang else None
     text = _main_text(sel, url, [comments.comment] if comments else [])
     guesses = _Guesses(sel, url)
 
     def dates() -> Iterator[str | None]:
         yield ld.get("datePublished") if isinstance(ld.get("datePublished"), str) else None
-        yield _meta(sel, "article:published_time", "og:published_time", "date", "dc.date")
+        yield meta(sel, "article:published_time", "og:published_time", "date", "dc.date")
         yield sel.xpath("//*[@itemprop='datePublished']/@content").get()
         yield sel.xpath("//*[@itemprop='datePublished']/@datetime").get()
         yield from date_texts(sel, "article time, .entry-date, .published, time")
@@ -290,7 +282,7 @@ def extract_article(
 
     published = first_date(dates(), tz=tz, now=now, lang=short)
     title = (
-        _meta(sel, "og:title")
+        meta(sel, "og:title")
         or (ld.get("headline") if isinstance(ld.get("headline"), str) else None)
         or first_text(sel, "article h1, .entry-title, .post-title, .article-title")
         or guesses.get("title")
@@ -301,7 +293,7 @@ def extract_article(
         or next(
             (
                 v
-                for v in (_meta(sel, n) for n in ("author", "article:author", "dc.creator"))
+                for v in (meta(sel, n) for n in ("author", "article:author", "dc.creator"))
                 if v and not v.startswith(("http://", "https://"))
             ),
             None,
@@ -316,7 +308,7 @@ def extract_article(
     if author and author.startswith(("http://", "https://")):
         author = None
     articles_on_page = len(sel.xpath("//article[not(ancestor::article)]"))
-    og_type = _meta(sel, "og:type")
+    og_type = meta(sel, "og:type")
     is_article = bool(ld) or og_type == "article"
     if not is_article:
         is_article = articles_on_page <= 1 and published is not None and len(text) >= 80

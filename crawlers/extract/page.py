@@ -1,17 +1,26 @@
-"""A fetched page as a Scrapy `HtmlResponse`, with its encoding checked and repaired.
+"""What any HTML page needs before its content is read, whatever it is (an article, a forum
+thread, a listing): its text decoded right, and what it declares about itself.
 
-Scrapy decodes with the HTTP header's charset first, then the page's ``<meta charset>``, then a
-guess. Servers lie: a header says UTF-8 for a windows-1252 page (replacement characters), or
-ISO-8859-1 for a UTF-8 page (``Ã©`` for ``é``). `repair_encoding` notices both and decodes again
-with what the bytes really are.
+- `html_response` and `repair_encoding`: a fetched page as a Scrapy `HtmlResponse`, decoded
+  with what its bytes really are. Scrapy decodes with the HTTP header's charset first, then the
+  page's ``<meta charset>``, then a guess. Servers lie: a header says UTF-8 for a windows-1252
+  page (replacement characters), or ISO-8859-1 for a UTF-8 page (``Ã©`` for ``é``);
+  `repair_encoding` notices both and decodes again.
+- `base_url`, `canonical_link`, `page_lang` and `meta`: the ``<base href>`` links resolve
+  against, the canonical URL, the language and the ``<meta>`` values the page declares.
 """
 
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
 
-from scrapy.http import HtmlResponse, TextResponse
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
+
+if TYPE_CHECKING:
+    from parsel import Selector
+    from scrapy.http import HtmlResponse, TextResponse
 
 _MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf]")
 
@@ -59,8 +68,42 @@ def repair_encoding(response: TextResponse) -> tuple[TextResponse, bool]:
 
 def html_response(body: bytes, url: str, content_type: str | None = None) -> HtmlResponse:
     """A response for bytes read elsewhere (a saved page, a `crawlers.fetch.Fetcher` result)."""
+    # Imported here: reading a page's content (`crawlers.extract.article`, `.forum_html`) does
+    # not need Scrapy, only building a response does.
+    from scrapy.http import HtmlResponse
+
     headers = {"Content-Type": content_type} if content_type else {}
     response = HtmlResponse(url=url, body=body, headers=headers)
     repaired, _ = repair_encoding(response)
     assert isinstance(repaired, HtmlResponse)
     return repaired
+
+
+def base_url(sel: Selector, url: str) -> str:
+    """The URL that relative links resolve against: ``<base href>`` if the page has one."""
+    href = sel.xpath("//head/base/@href").get()
+    return urljoin(url, href.strip()) if href else url
+
+
+def canonical_link(sel: Selector, url: str) -> str | None:
+    href = sel.xpath("//head/link[@rel='canonical']/@href").get()
+    return urljoin(base_url(sel, url), href.strip()) if href and href.strip() else None
+
+
+def page_lang(sel: Selector) -> str | None:
+    lang = (
+        sel.xpath("/html/@lang").get()
+        or sel.xpath(
+            "//meta[@http-equiv='content-language' or @http-equiv='Content-Language']/@content"
+        ).get()
+    )
+    return lang.strip() if lang and lang.strip() else None
+
+
+def meta(sel: Selector, *names: str) -> str | None:
+    """The first ``<meta>`` named ``names`` (by ``property`` or ``name``) that has a value."""
+    for name in names:
+        value = sel.xpath(f"//meta[@property='{name}' or @name='{name}']/@content").get()
+        if value and value.strip():
+            return value.strip()
+    return None

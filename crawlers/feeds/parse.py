@@ -22,7 +22,7 @@ from typing import Any
 
 import feedparser
 
-from crawlers.html import html_to_text
+from crawlers.extract.text import html_to_text
 from ingest.errors import PermanentError
 
 

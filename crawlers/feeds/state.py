@@ -6,12 +6,10 @@ between replays them (and the store writes them once, by id) rather than losing 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from crawlers.seen import SeenSet
-from ingest.sqlite import SqliteFile
+from crawlers.statefile import StateFile
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS feeds (
@@ -29,15 +27,7 @@ _SCHEMA = [
         polls INTEGER NOT NULL DEFAULT 0,
         errors INTEGER NOT NULL DEFAULT 0,
         entries INTEGER NOT NULL DEFAULT 0)""",
-    """CREATE TABLE IF NOT EXISTS seen (
-        feed TEXT NOT NULL, entry TEXT NOT NULL, last_seen REAL NOT NULL,
-        PRIMARY KEY (feed, entry)) WITHOUT ROWID""",
 ]
-
-_SELECT = (
-    "SELECT name, url, etag, last_modified, next_poll, failures, last_status, last_error,"
-    " last_http, last_attempt, last_success, polls, errors, entries FROM feeds"
-)
 
 
 @dataclass(frozen=True)
@@ -58,20 +48,17 @@ class FeedState:
     entries: int = 0
 
 
-class FeedStateStore:
+class FeedStateStore(StateFile):
+    """The ``feeds`` table, one `FeedState` a row, and the entries seen, per feed."""
+
     def __init__(self, path: Path) -> None:
-        self.db = SqliteFile(path)
-        with self.db.write() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        self.seen = SeenSet(self.db, "seen", "feed", "entry")
+        super().__init__(path, _SCHEMA, seen=("feed", "entry"))
 
     def get(self, name: str, url: str) -> FeedState:
-        rows = self.db.read(f"{_SELECT} WHERE name = ?", (name,))
-        row = rows[0] if rows else None
-        if row is None:
+        rows = self.rows(FeedState, "feeds", "WHERE name = ?", (name,))
+        if not rows:
             return FeedState(name, url)
-        state = FeedState(*row)
+        state = rows[0]
         if state.url != url:  # the feed was re-pointed: its validators no longer apply
             return FeedState(
                 name, url, polls=state.polls, errors=state.errors, entries=state.entries
@@ -79,45 +66,12 @@ class FeedStateStore:
         return state
 
     def all(self) -> list[FeedState]:
-        rows = self.db.read(f"{_SELECT} ORDER BY name")
-        return [FeedState(*row) for row in rows]
+        return self.rows(FeedState, "feeds", "ORDER BY name")
 
     def save(self, state: FeedState) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO feeds VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    state.name,
-                    state.url,
-                    state.etag,
-                    state.last_modified,
-                    state.next_poll,
-                    state.failures,
-                    state.last_status,
-                    state.last_error,
-                    state.last_http,
-                    state.last_attempt,
-                    state.last_success,
-                    state.polls,
-                    state.errors,
-                    state.entries,
-                ),
-            )
-
-    def unseen(self, feed: str, entries: Iterable[str]) -> set[str]:
-        return self.seen.unseen(feed, entries)
-
-    def mark_seen(self, feed: str, entries: Iterable[str], now: float) -> None:
-        self.seen.mark(feed, entries, now)
+        self.replace("feeds", state)
 
     def touch(self, feed: str, now: float) -> None:
         """The feed did not change (304): its entries are still in it, keep remembering them."""
         with self.db.write() as conn:
             conn.execute("UPDATE seen SET last_seen = ? WHERE feed = ?", (now, feed))
-
-    def forget_before(self, cutoff: float) -> int:
-        """Forget entries not seen in any poll since ``cutoff`` (they left their feeds)."""
-        return self.seen.forget_before(cutoff)
-
-    def close(self) -> None:
-        self.db.close()

@@ -146,8 +146,8 @@ def extract(
     fmt: str,
 ) -> None:
     """Print what the crawler would take from one page (an article, a forum thread)."""
+    from crawlers.extract.found import extract as extract_page
     from crawlers.items import identity, to_mention
-    from crawlers.page import extract as extract_page
     from crawlers.settings import BlogSite, ForumSite
     from ingest.record import SourceKind
 

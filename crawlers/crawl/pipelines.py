@@ -23,8 +23,10 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
-from crawlers.items import Found, Progress, to_mention
-from crawlers.spiders.base import VeilleSpider
+from crawlers.crawl.progress import Progress
+from crawlers.crawl.spiders.base import VeilleSpider
+from crawlers.crawl.stats import count
+from crawlers.items import Found, to_mention
 from ingest.errors import TransientError
 from ingest.record import Mention
 from ingest.topics import partition_key
@@ -48,7 +50,7 @@ class _Stage:
         return spider
 
     def count(self, key: str, n: int = 1) -> None:
-        self.crawler.stats.inc_value(f"veille/{key}", n)
+        count(self.crawler, key, n)
 
 
 class NormalisePipeline(_Stage):

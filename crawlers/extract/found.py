@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from crawlers.extract import discourse
+from crawlers.extract import discourse_json
 from crawlers.extract.article import Article, Comment, extract_article
-from crawlers.extract.forum import ForumPost, ThreadPage, detect_engine, html_engine
+from crawlers.extract.forum_html import ForumPost, ThreadPage, detect_engine, html_engine
 from crawlers.extract.page import html_response
 from crawlers.items import Found
 from crawlers.settings import CommentMarkup, ForumMarkup
@@ -109,10 +109,10 @@ def extract(
     if engine == "discourse" or (kind != "article" and head == b"{"):
         try:
             doc = json.loads(body)
-            page = discourse.topic(doc, url, tz=tz)
+            page = discourse_json.topic(doc, url, tz=tz)
         except ValueError as exc:
             raise ValueError(f"not a Discourse topic (JSON): {exc}") from None
-        topic_url = page.topic.url(discourse.root_of(url))
+        topic_url = page.topic.url(discourse_json.root_of(url))
         items = [post_item(p, topic_url, page.topic.title, lang) for p in page.posts]
         missing = len(page.stream) - len(page.posts)
         note = f"{missing} more posts are fetched by id by the spider" if missing > 0 else None

@@ -1,4 +1,5 @@
-"""What the spiders remember between crawls, in SQLite (``<state_dir>/crawl.db``).
+"""How far the spiders got: what they yield to be remembered (`Progress`, with `PageMark` and
+`ThreadMark`), and where it is remembered between crawls, in SQLite (``<state_dir>/crawl.db``):
 
 - ``sites``: each site's schedule and the outcome of its last crawl (for ``veille status``);
 - ``pages``: pages fetched, with their validators (ETag, Last-Modified), the sitemap's
@@ -11,19 +12,52 @@
   not forgotten;
 - ``seen``: the mentions already published, so a crawl publishes only what is new.
 
-Nothing is recorded before the posts it covers are on the bus (see `crawlers.pipelines`): a
-crawl killed at any moment is redone, never skipped.
+Nothing is recorded before the posts it covers are on the bus (see `crawlers.crawl.pipelines`):
+a crawl killed at any moment is redone, never skipped.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from crawlers.items import PageMark, ThreadMark
-from crawlers.seen import SeenSet
-from ingest.sqlite import SqliteFile
+from crawlers.statefile import StateFile
+
+
+@dataclass(frozen=True, slots=True)
+class PageMark:
+    """A page fetched: its validators and what the sitemap said, for the next crawl."""
+
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+    lastmod: str | None = None
+    published: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadMark:
+    """How far a thread was read: the last post, the page it is on and where that page starts.
+    ``marker`` (what the board listing said) is kept once the thread was read to its end."""
+
+    thread_url: str
+    last_position: int | None
+    last_page: str
+    page_start: int | None
+    marker: str | None = None
+    complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    pages: tuple[PageMark, ...] = ()
+    thread: ThreadMark | None = None
+    walked: str | None = None
+    """A list (a board, a blog's pages) read to its last page: from now on, a crawl may stop
+    at the first of its pages where nothing changed."""
+
 
 _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS sites (
@@ -53,18 +87,7 @@ _SCHEMA = [
     """CREATE TABLE IF NOT EXISTS walks (
         site TEXT NOT NULL, url TEXT NOT NULL, walked REAL NOT NULL,
         PRIMARY KEY (site, url)) WITHOUT ROWID""",
-    """CREATE TABLE IF NOT EXISTS seen (
-        site TEXT NOT NULL, mention TEXT NOT NULL, last_seen REAL NOT NULL,
-        PRIMARY KEY (site, mention)) WITHOUT ROWID""",
 ]
-
-_THREAD_SELECT = (
-    "SELECT thread, last_position, last_page, page_start, marker, updated, complete FROM threads"
-)
-_SITE_COLUMNS = (
-    "name, next_crawl, last_start, last_end, last_status, last_error, failures, crawls, pages,"
-    " mentions, errors, last_pages, last_mentions, last_errors"
-)
 
 
 @dataclass(frozen=True)
@@ -106,59 +129,29 @@ class ThreadState:
     complete: bool
 
 
-class CrawlState:
-    def __init__(self, path: Path) -> None:
-        self.db = SqliteFile(path)
-        with self.db.write() as conn:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-        self.seen = SeenSet(self.db, "seen", "site", "mention")
+class CrawlState(StateFile):
+    """The tables above; each site's row is a `SiteState`."""
 
-    def close(self) -> None:
-        self.db.close()
+    def __init__(self, path: Path) -> None:
+        super().__init__(path, _SCHEMA, seen=("site", "mention"))
 
     # -- sites ---------------------------------------------------------------------------------
 
     def site(self, name: str) -> SiteState:
-        rows = self.db.read(f"SELECT {_SITE_COLUMNS} FROM sites WHERE name = ?", (name,))
-        return SiteState(*rows[0]) if rows else SiteState(name)
+        rows = self.rows(SiteState, "sites", "WHERE name = ?", (name,))
+        return rows[0] if rows else SiteState(name)
 
     def sites(self) -> list[SiteState]:
-        rows = self.db.read(f"SELECT {_SITE_COLUMNS} FROM sites ORDER BY name")
-        return [SiteState(*row) for row in rows]
+        return self.rows(SiteState, "sites", "ORDER BY name")
 
     def save_site(self, state: SiteState) -> None:
-        with self.db.write() as conn:
-            conn.execute(
-                f"INSERT OR REPLACE INTO sites ({_SITE_COLUMNS}) VALUES"
-                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    state.name,
-                    state.next_crawl,
-                    state.last_start,
-                    state.last_end,
-                    state.last_status,
-                    state.last_error,
-                    state.failures,
-                    state.crawls,
-                    state.pages,
-                    state.mentions,
-                    state.errors,
-                    state.last_pages,
-                    state.last_mentions,
-                    state.last_errors,
-                ),
-            )
+        self.replace("sites", state)
 
     # -- pages and threads ---------------------------------------------------------------------
 
     def page(self, site: str, url: str) -> PageState | None:
-        rows = self.db.read(
-            "SELECT url, etag, last_modified, lastmod, published, crawled FROM pages"
-            " WHERE site = ? AND url = ?",
-            (site, url),
-        )
-        return PageState(*rows[0]) if rows else None
+        rows = self.rows(PageState, "pages", "WHERE site = ? AND url = ?", (site, url))
+        return rows[0] if rows else None
 
     def save_pages(self, site: str, marks: Iterable[PageMark], now: float) -> None:
         rows = [
@@ -189,14 +182,13 @@ class CrawlState:
             )
 
     def thread(self, site: str, thread: str) -> ThreadState | None:
-        rows = self.db.read(f"{_THREAD_SELECT} WHERE site = ? AND thread = ?", (site, thread))
-        return ThreadState(*rows[0]) if rows else None
+        rows = self.rows(ThreadState, "threads", "WHERE site = ? AND thread = ?", (site, thread))
+        return rows[0] if rows else None
 
     def unfinished_threads(self, site: str) -> list[ThreadState]:
         """Threads a crawl began and did not read to their last page (it was stopped, a page
         failed): the next crawl resumes them wherever they are listed."""
-        rows = self.db.read(f"{_THREAD_SELECT} WHERE site = ? AND complete = 0", (site,))
-        return [ThreadState(*row) for row in rows]
+        return self.rows(ThreadState, "threads", "WHERE site = ? AND complete = 0", (site,))
 
     def walked(self, site: str, url: str) -> bool:
         return bool(self.db.read("SELECT 1 FROM walks WHERE site = ? AND url = ?", (site, url)))
@@ -225,14 +217,3 @@ class CrawlState:
                     int(mark.complete),
                 ),
             )
-
-    # -- mentions ------------------------------------------------------------------------------
-
-    def unseen(self, site: str, mentions: Iterable[str]) -> set[str]:
-        return self.seen.unseen(site, mentions)
-
-    def mark_seen(self, site: str, mentions: Iterable[str], now: float) -> None:
-        self.seen.mark(site, mentions, now)
-
-    def forget_before(self, cutoff: float) -> int:
-        return self.seen.forget_before(cutoff)

@@ -22,10 +22,11 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawlers.crawl.middlewares.urlpolicy import META_EXEMPT, META_HOPS, META_PAGE
+from crawlers.crawl.progress import CrawlState
+from crawlers.crawl.stats import count
 from crawlers.extract.page import repair_encoding
-from crawlers.middlewares import META_EXEMPT, META_HOPS, META_PAGE
 from crawlers.settings import BlogSite, ForumSite
-from crawlers.state import CrawlState
 from ingest.bus import Bus
 from ingest.clock import Clock
 from ingest.record import SourceKind
@@ -87,7 +88,7 @@ class VeilleSpider(Spider):
         return any(host == d or host.endswith(f".{d}") for d in self.allowed_domains)
 
     def count(self, key: str, n: int = 1) -> None:
-        self.crawler.stats.inc_value(f"veille/{key}", n)
+        count(self.crawler, key, n)
 
     def request(
         self,

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite, HttpSettings
 
-_MIDDLEWARES = "crawlers.middlewares"
+_MIDDLEWARES = "crawlers.crawl.middlewares"
 
 
 def robots_agent(user_agent: str) -> str:
@@ -72,16 +72,16 @@ def scrapy_settings(
         "VEILLE_PROXY": http.proxy,
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
-            f"{_MIDDLEWARES}.RobotsPolicyMiddleware": 100,
+            f"{_MIDDLEWARES}.robotstxt.RobotsPolicyMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
-            f"{_MIDDLEWARES}.PoliteRetryMiddleware": 550,
-            f"{_MIDDLEWARES}.ProxyMiddleware": 740,
+            f"{_MIDDLEWARES}.retry.PoliteRetryMiddleware": 550,
+            f"{_MIDDLEWARES}.proxy.ProxyMiddleware": 740,
         },
-        "SPIDER_MIDDLEWARES": {f"{_MIDDLEWARES}.UrlPolicyMiddleware": 600},
+        "SPIDER_MIDDLEWARES": {f"{_MIDDLEWARES}.urlpolicy.UrlPolicyMiddleware": 600},
         "ITEM_PIPELINES": {
-            "crawlers.pipelines.NormalisePipeline": 100,
-            "crawlers.pipelines.DeduplicatePipeline": 200,
-            "crawlers.pipelines.PublishPipeline": 900,
+            "crawlers.crawl.pipelines.NormalisePipeline": 100,
+            "crawlers.crawl.pipelines.DeduplicatePipeline": 200,
+            "crawlers.crawl.pipelines.PublishPipeline": 900,
         },
         # Sites set cookies to get rid of session ids in URLs; keep them for the crawl.
         "COOKIES_ENABLED": True,

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urldefrag, urljoin, urlsplit
 from parsel import Selector
 
 from crawlers.extract.dates import first_date
+from crawlers.extract.page import base_url, canonical_link, page_lang
 from crawlers.extract.select import date_texts, first, first_link, first_text, select, text_of
 from crawlers.extract.text import node_text
 from crawlers.settings import ForumMarkup
@@ -48,17 +49,6 @@ def query_param(url: str, name: str) -> str | None:
         if key == name:
             return value
     return None
-
-
-def base_url(sel: Selector, url: str) -> str:
-    """The URL that relative links resolve against: ``<base href>`` if the page has one."""
-    href = sel.xpath("//head/base/@href").get()
-    return urljoin(url, href.strip()) if href else url
-
-
-def canonical_link(sel: Selector, url: str) -> str | None:
-    href = sel.xpath("//head/link[@rel='canonical']/@href").get()
-    return urljoin(base_url(sel, url), href.strip()) if href and href.strip() else None
 
 
 @dataclass(frozen=True)
@@ -107,16 +97,6 @@ class ListingPage:
     boards: list[str] = field(default_factory=list)
     threads: list[ThreadLink] = field(default_factory=list)
     next_page: str | None = None
-
-
-def page_lang(sel: Selector) -> str | None:
-    lang = (
-        sel.xpath("/html/@lang").get()
-        or sel.xpath(
-            "//meta[@http-equiv='content-language' or @http-equiv='Content-Language']/@content"
-        ).get()
-    )
-    return lang.strip() if lang and lang.strip() else None
 
 
 class HtmlEngine:
@@ -286,11 +266,28 @@ class HtmlEngine:
         )
 
 
-class PhpBB(HtmlEngine):
+class _OneScript(HtmlEngine):
+    """An engine whose threads and posts are pages of one script: threads ``{script}?t=ID``,
+    permalinks ``{script}?p=ID``."""
+
+    script: str
+
+    def _thread(self, url: str, thread_id: str) -> str:
+        return urljoin(url, f"{self.script}?t={thread_id}")
+
+    def is_thread_link(self, url: str) -> bool:
+        return self.script in urlsplit(url).path
+
+    def permalink(self, post: Selector, native_id: str | None, base: str, thread: str) -> str:
+        return urljoin(base, f"{self.script}?p={native_id}") if native_id else thread
+
+
+class PhpBB(_OneScript):
     """phpBB 3.x (prosilver and its descendants). Permalinks ``viewtopic.php?p=ID``; threads
     ``viewtopic.php?t=ID``; pages numbered by ``start=``."""
 
     name = "phpbb"
+    script = "viewtopic.php"
     markup = ForumMarkup(
         board_links="a.forumtitle",
         thread_row="ul.topiclist.topics > li.row",
@@ -313,12 +310,9 @@ class PhpBB(HtmlEngine):
 
     def thread_of(self, url: str) -> str | None:
         topic = query_param(url, "t")
-        if "viewtopic.php" in url and topic and topic.isdigit():
-            return urljoin(url, f"viewtopic.php?t={topic}")
+        if self.script in url and topic and topic.isdigit():
+            return self._thread(url, topic)
         return None
-
-    def is_thread_link(self, url: str) -> bool:
-        return "viewtopic.php" in urlsplit(url).path
 
     def page_start(self, sel: Selector, url: str) -> int | None:
         for candidate in (url, canonical_link(sel, url)):
@@ -327,15 +321,13 @@ class PhpBB(HtmlEngine):
                 return int(start) if start and start.isdigit() else 0
         return None
 
-    def permalink(self, post: Selector, native_id: str | None, base: str, thread: str) -> str:
-        return urljoin(base, f"viewtopic.php?p={native_id}") if native_id else thread
 
-
-class VBulletin(HtmlEngine):
-    """vBulletin 4 and 3.8. Permalinks ``showthread.php?p=ID``; posts numbered on the page
-    (``#12``)."""
+class VBulletin(_OneScript):
+    """vBulletin 4 and 3.8. Permalinks ``showthread.php?p=ID``; threads ``showthread.php?t=ID``
+    (or ``showthread.php?ID-Title``); posts numbered on the page (``#12``)."""
 
     name = "vbulletin"
+    script = "showthread.php"
     markup = ForumMarkup(
         board_links="h2.forumtitle a, a.forumtitle, td[id^=f] > div > a",
         thread_row="li.threadbit, tbody[id^=threadbits_forum] > tr",
@@ -359,19 +351,13 @@ class VBulletin(HtmlEngine):
     title_link = "#pagetitle .threadtitle a, td.navbar a[href*='showthread.php']"
 
     def thread_of(self, url: str) -> str | None:
-        if "showthread.php" not in urlsplit(url).path:
+        if not self.is_thread_link(url):
             return None
         thread_id = query_param(url, "t")
         if thread_id is None:
             query = urlsplit(url).query.split("&", 1)[0]
             thread_id = query.split("-", 1)[0] if query[:1].isdigit() else None
-        return urljoin(url, f"showthread.php?t={thread_id}") if thread_id else None
-
-    def is_thread_link(self, url: str) -> bool:
-        return "showthread.php" in urlsplit(url).path
-
-    def permalink(self, post: Selector, native_id: str | None, base: str, thread: str) -> str:
-        return urljoin(base, f"showthread.php?p={native_id}") if native_id else thread
+        return self._thread(url, thread_id) if thread_id else None
 
 
 _XF_THREAD = re.compile(r"^(?P<root>.*?/)threads/(?P<slug>[^/]*?\.?(?P<id>\d+))/")

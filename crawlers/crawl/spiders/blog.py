@@ -27,13 +27,14 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.utils.sitemap import Sitemap
 
+from crawlers.crawl.progress import PageMark, Progress
+from crawlers.crawl.spiders.base import META_OPTIONAL, CrawlContext, VeilleSpider
+from crawlers.crawl.urls import request_url
 from crawlers.extract.article import comment_pages, discover, extract_article, find_comments
+from crawlers.extract.found import article_items, comment_items
 from crawlers.feeds.parse import NotAFeed, parse_feed
-from crawlers.items import Found, PageMark, Progress
-from crawlers.page import article_items, comment_items
+from crawlers.items import Found
 from crawlers.settings import BlogSite
-from crawlers.spiders.base import META_OPTIONAL, CrawlContext, VeilleSpider
-from crawlers.urls import request_url
 from ingest.record import SourceKind
 
 _MAX_SITEMAPS = 20

@@ -2,7 +2,7 @@
 schedule until told to stop (`CrawlRunner.run`).
 
 A crawl runs one Scrapy crawler per site, side by side, in the reactor's thread
-(`crawlers.reactor`), and waits for them. Each site's outcome (pages fetched, mentions
+(`crawlers.crawl.reactor`), and waits for them. Each site's outcome (pages fetched, mentions
 published, errors, what was refused) is recorded in the crawl state, for ``veille status``, and
 decides when the site is crawled again: after its ``interval``, or later and later while it is
 unreachable.
@@ -23,13 +23,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerRunner
 from twisted.internet.defer import Deferred, DeferredList
 
-from crawlers import reactor
-from crawlers.scrapy_settings import scrapy_settings
+from crawlers.crawl import reactor
+from crawlers.crawl.progress import CrawlState
+from crawlers.crawl.scrapy_settings import scrapy_settings
+from crawlers.crawl.spiders import spider_for
+from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
+from crawlers.crawl.urls import search_urls
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite, HttpSettings
-from crawlers.spiders import spider_for
-from crawlers.spiders.base import CrawlContext, VeilleSpider
-from crawlers.state import CrawlState
-from crawlers.urls import search_urls
 from ingest.bus import Bus
 from ingest.clock import Clock, SystemClock
 from ingest.counters import Counters, MemoryCounters

@@ -18,13 +18,13 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
-from crawlers.extract.forum import ListingPage, ThreadLink, html_engine
-from crawlers.items import Progress, ThreadMark
-from crawlers.middlewares import META_EXEMPT
-from crawlers.page import post_item
+from crawlers.crawl.middlewares.urlpolicy import META_EXEMPT
+from crawlers.crawl.progress import Progress, ThreadMark
+from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
+from crawlers.crawl.urls import request_url
+from crawlers.extract.forum_html import ListingPage, ThreadLink, html_engine
+from crawlers.extract.found import post_item
 from crawlers.settings import ForumSite
-from crawlers.spiders.base import CrawlContext, VeilleSpider
-from crawlers.urls import request_url
 from ingest.record import SourceKind
 
 

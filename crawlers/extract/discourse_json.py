@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from crawlers.extract.dates import parse_date
-from crawlers.extract.forum import ForumPost
+from crawlers.extract.forum_html import ForumPost
 from crawlers.extract.text import node_text
 
 POSTS_PER_REQUEST = 20

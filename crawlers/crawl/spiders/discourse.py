@@ -1,4 +1,4 @@
-"""The Discourse spider, through Discourse's JSON API (see `crawlers.extract.discourse`).
+"""The Discourse spider, through Discourse's JSON API (see `crawlers.extract.discourse_json`).
 
 ``/latest.json`` lists the most recently bumped topics first, each with its highest post
 number: a topic whose number has not moved since the last crawl is skipped, and the listing's
@@ -16,11 +16,12 @@ from urllib.parse import urljoin, urlsplit
 
 from scrapy.http import Response
 
-from crawlers.extract import discourse
-from crawlers.extract.forum import ForumPost
-from crawlers.items import Found, Progress, ThreadMark
-from crawlers.page import post_item
-from crawlers.spiders.base import CrawlContext, VeilleSpider
+from crawlers.crawl.progress import Progress, ThreadMark
+from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
+from crawlers.extract import discourse_json
+from crawlers.extract.forum_html import ForumPost
+from crawlers.extract.found import post_item
+from crawlers.items import Found
 from ingest.record import SourceKind
 
 # Posts deleted before the last one seen shift the stream; start this many ids earlier.
@@ -36,7 +37,7 @@ class DiscourseSpider(VeilleSpider):
 
     async def start(self) -> Any:
         for url in self.site.start_urls:
-            root = discourse.root_of(url)
+            root = discourse_json.root_of(url)
             yield self.request(urljoin(root, "/latest.json"), self.parse_latest, exempt=True)
         for search in self.context.searches:
             url = search
@@ -60,8 +61,8 @@ class DiscourseSpider(VeilleSpider):
             self.last_error = f"not JSON: {response.url}"
             return None
 
-    def _topics(self, topics: list[discourse.Topic], response: Response) -> Iterator[Any]:
-        root = discourse.root_of(response.url)
+    def _topics(self, topics: list[discourse_json.Topic], response: Response) -> Iterator[Any]:
+        root = discourse_json.root_of(response.url)
         for topic in topics:
             key = topic.url(root)
             known = self.context.state.thread(self.site.name, key)
@@ -81,7 +82,7 @@ class DiscourseSpider(VeilleSpider):
         if doc is None:
             return
         try:
-            topics, next_url = discourse.latest(doc, response.url)
+            topics, next_url = discourse_json.latest(doc, response.url)
         except ValueError as exc:
             self.count("errors/not_a_topic_list")
             self.last_error = str(exc)
@@ -105,7 +106,7 @@ class DiscourseSpider(VeilleSpider):
         doc = self._json(response)
         if not isinstance(doc, dict):
             return
-        topics, _ = discourse.latest({"topic_list": {"topics": doc.get("topics") or []}}, "")
+        topics, _ = discourse_json.latest({"topic_list": {"topics": doc.get("topics") or []}}, "")
         yield from self._topics(topics, response)
 
     def _found(
@@ -120,12 +121,12 @@ class DiscourseSpider(VeilleSpider):
         if doc is None:
             return
         try:
-            page = discourse.topic(doc, response.url, tz=self.site.timezone)
+            page = discourse_json.topic(doc, response.url, tz=self.site.timezone)
         except ValueError as exc:
             self.count("errors/not_a_topic")
             self.last_error = str(exc)
             return
-        root = discourse.root_of(response.url)
+        root = discourse_json.root_of(response.url)
         thread = page.topic.url(root)
         last = response.meta.get("last")
         yield from self._found(page.posts, page.topic.title, thread, last)
@@ -133,8 +134,8 @@ class DiscourseSpider(VeilleSpider):
         begin = max(len(page.posts), (last or 0) - _SLACK)
         missing = [i for i in page.stream[begin:] if i not in loaded]
         chunks = [
-            missing[i : i + discourse.POSTS_PER_REQUEST]
-            for i in range(0, len(missing), discourse.POSTS_PER_REQUEST)
+            missing[i : i + discourse_json.POSTS_PER_REQUEST]
+            for i in range(0, len(missing), discourse_json.POSTS_PER_REQUEST)
         ]
         seen = max([p.position or 0 for p in page.posts] + [last or 0]) or None
         yield Progress(
@@ -150,7 +151,7 @@ class DiscourseSpider(VeilleSpider):
         self.pending[page.topic.id] = len(chunks)
         for ids in chunks:
             yield self.request(
-                discourse.posts_url(root, page.topic.id, ids),
+                discourse_json.posts_url(root, page.topic.id, ids),
                 self.parse_posts,
                 base=response,
                 exempt=True,
@@ -167,11 +168,11 @@ class DiscourseSpider(VeilleSpider):
         doc = self._json(response)
         if doc is None:
             return
-        topic: discourse.Topic = response.meta["topic"]
-        root = discourse.root_of(response.url)
+        topic: discourse_json.Topic = response.meta["topic"]
+        root = discourse_json.root_of(response.url)
         wanted = set(response.meta["ids"])
         try:
-            posts = discourse.posts(doc, root, topic.slug, topic.id, tz=self.site.timezone)
+            posts = discourse_json.posts(doc, root, topic.slug, topic.id, tz=self.site.timezone)
         except ValueError as exc:
             self.count("errors/not_a_post_stream")
             self.last_error = str(exc)
