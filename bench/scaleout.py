@@ -136,8 +136,7 @@ def store_run(kind: str, url: str | None, n: int, batch: int, writers: int) -> R
             thread.join()
         seconds = time.perf_counter() - start
         stored = store.count(Filters())
-        if kind == "elastic":
-            store.drop()  # type: ignore[attr-defined]
+        store.drop()
         store.close()
     assert stored == n, f"{kind}: {stored} of {n} stored"
     return {"upsert": (seconds, latencies), "peak": _peak_mib()}
@@ -193,8 +192,7 @@ def enrich_run(kind: str, url: str, n: int, batch: int, workers: int) -> Result:
     seconds = max(r["span"][1] for r in results) - min(r["span"][0] for r in results)
     store = open_store(kind, url, prefix)
     authors = len(store.authors(sorted({author_key(m) for m in mentions})))
-    if kind == "elastic":
-        store.drop()  # type: ignore[attr-defined]
+    store.drop()
     store.close()
     latencies = [x for r in results for x in r["latencies"]]
     return {

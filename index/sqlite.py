@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from index.fts import FTS_TABLE, compile_where, rank_expression
 from ingest.errors import ConfigError, StoreUnavailable
@@ -135,6 +135,20 @@ _SCHEMA_2 = [
         signature INTEGER NOT NULL,
         PRIMARY KEY (key, signature)) WITHOUT ROWID""",
 ]
+
+_TABLES = (
+    "meta",
+    "mentions",
+    "mention_brands",
+    "mention_entities",
+    FTS_TABLE,
+    "author_activity",
+    "author_mentioned",
+    "authors",
+    "dup_signatures",
+    "dup_keys",
+)
+"""Every table `_SCHEMA` and `_SCHEMA_2` create (their indices go with them)."""
 
 _UPSERT = """
 INSERT INTO mentions (id, published, fetched, source_kind, source_key, source_label, site, lang,
@@ -687,8 +701,26 @@ class SqliteStore:
         found.sort(key=lambda t: (-t.score, t.key))
         return found[:limit]
 
+    # -- administration ------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Nothing to do: every committed write is visible to every reader at once."""
+
+    def drop(self) -> None:
+        """Delete every table the store created; `setup` creates them again, empty."""
+        with self.db.write() as conn:
+            conn.execute(f"DROP TABLE IF EXISTS {_VOCAB}")
+            for table in _TABLES:
+                conn.execute(f"DROP TABLE IF EXISTS {table}")
+
     def close(self) -> None:
         self.db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 if TYPE_CHECKING:  # SqliteStore implements the whole protocol
