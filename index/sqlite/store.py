@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
-from index.fts import FTS_TABLE, compile_where, rank_expression
+from index.sqlite.query import FTS_TABLE, compile_where, rank_expression
 from ingest.errors import ConfigError, StoreUnavailable
 from ingest.record import Mention
 from ingest.sqlite import SqliteFile
