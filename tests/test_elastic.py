@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from index.elastic import MAX_WINDOW, SCHEMA_VERSION, Capabilities, ElasticStore, connect, mapping
+from index.elastic.store import (
+    MAX_WINDOW,
+    SCHEMA_VERSION,
+    Capabilities,
+    ElasticStore,
+    connect,
+    mapping,
+)
 from index.settings import ElasticSettings
 from index.stage import IndexStage
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError

@@ -1,5 +1,5 @@
 """``veille kibana setup``: install the data view, saved search, visualizations and dashboard
-that analysts start from in Kibana (see `index.kibana`)."""
+that analysts start from in Kibana (see `index.elastic.kibana`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from index.kibana import KibanaClient, saved_objects, to_ndjson, validate
+from index.elastic.kibana import KibanaClient, saved_objects, to_ndjson, validate
 
 if TYPE_CHECKING:
     # veille.cli imports this module to register its commands, so it cannot import it back.

@@ -2,7 +2,7 @@
 Veille's, the bookkeeping of refreshes, and the small indices beside the mentions.
 
 `ElasticBase` is the base of `index.elastic.ElasticStore`, which adds the mentions, and of the
-parts enrich writes to (`index.elastic_authors`, `index.elastic_clusters`). Each part's indices
+parts enrich writes to (`index.elastic.authors`, `index.elastic.clusters`). Each part's indices
 are named ``<prefix>-<name>``, have a strict mapping and are created by `ElasticBase.ensure_index`
 at set-up, idempotently; a mapping that gained fields is applied to an existing index in place.
 

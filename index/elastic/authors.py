@@ -30,8 +30,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from index.dsl import Query, epoch_ms, filters_query
-from index.elastic_base import (
+from index.elastic.client import (
     DATE,
     DOUBLE,
     LONG,
@@ -42,6 +41,7 @@ from index.elastic_base import (
     helpers,
     strict,
 )
+from index.elastic.query import Query, epoch_ms, filters_query
 from ingest.store import (
     AuthorActivity,
     AuthorEdge,

@@ -20,15 +20,16 @@ every start):
   without them selects the same mentions.
 
 A document is the mention as JSON (`Mention` round-trips through ``_source``) plus ``search``:
-the folded words and the normalised keys that the query compiler (`index.dsl`) targets, and
-those that counts group by: ``search.cluster`` (the near-duplicate cluster, else the mention's
-own id, so that ``distinct="cluster"`` counts its distinct values), ``search.entities`` (each
-entity's folded canonical name: its ``kb_id``, else its text) and ``search.entity_names`` (the
-same, each followed by a name it was found under, to show the entity by).
+the folded words and the normalised keys that the query compiler (`index.elastic.query`)
+targets, and those that counts group by: ``search.cluster`` (the near-duplicate cluster, else
+the mention's own id, so that ``distinct="cluster"`` counts its distinct values),
+``search.entities`` (each entity's folded canonical name: its ``kb_id``, else its text) and
+``search.entity_names`` (the same, each followed by a name it was found under, to show the
+entity by).
 
 What enrich keeps beside the mentions (authors, near-duplicate signatures) lives in indices of
-its own under the same prefix, set up with the mentions: `index.elastic_authors` and
-`index.elastic_clusters` own them; `index.elastic_base` the plumbing all parts share.
+its own under the same prefix, set up with the mentions: `index.elastic.authors` and
+`index.elastic.clusters` own them; `index.elastic.client` the plumbing all parts share.
 
 Writes are bulk, by mention id, with the fetch time as external version (``external_gte``): a
 replay rewrites, an older copy never overwrites a newer one. 429 and 5xx are retried with
@@ -52,16 +53,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 import orjson
 
-from index.dsl import (
-    MAX_TOKEN_CHARS,
-    Query,
-    cut,
-    epoch_ms,
-    filters_query,
-    ranking_query,
-)
-from index.elastic_authors import AuthorIndices
-from index.elastic_base import (
+from index.elastic.authors import AuthorIndices
+from index.elastic.client import (
     KEYWORD,
     LONG_KEYWORD,
     MAX_WINDOW,
@@ -75,7 +68,15 @@ from index.elastic_base import (
     helpers,
     item_reason,
 )
-from index.elastic_clusters import ClusterIndices
+from index.elastic.clusters import ClusterIndices
+from index.elastic.query import (
+    MAX_TOKEN_CHARS,
+    Query,
+    cut,
+    epoch_ms,
+    filters_query,
+    ranking_query,
+)
 from index.settings import ElasticSettings
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Mention

@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from index.elastic_base import (
+from index.elastic.client import (
     DATE,
     KEYWORD,
     LONG,
