@@ -1,9 +1,10 @@
 """The embedded store: mentions in one SQLite file, searched with FTS5 (``sqlite://path``).
 
-`store` holds `SqliteStore`, which owns the mentions; `authors` and `clusters` the two indexes
-enrich keeps beside them in the same file (`SqliteAuthors`, `SqliteClusters`, the store's parts);
-`schema` every table and their migration; `query` the compiler from the query language and
-`Filters` to SQL over FTS5.
+- `store`: `SqliteStore`, which owns the mentions and holds the two parts below;
+- `authors`, `clusters`: `SqliteAuthors` and `SqliteClusters`, the indexes enrich keeps beside
+  the mentions, in the same file;
+- `query`: the compiler from the query language and `Filters` to SQL over FTS5;
+- `schema`: every table, the schema version and the migration.
 """
 
 from index.sqlite.store import SqliteStore
