@@ -12,8 +12,8 @@ stage runner moves them.
    every one landed. SQLite FTS5 (``sqlite://``) against Elasticsearch (``http://``, one
    shard, refresh every second), with one writer and with two (two index workers).
 3. Enrich's work in the store, per batch: near-duplicate clusters
-   (`DuplicateDetector.clusters`: MinHash, then `Store.assign_clusters`) and author influence
-   (`InfluenceTracker.update`: `record_authors`, scores, the percentile) for the first
+   (`DuplicateDetector.clusters`: MinHash, then `ClusterIndex.assign_clusters`) and author
+   influence (`InfluenceTracker.update`: `record_authors`, scores, the percentile) for the first
    ``--enrich-mentions`` (default 10,000; 2,000 authors on 50 sites) into an empty store.
    SQLite against Elasticsearch with one enrich worker and with two (two processes, each its
    own client: assignments queue for the same lock).

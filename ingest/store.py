@@ -6,14 +6,14 @@ Elasticsearch (``http(s)://host:9200``). They are defined here, in the spine, be
 are handed a store (enrich for author history and near-duplicates, alerts for backtests) and must
 not import `index`. Each consumer declares only the protocol it uses:
 
-- `MentionStore`: the mentions themselves (written by the index stage, read by alerts, exports,
-  the CLI and the web page);
+- `MentionStore`: the mentions themselves (written by the index stage, read by alerts, the
+  CLI, exports and reports);
 - `AuthorIndex`: what enrich keeps about authors (`enrich.influence`);
 - `ClusterIndex`: the near-duplicate signatures (`enrich.duplicates`);
 - `StoreAdmin`: `StoreAdmin.refresh` and `StoreAdmin.drop`, for operators, benches and tests;
   no stage is handed them;
 - `Store`: all four, what `index.open_store` returns and the composition root holds. Each
-  implementation is one object that is all four (its author and cluster parts answer for it).
+  implementation is one object that is all four.
 
 A store is a context manager: ``with open_store(url) as store:`` closes it on the way out.
 

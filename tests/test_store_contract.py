@@ -1,4 +1,5 @@
-"""The `Store` contract, held against every implementation (see `ingest.store`).
+"""The store contract (`MentionStore`, `AuthorIndex`, `ClusterIndex` and `StoreAdmin`, see
+`ingest.store`), held against every implementation.
 
 Implementations are listed in `tests.backends`: each gives a fresh, empty store.
 """
