@@ -107,7 +107,10 @@ def test_a_new_schema_version_migrates_every_mention(store: DisposableElasticSto
     mentions = [make_mention(f"Acme numéro {i}", brands=("Acme",)) for i in range(30)]
     store.upsert(mentions)
     newer = DisposableElasticStore(
-        store.client, store.settings, display=store.display, schema_version=SCHEMA_VERSION + 1
+        store.client,
+        store.settings,
+        display=store.indices.display,
+        schema_version=SCHEMA_VERSION + 1,
     )
     newer.setup()
     assert set(store.client.indices.get_alias(name=store.alias).body) == {newer.index}

@@ -172,7 +172,7 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         return store
 
     def __repr__(self) -> str:
-        return f"ElasticStore({self.display}, alias={self.alias})"
+        return f"ElasticStore({self.indices.display}, alias={self.alias})"
 
     # -- the connection and names, which its parts share ----------------------------------------
 
@@ -183,10 +183,6 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
     @property
     def settings(self) -> ElasticSettings:
         return self.indices.settings
-
-    @property
-    def display(self) -> str:
-        return self.indices.display
 
     @property
     def alias(self) -> str:
@@ -217,7 +213,7 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
             log.debug(
                 "%s has no french/english analyzers (a minimal distribution?): searches match "
                 "the same mentions, relevance uses unstemmed words only",
-                self.display,
+                self.indices.display,
             )
         return found
 
@@ -253,14 +249,16 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
             "check the alias", lambda: self.client.indices.exists(index=self.alias)
         ):
             raise ConfigError(
-                f"{self.display} has an index named '{self.alias}' where Veille expects an "
+                f"{self.indices.display} has an index named '{self.alias}' where Veille expects an "
                 f"alias; was it created by a write without the template? Rename or delete it"
             )
         created = self._create(self.index, alias=not current)
         if current:
             self._migrate(sorted(current), created)
         elif created:
-            log.info("%s: created %s behind the alias %s", self.display, self.index, self.alias)
+            log.info(
+                "%s: created %s behind the alias %s", self.indices.display, self.index, self.alias
+            )
 
     def _aliased(self) -> set[str]:
         def read() -> set[str]:
@@ -294,10 +292,12 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         missing from minimal clusters). Stop the index workers while it runs."""
         if not created:
             raise StoreUnavailable(
-                f"{self.display}: another process is migrating {self.alias} to {self.index}; "
-                f"try again when it is done"
+                f"{self.indices.display}: another process is migrating {self.alias} to "
+                f"{self.index}; try again when it is done"
             )
-        log.warning("%s: migrating %s from %s to %s", self.display, self.alias, old, self.index)
+        log.warning(
+            "%s: migrating %s from %s to %s", self.indices.display, self.alias, old, self.index
+        )
 
         def copy() -> int:
             self.client.indices.refresh(index=",".join(old))
@@ -329,7 +329,7 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         )
         log.warning(
             "%s: %d mentions copied; %s now points to %s (delete %s when satisfied)",
-            self.display,
+            self.indices.display,
             copied,
             self.alias,
             self.index,
@@ -407,7 +407,7 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         self.indices.wrote(self.alias)
         if retry:
             raise StoreUnavailable(
-                f"{self.display}: {len(retry)} of {len(latest)} mentions not written "
+                f"{self.indices.display}: {len(retry)} of {len(latest)} mentions not written "
                 f"({retry[0]}); the batch will be written again"
             )
         return rejected
