@@ -27,7 +27,7 @@ from alerts.detectors import Detector, ShareDetector
 from alerts.incidents import IncidentState, Tracker
 from alerts.settings import Rule
 from ingest.errors import ConfigError
-from ingest.store import Store
+from ingest.store import MentionStore
 
 Point = tuple[datetime, float]
 
@@ -146,7 +146,7 @@ def replay(
 
 
 def store_series(
-    store: Store, rule: Rule, brand: str, since: datetime, until: datetime, step: timedelta
+    store: MentionStore, rule: Rule, brand: str, since: datetime, until: datetime, step: timedelta
 ) -> list[tuple[datetime, Any]]:
     """``brand``'s series for ``rule``'s metric, counted from the store's mentions by the very
     code the worker counts with (`alerts.buckets`), in a scratch state file."""

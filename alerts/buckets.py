@@ -29,7 +29,7 @@ from alerts.db import AlertsDb
 from alerts.notification import MentionRow, dumps, loads
 from alerts.terms import terms_of
 from ingest.record import Mention
-from ingest.store import Filters, Store
+from ingest.store import Filters, MentionStore
 
 CLOSED_UNTIL = "closed_until"
 
@@ -281,7 +281,7 @@ class BucketStore:
     # -- rebuilding ----------------------------------------------------------------------------
 
     def rebuild(
-        self, store: Store, brands: Iterable[str], since: datetime, now: datetime
+        self, store: MentionStore, brands: Iterable[str], since: datetime, now: datetime
     ) -> dict[str, int]:
         """Recount ``brands`` from the store's mentions published since ``since``; return how
         many mentions were read per brand. Buckets are cut by publication time."""

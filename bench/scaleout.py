@@ -12,8 +12,8 @@ stage runner moves them.
    every one landed. SQLite FTS5 (``sqlite://``) against Elasticsearch (``http://``, one
    shard, refresh every second), with one writer and with two (two index workers).
 3. Enrich's work in the store, per batch: near-duplicate clusters
-   (`DuplicateDetector.clusters`: MinHash, then `Store.assign_clusters`) and author influence
-   (`InfluenceTracker.update`: `record_authors`, scores, the percentile) for the first
+   (`DuplicateDetector.clusters`: MinHash, then `ClusterIndex.assign_clusters`) and author
+   influence (`InfluenceTracker.update`: `record_authors`, scores, the percentile) for the first
    ``--enrich-mentions`` (default 10,000; 2,000 authors on 50 sites) into an empty store.
    SQLite against Elasticsearch with one enrich worker and with two (two processes, each its
    own client: assignments queue for the same lock).
@@ -139,8 +139,7 @@ def store_run(kind: str, url: str | None, n: int, batch: int, writers: int) -> R
             thread.join()
         seconds = time.perf_counter() - start
         stored = store.count(Filters())
-        if kind == "elastic":
-            store.drop()  # type: ignore[attr-defined]
+        store.drop()
         store.close()
     assert stored == n, f"{kind}: {stored} of {n} stored"
     return {"upsert": (seconds, latencies), "peak": _peak_mib()}
@@ -196,8 +195,7 @@ def enrich_run(kind: str, url: str, n: int, batch: int, workers: int) -> Result:
     seconds = max(r["span"][1] for r in results) - min(r["span"][0] for r in results)
     store = open_store(kind, url, prefix)
     authors = len(store.authors(sorted({author_key(m) for m in mentions})))
-    if kind == "elastic":
-        store.drop()  # type: ignore[attr-defined]
+    store.drop()
     store.close()
     latencies = [x for r in results for x in r["latencies"]]
     return {

@@ -12,7 +12,7 @@ without the word an ellipsis cut in two (a truncated retweet).
 - one more key, the hash of the first `HEAD_TOKENS` words, finds the original of a retweet that
   the network truncated ("RT @x: the first 120 characters…").
 
-`DuplicateDetector` asks the store (`Store.assign_clusters`) for the cluster that shares the
+`DuplicateDetector` asks the store (`ClusterIndex.assign_clusters`) for the cluster that shares the
 most keys with the mention, else the mention starts its own cluster, named after its id. The
 keys live in the store, not in the worker: every enrich worker, in any process or on any
 machine, sees the same index and the store assigns atomically, so two copies enriched at the
@@ -34,7 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ingest.record import Mention
-from ingest.store import Signature, Store
+from ingest.store import ClusterIndex, Signature
 from ingest.text import tokenize
 
 BANDS = 12
@@ -135,7 +135,7 @@ def signature_text(mention: Mention, min_tokens: int) -> str:
 class DuplicateDetector:
     """Assigns near-duplicate clusters through the store's key index."""
 
-    def __init__(self, store: Store, *, min_tokens: int = 8) -> None:
+    def __init__(self, store: ClusterIndex, *, min_tokens: int = 8) -> None:
         self.store = store
         self.min_tokens = min_tokens
 

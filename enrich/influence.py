@@ -19,14 +19,14 @@ The score (see `enrich.settings.InfluenceSettings` for the weights, 1, 1, 0.5 an
 - engagement: likes + shares + replies, summed over the author's mentions;
 - mentions: how many mentions of the watched brands the author wrote;
 - pagerank: the author's PageRank in the graph of replies, thread answers and @-mentions
-  between authors (`Store.author_edges`), with damping 0.85; ``n`` is the number of authors in
+  between authors (`AuthorIndex.author_edges`), with damping 0.85; ``n`` is the number of authors in
   the graph, so an author who gets no more attention than average adds 0, and one that the
   others answer and cite adds up to ``log10(n)``. It is recomputed every ``pagerank_every`` when
   the graph has grown, not at every batch.
 
 Logarithms, because reach and engagement span six orders of magnitude and each tenfold counts
 the same. An author is an influencer when their score is at or above the configured percentile
-of every author's score (`Store.author_score_at`).
+of every author's score (`AuthorIndex.author_score_at`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from scipy.sparse import csr_matrix
 
 from enrich.settings import InfluenceSettings
 from ingest.record import Influence, Mention
-from ingest.store import AuthorActivity, AuthorEdge, AuthorScore, AuthorStats, Store
+from ingest.store import AuthorActivity, AuthorEdge, AuthorIndex, AuthorScore, AuthorStats
 from ingest.text import fold
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class InfluenceTracker:
 
     def __init__(
         self,
-        store: Store,
+        store: AuthorIndex,
         settings: InfluenceSettings | None = None,
         *,
         monotonic: Callable[[], float] = time.monotonic,

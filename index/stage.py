@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from ingest.record import Mention
 from ingest.runner import StageOutput
-from ingest.store import Store
+from ingest.store import MentionStore
 
 
 class IndexStage:
@@ -15,7 +15,7 @@ class IndexStage:
 
     name = "index"
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: MentionStore) -> None:
         self.store = store
 
     def process(self, batch: Sequence[Mention]) -> StageOutput:

@@ -1,29 +1,41 @@
-"""The `Store` protocol: where enriched mentions are kept, searched and counted.
+"""The store protocols: where enriched mentions are kept, searched and counted, and the two small
+indexes enrich keeps beside them.
 
-`index` implements it twice, chosen by URL: SQLite with FTS5 (``sqlite://path``) and
-Elasticsearch (``http(s)://host:9200``). It is defined here, in the spine, because other stages
-are handed a store (enrich for author history, alerts for backtests) and must not import `index`.
+`index` implements them twice, chosen by URL: SQLite with FTS5 (``sqlite://path``) and
+Elasticsearch (``http(s)://host:9200``). They are defined here, in the spine, because other stages
+are handed a store (enrich for author history and near-duplicates, alerts for backtests) and must
+not import `index`. Each consumer declares only the protocol it uses:
+
+- `MentionStore`: the mentions themselves (written by the index stage, read by alerts, the
+  CLI, exports and reports);
+- `AuthorIndex`: what enrich keeps about authors (`enrich.influence`);
+- `ClusterIndex`: the near-duplicate signatures (`enrich.duplicates`);
+- `StoreAdmin`: `StoreAdmin.refresh` and `StoreAdmin.drop`, for operators, benches and tests;
+  no stage is handed them;
+- `Store`: all four, what `index.open_store` returns and the composition root holds. Each
+  implementation is one object that is all four.
+
+A store is a context manager: ``with open_store(url) as store:`` closes it on the way out.
 
 Contract, held by `tests/test_store_contract.py` for every implementation:
 
-- `Store.upsert` is idempotent by mention id: writing the same mention twice leaves one copy.
-  Of two versions, the one fetched later wins. It returns the mentions the store rejected for
-  good, with the reason, and raises `StoreUnavailable` for a passing failure.
+- `MentionStore.upsert` is idempotent by mention id: writing the same mention twice leaves one
+  copy. Of two versions, the one fetched later wins. It returns the mentions the store rejected
+  for good, with the reason, and raises `StoreUnavailable` for a passing failure.
 - Every read takes the same `Filters`, and the query in them selects the same mentions as the
   in-memory matcher would.
-- Counts (`Store.count`, `Store.timeline`, `Store.top`) take ``distinct="cluster"`` to count a
-  near-duplicate cluster (a press release syndicated by fifty sites, a retweet and its original)
-  once: a mention without a cluster counts as its own.
+- Counts (`MentionStore.count`, `MentionStore.timeline`, `MentionStore.top`) take
+  ``distinct="cluster"`` to count a near-duplicate cluster (a press release syndicated by fifty
+  sites, a retweet and its original) once: a mention without a cluster counts as its own.
 
-Enrich also keeps two small indexes here, because they must be shared by every enrich worker,
-whatever process or machine it runs on, and survive redelivery:
+The two indexes enrich keeps are in the store because they must be shared by every enrich
+worker, whatever process or machine it runs on, and survive redelivery:
 
-- authors (`Store.record_authors` ... `Store.top_authors`): each mention's contribution to its
-  author (`AuthorActivity`), kept by mention id so that a redelivered mention counts once; the
-  store aggregates it into `AuthorStats`; enrich computes the scores (`enrich.influence`) and
-  saves them back;
-- near-duplicate signatures (`Store.assign_clusters`): MinHash LSH keys, so that a copy joins
-  the cluster of the text it shares the most keys with, atomically.
+- authors (`AuthorIndex`): each mention's contribution to its author (`AuthorActivity`), kept by
+  mention id so that a redelivered mention counts once; the store aggregates it into
+  `AuthorStats`; enrich computes the scores (`enrich.influence`) and saves them back;
+- near-duplicate signatures (`ClusterIndex`): MinHash LSH keys, so that a copy joins the cluster
+  of the text it shares the most keys with, atomically.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol
+from typing import Literal, Protocol, Self
 
 from ingest.query.tree import Node
 from ingest.record import Mention, SentimentLabel
@@ -191,7 +203,9 @@ class Signature:
     but later copies can still join it."""
 
 
-class Store(Protocol):
+class MentionStore(Protocol):
+    """Where enriched mentions are kept, searched and counted."""
+
     def setup(self) -> None:
         """Create or migrate what the store needs (idempotent; safe at every start)."""
 
@@ -223,7 +237,25 @@ class Store(Protocol):
         entities by canonical name...), most frequent first; mentions without a value are not
         counted."""
 
-    # -- authors (written by enrich) -------------------------------------------------------------
+    def significant_terms(
+        self, filters: Filters, background: Filters | None = None, limit: int = 10
+    ) -> list[SignificantTerm]:
+        """The words of the mentions ``filters`` selects (title and text, folded) that are
+        over-represented there compared with ``background`` (every mention when None; it should
+        include the selection): the emerging terms of a spike, most significant first. Words in
+        fewer than 2 selected mentions are ignored; the selection is sampled to its 5,000 most
+        recent mentions."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(self, *exc: object) -> None:
+        """Close the store."""
+
+
+class AuthorIndex(Protocol):
+    """What enrich keeps about authors, across workers (`enrich.influence`)."""
 
     def record_authors(self, activity: Sequence[AuthorActivity]) -> list[AuthorStats]:
         """Keep each activity by mention id (a redelivered mention replaces its earlier copy,
@@ -246,7 +278,9 @@ class Store(Protocol):
     def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
         """The authors of the mentions matching ``filters``, highest score first."""
 
-    # -- near-duplicates (written by enrich) ----------------------------------------------------
+
+class ClusterIndex(Protocol):
+    """The near-duplicate signatures enrich keeps, across workers (`enrich.duplicates`)."""
 
     def assign_clusters(self, signatures: Sequence[Signature]) -> dict[str, str]:
         """The cluster of each signature's mention, atomically across workers: the cluster it
@@ -255,13 +289,19 @@ class Store(Protocol):
         cluster named after the mention. Signatures are stored in order, so a later one in the
         same batch can join an earlier one."""
 
-    def significant_terms(
-        self, filters: Filters, background: Filters | None = None, limit: int = 10
-    ) -> list[SignificantTerm]:
-        """The words of the mentions ``filters`` selects (title and text, folded) that are
-        over-represented there compared with ``background`` (every mention when None; it should
-        include the selection): the emerging terms of a spike, most significant first. Words in
-        fewer than 2 selected mentions are ignored; the selection is sampled to its 5,000 most
-        recent mentions."""
 
-    def close(self) -> None: ...
+class StoreAdmin(Protocol):
+    """What operators, benches and tests do to a store as a whole; no stage needs it."""
+
+    def refresh(self) -> None:
+        """Make every write acknowledged so far, by any process, visible to reads now
+        (Elasticsearch shows other processes' writes after its refresh interval; SQLite at
+        once)."""
+
+    def drop(self) -> None:
+        """Delete everything the store created (its tables or indices and what enrich keeps);
+        `MentionStore.setup` creates it again, empty."""
+
+
+class Store(MentionStore, AuthorIndex, ClusterIndex, StoreAdmin, Protocol):
+    """All of it, in one object: what `index.open_store` returns and the composition root holds."""

@@ -10,7 +10,7 @@ import pytest
 
 from enrich.duplicates import DuplicateDetector, lsh_keys, normalise
 from index.elastic import ElasticStore
-from index.elastic_base import connect
+from index.elastic.client import connect
 from index.settings import ElasticSettings
 from index.sqlite import SqliteStore
 from ingest.record import Mention

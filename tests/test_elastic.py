@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from index.elastic import MAX_WINDOW, SCHEMA_VERSION, Capabilities, ElasticStore, connect, mapping
+from index.elastic import ElasticStore
+from index.elastic.client import MAX_WINDOW, connect
+from index.elastic.mapping import SCHEMA_VERSION, Capabilities, mapping
 from index.settings import ElasticSettings
 from index.stage import IndexStage
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
@@ -105,7 +107,10 @@ def test_a_new_schema_version_migrates_every_mention(store: DisposableElasticSto
     mentions = [make_mention(f"Acme numéro {i}", brands=("Acme",)) for i in range(30)]
     store.upsert(mentions)
     newer = DisposableElasticStore(
-        store.client, store.settings, display=store.display, schema_version=SCHEMA_VERSION + 1
+        store.client,
+        store.settings,
+        display=store.indices.display,
+        schema_version=SCHEMA_VERSION + 1,
     )
     newer.setup()
     assert set(store.client.indices.get_alias(name=store.alias).body) == {newer.index}
@@ -223,7 +228,7 @@ def test_the_score_percentile_is_exact_however_many_authors(
     percentiles = [p / 2 for p in range(201)]
     expected = [ranked[max(1, math.ceil(p / 100 * len(ranked))) - 1] for p in percentiles]
     for window in (10_000, 4, 1):  # past the window, it estimates then counts
-        store.max_window = window
+        store.author_index.max_window = window
         assert [store.author_score_at(p) for p in percentiles] == expected
 
 
@@ -259,14 +264,14 @@ def test_an_author_key_too_long_for_an_id_is_kept(store: DisposableElasticStore)
 def test_an_expired_lock_is_taken_over_and_a_held_one_is_waited_for(
     store: DisposableElasticStore,
 ) -> None:
-    locks = store.locks_index
+    locks = store.cluster_index.locks_index
     now_ms = int(time.time() * 1000)
     store.client.index(index=locks, id="clusters", document={"owner": "dead", "expires": 1})
     assert store.assign_clusters([Signature("m1", (1, 2))]) == {"m1": "m1"}  # taken over
     assert not store.client.exists(index=locks, id="clusters")  # and released
     held = {"owner": "busy", "expires": now_ms + 60_000}
     store.client.index(index=locks, id="clusters", document=held)
-    store.lock_wait = 0.3
+    store.cluster_index.lock_wait = 0.3
     with pytest.raises(StoreUnavailable, match="lock is held"):
         store.assign_clusters([Signature("m2", (2, 3))])
     store.client.delete(index=locks, id="clusters")
@@ -277,21 +282,22 @@ def test_a_worker_that_lost_its_lock_writes_nothing(
     store: DisposableElasticStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store.assign_clusters([Signature("m1", (1, 2))])
-    shared = store._shared
+    locks = store.cluster_index.locks_index
+    shared = store.cluster_index._shared
 
     def then_taken_over(keys: Any) -> Any:
         found = shared(keys)
         # Meanwhile this worker stalled past its lease, and another one took the lock over.
         lease = {"owner": "other", "expires": int(time.time() * 1000) + 60_000}
-        store.client.index(index=store.locks_index, id="clusters", document=lease)
+        store.client.index(index=locks, id="clusters", document=lease)
         return found
 
-    monkeypatch.setattr(store, "_shared", then_taken_over)
+    monkeypatch.setattr(store.cluster_index, "_shared", then_taken_over)
     with pytest.raises(StoreUnavailable, match="took the near-duplicate lock over"):
         store.assign_clusters([Signature("m2", (1, 5))])
     monkeypatch.undo()
-    assert store.client.get(index=store.locks_index, id="clusters")["_source"]["owner"] == "other"
-    store.client.delete(index=store.locks_index, id="clusters")
+    assert store.client.get(index=locks, id="clusters")["_source"]["owner"] == "other"
+    store.client.delete(index=locks, id="clusters")
     # Nothing was stored: assigned again, as if for the first time.
     assert store.assign_clusters([Signature("m2", (1, 5)), Signature("m3", (5,))]) == {
         "m2": "m1",

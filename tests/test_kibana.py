@@ -20,7 +20,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from index.kibana import KibanaClient, SavedObject, saved_objects, validate
+from index.elastic.kibana import KibanaClient, SavedObject, saved_objects, validate
 from index.settings import KibanaSettings
 from ingest.errors import VeilleError
 from veille.cli import cli

@@ -1,4 +1,5 @@
-"""The `Store` contract, held against every implementation (see `ingest.store`).
+"""The store contract (`MentionStore`, `AuthorIndex`, `ClusterIndex` and `StoreAdmin`, see
+`ingest.store`), held against every implementation.
 
 Implementations are listed in `tests.backends`: each gives a fresh, empty store.
 """
@@ -394,3 +395,40 @@ def test_significant_terms_are_the_words_of_the_spike(store: Store) -> None:
     # Against a background that is the spike itself, nothing stands out.
     spike_only = Filters(sentiment="negative")
     assert store.significant_terms(spike_only, background=spike_only) == []
+
+
+# -- administration and lifetime ----------------------------------------------------------------
+
+
+def test_drop_deletes_everything_and_setup_starts_afresh(store: Store) -> None:
+    m = make_mention("Panne chez Acme", brands=("Acme",), sentiment="negative")
+    store.upsert([m])
+    store.record_authors([_activity(m.id, "jo")])
+    store.assign_clusters([Signature(m.id, (1, 2, 3))])
+    store.refresh()
+    assert store.count(Filters()) == 1
+    store.drop()
+    store.setup()
+    assert store.count(Filters()) == 0
+    assert store.get(m.id) is None
+    assert store.authors(["forum.fr/jo"]) == []
+    assert store.author_score_at(50) is None
+    # Its signature went too: a copy starts its own cluster.
+    assert store.assign_clusters([Signature("m2", (1, 2, 3))]) == {"m2": "m2"}
+    # And it works as new.
+    spike = [m, make_mention("Encore une panne", brands=("Acme",), sentiment="negative")]
+    calm = [make_mention(f"Tout va bien, jour {i}", brands=("Acme",)) for i in range(4)]
+    store.upsert(spike + calm)
+    assert store.search(Filters(query=parse("panne"))).total == 2
+    assert "panne" in {t.key for t in store.significant_terms(Filters(sentiment="negative"))}
+
+
+def test_leaving_a_with_block_closes_the_store(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    closed: list[bool] = []
+    monkeypatch.setattr(store, "close", lambda: closed.append(True))
+    with store as entered:
+        assert entered is store
+        assert not closed
+    assert closed == [True]

@@ -1,5 +1,5 @@
 """``veille kibana setup``: install the data view, saved search, visualizations and dashboard
-that analysts start from in Kibana (see `index.kibana`)."""
+that analysts start from in Kibana (see `index.elastic.kibana`)."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def kibana() -> None:
 @pass_state
 def setup(state: State, export: Path | None, overwrite: bool) -> None:
     """Import Veille's saved objects into Kibana (store.kibana.url); safe to run again."""
-    from index.kibana import KibanaClient, saved_objects, to_ndjson, validate
+    from index.elastic.kibana import KibanaClient, saved_objects, to_ndjson, validate
 
     settings = state.settings
     objects = saved_objects(settings.store.elastic.index_prefix)

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from index.elastic_base import display_url
+from index.elastic.client import display_url
 from index.settings import KibanaSettings
 from ingest.errors import ConfigError, VeilleError
 

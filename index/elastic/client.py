@@ -1,15 +1,20 @@
-"""What every part of the Elasticsearch store shares: the client, its errors turned into
-Veille's, the bookkeeping of refreshes, and the small indices beside the mentions.
+"""The connection every part of the Elasticsearch store shares: `ElasticIndices`.
 
-`ElasticBase` is the base of `index.elastic.ElasticStore`, which adds the mentions, and of the
-parts enrich writes to (`index.elastic_authors`, `index.elastic_clusters`). Each part's indices
-are named ``<prefix>-<name>``, have a strict mapping and are created by `ElasticBase.ensure_index`
-at set-up, idempotently; a mapping that gained fields is applied to an existing index in place.
+`ElasticIndices` owns the client, the names of the indices under the configured prefix
+(``<prefix>-<name>``), the client's errors turned into Veille's, bulk writes with their retries,
+and the bookkeeping of refreshes. `index.elastic.store.ElasticStore` (the mentions) and its two
+parts, `index.elastic.authors.ElasticAuthors` and `index.elastic.clusters.ElasticClusters`, are
+each built over the same `ElasticIndices`. Each part's indices have a strict mapping and are
+created by `ElasticIndices.ensure_index` at set-up, idempotently; a mapping that gained fields is
+applied to an existing index in place.
 
 Refreshes: reads by id (``get``, ``mget``) see every acknowledged write at once; searches and
 aggregations see them after a refresh. A client refreshes an index before its first search after
-writing to it (`ElasticBase.wrote`, `ElasticBase.fresh`), so it always reads its own writes;
-other processes see them after the refresh interval (1 s by default).
+writing to it (`ElasticIndices.wrote`, `ElasticIndices.fresh`), so it always reads its own
+writes; other processes see them after the refresh interval (1 s by default).
+
+This is the module that imports the Elasticsearch client: the other modules of the package take
+its names from here, where a missing client is a clear error.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from index.base import chunks
 from index.settings import ElasticSettings
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 
@@ -46,26 +52,9 @@ MAX_WINDOW = 10_000
 """How deep ``from + size`` may page (``index.max_result_window``)."""
 RETRY_STATUS = (429, 502, 503, 504)
 
-KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 1024}
-LONG_KEYWORD: dict[str, Any] = {"type": "keyword", "ignore_above": 8191}
-UNINDEXED: dict[str, Any] = {"type": "keyword", "index": False, "doc_values": False}
-LONG: dict[str, Any] = {"type": "long"}
-DOUBLE: dict[str, Any] = {"type": "double"}
-DATE: dict[str, Any] = {"type": "date"}
 
-
-def strict(**properties: dict[str, Any]) -> dict[str, Any]:
-    """A strict mapping of these fields: a document with any other field is refused."""
-    return {"dynamic": "strict", "_meta": {"owner": "veille"}, "properties": properties}
-
-
-def chunks(values: Sequence[T], size: int = 1000) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-class ElasticBase:
-    """The client and the plumbing every part of `ElasticStore` uses. Thread-safe."""
+class ElasticIndices:
+    """The client and the plumbing every part of the store uses. Thread-safe."""
 
     def __init__(
         self,
@@ -96,7 +85,7 @@ class ElasticBase:
 
     # -- errors --------------------------------------------------------------------------------
 
-    def _call(self, what: str, action: Callable[[], T]) -> T:
+    def call(self, what: str, action: Callable[[], T]) -> T:
         """Run a client call; a cluster out of reach or refusing becomes `StoreUnavailable`."""
         try:
             return action()
@@ -111,18 +100,18 @@ class ElasticBase:
                 f"{self.display} is out of reach: could not {what} ({type(exc).__name__})"
             ) from exc
 
-    def _search(self, what: str, **options: Any) -> dict[str, Any]:
+    def search(self, what: str, **options: Any) -> dict[str, Any]:
         """A search (``options`` as the client takes them), its errors turned into Veille's."""
-        return dict(self._call(what, lambda: self.client.search(**options)).body)
+        return dict(self.call(what, lambda: self.client.search(**options)).body)
 
-    def _pages(self, what: str, **options: Any) -> Iterator[list[dict[str, Any]]]:
+    def pages(self, what: str, **options: Any) -> Iterator[list[dict[str, Any]]]:
         """Every hit of a sorted search (``options`` with ``sort`` and ``size``), a page at a
         time, with ``search_after``: no depth limit, unlike ``from``."""
         after: list[Any] | None = None
         while True:
             if after is not None:
                 options["search_after"] = after
-            hits: list[dict[str, Any]] = self._search(what, **options)["hits"]["hits"]
+            hits: list[dict[str, Any]] = self.search(what, **options)["hits"]["hits"]
             if hits:
                 yield hits
             if len(hits) < options["size"]:
@@ -141,7 +130,7 @@ class ElasticBase:
             # Cleared before the refresh, so a write acknowledged meanwhile marks it again.
             self._dirty.discard(index)
             try:
-                self._call("refresh", lambda: self.client.indices.refresh(index=index))
+                self.call("refresh", lambda: self.client.indices.refresh(index=index))
             except Exception:
                 self._dirty.add(index)
                 raise
@@ -164,7 +153,7 @@ class ElasticBase:
                     raise
                 self.client.indices.put_mapping(index=index, **mapping)
 
-        self._call(f"set up {index}", ensure)
+        self.call(f"set up {index}", ensure)
 
     def delete_indices(self, indices: Iterable[str]) -> None:
         for index in indices:
@@ -178,7 +167,7 @@ class ElasticBase:
         """The documents of ``index`` with these ids that exist, by id (real time: no refresh
         needed), with their ``_seq_no`` and ``_primary_term``."""
         found: dict[str, dict[str, Any]] = {}
-        for chunk in chunks(list(dict.fromkeys(ids))):
+        for chunk in chunks(list(dict.fromkeys(ids)), 1000):
             found.update(
                 (d["_id"], d) for d in self._mget(index, chunk, fields)["docs"] if d.get("found")
             )
@@ -188,7 +177,7 @@ class ElasticBase:
         options: dict[str, Any] = {"index": index, "ids": list(ids)}
         if fields is not None:
             options["source_includes"] = list(fields)
-        return dict(self._call(f"read {index}", lambda: self.client.mget(**options)).body)
+        return dict(self.call(f"read {index}", lambda: self.client.mget(**options)).body)
 
     def bulk(self, what: str, index: str, actions: Iterable[dict[str, Any]]) -> list[int]:
         """Write ``actions`` (429 and 5xx retried with backoff) and return the status of each
@@ -222,7 +211,7 @@ class ElasticBase:
                 else:
                     raise VeilleError(f"{self.display} refused to {what}: {item_reason(result)}")
 
-        self._call(what, write)
+        self.call(what, write)
         self.wrote(index)
         if transient:
             raise StoreUnavailable(f"{self.display}: could not {what} ({transient[0]})")
@@ -280,15 +269,16 @@ def item_reason(result: dict[str, Any]) -> str:
     return str(error)[:500]
 
 
-# The client's names, for the other parts to import from here (where a missing client is a
-# clear error).
 __all__ = [
+    "MAX_WINDOW",
+    "RETRY_STATUS",
     "BadRequestError",
     "ConflictError",
-    "ElasticBase",
+    "ElasticIndices",
     "Elasticsearch",
     "NotFoundError",
     "connect",
     "display_url",
     "helpers",
+    "item_reason",
 ]

@@ -1,10 +1,16 @@
 """The scale-out `Store`: mentions in Elasticsearch (``http(s)://host:9200``).
 
+`ElasticStore` owns the mentions and holds the two indexes enrich keeps, in indices of their own
+under the same prefix, as its ``author_index`` (`index.elastic.authors.ElasticAuthors`) and
+``cluster_index`` (`index.elastic.clusters.ElasticClusters`). All three share one
+`index.elastic.client.ElasticIndices`: the client, the names, errors, bulk writes and refreshes.
+
 Schema as code, set up idempotently (`ElasticStore.setup`, run by ``veille index setup`` and at
 every start):
 
-- an index template (``<prefix>-mentions``) holds the settings and an explicit, strict mapping
-  (`mapping`), so a document with a field the mapping does not know is refused, never guessed;
+- an index template (``<prefix>-mentions``) holds the settings and the explicit, strict mapping
+  (`index.elastic.mapping`), so a document with a field the mapping does not know is refused,
+  never guessed;
 - the documents live in one index per schema version, ``<prefix>-mentions-v<N>``, behind the
   alias ``<prefix>-mentions`` that every read and write goes through (``require_alias``, so a
   write can never create an index by itself). A new schema version is set up by creating the
@@ -14,21 +20,8 @@ every start):
   a duplicate. Time-based indices have the same flaw, since a mention's date can change between
   fetches (a feed entry without a date is dated when fetched). Size the index with
   ``store.elastic.shards``;
-- capabilities are detected at setup: where the cluster has the ``french`` and ``english``
-  analyzers (every distribution but the minimal one), ``title`` and ``text`` get stemmed
-  sub-fields, used for relevance and by Kibana. Matching never depends on them, so a cluster
-  without them selects the same mentions.
-
-A document is the mention as JSON (`Mention` round-trips through ``_source``) plus ``search``:
-the folded words and the normalised keys that the query compiler (`index.dsl`) targets, and
-those that counts group by: ``search.cluster`` (the near-duplicate cluster, else the mention's
-own id, so that ``distinct="cluster"`` counts its distinct values), ``search.entities`` (each
-entity's folded canonical name: its ``kb_id``, else its text) and ``search.entity_names`` (the
-same, each followed by a name it was found under, to show the entity by).
-
-What enrich keeps beside the mentions (authors, near-duplicate signatures) lives in indices of
-its own under the same prefix, set up with the mentions: `index.elastic_authors` and
-`index.elastic_clusters` own them; `index.elastic_base` the plumbing all parts share.
+- capabilities (the language analyzers) are detected at setup;
+- the author and cluster parts set up their own indices at the same time.
 
 Writes are bulk, by mention id, with the fetch time as external version (``external_gte``): a
 replay rewrites, an older copy never overwrites a newer one. 429 and 5xx are retried with
@@ -46,28 +39,24 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from index.dsl import (
-    MAX_TOKEN_CHARS,
-    Query,
-    cut,
+from index.base import (
+    SIGNIFICANT_MIN_COUNT,
+    SIGNIFICANT_SAMPLE,
+    BaseStore,
     epoch_ms,
-    filters_query,
-    ranking_query,
+    from_epoch_ms,
 )
-from index.elastic_authors import AuthorIndices
-from index.elastic_base import (
-    KEYWORD,
-    LONG_KEYWORD,
+from index.elastic.authors import ElasticAuthors
+from index.elastic.client import (
     MAX_WINDOW,
     RETRY_STATUS,
-    UNINDEXED,
     BadRequestError,
+    ElasticIndices,
     Elasticsearch,
     NotFoundError,
     connect,
@@ -75,7 +64,16 @@ from index.elastic_base import (
     helpers,
     item_reason,
 )
-from index.elastic_clusters import ClusterIndices
+from index.elastic.clusters import ElasticClusters
+from index.elastic.mapping import (
+    NAME_SEP,
+    SCHEMA_VERSION,
+    Capabilities,
+    document,
+    from_document,
+    mapping,
+)
+from index.elastic.query import Query, filters_query, ranking_query
 from index.settings import ElasticSettings
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Mention
@@ -91,22 +89,13 @@ from ingest.store import (
     Store,
     TermCount,
 )
-from ingest.text import fold, tokenize
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 2
-"""Bump it with any change to `mapping`: setup then migrates to a new index. (2: the keys of
-entities and clusters.)"""
-
-_SIGNIFICANT_SAMPLE = 5_000
 CLUSTER_PRECISION = 40_000
 """Up to this many distinct clusters, ``distinct="cluster"`` counts are exact (Elasticsearch's
 ``cardinality`` aggregation keeps every value up to its ``precision_threshold``, at most
 40,000); above it, they are estimates within about 1 %."""
-_NAME_SEP = "\x1f"
-
-_WORDS: dict[str, Any] = {"type": "text", "analyzer": "whitespace", "similarity": "BM25"}
 
 _FACETS: dict[Facet, str] = {
     "brand": "enrichment.brands",
@@ -117,125 +106,6 @@ _FACETS: dict[Facet, str] = {
     "lang": "search.lang",
     "entity": "search.entities",
 }
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    """What the cluster offers beyond the core, found at setup."""
-
-    language_analyzers: bool = False
-
-
-def _prose(languages: bool) -> dict[str, Any]:
-    field: dict[str, Any] = {"type": "text", "analyzer": "standard"}
-    if languages:
-        field["fields"] = {
-            "fr": {"type": "text", "analyzer": "french"},
-            "en": {"type": "text", "analyzer": "english"},
-        }
-    return field
-
-
-def mapping(capabilities: Capabilities) -> dict[str, Any]:
-    """The strict mapping: every field of `Mention`, typed, plus the ``search`` keys."""
-
-    def obj(**properties: dict[str, Any]) -> dict[str, Any]:
-        return {"properties": properties}
-
-    long = {"type": "long"}
-    date = {"type": "date"}
-    score = {"type": "float"}
-    prose = _prose(capabilities.language_analyzers)
-    return {
-        "dynamic": "strict",
-        "_meta": {"schema_version": SCHEMA_VERSION, "owner": "veille"},
-        "properties": {
-            "id": KEYWORD,
-            "source": obj(kind=KEYWORD, name=KEYWORD),
-            "url": {**KEYWORD, "ignore_above": 4096},
-            "site": KEYWORD,
-            "title": prose,
-            "text": prose,
-            "author": obj(name=KEYWORD, handle=KEYWORD, url=UNINDEXED, followers=long),
-            "published": date,
-            "fetched": date,
-            "thread": obj(id=KEYWORD, title=prose, url=UNINDEXED, position=long),
-            "parent": KEYWORD,
-            "engagement": obj(likes=long, shares=long, replies=long, views=long),
-            "lang": KEYWORD,
-            "enrichment": obj(
-                brands=KEYWORD,
-                lang=KEYWORD,
-                sentiment=obj(label=KEYWORD, score=score, confidence=score, model=KEYWORD),
-                entities=obj(text=KEYWORD, label=KEYWORD, kb_id=KEYWORD),
-                influence=obj(
-                    author_key=LONG_KEYWORD, score=score, is_influencer={"type": "boolean"}
-                ),
-                cluster=KEYWORD,
-                enriched=date,
-            ),
-            "search": obj(
-                title=_WORDS,
-                text=_WORDS,
-                lang=KEYWORD,
-                sites=KEYWORD,
-                authors=KEYWORD,
-                author=KEYWORD,
-                source=KEYWORD,
-                brands=KEYWORD,
-                sentiment=KEYWORD,
-                cluster=KEYWORD,
-                entities=KEYWORD,
-                entity_names=KEYWORD,
-            ),
-        },
-    }
-
-
-def _words(text: str | None) -> str:
-    if not text:
-        return ""
-    tokens = tokenize(text)
-    if max(map(len, tokens), default=0) > MAX_TOKEN_CHARS:
-        tokens = [cut(t) for t in tokens]
-    return " ".join(tokens)
-
-
-def _suffixes(site: str) -> list[str]:
-    """``news.example.com`` gives itself, ``example.com`` and ``com``: ``site:`` matches a site
-    and its subdomains."""
-    parts = site.split(".")
-    return [".".join(parts[i:]) for i in range(len(parts))]
-
-
-def document(mention: Mention) -> dict[str, Any]:
-    """What is stored for ``mention``: the record itself and its ``search`` keys."""
-    doc = mention.model_dump(mode="json", exclude_none=True)
-    author = mention.author
-    authors = {fold(v) for v in (author.name, author.handle) if v} if author else set()
-    enrichment = mention.enrichment
-    sentiment = enrichment.sentiment.label if enrichment and enrichment.sentiment else "unknown"
-    names = {
-        (fold(name), name)
-        for e in (enrichment.entities if enrichment else ())
-        if fold(name := e.kb_id or e.text)
-    }
-    search = {
-        "title": _words(mention.heading),
-        "text": _words(mention.text),
-        "lang": mention.effective_lang,
-        "sites": _suffixes(mention.site),
-        "authors": sorted(a for a in authors if a),
-        "author": author.display if author and author.display else None,
-        "source": fold(mention.source.name),
-        "brands": [b.lower() for b in enrichment.brands] if enrichment else [],
-        "sentiment": sentiment,
-        "cluster": enrichment.cluster if enrichment and enrichment.cluster else mention.id,
-        "entities": sorted({key for key, _ in names}),
-        "entity_names": sorted(f"{key}{_NAME_SEP}{name}" for key, name in names),
-    }
-    doc["search"] = {k: v for k, v in search.items() if v is not None}
-    return doc
 
 
 def _encode(doc: dict[str, Any]) -> bytes:
@@ -265,12 +135,7 @@ def _regex_literal(text: str) -> str:
     return "".join(c if c.isalnum() or c == " " else f"\\{c}" for c in text)
 
 
-def _mention(source: dict[str, Any]) -> Mention:
-    source.pop("search", None)
-    return Mention.model_validate(source)
-
-
-class ElasticStore(AuthorIndices, ClusterIndices):
+class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
     """A `Store` in an Elasticsearch cluster. Thread-safe (the client is)."""
 
     def __init__(
@@ -284,7 +149,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         bulk_retries: int = 5,
         initial_backoff: float = 0.5,
     ) -> None:
-        super().__init__(
+        self.indices = ElasticIndices(
             client,
             settings,
             display=display,
@@ -292,6 +157,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             bulk_retries=bulk_retries,
             initial_backoff=initial_backoff,
         )
+        super().__init__(ElasticAuthors(self.indices), ElasticClusters(self.indices))
         self.schema_version = schema_version
         self.capabilities = Capabilities()
 
@@ -306,9 +172,21 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         return store
 
     def __repr__(self) -> str:
-        return f"ElasticStore({self.display}, alias={self.alias})"
+        return f"ElasticStore({self.indices.display}, alias={self.alias})"
 
-    # -- names ---------------------------------------------------------------------------------
+    # -- the connection and names, which its parts share ----------------------------------------
+
+    @property
+    def client(self) -> Elasticsearch:
+        return self.indices.client
+
+    @property
+    def settings(self) -> ElasticSettings:
+        return self.indices.settings
+
+    @property
+    def alias(self) -> str:
+        return self.indices.alias
 
     @property
     def index(self) -> str:
@@ -325,7 +203,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
                 return False
             return True
 
-        found = self._call(
+        found = self.indices.call(
             "detect its capabilities",
             lambda: Capabilities(
                 language_analyzers=has_analyzer("french") and has_analyzer("english")
@@ -335,7 +213,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             log.debug(
                 "%s has no french/english analyzers (a minimal distribution?): searches match "
                 "the same mentions, relevance uses unstemmed words only",
-                self.display,
+                self.indices.display,
             )
         return found
 
@@ -357,28 +235,30 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         """Put the template, create the index and its alias, or migrate to a new schema
         version, and create what enrich keeps (idempotent; safe at every start)."""
         self.capabilities = self.detect()
-        self.setup_authors()
-        self.setup_clusters()
+        self.author_index.setup()
+        self.cluster_index.setup()
         template = self.template()
-        self._call(
+        self.indices.call(
             "put the index template",
             lambda: self.client.indices.put_index_template(name=self.alias, **template),
         )
         current = self._aliased()
         if self.index in current:
             return
-        if not current and self._call(
+        if not current and self.indices.call(
             "check the alias", lambda: self.client.indices.exists(index=self.alias)
         ):
             raise ConfigError(
-                f"{self.display} has an index named '{self.alias}' where Veille expects an "
+                f"{self.indices.display} has an index named '{self.alias}' where Veille expects an "
                 f"alias; was it created by a write without the template? Rename or delete it"
             )
         created = self._create(self.index, alias=not current)
         if current:
             self._migrate(sorted(current), created)
         elif created:
-            log.info("%s: created %s behind the alias %s", self.display, self.index, self.alias)
+            log.info(
+                "%s: created %s behind the alias %s", self.indices.display, self.index, self.alias
+            )
 
     def _aliased(self) -> set[str]:
         def read() -> set[str]:
@@ -387,7 +267,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             except NotFoundError:
                 return set()
 
-        return self._call("read the alias", read)
+        return self.indices.call("read the alias", read)
 
     def _create(self, index: str, *, alias: bool) -> bool:
         """Create ``index`` (from the template); False if it existed already."""
@@ -402,7 +282,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
                 raise
             return True
 
-        return self._call(f"create {index}", create)
+        return self.indices.call(f"create {index}", create)
 
     def _migrate(self, old: list[str], created: bool) -> None:
         """Copy every mention into the new index, then move the alias in one step.
@@ -412,22 +292,24 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         missing from minimal clusters). Stop the index workers while it runs."""
         if not created:
             raise StoreUnavailable(
-                f"{self.display}: another process is migrating {self.alias} to {self.index}; "
-                f"try again when it is done"
+                f"{self.indices.display}: another process is migrating {self.alias} to "
+                f"{self.index}; try again when it is done"
             )
-        log.warning("%s: migrating %s from %s to %s", self.display, self.alias, old, self.index)
+        log.warning(
+            "%s: migrating %s from %s to %s", self.indices.display, self.alias, old, self.index
+        )
 
         def copy() -> int:
             self.client.indices.refresh(index=",".join(old))
-            hits = helpers.scan(self.client, index=",".join(old), size=self.chunk_size)
-            mentions = (_mention(dict(hit["_source"])) for hit in hits)
+            hits = helpers.scan(self.client, index=",".join(old), size=self.indices.chunk_size)
+            mentions = (from_document(dict(hit["_source"])) for hit in hits)
             copied = 0
             for ok, item in helpers.streaming_bulk(
                 self.client,
                 self._actions(mentions, self.index),
-                chunk_size=self.chunk_size,
-                max_retries=self.bulk_retries,
-                initial_backoff=self.initial_backoff,
+                chunk_size=self.indices.chunk_size,
+                max_retries=self.indices.bulk_retries,
+                initial_backoff=self.indices.initial_backoff,
                 retry_on_status=RETRY_STATUS,
                 raise_on_error=False,
             ):
@@ -437,15 +319,17 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             self.client.indices.refresh(index=self.index)
             return copied
 
-        copied = self._call(f"copy {old} into {self.index}", copy)
+        copied = self.indices.call(f"copy {old} into {self.index}", copy)
         actions: list[dict[str, Any]] = [
             {"remove": {"index": index, "alias": self.alias}} for index in old
         ]
         actions.append({"add": {"index": self.index, "alias": self.alias, "is_write_index": True}})
-        self._call("move the alias", lambda: self.client.indices.update_aliases(actions=actions))
+        self.indices.call(
+            "move the alias", lambda: self.client.indices.update_aliases(actions=actions)
+        )
         log.warning(
             "%s: %d mentions copied; %s now points to %s (delete %s when satisfied)",
-            self.display,
+            self.indices.display,
             copied,
             self.alias,
             self.index,
@@ -455,24 +339,20 @@ class ElasticStore(AuthorIndices, ClusterIndices):
     @property
     def side_indices(self) -> list[str]:
         """The indices of what enrich keeps, beside the mentions."""
-        return [
-            self.activity_index,
-            self.authors_index,
-            self.signatures_index,
-            self.locks_index,
-        ]
+        return [*self.author_index.index_names, *self.cluster_index.index_names]
 
     def drop(self) -> None:
-        """Delete this prefix's indices and template (for tests; clusters refuse wildcards)."""
+        """Delete this prefix's indices, the parts' included, and its template (each by name:
+        clusters refuse wildcards)."""
 
         def delete() -> None:
             found = self.client.indices.get(
                 index=f"{self.alias}-v*", ignore_unavailable=True, allow_no_indices=True
             )
-            self.delete_indices([*found.body, *self.side_indices])
+            self.indices.delete_indices([*found.body, *self.side_indices])
             self.client.options(ignore_status=404).indices.delete_index_template(name=self.alias)
 
-        self._call("delete the indices", delete)
+        self.indices.call("delete the indices", delete)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -503,10 +383,10 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             results = helpers.streaming_bulk(
                 self.client,
                 self._actions(latest.values(), self.alias),
-                chunk_size=self.chunk_size,
+                chunk_size=self.indices.chunk_size,
                 raise_on_error=False,
-                max_retries=self.bulk_retries,
-                initial_backoff=self.initial_backoff,
+                max_retries=self.indices.bulk_retries,
+                initial_backoff=self.indices.initial_backoff,
                 max_backoff=30,
                 retry_on_status=RETRY_STATUS,
                 require_alias=True,
@@ -523,11 +403,11 @@ class ElasticStore(AuthorIndices, ClusterIndices):
                     continue
                 rejected.append(Rejected(str(result.get("_id")), item_reason(result)))
 
-        self._call("write mentions", write)
-        self.wrote(self.alias)
+        self.indices.call("write mentions", write)
+        self.indices.wrote(self.alias)
         if retry:
             raise StoreUnavailable(
-                f"{self.display}: {len(retry)} of {len(latest)} mentions not written "
+                f"{self.indices.display}: {len(retry)} of {len(latest)} mentions not written "
                 f"({retry[0]}); the batch will be written again"
             )
         return rejected
@@ -536,11 +416,11 @@ class ElasticStore(AuthorIndices, ClusterIndices):
 
     def refresh(self) -> None:
         """Make every write acknowledged so far, by any process, visible to reads now."""
-        self.wrote(self.alias)
-        self.fresh(self.alias)
+        self.indices.wrote(self.alias)
+        self.indices.fresh(self.alias)
 
     def get(self, mention_id: str) -> Mention | None:
-        self.fresh(self.alias)
+        self.indices.fresh(self.alias)
 
         def read() -> dict[str, Any] | None:
             try:
@@ -548,15 +428,15 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             except NotFoundError:
                 return None
 
-        source = self._call("read a mention", read)
-        return _mention(source) if source is not None else None
+        source = self.indices.call("read a mention", read)
+        return from_document(source) if source is not None else None
 
     def count(self, filters: Filters, *, distinct: Distinct = None) -> int:
         if distinct == "cluster":
             return int(self._aggregate(filters, _clusters())["clusters"]["value"])
-        self.fresh(self.alias)
+        self.indices.fresh(self.alias)
         query = filters_query(filters)
-        found = self._call(
+        found = self.indices.call(
             "count mentions", lambda: self.client.count(index=self.alias, query=query)
         )
         return int(found["count"])
@@ -564,7 +444,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
     def search(
         self, filters: Filters, *, sort: SortOrder = "date", page: int = 1, size: int = 20
     ) -> SearchPage:
-        self.fresh(self.alias)
+        self.indices.fresh(self.alias)
         start = (max(1, page) - 1) * size
         if start + size > MAX_WINDOW:
             raise VeilleError(
@@ -577,7 +457,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             ranking = ranking_query(filters.query, self.capabilities.language_analyzers)
             query = {"bool": {"filter": [query], "should": ranking}}
             order = ["_score", *order]
-        hits = self._search(
+        hits = self.indices.search(
             "search",
             index=self.alias,
             query=query,
@@ -588,14 +468,14 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         )["hits"]
         return SearchPage(
             total=int(hits["total"]["value"]),
-            hits=[_mention(dict(h["_source"])) for h in hits["hits"]],
+            hits=[from_document(dict(h["_source"])) for h in hits["hits"]],
             page=page,
             size=size,
         )
 
     def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
-        self.fresh(self.alias)
-        for hits in self._pages(
+        self.indices.fresh(self.alias)
+        for hits in self.indices.pages(
             "read mentions",
             index=self.alias,
             query=filters_query(filters),
@@ -603,15 +483,15 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             size=batch,
             track_total_hits=False,
         ):
-            yield [_mention(dict(h["_source"])) for h in hits]
+            yield [from_document(dict(h["_source"])) for h in hits]
 
     def _aggregate(self, filters: Filters, aggs: dict[str, Any], *also: Query) -> dict[str, Any]:
         """Run ``aggs`` over the mentions ``filters`` (and the queries ``also``) select."""
-        self.fresh(self.alias)
+        self.indices.fresh(self.alias)
         query = filters_query(filters)
         if also:
             query = {"bool": {"filter": [query, *also]}}
-        found = self._search("aggregate", index=self.alias, query=query, aggs=aggs, size=0)
+        found = self.indices.search("aggregate", index=self.alias, query=query, aggs=aggs, size=0)
         return dict(found["aggregations"])
 
     def timeline(
@@ -637,7 +517,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         buckets = self._aggregate(filters, aggs)["time"]["buckets"]
         return [
             Bucket(
-                datetime.fromtimestamp(b["key"] / 1000, UTC),
+                from_epoch_ms(b["key"]),
                 {s["key"]: _counted(s, distinct) for s in b["sentiment"]["buckets"]},
             )
             for b in buckets
@@ -646,8 +526,8 @@ class ElasticStore(AuthorIndices, ClusterIndices):
     def top(
         self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
     ) -> list[TermCount]:
-        """See `Store.top`. Like any ``terms`` aggregation over several shards, counts near the
-        end of a long list may be a little low (``store.elastic.shards`` > 1)."""
+        """See `MentionStore.top`. Like any ``terms`` aggregation over several shards, counts
+        near the end of a long list may be a little low (``store.elastic.shards`` > 1)."""
         terms: dict[str, Any] = {"field": _FACETS[facet], "size": limit}
         if distinct:
             terms["order"] = [{"clusters": "desc"}, {"_key": "asc"}]
@@ -667,7 +547,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             "names": {
                 "terms": {
                     "field": "search.entity_names",
-                    "include": f"({pattern}){_regex_literal(_NAME_SEP)}.*",
+                    "include": f"({pattern}){_regex_literal(NAME_SEP)}.*",
                     "size": min(MAX_WINDOW, 100 * len(keys)),
                     "order": {"_key": "asc"},
                 }
@@ -676,7 +556,7 @@ class ElasticStore(AuthorIndices, ClusterIndices):
         also = {"terms": {"search.entities": list(keys)}}
         names: dict[str, str] = {}
         for bucket in self._aggregate(filters, aggs, also)["names"]["buckets"]:
-            key, name = bucket["key"].split(_NAME_SEP, 1)
+            key, name = bucket["key"].split(NAME_SEP, 1)
             names[key] = min(name, names.get(key, name))
         return names
 
@@ -687,14 +567,14 @@ class ElasticStore(AuthorIndices, ClusterIndices):
             "field": "search.text",
             "source_fields": ["search.title", "search.text"],
             "size": limit,
-            "min_doc_count": 2,
+            "min_doc_count": SIGNIFICANT_MIN_COUNT,
             "chi_square": {"include_negatives": False, "background_is_superset": True},
         }
         if background is not None:
             words["background_filter"] = filters_query(background)
         aggs = {
             "sample": {
-                "sampler": {"shard_size": _SIGNIFICANT_SAMPLE},
+                "sampler": {"shard_size": SIGNIFICANT_SAMPLE},
                 "aggs": {"words": {"significant_text": words}},
             }
         }

@@ -1,6 +1,5 @@
-"""Authors in Elasticsearch: what enrich records and reads back through `Store.record_authors`,
-`Store.authors`, `Store.save_author_scores`, `Store.author_edges`, `Store.author_score_at` and
-`Store.top_authors`, with the semantics of the SQLite store (`index.sqlite`, the reference).
+"""The Elasticsearch store's author index (`AuthorIndex`): what enrich records and reads back,
+with the semantics of the SQLite store's (`index.sqlite.authors`, the reference).
 
 Two indices beside the mentions, under the same prefix, strict, created by set-up:
 
@@ -23,25 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
-from index.dsl import Query, epoch_ms, filters_query
-from index.elastic_base import (
-    DATE,
-    DOUBLE,
-    LONG,
-    LONG_KEYWORD,
-    MAX_WINDOW,
-    ElasticBase,
-    chunks,
-    helpers,
-    strict,
-)
+from index.base import chunks, epoch_ms, from_epoch_ms, nearest_rank
+from index.elastic.client import MAX_WINDOW, ElasticIndices, helpers
+from index.elastic.mapping import DATE, DOUBLE, LONG, LONG_KEYWORD, strict
+from index.elastic.query import Query, filters_query
 from ingest.store import (
     AuthorActivity,
     AuthorEdge,
@@ -113,27 +102,32 @@ def _latest(field: str) -> dict[str, Any]:
     }
 
 
-def _when(value: float) -> datetime:
-    return datetime.fromtimestamp(value / 1000, UTC)
-
-
-class AuthorIndices(ElasticBase):
-    """The author part of `index.elastic.ElasticStore`."""
+class ElasticAuthors:
+    """An `AuthorIndex` in the store's cluster; the author part of
+    `index.elastic.store.ElasticStore`."""
 
     max_window = MAX_WINDOW
     """How deep a sorted read may page at once; `author_score_at` goes around it."""
 
+    def __init__(self, indices: ElasticIndices) -> None:
+        self.indices = indices
+
     @property
     def activity_index(self) -> str:
-        return self.named("author-activity")
+        return self.indices.named("author-activity")
 
     @property
     def authors_index(self) -> str:
-        return self.named("authors")
+        return self.indices.named("authors")
 
-    def setup_authors(self) -> None:
-        self.ensure_index(self.activity_index, ACTIVITY_MAPPING)
-        self.ensure_index(self.authors_index, AUTHORS_MAPPING)
+    @property
+    def index_names(self) -> list[str]:
+        """The indices it keeps (for `index.elastic.store.ElasticStore.drop`)."""
+        return [self.activity_index, self.authors_index]
+
+    def setup(self) -> None:
+        self.indices.ensure_index(self.activity_index, ACTIVITY_MAPPING)
+        self.indices.ensure_index(self.authors_index, AUTHORS_MAPPING)
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -141,11 +135,13 @@ class AuthorIndices(ElasticBase):
         if not activity:
             return []
         latest = list({a.mention_id: a for a in activity}.values())  # a batch may repeat one
-        before = self.mget(self.activity_index, [a.mention_id for a in latest], ["author_key"])
+        before = self.indices.mget(
+            self.activity_index, [a.mention_id for a in latest], ["author_key"]
+        )
         # Redelivered, or its author changed: the previous author is recounted too.
         touched = [d["_source"]["author_key"] for d in before.values()]
         touched = list(dict.fromkeys([*touched, *(a.author_key for a in latest)]))
-        self.bulk(
+        self.indices.bulk(
             "record author activity",
             self.activity_index,
             (
@@ -161,7 +157,7 @@ class AuthorIndices(ElasticBase):
         stats = self._aggregate_authors(touched)
         # An author's document lives while they have activity (409: it existed already; 404:
         # gone already).
-        self.bulk(
+        self.indices.bulk(
             "keep the author index",
             self.authors_index,
             (
@@ -180,7 +176,7 @@ class AuthorIndices(ElasticBase):
         if not scores:
             return
         # Only the scores of known authors: an update of a missing document fails (404), alone.
-        self.bulk(
+        self.indices.bulk(
             "save author scores",
             self.authors_index,
             (
@@ -202,7 +198,7 @@ class AuthorIndices(ElasticBase):
 
     def _aggregate_authors(self, keys: Sequence[str]) -> dict[str, AuthorStats]:
         """The statistics of these authors, from their activity (pagerank and score 0)."""
-        self.fresh(self.activity_index)
+        self.indices.fresh(self.activity_index)
         out: dict[str, AuthorStats] = {}
         for chunk in chunks(list(dict.fromkeys(keys)), 500):
             aggs = {
@@ -225,7 +221,7 @@ class AuthorIndices(ElasticBase):
                 }
             }
             query = {"terms": {"author_key": list(chunk)}}
-            found = self._search(
+            found = self.indices.search(
                 "read authors", index=self.activity_index, query=query, aggs=aggs, size=0
             )
             for b in found["aggregations"]["authors"]["buckets"]:
@@ -242,14 +238,14 @@ class AuthorIndices(ElasticBase):
                     reach=int(b["reach"]["value"] or 0),
                     engagement=int(b["engagement"]["value"] or 0),
                     sites=tuple(s["key"] for s in b["sites"]["buckets"]),
-                    first_seen=_when(b["first"]["value"]),
-                    last_seen=_when(b["last"]["value"]),
+                    first_seen=from_epoch_ms(b["first"]["value"]),
+                    last_seen=from_epoch_ms(b["last"]["value"]),
                 )
         return out
 
     def _scores(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The saved documents of these authors (those that exist), by key."""
-        found = self.mget(self.authors_index, [author_id(k) for k in keys])
+        found = self.indices.mget(self.authors_index, [author_id(k) for k in keys])
         return {d["_source"]["key"]: d["_source"] for d in found.values()}
 
     def _with_scores(self, stats: list[AuthorStats]) -> list[AuthorStats]:
@@ -262,7 +258,7 @@ class AuthorIndices(ElasticBase):
         ]
 
     def author_edges(self) -> list[AuthorEdge]:
-        self.fresh(self.activity_index)
+        self.indices.fresh(self.activity_index)
         linked: Query = {
             "bool": {
                 "should": [
@@ -276,17 +272,18 @@ class AuthorIndices(ElasticBase):
 
         def scan() -> list[dict[str, Any]]:
             hits = helpers.scan(
-                self.client,
+                self.indices.client,
                 index=self.activity_index,
                 query={"query": linked, "_source": fields},
-                size=self.chunk_size,
+                size=self.indices.chunk_size,
             )
             return [{**h["_source"], "_id": h["_id"]} for h in hits]
 
-        docs = self._call("read the author graph", scan)
+        docs = self.indices.call("read the author graph", scan)
         author_of = {d["_id"]: d["author_key"] for d in docs}
         parents = [d["parent"] for d in docs if "parent" in d and d["parent"] not in author_of]
-        for mention_id, doc in self.mget(self.activity_index, parents, ["author_key"]).items():
+        found = self.indices.mget(self.activity_index, parents, ["author_key"])
+        for mention_id, doc in found.items():
             author_of[mention_id] = doc["_source"]["author_key"]
         targets = [t for d in docs for t in d.get("mentioned", ())]
         known = self._known_authors(targets)
@@ -313,21 +310,21 @@ class AuthorIndices(ElasticBase):
     def _known_authors(self, keys: Iterable[str]) -> set[str]:
         """Those of ``keys`` that have activity."""
         known: set[str] = set()
-        for chunk in chunks(list(dict.fromkeys(keys))):
+        for chunk in chunks(list(dict.fromkeys(keys)), 1000):
             aggs = {"keys": {"terms": {"field": "author_key", "size": len(chunk)}}}
             query = {"terms": {"author_key": list(chunk)}}
-            found = self._search(
+            found = self.indices.search(
                 "read authors", index=self.activity_index, query=query, aggs=aggs, size=0
             )
             known.update(b["key"] for b in found["aggregations"]["keys"]["buckets"])
         return known
 
     def author_score_at(self, percentile: float) -> float | None:
-        self.fresh(self.authors_index)
+        self.indices.fresh(self.authors_index)
         total = self._count_scores({"match_all": {}})
         if not total:
             return None
-        rank = max(1, math.ceil(min(100.0, max(0.0, percentile)) / 100 * total))
+        rank = nearest_rank(percentile, total)
         below, above = rank - 1, total - rank
         if min(below, above) < self.max_window:
             if below <= above:
@@ -336,7 +333,7 @@ class AuthorIndices(ElasticBase):
         # Far from both ends: estimate the value, count the scores on either side of it, and
         # read the few between the estimate and the rank.
         aggs = {"at": {"percentiles": {"field": "score", "percents": [rank / total * 100]}}}
-        found = self._search(
+        found = self.indices.search(
             "estimate a score percentile", index=self.authors_index, aggs=aggs, size=0
         )
         estimate = float(next(iter(found["aggregations"]["at"]["values"].values())))
@@ -349,8 +346,9 @@ class AuthorIndices(ElasticBase):
         return self._nth_score({"range": {"score": {"gt": estimate}}}, "asc", rank - upto - 1)
 
     def _count_scores(self, query: Query) -> int:
-        found = self._call(
-            "count authors", lambda: self.client.count(index=self.authors_index, query=query)
+        found = self.indices.call(
+            "count authors",
+            lambda: self.indices.client.count(index=self.authors_index, query=query),
         )
         return int(found["count"])
 
@@ -369,7 +367,7 @@ class AuthorIndices(ElasticBase):
             }
             if after is not None:
                 options["search_after"] = after
-            hits = self._search("read author scores", **options)["hits"]["hits"]
+            hits = self.indices.search("read author scores", **options)["hits"]["hits"]
             if offset < len(hits):
                 return float(hits[offset]["_source"]["score"])
             if len(hits) < size:
@@ -378,7 +376,7 @@ class AuthorIndices(ElasticBase):
             after = hits[-1]["sort"]
 
     def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
-        self.fresh(self.alias)
+        self.indices.fresh(self.indices.alias)
         best: list[tuple[float, int, str]] = []
         after: dict[str, Any] | None = None
         query = filters_query(filters)
@@ -390,9 +388,9 @@ class AuthorIndices(ElasticBase):
             }
             if after is not None:
                 composite["after"] = after
-            found = self._search(
+            found = self.indices.search(
                 "rank authors",
-                index=self.alias,
+                index=self.indices.alias,
                 query=query,
                 aggs={"authors": {"composite": composite}},
                 size=0,

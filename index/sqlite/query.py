@@ -1,4 +1,5 @@
-"""Compile a query tree to a SQLite ``WHERE`` clause over the ``mentions`` table and its FTS5 index.
+"""Compile a query tree, and the `Filters` around it, to a SQLite ``WHERE`` clause over the
+``mentions`` table and its FTS5 index.
 
 FTS5 has its own boolean syntax, but it cannot say everything the query language says: its NOT is
 binary (``a NOT b``), it knows nothing of the metadata fields, and NEAR takes phrases only. So the
@@ -10,16 +11,23 @@ joins them with plain SQL where it must:
 - an AND whose negated children are themselves expressible becomes ``(p AND q) NOT (r)``;
 - fields become column comparisons, a lone NOT becomes SQL ``NOT``.
 
+`filters_where` adds what `ingest.store.Filters` narrows to besides the query: brand, sentiment,
+source, language, dates, and the entity (``mention_entities``: folded canonical names).
+
 The answers are held to the in-memory matcher's by `tests/test_query_consistency.py`.
 """
 
 from __future__ import annotations
 
 from itertools import product
+from typing import Any
 
+from index.base import epoch_ms
+from index.sqlite.schema import FTS_TABLE
 from ingest.query.tree import And, Field, Near, Node, Not, Or, Text, positive_texts
+from ingest.store import Filters
+from ingest.text import fold
 
-FTS_TABLE = "mentions_fts"
 _IN_FTS = f"m.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
 
 
@@ -130,3 +138,35 @@ def rank_expression(node: Node) -> str | None:
     if not texts:
         return None
     return " OR ".join(_text(t) for t in texts)
+
+
+def filters_where(filters: Filters) -> tuple[str, list[Any]]:
+    """A SQL boolean expression (over ``mentions m``) selecting what ``filters`` selects."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if filters.query is not None:
+        sql, query_params = compile_where(filters.query)
+        clauses.append(sql)
+        params += query_params
+    if filters.brand:
+        clauses.append("m.rowid IN (SELECT mention FROM mention_brands WHERE brand = ?)")
+        params.append(filters.brand)
+    if filters.sentiment:
+        clauses.append("m.sentiment = ?")
+        params.append(filters.sentiment)
+    if filters.source:
+        clauses.append("(m.source_key = ? OR m.source_kind = ?)")
+        params += [fold(filters.source), filters.source.lower()]
+    if filters.lang:
+        clauses.append("m.lang = ?")
+        params.append(filters.lang.lower())
+    if filters.since:
+        clauses.append("m.published >= ?")
+        params.append(epoch_ms(filters.since))
+    if filters.until:
+        clauses.append("m.published < ?")
+        params.append(epoch_ms(filters.until))
+    if filters.entity:
+        clauses.append("m.rowid IN (SELECT mention FROM mention_entities WHERE entity = ?)")
+        params.append(fold(filters.entity))
+    return (" AND ".join(clauses) or "1"), params

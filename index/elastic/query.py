@@ -13,7 +13,7 @@ there needs two occurrences, while the matcher lets one occurrence stand for bot
 pair compiles to the word alone.
 
 Metadata fields are keywords stored normalised the way the matcher compares them
-(`index.elastic` writes them): ``search.lang``, ``search.sites`` (the site and each parent
+(`index.elastic.mapping` writes them): ``search.lang``, ``search.sites`` (the site and each parent
 domain), ``search.authors`` (folded name and handle), ``search.source`` (folded name) and
 ``source.kind``.
 
@@ -24,10 +24,10 @@ source, language, dates, and the entity (``search.entities``: folded canonical n
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from itertools import product
 from typing import Any
 
+from index.base import epoch_ms
 from ingest.query.tree import And, Field, Near, Node, Not, Or, Text, positive_texts
 from ingest.store import Filters
 from ingest.text import fold
@@ -163,10 +163,6 @@ def ranking_query(node: Node, language_fields: bool) -> list[Query]:
                 clauses.append({"match": {f"title.{lang}": {"query": words, "boost": 0.5}}})
                 clauses.append({"match": {f"text.{lang}": {"query": words, "boost": 0.25}}})
     return clauses
-
-
-def epoch_ms(value: datetime) -> int:
-    return int(value.timestamp() * 1000)
 
 
 def filters_query(filters: Filters) -> Query:

@@ -1,5 +1,5 @@
-"""Near-duplicate clusters in Elasticsearch (`Store.assign_clusters`), with the semantics of the
-SQLite store (`index.sqlite`, the reference).
+"""The Elasticsearch store's cluster index (`ClusterIndex`): near-duplicate clusters, with the
+semantics of the SQLite store's (`index.sqlite.clusters`, the reference).
 
 Two indices beside the mentions, under the same prefix, strict, created by set-up:
 
@@ -49,17 +49,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from index.elastic_base import (
-    DATE,
-    KEYWORD,
-    LONG,
-    MAX_WINDOW,
-    ConflictError,
-    ElasticBase,
-    NotFoundError,
-    chunks,
-    strict,
-)
+from index.base import chunks
+from index.elastic.client import MAX_WINDOW, ConflictError, ElasticIndices, NotFoundError
+from index.elastic.mapping import DATE, KEYWORD, LONG, strict
 from ingest.errors import StoreUnavailable
 from ingest.store import Signature
 
@@ -71,31 +63,40 @@ LOCKS_MAPPING = strict(owner=KEYWORD, expires=DATE)
 _LOCK = "clusters"
 
 
-class ClusterIndices(ElasticBase):
-    """The near-duplicate part of `index.elastic.ElasticStore`."""
+class ElasticClusters:
+    """A `ClusterIndex` in the store's cluster; the near-duplicate part of
+    `index.elastic.store.ElasticStore`."""
 
     lock_lease = 60.0
     """Seconds an assignment may hold the lock before another worker may take it over."""
     lock_wait = 120.0
     """Seconds to wait for the lock before giving up with `StoreUnavailable` (retried)."""
 
+    def __init__(self, indices: ElasticIndices) -> None:
+        self.indices = indices
+
     @property
     def signatures_index(self) -> str:
-        return self.named("cluster-signatures")
+        return self.indices.named("cluster-signatures")
 
     @property
     def locks_index(self) -> str:
-        return self.named("locks")
+        return self.indices.named("locks")
 
-    def setup_clusters(self) -> None:
-        self.ensure_index(self.signatures_index, SIGNATURES_MAPPING)
-        self.ensure_index(self.locks_index, LOCKS_MAPPING)
+    @property
+    def index_names(self) -> list[str]:
+        """The indices it keeps (for `index.elastic.store.ElasticStore.drop`)."""
+        return [self.signatures_index, self.locks_index]
+
+    def setup(self) -> None:
+        self.indices.ensure_index(self.signatures_index, SIGNATURES_MAPPING)
+        self.indices.ensure_index(self.locks_index, LOCKS_MAPPING)
 
     def assign_clusters(self, signatures: Sequence[Signature]) -> dict[str, str]:
         if not signatures:
             return {}
         with self._lock(_LOCK) as renew:
-            stored = self.mget(
+            stored = self.indices.mget(
                 self.signatures_index, [s.mention_id for s in signatures], ["cluster"]
             )
             out = {mention_id: d["_source"]["cluster"] for mention_id, d in stored.items()}
@@ -129,11 +130,11 @@ class ClusterIndices(ElasticBase):
             return counts
         index = self.signatures_index
         # Every signature stored before this lease, by any worker, visible to the search.
-        self.wrote(index)
-        self.fresh(index)
+        self.indices.wrote(index)
+        self.indices.fresh(index)
         keyset = set(wanted)
         for chunk in chunks(wanted, 10_000):
-            for hits in self._pages(
+            for hits in self.indices.pages(
                 "read near-duplicate signatures",
                 index=index,
                 query={"terms": {"keys": list(chunk)}},
@@ -148,7 +149,7 @@ class ClusterIndices(ElasticBase):
         return counts
 
     def _write_signatures(self, written: list[tuple[Signature, str]]) -> None:
-        conflicts = self.bulk(
+        conflicts = self.indices.bulk(
             "store near-duplicate signatures",
             self.signatures_index,
             (
@@ -163,15 +164,15 @@ class ClusterIndices(ElasticBase):
         )
         if conflicts:
             raise StoreUnavailable(
-                f"{self.display}: {len(conflicts)} near-duplicate signatures were stored by "
-                f"another worker meanwhile; the batch will be assigned again"
+                f"{self.indices.display}: {len(conflicts)} near-duplicate signatures were stored "
+                f"by another worker meanwhile; the batch will be assigned again"
             )
 
     def _lost_lock(self) -> StoreUnavailable:
         return StoreUnavailable(
-            f"{self.display}: another worker took the near-duplicate lock over (this one held "
-            f"it for more than its lease, {self.lock_lease:.0f} s); the batch will be assigned "
-            f"again"
+            f"{self.indices.display}: another worker took the near-duplicate lock over (this one "
+            f"held it for more than its lease, {self.lock_lease:.0f} s); the batch will be "
+            f"assigned again"
         )
 
     # -- the lease -----------------------------------------------------------------------------
@@ -181,16 +182,16 @@ class ClusterIndices(ElasticBase):
         """Hold the lease on ``name``; the function it gives renews it, or raises
         `StoreUnavailable` if another worker took it over meanwhile."""
         owner = uuid.uuid4().hex
-        held = self._call("take the lock", lambda: self._acquire(name, owner))
+        held = self.indices.call("take the lock", lambda: self._acquire(name, owner))
 
         def renew() -> None:
             nonlocal held
-            held = self._call("renew the lock", lambda: self._renew(name, owner, held))
+            held = self.indices.call("renew the lock", lambda: self._renew(name, owner, held))
 
         try:
             yield renew
         finally:
-            self._call("release the lock", lambda: self._release(name, held))
+            self.indices.call("release the lock", lambda: self._release(name, held))
 
     def _acquire(self, name: str, owner: str) -> dict[str, Any]:
         """Take the lease; the version of the lock document that holds it."""
@@ -198,16 +199,18 @@ class ClusterIndices(ElasticBase):
         while True:
             lease = {"owner": owner, "expires": int((time.time() + self.lock_lease) * 1000)}
             try:
-                return dict(self.client.create(index=self.locks_index, id=name, document=lease))
+                return dict(
+                    self.indices.client.create(index=self.locks_index, id=name, document=lease)
+                )
             except ConflictError:
                 pass
             try:
-                current = self.client.get(index=self.locks_index, id=name)
+                current = self.indices.client.get(index=self.locks_index, id=name)
             except NotFoundError:
                 continue  # released meanwhile
             if current["_source"]["expires"] < time.time() * 1000:
                 try:
-                    taken = self.client.index(
+                    taken = self.indices.client.index(
                         index=self.locks_index,
                         id=name,
                         document=lease,
@@ -216,12 +219,12 @@ class ClusterIndices(ElasticBase):
                     )
                 except ConflictError:
                     continue  # another worker took it over first
-                log.warning("%s: took over an expired lock on %s", self.display, name)
+                log.warning("%s: took over an expired lock on %s", self.indices.display, name)
                 return dict(taken)
             if time.monotonic() > give_up:
                 raise StoreUnavailable(
-                    f"{self.display}: the near-duplicate lock is held by another worker for "
-                    f"more than {self.lock_wait:.0f} s; will try again"
+                    f"{self.indices.display}: the near-duplicate lock is held by another worker "
+                    f"for more than {self.lock_wait:.0f} s; will try again"
                 )
             time.sleep(random.uniform(0.005, 0.05))
 
@@ -229,7 +232,7 @@ class ClusterIndices(ElasticBase):
         lease = {"owner": owner, "expires": int((time.time() + self.lock_lease) * 1000)}
         try:
             return dict(
-                self.client.index(
+                self.indices.client.index(
                     index=self.locks_index,
                     id=name,
                     document=lease,
@@ -242,11 +245,13 @@ class ClusterIndices(ElasticBase):
 
     def _release(self, name: str, held: dict[str, Any]) -> None:
         try:
-            self.client.delete(
+            self.indices.client.delete(
                 index=self.locks_index,
                 id=name,
                 if_seq_no=held["_seq_no"],
                 if_primary_term=held["_primary_term"],
             )
         except (ConflictError, NotFoundError):
-            log.warning("%s: the lock on %s was taken over before its release", self.display, name)
+            log.warning(
+                "%s: the lock on %s was taken over before its release", self.indices.display, name
+            )

@@ -1,0 +1,207 @@
+"""The SQLite store's author index (`AuthorIndex`), the reference for Elasticsearch's.
+
+Each mention's `AuthorActivity` is a row of ``author_activity`` (by mention id, so a redelivered
+mention replaces its row) with the authors it @-mentions in ``author_mentioned``. Every write
+recounts the authors it touched into ``authors`` (one row per author with activity: the latest
+name, handle and profile URL, counts and sums, sites by use, and the scores enrich saved), in
+the same ``BEGIN IMMEDIATE`` transaction, which serialises enrich workers across processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+from index.base import chunks, epoch_ms, from_epoch_ms, nearest_rank
+from index.sqlite.query import filters_where
+from ingest.sqlite import SqliteFile
+from ingest.store import AuthorActivity, AuthorEdge, AuthorScore, AuthorStats, Filters, RankedAuthor
+
+# One author's record from their activity: the latest name, handle and profile URL the sources
+# gave, counts and sums, and their sites, most used first.
+_LATEST = (
+    "(SELECT {0} FROM author_activity WHERE author_key = :key AND {0} IS NOT NULL"
+    " ORDER BY published DESC LIMIT 1)"
+)
+_AGGREGATE_AUTHOR = f"""
+SELECT {_LATEST.format("name")}, {_LATEST.format("handle")}, {_LATEST.format("url")},
+    COUNT(*), MAX(reach), SUM(engagement),
+    (SELECT json_group_array(site) FROM (SELECT site FROM author_activity WHERE author_key = :key
+        GROUP BY site ORDER BY COUNT(*) DESC, site)),
+    MIN(published), MAX(published)
+FROM author_activity WHERE author_key = :key
+"""
+
+_AUTHOR_COLUMNS = (
+    "key, name, handle, url, mentions, reach, engagement, sites, first_seen, last_seen, pagerank,"
+    " score"
+)
+
+
+def _author(row: Sequence[Any]) -> AuthorStats:
+    return AuthorStats(
+        key=row[0],
+        name=row[1],
+        handle=row[2],
+        url=row[3],
+        mentions=row[4],
+        reach=row[5],
+        engagement=row[6],
+        sites=tuple(json.loads(row[7])),
+        first_seen=from_epoch_ms(row[8]),
+        last_seen=from_epoch_ms(row[9]),
+        pagerank=row[10],
+        score=row[11],
+    )
+
+
+class SqliteAuthors:
+    """An `AuthorIndex` in the store's SQLite file (tables: `index.sqlite.schema`)."""
+
+    def __init__(self, db: SqliteFile) -> None:
+        self.db = db
+
+    def record_authors(self, activity: Sequence[AuthorActivity]) -> list[AuthorStats]:
+        if not activity:
+            return []
+        latest = list({a.mention_id: a for a in activity}.values())  # a batch may repeat one
+        ids = [a.mention_id for a in latest]
+        with self.db.write() as conn:
+            touched: dict[str, None] = {}
+            for chunk in chunks(ids):
+                # Redelivered, or its author changed: the previous author is recounted too.
+                for (key,) in conn.execute(
+                    f"SELECT author_key FROM author_activity WHERE mention_id IN"
+                    f" ({', '.join('?' * len(chunk))})",
+                    chunk,
+                ):
+                    touched[key] = None
+                conn.execute(
+                    f"DELETE FROM author_mentioned WHERE mention_id IN"
+                    f" ({', '.join('?' * len(chunk))})",
+                    chunk,
+                )
+            touched.update((a.author_key, None) for a in latest)
+            conn.executemany(
+                f"INSERT OR REPLACE INTO author_activity VALUES ({', '.join('?' * 13)})",
+                [
+                    (
+                        a.mention_id,
+                        a.author_key,
+                        a.name,
+                        a.handle,
+                        a.url,
+                        a.site,
+                        epoch_ms(a.published),
+                        a.reach,
+                        a.engagement,
+                        a.parent,
+                        a.thread,
+                        a.position,
+                        json.dumps(list(a.brands)),
+                    )
+                    for a in latest
+                ],
+            )
+            conn.executemany(
+                "INSERT OR IGNORE INTO author_mentioned VALUES (?, ?)",
+                [
+                    (a.mention_id, target)
+                    for a in latest
+                    for target in a.mentioned
+                    if target != a.author_key
+                ],
+            )
+            for key in touched:
+                self._aggregate_author(conn, key)
+            return self._authors(conn, list(touched))
+
+    @staticmethod
+    def _aggregate_author(conn: sqlite3.Connection, key: str) -> None:
+        row = conn.execute(_AGGREGATE_AUTHOR, {"key": key}).fetchone()
+        if not row[3]:  # no activity left: the mention moved to another author
+            conn.execute("DELETE FROM authors WHERE key = ?", (key,))
+            return
+        conn.execute(
+            "INSERT INTO authors (key, name, handle, url, mentions, reach, engagement, sites,"
+            " first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (key) DO UPDATE SET name = excluded.name, handle = excluded.handle,"
+            " url = excluded.url, mentions = excluded.mentions, reach = excluded.reach,"
+            " engagement = excluded.engagement, sites = excluded.sites,"
+            " first_seen = excluded.first_seen, last_seen = excluded.last_seen",
+            (key, *row),
+        )
+
+    @staticmethod
+    def _authors(conn: sqlite3.Connection, keys: Sequence[str]) -> list[AuthorStats]:
+        out: list[AuthorStats] = []
+        for chunk in chunks(keys):
+            marks = ", ".join("?" * len(chunk))
+            rows = conn.execute(
+                f"SELECT {_AUTHOR_COLUMNS} FROM authors WHERE key IN ({marks})", chunk
+            ).fetchall()
+            out += [_author(r) for r in rows]
+        order = {k: i for i, k in enumerate(keys)}
+        return sorted(out, key=lambda a: order[a.key])
+
+    def authors(self, keys: Sequence[str]) -> list[AuthorStats]:
+        try:
+            return self._authors(self.db.connection(), list(keys))
+        except sqlite3.OperationalError as exc:
+            raise self.db.failed(exc) from exc
+
+    def save_author_scores(self, scores: Sequence[AuthorScore]) -> None:
+        if not scores:
+            return
+        with self.db.write() as conn:
+            conn.executemany(
+                "UPDATE authors SET pagerank = ?, score = ? WHERE key = ?",
+                [(s.pagerank, s.score, s.key) for s in scores],
+            )
+
+    def author_edges(self) -> list[AuthorEdge]:
+        replies = (
+            "SELECT a.author_key AS s, p.author_key AS t FROM author_activity a"
+            " JOIN author_activity p ON p.mention_id = a.parent"
+        )
+        openers = (
+            "SELECT o.thread, o.author_key, o.position FROM author_activity o"
+            " WHERE o.thread IS NOT NULL AND o.position = (SELECT MIN(position)"
+            " FROM author_activity WHERE thread = o.thread)"
+        )
+        threads = (
+            f"SELECT a.author_key AS s, o.author_key AS t FROM author_activity a"
+            f" JOIN ({openers}) o ON o.thread = a.thread"
+            f" WHERE a.parent IS NULL AND a.position > o.position"
+        )
+        mentions = (
+            "SELECT a.author_key AS s, am.target AS t FROM author_mentioned am"
+            " JOIN author_activity a ON a.mention_id = am.mention_id"
+            " JOIN authors known ON known.key = am.target"
+        )
+        rows = self.db.read(
+            f"SELECT s, t, COUNT(*) FROM ({replies} UNION ALL {threads} UNION ALL {mentions})"
+            f" WHERE s != t GROUP BY s, t ORDER BY s, t"
+        )
+        return [AuthorEdge(s, t, n) for s, t, n in rows]
+
+    def author_score_at(self, percentile: float) -> float | None:
+        total = int(self.db.read("SELECT COUNT(*) FROM authors", [])[0][0])
+        if not total:
+            return None
+        rank = nearest_rank(percentile, total)
+        rows = self.db.read("SELECT score FROM authors ORDER BY score LIMIT 1 OFFSET ?", [rank - 1])
+        return float(rows[0][0])
+
+    def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
+        where, params = filters_where(filters)
+        columns = ", ".join(f"a.{c.strip()}" for c in _AUTHOR_COLUMNS.split(","))
+        rows = self.db.read(
+            f"SELECT {columns}, COUNT(*) AS n FROM mentions m JOIN authors a"
+            f" ON a.key = m.author_key WHERE {where} GROUP BY a.key"
+            f" ORDER BY a.score DESC, n DESC, a.key LIMIT ?",
+            [*params, limit],
+        )
+        return [RankedAuthor(_author(r[:-1]), r[-1]) for r in rows]

@@ -1,0 +1,156 @@
+"""The SQLite store's tables, their version and their migration.
+
+The mentions: one row per mention in ``mentions`` (the record as JSON, plus the columns that
+filters and aggregations need), its brands in ``mention_brands``, its entities in
+``mention_entities``, and its folded words in the FTS5 table ``mentions_fts`` (same rowid).
+
+What enrich keeps beside them: ``author_activity`` (one row per mention, by id) and the authors
+it @-mentions (``author_mentioned``), aggregated into ``authors`` (`index.sqlite.authors`);
+``dup_signatures`` and their ``dup_keys`` for near-duplicate clusters (`index.sqlite.clusters`).
+
+`create` is the migration: it brings a new file, or a store of an earlier version, to
+`SCHEMA_VERSION`, and is safe to run at every start. `drop` undoes it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+SCHEMA_VERSION = 2
+
+FTS_TABLE = "mentions_fts"
+VOCABULARY = "temp.mentions_vocab"
+"""Each connection's view of the words in `FTS_TABLE`, by mention (see `vocabulary`)."""
+
+_SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS mentions (
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        published INTEGER NOT NULL,
+        fetched INTEGER NOT NULL,
+        source_kind TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        source_label TEXT NOT NULL,
+        site TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        author_name TEXT,
+        author_handle TEXT,
+        author_display TEXT,
+        sentiment TEXT,
+        cluster TEXT,
+        author_key TEXT,
+        doc TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS mentions_published ON mentions (published)",
+    "CREATE INDEX IF NOT EXISTS mentions_site ON mentions (site)",
+    """CREATE TABLE IF NOT EXISTS mention_brands (
+        brand TEXT NOT NULL COLLATE NOCASE,
+        mention INTEGER NOT NULL,
+        PRIMARY KEY (brand, mention)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS mention_brands_mention ON mention_brands (mention)",
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
+        title, body, tokenize = 'unicode61 remove_diacritics 0')""",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+]
+
+# Version 2: entities, authors and near-duplicate signatures.
+_SCHEMA_2 = [
+    """CREATE TABLE IF NOT EXISTS mention_entities (
+        entity TEXT NOT NULL,
+        name TEXT NOT NULL,
+        label TEXT NOT NULL,
+        mention INTEGER NOT NULL,
+        PRIMARY KEY (entity, label, mention)) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS mention_entities_mention ON mention_entities (mention)",
+    "CREATE INDEX IF NOT EXISTS mentions_author_key ON mentions (author_key)",
+    """CREATE TABLE IF NOT EXISTS author_activity (
+        mention_id TEXT PRIMARY KEY,
+        author_key TEXT NOT NULL,
+        name TEXT,
+        handle TEXT,
+        url TEXT,
+        site TEXT NOT NULL,
+        published INTEGER NOT NULL,
+        reach INTEGER NOT NULL,
+        engagement INTEGER NOT NULL,
+        parent TEXT,
+        thread TEXT,
+        position INTEGER,
+        brands TEXT NOT NULL) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS author_activity_author ON author_activity (author_key, published)",
+    "CREATE INDEX IF NOT EXISTS author_activity_parent ON author_activity (parent)",
+    "CREATE INDEX IF NOT EXISTS author_activity_thread ON author_activity (thread, position)",
+    """CREATE TABLE IF NOT EXISTS author_mentioned (
+        mention_id TEXT NOT NULL,
+        target TEXT NOT NULL,
+        PRIMARY KEY (mention_id, target)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS authors (
+        key TEXT PRIMARY KEY,
+        name TEXT,
+        handle TEXT,
+        url TEXT,
+        mentions INTEGER NOT NULL,
+        reach INTEGER NOT NULL,
+        engagement INTEGER NOT NULL,
+        sites TEXT NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL,
+        pagerank REAL NOT NULL DEFAULT 0,
+        score REAL NOT NULL DEFAULT 0) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS authors_score ON authors (score)",
+    """CREATE TABLE IF NOT EXISTS dup_signatures (
+        rowid INTEGER PRIMARY KEY,
+        mention_id TEXT NOT NULL UNIQUE,
+        cluster TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS dup_keys (
+        key INTEGER NOT NULL,
+        signature INTEGER NOT NULL,
+        PRIMARY KEY (key, signature)) WITHOUT ROWID""",
+]
+
+TABLES = (
+    "meta",
+    "mentions",
+    "mention_brands",
+    "mention_entities",
+    FTS_TABLE,
+    "author_activity",
+    "author_mentioned",
+    "authors",
+    "dup_signatures",
+    "dup_keys",
+)
+"""Every table `_SCHEMA` and `_SCHEMA_2` create (their indices go with them)."""
+
+
+def create(conn: sqlite3.Connection) -> None:
+    """Create or migrate every table (in the caller's write transaction)."""
+    for statement in _SCHEMA:
+        conn.execute(statement)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(mentions)")}
+    if "author_key" not in columns:  # a version 1 store
+        conn.execute("ALTER TABLE mentions ADD COLUMN author_key TEXT")
+    for statement in _SCHEMA_2:
+        conn.execute(statement)
+    conn.execute(
+        "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"
+        " SET value = excluded.value",
+        (str(SCHEMA_VERSION),),
+    )
+
+
+def drop(conn: sqlite3.Connection) -> None:
+    """Delete every table `create` made (in the caller's write transaction)."""
+    conn.execute(f"DROP TABLE IF EXISTS {VOCABULARY}")
+    for table in TABLES:
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def vocabulary(conn: sqlite3.Connection) -> str:
+    """The name of ``conn``'s ``fts5vocab`` table over `FTS_TABLE`, created on first use:
+    every occurrence of every word, by mention, straight from the FTS5 index. (Temporary, so it is
+    never written to the file.)"""
+    conn.execute(
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCABULARY} USING fts5vocab(main, {FTS_TABLE},"
+        f" instance)"
+    )
+    return VOCABULARY
