@@ -108,20 +108,12 @@ def enriched(n: int) -> list[Mention]:
     return out
 
 
-def store_run(kind: str, url: str | None, n: int, batch: int, writers: int) -> Result:
+def store_run(url: str | None, n: int, batch: int, writers: int) -> Result:
+    """Upsert ``n`` enriched mentions into the store at ``url`` (None: a new SQLite file)."""
     mentions = enriched(n)
     with tempfile.TemporaryDirectory() as tmp:
-        store: Store
-        if kind == "sqlite":
-            from index.sqlite import SqliteStore
-
-            store = SqliteStore.from_url(f"sqlite://{Path(tmp) / 'bench.db'}")
-        else:
-            from index.elastic import ElasticStore
-            from index.settings import ElasticSettings
-
-            settings = ElasticSettings(index_prefix=f"bench-{uuid.uuid4().hex[:8]}")
-            store = ElasticStore.from_url(str(url), settings=settings)
+        url = url or f"sqlite://{Path(tmp) / 'bench.db'}"
+        store = open_store(url, f"bench-{uuid.uuid4().hex[:8]}")
         latencies: list[float] = []
 
         def write(share: list[Mention]) -> None:
@@ -141,27 +133,24 @@ def store_run(kind: str, url: str | None, n: int, batch: int, writers: int) -> R
         stored = store.count(Filters())
         store.drop()
         store.close()
-    assert stored == n, f"{kind}: {stored} of {n} stored"
+    assert stored == n, f"{url}: {stored} of {n} stored"
     return {"upsert": (seconds, latencies), "peak": _peak_mib()}
 
 
-def open_store(kind: str, url: str, prefix: str) -> Store:
-    if kind == "sqlite":
-        from index.sqlite import SqliteStore
+def open_store(url: str, prefix: str) -> Store:
+    """The store at ``url`` (its indices named with ``prefix`` on Elasticsearch)."""
+    from index.settings import ElasticSettings, StoreSettings
+    from veille import backends
 
-        return SqliteStore.from_url(url)
-    from index.elastic import ElasticStore
-    from index.settings import ElasticSettings
-
-    return ElasticStore.from_url(url, settings=ElasticSettings(index_prefix=prefix))
+    return backends.open_store(url, StoreSettings(elastic=ElasticSettings(index_prefix=prefix)))
 
 
-def enrich_worker(kind: str, url: str, prefix: str, share: list[Mention], batch: int) -> Result:
+def enrich_worker(url: str, prefix: str, share: list[Mention], batch: int) -> Result:
     """One enrich worker's store work over its share; its own start and end (wall clock)."""
     from enrich.duplicates import DuplicateDetector
     from enrich.influence import InfluenceTracker
 
-    store = open_store(kind, url, prefix)
+    store = open_store(url, prefix)
     duplicates, influence = DuplicateDetector(store), InfluenceTracker(store)
     latencies: list[float] = []
     start = time.time()
@@ -176,16 +165,15 @@ def enrich_worker(kind: str, url: str, prefix: str, share: list[Mention], batch:
     return {"span": (start, end), "latencies": latencies, "peak": _peak_mib()}
 
 
-def enrich_run(kind: str, url: str, n: int, batch: int, workers: int) -> Result:
+def enrich_run(url: str, n: int, batch: int, workers: int) -> Result:
     mentions = synthetic(n)
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    open_store(kind, url, prefix).close()  # set up once, as `veille index setup` does
+    open_store(url, prefix).close()  # set up once, as `veille index setup` does
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         results = list(
             pool.map(
                 enrich_worker,
-                [kind] * workers,
                 [url] * workers,
                 [prefix] * workers,
                 [mentions[w::workers] for w in range(workers)],
@@ -193,7 +181,7 @@ def enrich_run(kind: str, url: str, n: int, batch: int, workers: int) -> Result:
             )
         )
     seconds = max(r["span"][1] for r in results) - min(r["span"][0] for r in results)
-    store = open_store(kind, url, prefix)
+    store = open_store(url, prefix)
     authors = len(store.authors(sorted({author_key(m) for m in mentions})))
     store.drop()
     store.close()
@@ -270,12 +258,12 @@ def bus_part(kafka: str, n: int, batch: int) -> None:
 
 def store_part(elastic: str, n: int, batch: int) -> None:
     print("\n2. Store: bulk upsert of enriched mentions into an empty store")
-    for name, kind, url, writers in (
-        ("SQLite", "sqlite", None, 1),
-        ("Elasticsearch", "elastic", elastic, 1),
-        ("Elasticsearch", "elastic", elastic, 2),
+    for name, url, writers in (
+        ("SQLite", None, 1),
+        ("Elasticsearch", elastic, 1),
+        ("Elasticsearch", elastic, 2),
     ):
-        result = isolated(store_run, kind, url, n, batch, writers)
+        result = isolated(store_run, url, n, batch, writers)
         seconds, latencies = result["upsert"]
         label = f"{writers} writer{'s' if writers > 1 else ''}"
         print(f" {name}, {label} (client peak RSS {result['peak']:.0f} MiB)")
@@ -285,12 +273,12 @@ def store_part(elastic: str, n: int, batch: int) -> None:
 def enrich_part(elastic: str, n: int, batch: int) -> None:
     print(f"\n3. Enrich's store work: clusters and authors for {n:,} mentions, per batch")
     with tempfile.TemporaryDirectory() as tmp:
-        for name, kind, url, workers in (
-            ("SQLite", "sqlite", f"sqlite://{Path(tmp) / 'bench.db'}", 1),
-            ("Elasticsearch", "elastic", elastic, 1),
-            ("Elasticsearch", "elastic", elastic, 2),
+        for name, url, workers in (
+            ("SQLite", f"sqlite://{Path(tmp) / 'bench.db'}", 1),
+            ("Elasticsearch", elastic, 1),
+            ("Elasticsearch", elastic, 2),
         ):
-            result = enrich_run(kind, url, n, batch, workers)
+            result = enrich_run(url, n, batch, workers)
             seconds, latencies = result["enrich"]
             label = f"{workers} worker{'s' if workers > 1 else ''}"
             print(

@@ -18,8 +18,9 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from typing import Generic, Self, TypeVar
+from typing import Generic, TypeVar
 
+from ingest.closing import Closing
 from ingest.store import (
     AuthorActivity,
     AuthorEdge,
@@ -42,7 +43,7 @@ SIGNIFICANT_MIN_COUNT = 2
 """A word in fewer selected mentions than this is never significant."""
 
 
-class BaseStore(ABC, Generic[A, C]):
+class BaseStore(Closing, ABC, Generic[A, C]):
     """A store made of its mention part (the subclass) and its author and cluster parts."""
 
     def __init__(self, author_index: A, cluster_index: C) -> None:
@@ -51,12 +52,6 @@ class BaseStore(ABC, Generic[A, C]):
 
     @abstractmethod
     def close(self) -> None: ...
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- the author index ----------------------------------------------------------------------
 

@@ -12,10 +12,11 @@ not import `index`. Each consumer declares only the protocol it uses:
 - `ClusterIndex`: the near-duplicate signatures (`enrich.duplicates`);
 - `StoreAdmin`: `StoreAdmin.refresh` and `StoreAdmin.drop`, for operators, benches and tests;
   no stage is handed them;
-- `Store`: all four, what `index.open_store` returns and the composition root holds. Each
-  implementation is one object that is all four.
+- `Store`: all four, what `veille.backends.open_store` returns and the composition root holds.
+  Each implementation is one object that is all four.
 
-A store is a context manager: ``with open_store(url) as store:`` closes it on the way out.
+A store is a context manager: ``with open_store(url, settings) as store:`` closes it on the way
+out.
 
 Contract, held by `tests/test_store_contract.py` for every implementation:
 
@@ -304,4 +305,5 @@ class StoreAdmin(Protocol):
 
 
 class Store(MentionStore, AuthorIndex, ClusterIndex, StoreAdmin, Protocol):
-    """All of it, in one object: what `index.open_store` returns and the composition root holds."""
+    """All of it, in one object: what `veille.backends.open_store` returns and the composition
+    root holds."""

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from index.elastic import ElasticStore
-from index.settings import ElasticSettings
+from index.settings import ElasticSettings, StoreSettings
 from index.sqlite import SqliteStore
 from ingest.store import Store
 
@@ -80,7 +80,7 @@ def elastic_store(prefix: str | None = None, **options: Any) -> DisposableElasti
     """A fresh store under its own index prefix, deleted when closed."""
     url = server_url(ELASTICSEARCH_ENV, "Elasticsearch")
     settings = ElasticSettings(index_prefix=prefix or unique("test-"))
-    return DisposableElasticStore.from_url(url, settings=settings, **options)  # type: ignore[return-value]
+    return DisposableElasticStore.from_url(url, StoreSettings(elastic=settings), **options)
 
 
 def _elastic_store(tmp_path: Path) -> Store:

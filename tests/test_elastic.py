@@ -15,7 +15,7 @@ import pytest
 from index.elastic import ElasticStore
 from index.elastic.client import MAX_WINDOW, connect
 from index.elastic.mapping import SCHEMA_VERSION, Capabilities, mapping
-from index.settings import ElasticSettings
+from index.settings import ElasticSettings, StoreSettings
 from index.stage import IndexStage
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Engagement, Influence, Mention
@@ -152,7 +152,7 @@ def test_throttled_writes_are_retried_until_written() -> None:
     with ElasticFaults(upstream) as faults:
         store = DisposableElasticStore.from_url(
             faults.url,
-            settings=ElasticSettings(index_prefix=unique("test-")),
+            StoreSettings(elastic=ElasticSettings(index_prefix=unique("test-"))),
             initial_backoff=0.05,
         )
         try:
@@ -176,7 +176,9 @@ def test_throttled_writes_are_retried_until_written() -> None:
 def test_an_unreachable_cluster_raises_store_unavailable_without_secrets() -> None:
     settings = ElasticSettings(password="hunter2-secret", username="veille")  # type: ignore[arg-type]
     with pytest.raises(StoreUnavailable) as caught:
-        ElasticStore.from_url("http://elastic:s3cret-in-url@127.0.0.1:1", settings=settings)
+        ElasticStore.from_url(
+            "http://elastic:s3cret-in-url@127.0.0.1:1", StoreSettings(elastic=settings)
+        )
     message = str(caught.value)
     assert "127.0.0.1:1" in message
     assert "s3cret-in-url" not in message

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from index.elastic import ElasticStore
-from index.settings import ElasticSettings
+from index.settings import ElasticSettings, StoreSettings
 from ingest.errors import BusUnavailable
 from ingest.kafka import KafkaBus
 from ingest.record import Mention
@@ -64,7 +64,7 @@ class Stack:
         )
         self.bus = KafkaBus.from_url(self.kafka, **kafka_options())
         self.bus.ensure_topics(self.topics.all())
-        self.store = ElasticStore.from_url(self.elastic, settings=self.settings)
+        self.store = ElasticStore.from_url(self.elastic, StoreSettings(elastic=self.settings))
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(self, *command: str) -> subprocess.Popen[bytes]:

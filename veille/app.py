@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from functools import cached_property
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING
 
 from alerts.channels import build
 from alerts.channels.base import Notifier
@@ -33,16 +33,16 @@ from enrich.influence import InfluenceTracker
 from enrich.language import LanguageDetectorService
 from enrich.sentiment import SentimentBackend, open_sentiment
 from enrich.stage import EnrichStage
-from index import open_store
 from index.stage import IndexStage
 from ingest.bus import Bus
 from ingest.clock import Clock, SystemClock
+from ingest.closing import Closing
 from ingest.counters import SqliteCounters
 from ingest.record import SourceKind
 from ingest.runner import Backoff, Stage, StageRunner
 from ingest.store import Store
 from ingest.topics import Topics
-from veille.backends import open_bus
+from veille.backends import open_bus, open_store
 from veille.settings import Settings
 from veille.workers import Worker
 
@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 STAGES = ("enrich", "index", "alerts")
 
 
-class App:
+class App(Closing):
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -70,10 +70,7 @@ class App:
 
     @cached_property
     def store(self) -> Store:
-        options: dict[str, object] = {}
-        if self.settings.store_url.startswith(("http://", "https://")):
-            options["settings"] = self.settings.store.elastic
-        return open_store(self.settings.store_url, **options)
+        return open_store(self.settings.store_url, self.settings.store)
 
     @cached_property
     def counters(self) -> SqliteCounters:
@@ -287,12 +284,6 @@ class App:
                 self.alerts_worker().run(stop, until_idle=True)
             else:
                 self.runner(name).run(stop, until_idle=True)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close what was opened (backends, state files); what was not used was never opened."""

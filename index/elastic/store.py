@@ -40,7 +40,7 @@ import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 import orjson
 
@@ -74,7 +74,7 @@ from index.elastic.mapping import (
     mapping,
 )
 from index.elastic.query import Query, filters_query, ranking_query
-from index.settings import ElasticSettings
+from index.settings import ElasticSettings, StoreSettings
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Mention
 from ingest.store import (
@@ -162,12 +162,11 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         self.capabilities = Capabilities()
 
     @classmethod
-    def from_url(
-        cls, url: str, *, settings: ElasticSettings | None = None, **options: Any
-    ) -> ElasticStore:
-        """Connect to the cluster at ``url`` and set the index up."""
-        settings = settings or ElasticSettings()
-        store = cls(connect(url, settings), settings, display=display_url(url), **options)
+    def from_url(cls, url: str, settings: StoreSettings | None = None, **tuning: Any) -> Self:
+        """Connect to the cluster at ``url`` with ``settings.elastic`` and set the index up;
+        ``tuning`` sets the other parameters of the constructor (tests shorten the backoff)."""
+        elastic = (settings or StoreSettings()).elastic
+        store = cls(connect(url, elastic), elastic, display=display_url(url), **tuning)
         store.setup()
         return store
 

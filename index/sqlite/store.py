@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from index.base import (
     SIGNIFICANT_MIN_COUNT,
@@ -25,6 +25,7 @@ from index.base import (
     epoch_ms,
     from_epoch_ms,
 )
+from index.settings import StoreSettings
 from index.sqlite import schema
 from index.sqlite.authors import SqliteAuthors
 from index.sqlite.clusters import SqliteClusters
@@ -109,11 +110,13 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         super().__init__(SqliteAuthors(self.db), SqliteClusters(self.db))
 
     @classmethod
-    def from_url(cls, url: str, **options: Any) -> SqliteStore:
+    def from_url(cls, url: str, settings: StoreSettings | None = None, **tuning: Any) -> Self:
+        """The store in the file of ``sqlite://PATH``, set up; it has no settings of its own
+        (``tuning`` sets the constructor's ``lock_timeout``)."""
         path = url.split("://", 1)[1]
         if not path:
             raise ConfigError(f"store URL '{url}' needs a file path, as in sqlite://data/veille.db")
-        store = cls(path, **options)
+        store = cls(path, **tuning)
         store.setup()
         return store
 
