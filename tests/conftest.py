@@ -6,6 +6,7 @@ import itertools
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -79,16 +80,8 @@ def mention() -> MentionFactory:
 @pytest.fixture
 def web() -> Iterator[Callable[[Routes], Web]]:
     """Start a local web (see `veille.demo.web`) with the given routes; stopped after the test."""
-    started: list[Web] = []
-
-    def start(routes: Routes) -> Web:
-        server = Web(routes).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    with ExitStack() as servers:
+        yield lambda routes: servers.enter_context(Web(routes))
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -30,16 +31,8 @@ ROUTING_KEY = "R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y32"
 
 @pytest.fixture
 def serve() -> Iterator[Any]:
-    started: list[Receiver] = []
-
-    def start(check: Any) -> Receiver:
-        receiver = Receiver(check).start()
-        started.append(receiver)
-        return receiver
-
-    yield start
-    for receiver in started:
-        receiver.stop()
+    with ExitStack() as servers:
+        yield lambda check: servers.enter_context(Receiver(check))
 
 
 def channel(kind: str, **options: Any) -> Any:
