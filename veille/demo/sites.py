@@ -35,8 +35,7 @@ from veille.demo.content import (
     alert_entries,
     forum_posts,
 )
-from veille.demo.forums import Board, Forum, phpbb_routes
-from veille.demo.forums import Post as ForumPost
+from veille.demo.forums import Board, Forum, ForumPost, phpbb_routes
 from veille.demo.forums import Thread as ForumThread
 from veille.demo.web import Response, Routes
 
@@ -271,7 +270,7 @@ def demo_blogs(now: datetime) -> list[Blog]:
                     post.slug, post.title or "", post.author, _when(now, post), post.text, comments
                 )
             )
-        blog = Blog(host, title, lang, style, articles=articles, feed_path=feed)  # type: ignore[arg-type]
+        blog = Blog(host, title, lang, style=style, articles=articles, feed_path=feed)  # type: ignore[arg-type]
         if style == "wordpress":
             blog.comments_per_page = 2  # as busy WordPress blogs do: /comment-page-2/...
         blogs.append(blog)
