@@ -141,12 +141,13 @@ class VBulletin(HtmlEngine):
         )
 
     def post(self, thread: Thread, post: ForumPost, index: int) -> str:
+        number = index + 1  # vBulletin counts posts from 1
         return (
             f'<li class="postbitlegacy postbitim postcontainer old" id="post_{post.id}">'
             f'<div class="posthead"><span class="postdate old"><span class="date">'
             f'{self._date(post.when)}</span></span><span class="nodecontrols"><a name="'
-            f'{index + 1}" href="showthread.php?t={thread.id}&amp;p={post.id}#post{post.id}" '
-            f'class="postcounter">#{index + 1}</a><a id="postcount{post.id}" name="{index + 1}">'
+            f'{number}" href="showthread.php?t={thread.id}&amp;p={post.id}#post{post.id}" '
+            f'class="postcounter">#{number}</a><a id="postcount{post.id}" name="{number}">'
             '</a></span></div><div class="postdetails"><div class="userinfo"><div class="username_'
             'container"><div class="popupmenu memberaction"><a class="username offline popupctrl" '
             f'href="member.php?u={len(post.author)}" title="{escape(post.author)} is offline">'
