@@ -21,8 +21,8 @@ import pytest
 
 from alerts.notifiers import DeliveryError, build
 from alerts.settings import AlertSettings
-from tests.alerting import rig, sample, sample_record, store
-from tests.channel_servers import PagerDuty, mattermost, slack, teams
+from tests.support.alerting import rig, sample, sample_record, store
+from tests.support.channel_servers import PagerDuty, mattermost, slack, teams
 from veille.demo.receiver import Receiver, webhook_check
 
 SLACK_TOKEN = "T000/B000/XXXXsecretXXXX"

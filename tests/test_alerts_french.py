@@ -13,7 +13,7 @@ from alerts.email import html
 from alerts.notifiers import adaptive_card
 from alerts.render import markdown, message, plain
 from alerts.words import NARROW_NBSP, PHRASES, number, say
-from tests.alerting import background, mention_at, rig, sample_record
+from tests.support.alerting import background, mention_at, rig, sample_record
 from veille.demo.receiver import Receiver, webhook_check
 
 KEY = "hook-signing-key"

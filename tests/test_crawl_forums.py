@@ -14,7 +14,7 @@ import pytest
 from crawlers.items import identity
 from crawlers.settings import ForumMarkup, ForumSite
 from ingest.record import SourceKind
-from tests.crawling import Harness
+from tests.support.crawling import Harness
 from veille.demo.forums import (
     RENDERERS,
     SMF_MARKUP,

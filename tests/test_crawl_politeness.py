@@ -13,7 +13,7 @@ from pathlib import Path
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite
 from ingest.errors import BusUnavailable
 from ingest.record import Mention
-from tests.crawling import Harness
+from tests.support.crawling import Harness
 from tests.test_crawl_forums import sample_forum, site_for
 from veille.demo.forums import Forum, phpbb_routes
 from veille.demo.web import Response, Route, Routes, Web
