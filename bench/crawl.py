@@ -37,7 +37,7 @@ from crawlers.fetch import Fetcher
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite, HttpSettings
 from ingest.locallog import LocalLogBus
 from veille.demo.blogs import Article, Blog, Comment, blog_routes
-from veille.demo.forums import Board, Forum, Post, Thread, phpbb_routes
+from veille.demo.forums import Board, Forum, ForumPost, Thread, phpbb_routes
 from veille.demo.web import Routes, Web
 
 FORUM_HOST = "forum.bench.example"
@@ -59,7 +59,7 @@ def workload(boards: int, threads: int, posts: int, articles: int) -> Routes:
             for p in range(posts):
                 post_id += 1
                 thread_posts.append(
-                    Post(
+                    ForumPost(
                         post_id,
                         f"membre_{p % 17}",
                         start + timedelta(minutes=post_id % 40_000),

@@ -10,6 +10,7 @@ import logging
 import socket
 import ssl
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import timedelta
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -22,8 +23,8 @@ import pytest
 from alerts.channels import build
 from alerts.channels.base import DeliveryError
 from alerts.settings import AlertSettings
-from tests.alerting import SAMPLE_JSON, rig, sample, sample_record, store
-from tests.channel_servers import PagerDuty, mattermost, slack, teams
+from tests.support.alerting import SAMPLE_JSON, rig, sample, sample_record, store
+from tests.support.channel_servers import PagerDuty, mattermost, slack, teams
 from veille.demo.receiver import Receiver, webhook_check
 
 SLACK_TOKEN = "T000/B000/XXXXsecretXXXX"
@@ -32,16 +33,8 @@ ROUTING_KEY = "R0ut1ngK3yR0ut1ngK3yR0ut1ngK3y32"
 
 @pytest.fixture
 def serve() -> Iterator[Any]:
-    started: list[Receiver] = []
-
-    def start(check: Any) -> Receiver:
-        receiver = Receiver(check).start()
-        started.append(receiver)
-        return receiver
-
-    yield start
-    for receiver in started:
-        receiver.stop()
+    with ExitStack() as servers:
+        yield lambda check: servers.enter_context(Receiver(check))
 
 
 def channel(kind: str, **options: Any) -> Any:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from tests.channel_servers import slack
+from tests.support.channel_servers import slack
 from veille.cli import cli
 from veille.demo.content import BURST_MINUTES
 from veille.demo.receiver import Receiver

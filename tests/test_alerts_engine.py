@@ -14,8 +14,8 @@ import pytest
 from alerts.buckets import reach_weight
 from index.sqlite import SqliteStore
 from ingest.clock import FakeClock
-from tests.alerting import Rig, background, mention_at, rig
-from tests.channel_servers import PagerDuty
+from tests.support.alerting import Rig, background, mention_at, rig
+from tests.support.channel_servers import PagerDuty
 from veille.demo.receiver import Receiver, webhook_check
 
 KEY = "hook-signing-key"

@@ -15,7 +15,7 @@ from alerts.channels.teams import adaptive_card
 from alerts.notification import Event, Notification, from_json
 from alerts.phrases import NARROW_NBSP, PHRASES, number, say
 from alerts.render import markdown, message, plain
-from tests.alerting import background, mention_at, rig, sample_record
+from tests.support.alerting import background, mention_at, rig, sample_record
 from veille.demo.receiver import Receiver, webhook_check
 
 KEY = "hook-signing-key"

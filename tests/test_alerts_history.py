@@ -18,8 +18,8 @@ from alerts.render import message, plain
 from alerts.settings import DeliverySettings, FileChannel
 from alerts.why import authors_of
 from ingest.clock import FakeClock
-from tests.alerting import SAMPLE_JSON
-from tests.conftest import T0
+from tests.support.alerting import SAMPLE_JSON
+from tests.support.mentions import T0
 
 OLD_WHY = json.dumps(SAMPLE_JSON["why"], ensure_ascii=False)
 OLD_PAYLOAD = json.dumps(SAMPLE_JSON, ensure_ascii=False)

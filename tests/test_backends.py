@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.backends import KAFKA_ENV, server_url
+from tests.support.backends import KAFKA_ENV, server_url
 
 
 def test_a_missing_server_skips_locally_and_fails_in_ci(monkeypatch: pytest.MonkeyPatch) -> None:

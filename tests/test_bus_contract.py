@@ -1,7 +1,7 @@
 """The `Bus` contract, held against every implementation (see `ingest.bus`).
 
 Each test uses fresh topic and group names, so the same tests can run against a long-lived
-server. Implementations are listed in `tests.backends`.
+server. Implementations are listed in `tests.support.backends`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from ingest.bus import Bus, Consumer, Message
-from tests.backends import BUSES, BusSpec
+from tests.support.backends import BUSES, BusSpec
 from veille.backends import open_bus
 
 BusFactory = Callable[[], Bus]

@@ -16,7 +16,7 @@ import pytest
 from index.sqlite import SqliteStore
 from ingest.locallog import LocalLogBus
 from ingest.store import Filters
-from tests.conftest import wait_for
+from tests.support.waiting import wait_for
 from veille.app import App
 from veille.demo.web import Response, Routes, Web
 from veille.settings import load_settings

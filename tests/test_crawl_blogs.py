@@ -14,7 +14,7 @@ import pytest
 from crawlers.items import identity
 from crawlers.settings import BlogSite
 from ingest.record import SourceKind
-from tests.crawling import Harness
+from tests.support.crawling import Harness
 from veille.demo.blogs import Article, Blog, Comment, blog_routes
 from veille.demo.web import Response, Routes, Web
 

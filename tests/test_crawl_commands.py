@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from crawlers.items import identity
 from ingest.clock import FakeClock
 from ingest.errors import ConfigError
-from tests.crawling import Harness
+from tests.support.crawling import Harness
 from tests.test_crawl_forums import sample_forum, site_for
 from veille.app import App
 from veille.cli import cli

@@ -14,14 +14,14 @@ import pytest
 from crawlers.items import identity
 from crawlers.settings import ForumMarkup, ForumSite
 from ingest.record import SourceKind
-from tests.crawling import Harness
+from tests.support.crawling import Harness
 from veille.demo.forums import (
     RENDERERS,
     SMF_MARKUP,
     START_PATHS,
     Board,
     Forum,
-    Post,
+    ForumPost,
     Thread,
 )
 from veille.demo.web import Routes, Web
@@ -49,13 +49,13 @@ def sample_forum(engine: str) -> Forum:
     ]
     post_id = 5000
 
-    def posts(count: int, offset: int) -> list[Post]:
+    def posts(count: int, offset: int) -> list[ForumPost]:
         nonlocal post_id
         out = []
         for i in range(count):
             post_id += 1
             out.append(
-                Post(
+                ForumPost(
                     post_id,
                     ["Marc_44", "Sophie.R", "Bricoleur", "Nina"][i % 4],
                     T0 + timedelta(hours=offset + i, minutes=7 * i),
@@ -147,7 +147,7 @@ def test_every_post_once_then_nothing_then_only_the_new_post(
     assert harness.crawl(site) == []
 
     forum.add_post(
-        12, Post(9999, "Zoé", T0 + timedelta(days=3), "Nouveau : la box Lumen est réparée.")
+        12, ForumPost(9999, "Zoé", T0 + timedelta(days=3), "Nouveau : la box Lumen est réparée.")
     )
     serve(server, render(forum))
     before = len(server.requests)
@@ -174,7 +174,9 @@ def test_state_survives_a_restart(
     again = Harness(tmp_path, server)  # a new process: new bus and state connections
     again.seen = {(m.partition, m.offset) for m in again.bus.peek("mentions.raw", 1000)}
     assert again.crawl(site) == []
-    forum.add_post(21, Post(9998, "Paul_D", T0 + timedelta(days=4), "Velora a changé ma batterie."))
+    forum.add_post(
+        21, ForumPost(9998, "Paul_D", T0 + timedelta(days=4), "Velora a changé ma batterie.")
+    )
     serve(server, RENDERERS[engine](forum))
     assert [m.text for m in again.crawl(site)] == ["Velora a changé ma batterie."]
 

@@ -17,10 +17,10 @@ from crawlers.robots import RobotsVerdict, robots_policy
 from crawlers.settings import BlogSite, CrawlSettings, ForumSite
 from ingest.errors import BusUnavailable
 from ingest.record import Mention
-from tests.crawling import Harness
+from tests.support.crawling import Harness
 from tests.test_crawl_forums import sample_forum, site_for
-from veille.demo.forums import phpbb_routes
-from veille.demo.web import Response, Routes, Web
+from veille.demo.forums import Forum, phpbb_routes
+from veille.demo.web import Response, Route, Routes, Web
 
 PARAGRAPH = "Le Velora City est un vélo électrique agréable au quotidien, silencieux et fiable. "
 
@@ -35,15 +35,20 @@ def article_page(title: str, body: str, charset: str | None = "utf-8") -> str:
     )
 
 
+def phpbb_where(web: Callable[[Routes], Web], path: str, answer: Route) -> tuple[Forum, Web]:
+    """The sample phpBB forum served on a local web, where ``path`` answers ``answer``."""
+    forum = sample_forum("phpbb")
+    routes = phpbb_routes(forum)
+    routes[(forum.host, path)] = answer
+    return forum, web(routes)
+
+
 def test_robots_disallowing_the_site_means_nothing_else_is_fetched(
     tmp_path: Path, web: Callable[[Routes], Web]
 ) -> None:
-    forum = sample_forum("phpbb")
-    routes = phpbb_routes(forum)
-    routes[(forum.host, "/robots.txt")] = Response.text(
-        "User-agent: *\nDisallow: /\n", "text/plain"
+    forum, server = phpbb_where(
+        web, "/robots.txt", Response.text("User-agent: *\nDisallow: /\n", "text/plain")
     )
-    server = web(routes)
     harness = Harness(tmp_path, server)
     assert harness.crawl(site_for("phpbb", forum)) == []
     assert server.requests == [(forum.host, "/robots.txt")]
@@ -56,12 +61,8 @@ def test_robots_disallowing_the_site_means_nothing_else_is_fetched(
 def test_robots_rules_for_veille_are_followed_path_by_path(
     tmp_path: Path, web: Callable[[Routes], Web]
 ) -> None:
-    forum = sample_forum("phpbb")
-    routes = phpbb_routes(forum)
-    routes[(forum.host, "/robots.txt")] = Response.text(
-        "User-agent: *\nAllow: /\n\nUser-agent: Veille\nDisallow: /viewtopic.php\n", "text/plain"
-    )
-    server = web(routes)
+    robots = "User-agent: *\nAllow: /\n\nUser-agent: Veille\nDisallow: /viewtopic.php\n"
+    forum, server = phpbb_where(web, "/robots.txt", Response.text(robots, "text/plain"))
     assert Harness(tmp_path, server).crawl(site_for("phpbb", forum)) == []
     paths = [path for _, path in server.requests]
     assert "/viewforum.php?f=1" in paths
@@ -220,12 +221,11 @@ def test_429_waits_for_retry_after_then_gets_the_page(
 def test_a_site_that_asks_to_wait_too_long_is_left_for_later(
     tmp_path: Path, web: Callable[[Routes], Web]
 ) -> None:
-    forum = sample_forum("phpbb")
-    routes = phpbb_routes(forum)
-    routes[(forum.host, "/viewtopic.php?t=13")] = Response.text(
-        "slow down", "text/plain", status=429, headers={"Retry-After": "7200"}
+    forum, server = phpbb_where(
+        web,
+        "/viewtopic.php?t=13",
+        Response.text("slow down", "text/plain", status=429, headers={"Retry-After": "7200"}),
     )
-    server = web(routes)
     harness = Harness(tmp_path, server)
     mentions = harness.crawl(site_for("phpbb", forum))
     assert not [m for m in mentions if m.thread and m.thread.title == "Wifi instable"]
@@ -233,7 +233,7 @@ def test_a_site_that_asks_to_wait_too_long_is_left_for_later(
     assert harness.outcomes[0].stats is not None
     assert harness.outcomes[0].stats.get("veille/retry_after_too_long") == 1
     # What was left is not recorded as read: the next crawl gets it, and only it.
-    routes[(forum.host, "/viewtopic.php?t=13")] = phpbb_routes(forum)[
+    server.routes[(forum.host, "/viewtopic.php?t=13")] = phpbb_routes(forum)[
         (forum.host, "/viewtopic.php?t=13")
     ]
     again = harness.crawl(site_for("phpbb", forum))

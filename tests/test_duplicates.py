@@ -15,8 +15,8 @@ from index.settings import ElasticSettings
 from index.sqlite import SqliteStore
 from ingest.record import Mention
 from ingest.store import Store
-from tests.backends import ELASTICSEARCH_ENV, elastic_store, server_url
-from tests.conftest import make_mention
+from tests.support.backends import ELASTICSEARCH_ENV, elastic_store, server_url
+from tests.support.mentions import make_mention
 
 RELEASE = (
     "Le fabricant de vélos électriques Velora a inauguré jeudi une usine d'assemblage à Angers. "

@@ -20,15 +20,15 @@ from index.stage import IndexStage
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Engagement, Influence, Mention
 from ingest.store import AuthorActivity, AuthorScore, Filters, Signature
-from tests.backends import (
+from tests.support.backends import (
     ELASTICSEARCH_ENV,
     DisposableElasticStore,
     elastic_store,
     server_url,
     unique,
 )
-from tests.conftest import T0, make_mention
-from tests.faults import ElasticFaults
+from tests.support.faults import ElasticFaults
+from tests.support.mentions import T0, make_mention
 
 
 def _schema_paths(schema: dict[str, Any], node: dict[str, Any], prefix: str = "") -> set[str]:

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from ingest.record import Author, Mention
 from ingest.store import Filters
 from ingest.topics import partition_key
-from tests.conftest import make_mention
+from tests.support.mentions import make_mention
 from veille.app import App
 from veille.cli import cli
 from veille.settings import Settings

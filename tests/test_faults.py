@@ -30,9 +30,10 @@ from ingest.kafka import KafkaBus
 from ingest.record import Mention
 from ingest.store import Filters
 from ingest.topics import Topics, partition_key
-from tests.backends import ELASTICSEARCH_ENV, KAFKA_ENV, kafka_options, server_url, unique
-from tests.conftest import make_mention, wait_for
-from tests.faults import TcpProxy
+from tests.support.backends import ELASTICSEARCH_ENV, KAFKA_ENV, kafka_options, server_url, unique
+from tests.support.faults import TcpProxy
+from tests.support.mentions import make_mention
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.slow
 

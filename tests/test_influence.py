@@ -14,7 +14,7 @@ from enrich.settings import InfluenceSettings
 from index.sqlite import SqliteStore
 from ingest.record import Author, Engagement, Mention, Thread
 from ingest.store import AuthorEdge, AuthorStats
-from tests.conftest import T0, make_mention
+from tests.support.mentions import T0, make_mention
 
 
 def test_author_keys_are_scoped_to_their_site() -> None:

@@ -13,7 +13,7 @@ from ingest.bus import Message
 from ingest.errors import BusUnavailable, ConfigError
 from ingest.kafka import KafkaBus, client_config
 from ingest.settings import BusSettings, KafkaSecurity
-from tests.backends import KAFKA_ENV, kafka_options, server_url, unique
+from tests.support.backends import KAFKA_ENV, kafka_options, server_url, unique
 
 
 def test_security_settings_reach_the_client() -> None:

@@ -9,9 +9,8 @@ import copy
 import email
 import json
 import os
-import threading
 from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -24,75 +23,56 @@ from index.elastic.kibana import KibanaClient, SavedObject, saved_objects, valid
 from index.settings import KibanaSettings
 from ingest.errors import VeilleError
 from veille.cli import cli
+from veille.demo.loopback import LoopbackServer, Reply, Request
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: FakeKibana
+def _answer(status: int, body: dict[str, Any]) -> Reply:
+    return Reply(status, [("Content-Type", "application/json")], json.dumps(body).encode())
 
-    def log_message(self, format: str, *args: object) -> None:
-        return
 
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+def _bad(message: str) -> Reply:
+    return _answer(400, {"statusCode": 400, "error": "Bad Request", "message": message})
 
-    def _bad(self, message: str) -> None:
-        self._answer(400, {"statusCode": 400, "error": "Bad Request", "message": message})
 
-    def do_POST(self) -> None:
-        url = urlsplit(self.path)
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        self.server.requests.append((url.path, dict(self.headers)))
+class FakeKibana(LoopbackServer):
+    """Kibana's import endpoint as documented: conflicts without overwrite, missing references,
+    a Kibana-shaped answer; it keeps what it imported."""
+
+    methods = ("POST",)
+
+    def __init__(self, authorization: str | None = None) -> None:
+        super().__init__()
+        self.authorization = authorization
+        self.saved: dict[tuple[str, str], SavedObject] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+
+    def handle(self, request: Request) -> Reply:
+        url = urlsplit(request.path)
+        headers = request.headers
+        self.requests.append((url.path, dict(headers)))
         if url.path not in ("/api/saved_objects/_import", "/s/veille/api/saved_objects/_import"):
-            self._answer(404, {"statusCode": 404, "error": "Not Found", "message": "Not Found"})
-            return
-        if self.headers.get("kbn-xsrf") is None:
-            self._bad("Request must contain a kbn-xsrf header.")
-            return
-        if self.headers.get("Authorization") != self.server.authorization:
-            self._answer(401, {"statusCode": 401, "error": "Unauthorized"})
-            return
+            return _answer(404, {"statusCode": 404, "error": "Not Found", "message": "Not Found"})
+        if headers.get("kbn-xsrf") is None:
+            return _bad("Request must contain a kbn-xsrf header.")
+        if headers.get("Authorization") != self.authorization:
+            return _answer(401, {"statusCode": 401, "error": "Unauthorized"})
         overwrite = parse_qs(url.query).get("overwrite", ["false"])[0]
         if overwrite not in ("true", "false"):
-            self._bad("[request query.overwrite]: expected value of type [boolean]")
-            return
+            return _bad("[request query.overwrite]: expected value of type [boolean]")
         message = email.message_from_bytes(
-            f"Content-Type: {self.headers.get('Content-Type')}\r\n\r\n".encode() + body
+            f"Content-Type: {headers.get('Content-Type')}\r\n\r\n".encode() + request.body
         )
         parts = {
             part.get_param("name", header="content-disposition"): part
             for part in (message.get_payload() if message.is_multipart() else [])
         }
         if "file" not in parts:
-            self._bad("[request body.file]: expected value of type [object] but got [undefined]")
-            return
+            return _bad("[request body.file]: expected value of type [object] but got [undefined]")
         if not str(parts["file"].get_filename()).endswith(".ndjson"):
-            self._bad("Invalid file extension .json")
-            return
+            return _bad("Invalid file extension .json")
         payload = parts["file"].get_payload(decode=True)
         objects = [json.loads(line) for line in payload.splitlines() if line.strip()]
-        self._answer(200, self.server.take(objects, overwrite == "true"))
-
-
-class FakeKibana(ThreadingHTTPServer):
-    """Kibana's import endpoint as documented: conflicts without overwrite, missing references,
-    a Kibana-shaped answer; it keeps what it imported."""
-
-    daemon_threads = True
-
-    def __init__(self, authorization: str | None = None) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.authorization = authorization
-        self.saved: dict[tuple[str, str], SavedObject] = {}
-        self.requests: list[tuple[str, dict[str, str]]] = []
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return _answer(200, self.take(objects, overwrite == "true"))
 
     def take(self, objects: list[SavedObject], overwrite: bool) -> dict[str, Any]:
         keys = {(o["type"], o["id"]) for o in objects} | set(self.saved)
@@ -122,18 +102,8 @@ class FakeKibana(ThreadingHTTPServer):
 
 @pytest.fixture
 def kibana() -> Iterator[Callable[..., FakeKibana]]:
-    started: list[FakeKibana] = []
-
-    def start(authorization: str | None = None) -> FakeKibana:
-        server = FakeKibana(authorization)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.shutdown()
-        server.server_close()
+    with ExitStack() as servers:
+        yield lambda authorization=None: servers.enter_context(FakeKibana(authorization))
 
 
 def test_the_saved_objects_are_what_kibana_imports() -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from ingest.query import Doc, matches, parse
 from ingest.store import Filters, Store
-from tests.backends import STORES
-from tests.corpus import QUERIES, corpus
+from tests.support.backends import STORES
+from tests.support.corpus import QUERIES, corpus
 
 CORPUS = corpus()
 

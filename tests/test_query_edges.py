@@ -12,8 +12,8 @@ import pytest
 from ingest.query import Doc, matches, parse
 from ingest.record import Mention
 from ingest.store import Filters, Store
-from tests.backends import STORES
-from tests.conftest import make_mention
+from tests.support.backends import STORES
+from tests.support.mentions import make_mention
 
 LONG = "x" * 300  # longer than any analyzer's default token limit
 

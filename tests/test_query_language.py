@@ -7,7 +7,7 @@ import pytest
 from ingest.errors import QuerySyntaxError
 from ingest.query import And, Doc, Field, Near, Not, Or, Text, matches, parse
 from ingest.text import tokenize
-from tests.conftest import make_mention
+from tests.support.mentions import make_mention
 
 
 def hits(query: str, text: str, **fields: object) -> bool:

@@ -16,7 +16,7 @@ from ingest.locallog import LocalLogBus
 from ingest.record import Mention
 from ingest.runner import Backoff, StageOutput, StageRunner
 from ingest.topics import Topics
-from tests.conftest import make_mention
+from tests.support.mentions import make_mention
 
 TOPICS = Topics()
 

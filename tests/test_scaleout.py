@@ -23,8 +23,8 @@ from ingest.query import Doc, matches, parse
 from ingest.record import Mention
 from ingest.store import Filters
 from ingest.text import fold
-from tests.backends import ELASTICSEARCH_ENV, KAFKA_ENV, server_url, unique
-from tests.conftest import wait_for
+from tests.support.backends import ELASTICSEARCH_ENV, KAFKA_ENV, server_url, unique
+from tests.support.waiting import wait_for
 from veille.app import App
 from veille.demo.scenario import SAMPLE_SEARCHES
 from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, demo_routes

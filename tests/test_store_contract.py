@@ -1,7 +1,7 @@
 """The store contract (`MentionStore`, `AuthorIndex`, `ClusterIndex` and `StoreAdmin`, see
 `ingest.store`), held against every implementation.
 
-Implementations are listed in `tests.backends`: each gives a fresh, empty store.
+Implementations are listed in `tests.support.backends`: each gives a fresh, empty store.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import pytest
 from ingest.query import parse
 from ingest.record import Entity, Influence, Mention
 from ingest.store import AuthorActivity, AuthorScore, Filters, Signature, Store
-from tests.backends import STORES
-from tests.conftest import T0, make_mention
+from tests.support.backends import STORES
+from tests.support.mentions import T0, make_mention
 
 
 @pytest.fixture(params=sorted(STORES))

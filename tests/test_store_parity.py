@@ -25,8 +25,8 @@ from ingest.store import (
     Store,
     TermCount,
 )
-from tests.backends import STORES, elastic_store
-from tests.conftest import T0, make_mention
+from tests.support.backends import STORES, elastic_store
+from tests.support.mentions import T0, make_mention
 
 SITES = ("forum.fr", "blog.fr", "news.fr")
 BRANDS = ("Acme", "Globex")

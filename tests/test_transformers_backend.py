@@ -19,7 +19,7 @@ from enrich.sentiment import LABELS
 from ingest.errors import ConfigError
 from ingest.store import Filters
 from ingest.topics import partition_key
-from tests.conftest import make_mention
+from tests.support.mentions import make_mention
 from veille.app import App
 from veille.settings import Settings
 

@@ -16,9 +16,8 @@ from email.utils import format_datetime
 from html import escape
 from typing import Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
-from veille.demo.forums import FR_MONTHS
+from veille.demo.rendering import FR_MONTHS, Site, paged
 from veille.demo.web import Response, Routes
 
 
@@ -43,12 +42,8 @@ class Article:
 
 
 @dataclass
-class Blog:
-    host: str
-    title: str
-    lang: str = "fr"
+class Blog(Site):
     style: Literal["wordpress", "schema"] = "wordpress"
-    tz: str = "Europe/Paris"
     articles: list[Article] = field(default_factory=list)
     per_page: int = 5
     feed_path: str | None = None
@@ -64,12 +59,8 @@ class Blog:
         return sorted(self.articles, key=lambda a: a.when, reverse=True)
 
 
-def _local(blog: Blog, when: datetime) -> datetime:
-    return when.astimezone(ZoneInfo(blog.tz))
-
-
 def _human_date(blog: Blog, when: datetime) -> str:
-    local = _local(blog, when)
+    local = blog.local(when)
     if blog.lang == "fr":
         return f"{local.day} {FR_MONTHS[local.month - 1]} {local.year} à {local:%H}h{local:%M}"
     return f"{local:%B} {local.day}, {local.year} at {local:%I:%M %p}".replace(" 0", " ")
@@ -124,7 +115,7 @@ def _wordpress_comment(blog: Blog, article: Article, comment: Comment, depth: in
         f'comment-author vcard"><img alt="" src="/avatar/{comment.id}.png" class="avatar" height='
         f'"42" width="42"><b class="fn">{author}</b> <span class="says">{says}</span></div><div '
         f'class="comment-metadata"><a href="{url}#comment-{comment.id}"><time datetime="'
-        f'{_local(blog, comment.when).isoformat(timespec="seconds")}">'
+        f'{blog.local(comment.when).isoformat(timespec="seconds")}">'
         f'{_human_date(blog, comment.when)}</time></a></div></footer><div class="comment-content'
         f'"><p>{escape(comment.text)}</p></div><div class="reply"><a rel="nofollow" class="comment'
         f'-reply-link" href="{blog.url(article)}?replytocom={comment.id}#respond">{reply}</a></div>'
@@ -148,7 +139,7 @@ def comment_pages(blog: Blog, article: Article) -> list[list[Comment]]:
     """The article's comment threads (a comment and its replies), page by page."""
     top = [c for c in article.comments if c.reply_to is None]
     size = blog.comments_per_page or max(1, len(top))
-    return [top[i : i + size] for i in range(0, len(top), size)] or [[]]
+    return [list(page.items) for page in paged(top, size)]
 
 
 def comment_page_url(blog: Blog, article: Article, page: int) -> str:
@@ -181,7 +172,7 @@ def _comment_navigation(blog: Blog, article: Article, page: int, pages: int) -> 
 def article_html(blog: Blog, article: Article, page: int = 1) -> str:
     """One article's page, with its comments (page ``page`` of them, when they are paged)."""
     url = comment_page_url(blog, article, page)
-    local = _local(blog, article.when)
+    local = blog.local(article.when)
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in article.text.split("\n") if p.strip())
     ld = {
         "@context": "https://schema.org",
@@ -259,24 +250,22 @@ def blog_routes(blog: Blog) -> Routes:
             "text/plain",
         )
     }
-    pages = max(1, -(-len(articles) // blog.per_page))
-    for page in range(pages):
-        chunk = articles[page * blog.per_page : (page + 1) * blog.per_page]
+    for page in paged(articles, blog.per_page):
         items = "".join(
             f'<article class="post type-post"><header class="entry-header"><h2 class="entry-title'
             f'"><a href="{blog.url(a)}" rel="bookmark">{escape(a.title)}</a></h2></header><div '
             f'class="entry-summary"><p>{escape(a.text.split(chr(10))[0][:160])}…</p></div>'
             "</article>"
-            for a in chunk
+            for a in page.items
         )
         older = "Articles plus anciens" if blog.lang == "fr" else "Older posts"
         nav = (
             f'<nav class="navigation posts-navigation"><div class="nav-previous"><a href="/page/'
-            f'{page + 2}/">{older}</a></div></nav>'
-            if page + 1 < pages
+            f'{page.number + 2}/">{older}</a></div></nav>'
+            if page.has_next
             else ""
         )
-        path = "/" if page == 0 else f"/page/{page + 1}/"
+        path = "/" if page.number == 0 else f"/page/{page.number + 1}/"
         routes[(host, path)] = Response.text(_page(blog, blog.title, items + nav))
     urls = "".join(
         f"<url><loc>{blog.url(a)}</loc><lastmod>"
@@ -305,7 +294,7 @@ def blog_routes(blog: Blog) -> Routes:
     for article in articles:
         routes[(host, f"/{article.slug}/")] = Response.text(article_html(blog, article))
         if blog.style == "wordpress":
-            for page in range(2, len(comment_pages(blog, article)) + 1):
-                path = urlsplit(comment_page_url(blog, article, page)).path
-                routes[(host, path)] = Response.text(article_html(blog, article, page))
+            for number in range(2, len(comment_pages(blog, article)) + 1):
+                path = urlsplit(comment_page_url(blog, article, number)).path
+                routes[(host, path)] = Response.text(article_html(blog, article, number))
     return routes

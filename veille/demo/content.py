@@ -23,7 +23,10 @@ BURST_MINUTES = 55
 
 
 @dataclass(frozen=True)
-class Post:
+class SamplePost:
+    """One thing published on the sample web (a blog article, a forum message, a news article,
+    an alert entry): where, by whom, how many minutes before now."""
+
     site: str
     slug: str
     title: str | None
@@ -46,7 +49,7 @@ NEWS_SITES = ("actu-eco.example", "journal-tech.example", "lesnouvelles.example"
 _DAY = 24 * 60
 
 BLOG_FR_POSTS = [
-    Post(
+    SamplePost(
         BLOG_FR,
         "essai-velora-city",
         "Essai du Velora City : le VAE urbain qui fait tout bien",
@@ -56,7 +59,7 @@ BLOG_FR_POSTS = [
         6 * _DAY + 300,
         "fr",
     ),
-    Post(
+    SamplePost(
         BLOG_FR,
         "velora-batterie-sav",
         "Velora : ma batterie a lâché après huit mois",
@@ -66,7 +69,7 @@ BLOG_FR_POSTS = [
         5 * _DAY + 120,
         "fr",
     ),
-    Post(
+    SamplePost(
         BLOG_FR,
         "salon-cycle-2027",
         "Salon du cycle : les nouveautés Velora 2027",
@@ -76,7 +79,7 @@ BLOG_FR_POSTS = [
         4 * _DAY + 600,
         "fr",
     ),
-    Post(
+    SamplePost(
         BLOG_FR,
         "pneus-hiver",
         "Quels pneus pour rouler en hiver ?",
@@ -86,7 +89,7 @@ BLOG_FR_POSTS = [
         3 * _DAY + 200,
         "fr",
     ),
-    Post(
+    SamplePost(
         BLOG_FR,
         "velora-trail-avis",
         "Velora Trail : un super vélo pour les chemins",
@@ -96,7 +99,7 @@ BLOG_FR_POSTS = [
         2 * _DAY + 400,
         "fr",
     ),
-    Post(
+    SamplePost(
         BLOG_FR,
         "antivol-test",
         "Test : cinq antivols en U comparés",
@@ -105,7 +108,7 @@ BLOG_FR_POSTS = [
         1 * _DAY + 500,
         "fr",
     ),
-    Post(
+    SamplePost(
         BLOG_FR,
         "velora-velotaf",
         "Un an de vélotaf avec mon Velora",
@@ -118,7 +121,7 @@ BLOG_FR_POSTS = [
 ]
 
 BLOG_EN_POSTS = [
-    Post(
+    SamplePost(
         BLOG_EN,
         "velora-trail-review",
         "Velora Trail review: a great e-bike with one flaw",
@@ -128,7 +131,7 @@ BLOG_EN_POSTS = [
         6 * _DAY + 60,
         "en",
     ),
-    Post(
+    SamplePost(
         BLOG_EN,
         "lumen-fibre-8g",
         "Lumen Telecom launches an 8 Gbit/s fibre plan",
@@ -138,7 +141,7 @@ BLOG_EN_POSTS = [
         5 * _DAY + 800,
         "en",
     ),
-    Post(
+    SamplePost(
         BLOG_EN,
         "headlamp-1200",
         "Best headlamps of the year: 1200 lumen and up",
@@ -148,7 +151,7 @@ BLOG_EN_POSTS = [
         3 * _DAY + 100,
         "en",
     ),
-    Post(
+    SamplePost(
         BLOG_EN,
         "lumen-box-5-hands-on",
         "Hands-on: the Lumen Box 5 is quick and quiet",
@@ -158,7 +161,7 @@ BLOG_EN_POSTS = [
         2 * _DAY + 50,
         "en",
     ),
-    Post(
+    SamplePost(
         BLOG_EN,
         "ebike-tax-credit",
         "E-bike tax credits explained",
@@ -170,7 +173,7 @@ BLOG_EN_POSTS = [
 ]
 
 FISHING_POSTS = [
-    Post(
+    SamplePost(
         FISHING,
         "canne-velora-carpe",
         "Nouvelle canne Velora pour la carpe",
@@ -179,7 +182,7 @@ FISHING_POSTS = [
         4 * _DAY,
         "fr",
     ),
-    Post(
+    SamplePost(
         FISHING,
         "moulinet-velora",
         "Moulinet Velora : le retour",
@@ -198,7 +201,7 @@ _PRESS_RELEASE = (
 )
 
 NEWS_POSTS = [
-    Post(
+    SamplePost(
         site,
         "velora-usine-angers",
         _PRESS_RELEASE[0],
@@ -209,7 +212,7 @@ NEWS_POSTS = [
     )
     for i, site in enumerate(NEWS_SITES)
 ] + [
-    Post(
+    SamplePost(
         "actu-eco.example",
         "lumen-resultats-t3",
         "Lumen Télécom : des résultats trimestriels solides",
@@ -219,7 +222,7 @@ NEWS_POSTS = [
         4 * _DAY + 60,
         "fr",
     ),
-    Post(
+    SamplePost(
         "journal-tech.example",
         "lumen-box-5",
         "La Lumen Box 5 arrive chez les abonnés",
@@ -352,10 +355,10 @@ _OUTAGE_FIRST_MINUTES = [
 ]
 
 
-def _thread(slug: str, title: str, items: list[tuple[str, str, int]]) -> list[Post]:
+def _thread(slug: str, title: str, items: list[tuple[str, str, int]]) -> list[SamplePost]:
     """A forum thread's posts: (author, text, minutes ago) each, the first one titled."""
     return [
-        Post(
+        SamplePost(
             FORUM,
             f"{slug}#p{i + 1}",
             title if i == 0 else f"Re: {title}",
@@ -370,8 +373,8 @@ def _thread(slug: str, title: str, items: list[tuple[str, str, int]]) -> list[Po
     ]
 
 
-def forum_posts() -> list[Post]:
-    posts: list[Post] = []
+def forum_posts() -> list[SamplePost]:
+    posts: list[SamplePost] = []
     for slug, title, items in _FORUM_BACKGROUND:
         posts += _thread(slug, title, items)
     rng = random.Random(7)
@@ -379,7 +382,7 @@ def forum_posts() -> list[Post]:
     for i, text in enumerate(_OUTAGE_POSTS):
         minutes = BURST_MINUTES - 3 * i - rng.randint(0, 2)
         posts.append(
-            Post(
+            SamplePost(
                 FORUM,
                 f"{thread}#p{i + 1}",
                 title if i == 0 else f"Re: {title}",
@@ -397,7 +400,7 @@ def forum_posts() -> list[Post]:
 
 
 OUTAGE_NEWS = [
-    Post(
+    SamplePost(
         "actu-eco.example",
         "panne-geante-lumen",
         "Panne géante chez Lumen Télécom : des milliers d'abonnés privés d'internet",
@@ -407,7 +410,7 @@ OUTAGE_NEWS = [
         BURST_MINUTES - 20,
         "fr",
     ),
-    Post(
+    SamplePost(
         "journal-tech.example",
         "lumen-outage",
         "Lumen Telecom outage leaves thousands offline across France",
@@ -417,7 +420,7 @@ OUTAGE_NEWS = [
         BURST_MINUTES - 30,
         "en",
     ),
-    Post(
+    SamplePost(
         "lesnouvelles.example",
         "colere-abonnes-lumen",
         "Colère des abonnés Lumen après une nouvelle panne",
@@ -427,7 +430,7 @@ OUTAGE_NEWS = [
         BURST_MINUTES - 35,
         "fr",
     ),
-    Post(
+    SamplePost(
         BLOG_EN,
         "lumen-down",
         "Lumen Telecom down? Users report a massive outage",
@@ -440,7 +443,7 @@ OUTAGE_NEWS = [
 ]
 
 
-def alert_entries() -> list[Post]:
+def alert_entries() -> list[SamplePost]:
     """What the Google Alerts-style feed reports: news pages about either brand."""
     return [p for p in NEWS_POSTS + OUTAGE_NEWS if p.site in NEWS_SITES]
 

@@ -14,10 +14,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from alerts.channels.webhook import sign
+from veille.demo.loopback import LoopbackServer, Reply, Request
 
 
 @dataclass(frozen=True)
@@ -61,89 +61,43 @@ def webhook_check(secret: str, max_age: float = 300.0) -> Check:
     return check
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: object) -> None:
-        return
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
-        request = Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-        with self.server.lock:
-            self.server.attempts.append(request)
-        if self.server.down:
-            status, text = 503, "service unavailable"
-        else:
-            status, text = self.server.check(request)
-        if 200 <= status < 300:
-            with self.server.lock:
-                self.server.received.append(request)
-        payload = text.encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, check: Check) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.check = check
-        self.down = False
-        self.lock = threading.Lock()
-        self.attempts: list[Received] = []
-        self.received: list[Received] = []
-
-
-class Receiver:
+class Receiver(LoopbackServer):
     """The endpoint, served from a background thread until `stop`."""
 
-    def __init__(self, check: Check = accept_all) -> None:
-        self._server = _Server(check)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="receiver", daemon=True
-        )
+    methods = ("POST",)
+    thread_name = "receiver"
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+    def __init__(self, check: Check = accept_all) -> None:
+        super().__init__()
+        self.check = check
+        self.down = False
+        self._lock = threading.Lock()
+        self._attempts: list[Received] = []
+        self._received: list[Received] = []
 
     @property
     def received(self) -> list[Received]:
         """The requests it accepted, in order."""
-        with self._server.lock:
-            return list(self._server.received)
+        with self._lock:
+            return list(self._received)
 
     @property
     def attempts(self) -> list[Received]:
         """Every request, accepted or not."""
-        with self._server.lock:
-            return list(self._server.attempts)
+        with self._lock:
+            return list(self._attempts)
 
-    @property
-    def down(self) -> bool:
-        return self._server.down
-
-    @down.setter
-    def down(self, value: bool) -> None:
-        self._server.down = value
-
-    def start(self) -> Receiver:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Receiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def handle(self, request: Request) -> Reply:
+        received = Received(
+            request.path, {k.lower(): v for k, v in request.headers.items()}, request.body
+        )
+        with self._lock:
+            self._attempts.append(received)
+        if self.down:
+            status, text = 503, "service unavailable"
+        else:
+            status, text = self.check(received)
+        if 200 <= status < 300:
+            with self._lock:
+                self._received.append(received)
+        return Reply(status, [("Content-Type", "text/plain; charset=utf-8")], text.encode())

@@ -31,12 +31,11 @@ from veille.demo.content import (
     NEWS_POSTS,
     NEWS_SITES,
     OUTAGE_NEWS,
-    Post,
+    SamplePost,
     alert_entries,
     forum_posts,
 )
-from veille.demo.forums import Board, Forum, phpbb_routes
-from veille.demo.forums import Post as ForumPost
+from veille.demo.forums import Board, Forum, ForumPost, phpbb_routes
 from veille.demo.forums import Thread as ForumThread
 from veille.demo.web import Response, Routes
 
@@ -45,7 +44,7 @@ ATOM = "application/atom+xml; charset=utf-8"
 JSON_FEED = "application/feed+json; charset=utf-8"
 
 
-def url_of(post: Post) -> str:
+def url_of(post: SamplePost) -> str:
     if post.thread:
         return f"http://{post.site}/viewtopic.php?p={forum_number(post)}"
     return f"http://{post.site}/{post.slug}/"
@@ -54,7 +53,7 @@ def url_of(post: Post) -> str:
 _FORUM_NUMBERS: dict[str, int] = {}
 
 
-def forum_number(post: Post) -> int:
+def forum_number(post: SamplePost) -> int:
     """A phpBB-style global post number."""
     if not _FORUM_NUMBERS:
         for i, p in enumerate(forum_posts()):
@@ -62,15 +61,15 @@ def forum_number(post: Post) -> int:
     return _FORUM_NUMBERS[post.slug]
 
 
-def _when(now: datetime, post: Post) -> datetime:
+def _when(now: datetime, post: SamplePost) -> datetime:
     return now - timedelta(minutes=post.minutes_ago)
 
 
-def _newest_first(posts: list[Post]) -> list[Post]:
+def _newest_first(posts: list[SamplePost]) -> list[SamplePost]:
     return sorted(posts, key=lambda p: p.minutes_ago)
 
 
-def rss(title: str, site: str, lang: str, posts: list[Post], now: datetime) -> str:
+def rss(title: str, site: str, lang: str, posts: list[SamplePost], now: datetime) -> str:
     items = "".join(
         f"<item><title>{escape(p.title or '')}</title><link>{url_of(p)}</link>"
         f'<guid isPermaLink="true">{url_of(p)}</guid>'
@@ -90,10 +89,10 @@ def rss(title: str, site: str, lang: str, posts: list[Post], now: datetime) -> s
 def atom(
     title: str,
     feed_id: str,
-    posts: list[Post],
+    posts: list[SamplePost],
     now: datetime,
     *,
-    link_of: Callable[[Post], str] = url_of,
+    link_of: Callable[[SamplePost], str] = url_of,
     lang: str | None = None,
 ) -> str:
     lang_attr = f' xml:lang="{lang}"' if lang else ""
@@ -114,7 +113,7 @@ def atom(
     )
 
 
-def json_feed(title: str, site: str, posts: list[Post], now: datetime) -> str:
+def json_feed(title: str, site: str, posts: list[SamplePost], now: datetime) -> str:
     return json.dumps(
         {
             "version": "https://jsonfeed.org/version/1.1",
@@ -137,14 +136,14 @@ def json_feed(title: str, site: str, posts: list[Post], now: datetime) -> str:
     )
 
 
-def google_link(post: Post) -> str:
+def google_link(post: SamplePost) -> str:
     return (
         f"https://www.google.com/url?rct=j&sa=t&url={quote(url_of(post), safe='')}"
         f"&ct=ga&cd=CAIyGjE4&usg=AOvVaw"
     )
 
 
-def article_page(post: Post, now: datetime) -> str:
+def article_page(post: SamplePost, now: datetime) -> str:
     when = _when(now, post)
     return (
         f'<!doctype html><html lang="{post.lang}"><head><meta charset="utf-8">'
@@ -155,7 +154,7 @@ def article_page(post: Post, now: datetime) -> str:
     )
 
 
-def _alerts_for(brand_word: str) -> list[Post]:
+def _alerts_for(brand_word: str) -> list[SamplePost]:
     return [
         p
         for p in alert_entries()
@@ -271,7 +270,7 @@ def demo_blogs(now: datetime) -> list[Blog]:
                     post.slug, post.title or "", post.author, _when(now, post), post.text, comments
                 )
             )
-        blog = Blog(host, title, lang, style, articles=articles, feed_path=feed)  # type: ignore[arg-type]
+        blog = Blog(host, title, lang, style=style, articles=articles, feed_path=feed)  # type: ignore[arg-type]
         if style == "wordpress":
             blog.comments_per_page = 2  # as busy WordPress blogs do: /comment-page-2/...
         blogs.append(blog)

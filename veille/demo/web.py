@@ -12,13 +12,12 @@ robots.txt unless a route says otherwise.
 
 from __future__ import annotations
 
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
+
+from veille.demo.loopback import LoopbackServer, Reply, Request
 
 
 @dataclass
@@ -40,99 +39,41 @@ Route = Response | Callable[[str], Response]
 Routes = dict[tuple[str, str], Route]
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes; without this, Nagle's algorithm and the client's
-    # delayed ACK hold every response back about 40 ms.
-    disable_nagle_algorithm = True
+class Web(LoopbackServer):
+    """The sample web, running in a background thread until `stop`."""
 
-    def log_message(self, format: str, *args: object) -> None:
-        return
+    thread_name = "sample-web"
 
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        host = (parts.hostname or self.headers.get("Host", "").split(":")[0]).lower()
+    def __init__(self, routes: Routes) -> None:
+        super().__init__()
+        self.routes = routes
+        self.requests: list[tuple[str, str]] = []
+        """(host, path) of every request received, in order."""
+
+    @property
+    def proxy(self) -> str:
+        return self.url
+
+    def handle(self, request: Request) -> Reply:
+        parts = urlsplit(request.path)
+        host = (parts.hostname or request.headers.get("Host", "").split(":")[0]).lower()
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
-        self.server.requests.append((host, path))
-        route = self.server.routes.get((host, path))
+        self.requests.append((host, path))
+        route = self.routes.get((host, path))
         if route is None and parts.query:  # a route without a query answers any query
-            route = self.server.routes.get((host, parts.path or "/"))
+            route = self.routes.get((host, parts.path or "/"))
         if route is None and path.endswith("/robots.txt"):
             route = Response.text("User-agent: *\nAllow: /\n", "text/plain")
         if route is None:
             route = Response.text("<h1>Not found</h1>", status=404)
-        response = route(self.headers.get("If-None-Match", "")) if callable(route) else route
+        asked = request.headers.get("If-None-Match")
+        response = route(asked or "") if callable(route) else route
         if response.delay:
             time.sleep(response.delay)
         etag = response.headers.get("ETag")
-        if etag and self.headers.get("If-None-Match") == etag:
-            self.send_response(304)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        for name, value in response.headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(response.body)
-        except (BrokenPipeError, ConnectionResetError):
-            return
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # A client that hangs up (a crawler refusing a page too large) is not an error here.
-        if isinstance(sys.exc_info()[1], ConnectionError):
-            return
-        super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-    def __init__(self, routes: Routes) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.routes = routes
-        self.requests: list[tuple[str, str]] = []
-
-
-class Web:
-    """The sample web, running in a background thread until `stop`."""
-
-    def __init__(self, routes: Routes) -> None:
-        self._server = _Server(routes)
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="sample-web", daemon=True
-        )
-
-    @property
-    def routes(self) -> Routes:
-        return self._server.routes
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        """(host, path) of every request received, in order."""
-        return self._server.requests
-
-    @property
-    def proxy(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> Web:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-    def __enter__(self) -> Web:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        if etag and asked == etag:
+            return Reply(304, [("ETag", etag)])
+        headers = [("Content-Type", response.content_type), *response.headers.items()]
+        return Reply(response.status, headers, response.body)

@@ -25,7 +25,7 @@ from alerts.notification import (
 from alerts.settings import AlertSettings
 from ingest.clock import FakeClock
 from ingest.record import Influence, Mention
-from tests.conftest import T0, make_mention
+from tests.support.mentions import T0, make_mention
 
 
 def sample_record(**changes: Any) -> AlertRecord:

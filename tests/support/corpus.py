@@ -7,7 +7,7 @@ import random
 from datetime import timedelta
 
 from ingest.record import Author, Enrichment, Mention, Source, SourceKind, Thread, mention_id
-from tests.conftest import T0
+from tests.support.mentions import T0
 
 FR = (
     "société générale service client panne réseau fibre déçu génial café élève naïve hôtel "

@@ -13,10 +13,11 @@ import contextlib
 import json
 import socket
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
+
+from veille.demo.loopback import LoopbackServer, Reply, Request
 
 
 class TcpProxy:
@@ -96,70 +97,49 @@ class TcpProxy:
 _HOP_BY_HOP = ("content-length", "content-encoding", "transfer-encoding", "connection")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    server: _FaultServer
-    protocol_version = "HTTP/1.1"
+class ElasticFaults(LoopbackServer):
+    methods = ("GET", "HEAD", "POST", "PUT", "DELETE")
 
-    def log_message(self, format: str, *args: object) -> None:
-        return
+    def __init__(self, upstream: str) -> None:
+        super().__init__()
+        self.client = httpx.Client(base_url=upstream, timeout=60)
+        self.bulk_requests = 0
+        self._to_reject = 0
+        self._lock = threading.Lock()
 
-    def _forward(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+    def throttle(self, documents: int) -> None:
+        """Reject the next ``documents`` documents written with 429."""
+        with self._lock:
+            self._to_reject = documents
+
+    def stop(self) -> None:
+        super().stop()
+        self.client.close()
+
+    def handle(self, request: Request) -> Reply:
+        body = request.body
         rejected: list[dict[str, Any]] = []
-        if self.path.split("?")[0].endswith("/_bulk"):
-            self.server.bulk_requests += 1
-            body, rejected = self.server.reject_some(body)
+        if request.path.split("?")[0].endswith("/_bulk"):
+            self.bulk_requests += 1
+            body, rejected = self._reject_some(body)
         if rejected and not body:  # every document rejected: answer without asking upstream
-            self._answer(200, {"X-Elastic-Product": "Elasticsearch"}, {"items": rejected})
-            return
+            return _answer(200, {"X-Elastic-Product": "Elasticsearch"}, {"items": rejected})
         headers = {
-            k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")
+            k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")
         }
-        upstream = self.server.client.request(
-            self.command, self.path, content=body, headers=headers
-        )
+        upstream = self.client.request(request.method, request.path, content=body, headers=headers)
         if rejected:
             answer = upstream.json()
             answer["items"] = rejected + answer.get("items", [])
-            self._answer(upstream.status_code, dict(upstream.headers), answer)
-            return
-        self._send(upstream.status_code, dict(upstream.headers), upstream.content)
+            return _answer(upstream.status_code, dict(upstream.headers), answer)
+        return _reply(upstream.status_code, dict(upstream.headers), upstream.content)
 
-    def _answer(self, status: int, headers: dict[str, str], answer: dict[str, Any]) -> None:
-        answer.setdefault("took", 0)
-        answer["errors"] = True
-        headers["content-type"] = "application/json"
-        self._send(status, headers, json.dumps(answer).encode())
-
-    def _send(self, status: int, headers: dict[str, str], content: bytes) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            if name.lower() not in _HOP_BY_HOP:
-                self.send_header(name, value)
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        self.wfile.write(content)
-
-    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
-
-
-class _FaultServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, upstream: str) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.client = httpx.Client(base_url=upstream, timeout=60)
-        self.bulk_requests = 0
-        self.to_reject = 0
-        self.lock = threading.Lock()
-
-    def reject_some(self, body: bytes) -> tuple[bytes, list[dict[str, Any]]]:
+    def _reject_some(self, body: bytes) -> tuple[bytes, list[dict[str, Any]]]:
         """Take the first documents out of a bulk body; return what is left and their 429s."""
         lines = body.splitlines()
-        with self.lock:
-            count = min(self.to_reject, len(lines) // 2)
-            self.to_reject -= count
+        with self._lock:
+            count = min(self._to_reject, len(lines) // 2)
+            self._to_reject -= count
         rejected = []
         for i in range(count):
             action = json.loads(lines[2 * i])
@@ -181,29 +161,13 @@ class _FaultServer(ThreadingHTTPServer):
         return (b"\n".join(rest) + b"\n" if rest else b""), rejected
 
 
-class ElasticFaults:
-    def __init__(self, upstream: str) -> None:
-        self._server = _FaultServer(upstream)
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+def _answer(status: int, headers: dict[str, str], answer: dict[str, Any]) -> Reply:
+    answer.setdefault("took", 0)
+    answer["errors"] = True
+    headers["content-type"] = "application/json"
+    return _reply(status, headers, json.dumps(answer).encode())
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    @property
-    def bulk_requests(self) -> int:
-        return self._server.bulk_requests
-
-    def throttle(self, documents: int) -> None:
-        """Reject the next ``documents`` documents written with 429."""
-        with self._server.lock:
-            self._server.to_reject = documents
-
-    def __enter__(self) -> ElasticFaults:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._server.client.close()
+def _reply(status: int, headers: dict[str, str], content: bytes) -> Reply:
+    kept = [(name, value) for name, value in headers.items() if name.lower() not in _HOP_BY_HOP]
+    return Reply(status, kept, content)
