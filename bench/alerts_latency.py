@@ -118,7 +118,7 @@ def main() -> None:
         stop = threading.Event()
         threads = [
             threading.Thread(
-                target=(app.alerts_worker().run if n == "alerts" else app.runner(n).run),
+                target=app.loop(n).run,
                 args=(stop,),
                 daemon=True,
             )

@@ -1,18 +1,42 @@
-"""Veille's exception hierarchy: one root, and failures typed by what the caller should do.
+"""Veille's exceptions: one root, and failures typed by what the caller should do.
 
-    VeilleError                      root: catch this to catch anything Veille raises on purpose
-    ├── ConfigError                  the configuration is invalid; the program stops at start-up
-    ├── QuerySyntaxError             a boolean query is malformed; carries the position
-    ├── TransientError               a passing failure: retry with backoff, never drop the record
-    │   ├── BusUnavailable           the bus (local log or Kafka) did not acknowledge in time
-    │   └── StoreUnavailable         the store (SQLite or Elasticsearch) is down, busy or throttling
-    └── PermanentError               retrying will not help: dead-letter the record with the reason
-        └── InvalidRecord            a payload that does not decode to a valid `Mention`
+Every exception Veille raises on purpose, wherever it is defined (a stage package defines its own
+on this root, since it may import only `ingest`):
+
+    VeilleError                  root: catch this to catch anything Veille raises on purpose.
+    │                            Raised as itself when a server refuses a request for good:
+    │                            Elasticsearch answers 4xx to a set-up or admin call
+    │                            (`index.elastic.client`), Kibana refuses or cannot be reached
+    │                            (`index.elastic.kibana`)
+    ├── ConfigError              the configuration is invalid: a bad key or value, an unknown
+    │                            backend URL, a missing secret file; the program stops at start-up
+    │                            with the file, line and key
+    ├── QuerySyntaxError         a boolean query is malformed (`ingest.query.parse`); carries the
+    │                            position and draws a caret under it
+    ├── DeliveryError            an alert channel did not take a notification
+    │                            (`alerts.channels.base`); ``retryable`` says whether to try again
+    ├── TransientError           a passing failure: retry with backoff, never drop the record
+    │   ├── BusUnavailable       the bus (local log or Kafka) did not acknowledge in time
+    │   ├── StoreUnavailable     the store (SQLite or Elasticsearch) is down, busy or throttling
+    │   └── AlertsUnavailable    the alerts state file is locked or cannot be written for now
+    │                            (`alerts.db`)
+    └── PermanentError           retrying will not help: dead-letter the record with the reason
+        ├── InvalidRecord        a payload that does not decode to a valid `Mention`
+        │                        (`ingest.record.Mention.from_json`), naming the fields at fault
+        └── NotAFeed             a fetched document is not RSS, Atom or JSON Feed, e.g. an HTML
+                                 page (`crawlers.feeds.parse`)
+
+Exceptions that are not Veille's stay inside it: settings validators raise `ValueError`, which
+`veille.settings` turns into `ConfigError`; a pydantic `ValidationError` from a payload becomes
+`InvalidRecord`; `ingest.runner.Stopped` only unwinds the runner when it is asked to stop while
+waiting to retry.
 
 The stage runner (`ingest.runner`) is the one place that turns these types into actions: a
 `TransientError` is retried with a counted attempt, a `PermanentError` sends the record to
 `mentions.dead`. Any other exception escaping a stage is treated as a bug in the handling of one
 record: the runner isolates that record and dead-letters it, so its neighbours still go through.
+The command line (`veille.cli`) turns them into one line and an exit code: 2 for `ConfigError`
+and `QuerySyntaxError`, 1 for any other `VeilleError`.
 """
 
 from __future__ import annotations

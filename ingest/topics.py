@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from ingest.record import Mention
+
+TopicName = Literal["raw", "enriched", "dead"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,17 +17,20 @@ class Topics:
 
     prefix: str = ""
 
+    def named(self, name: TopicName) -> str:
+        return f"{self.prefix}mentions.{name}"
+
     @property
     def raw(self) -> str:
-        return f"{self.prefix}mentions.raw"
+        return self.named("raw")
 
     @property
     def enriched(self) -> str:
-        return f"{self.prefix}mentions.enriched"
+        return self.named("enriched")
 
     @property
     def dead(self) -> str:
-        return f"{self.prefix}mentions.dead"
+        return self.named("dead")
 
     def all(self) -> tuple[str, str, str]:
         return (self.raw, self.enriched, self.dead)

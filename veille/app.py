@@ -1,66 +1,89 @@
 """The composition root: build backends and stages from the settings, and run them.
 
 Nothing else in Veille reads the settings tree as a whole or picks an implementation; stage
-packages receive the objects they need.
+packages receive the objects they need. The pipeline's shape is declared once, in `PIPELINE`:
+which stage reads which topic and writes which. Each stage package is imported only when
+something of it is built, so a command that only reads the store loads no crawler, no model and
+no Kafka client.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from alerts.channels import build
-from alerts.channels.base import Notifier
-from alerts.db import AlertsDb
-from alerts.delivery import Dispatcher
-from alerts.engine import AlertEngine
-from alerts.history import History
-from alerts.settings import AlertSettings, KibanaLink
-from alerts.stage import AlertsStage, AlertsWorker
-from crawlers.crawl.progress import CrawlState
-from crawlers.feeds.google import google_news_rss_url
-from crawlers.feeds.poller import FeedPoller
-from crawlers.feeds.state import FeedStateStore
-from crawlers.fetch import Fetcher
-from crawlers.robots import RobotsCache
-from crawlers.settings import FeedSource
-from enrich.brands import BrandMatcher
-from enrich.duplicates import DuplicateDetector
-from enrich.entities import EntityExtractor
-from enrich.influence import InfluenceTracker
-from enrich.language import LanguageDetectorService
-from enrich.sentiment import SentimentBackend, open_sentiment
-from enrich.stage import EnrichStage
-from index.stage import IndexStage
-from ingest.bus import Bus
 from ingest.clock import Clock, SystemClock
 from ingest.closing import Closing
-from ingest.counters import SqliteCounters
-from ingest.record import SourceKind
-from ingest.runner import Backoff, Stage, StageRunner
-from ingest.store import Store
-from ingest.topics import Topics
+from ingest.topics import TopicName, Topics
 from veille.backends import open_bus, open_store
 from veille.settings import Settings
-from veille.workers import Worker
 
 if TYPE_CHECKING:
+    from alerts.channels.base import Notifier
+    from alerts.db import AlertsDb
+    from alerts.delivery import Dispatcher
+    from alerts.engine import AlertEngine
+    from alerts.settings import AlertSettings
+    from alerts.stage import AlertsStage, AlertsWorker
+    from crawlers.crawl.progress import CrawlState
     from crawlers.crawl.runner import CrawlRunner
+    from crawlers.feeds.poller import FeedPoller
+    from crawlers.feeds.state import FeedStateStore
+    from crawlers.fetch import Fetcher
+    from crawlers.settings import FeedSource
+    from enrich.entities import EntityExtractor
+    from enrich.sentiment import SentimentBackend
+    from enrich.stage import EnrichStage
+    from index.stage import IndexStage
+    from ingest.bus import Bus
+    from ingest.counters import SqliteCounters
+    from ingest.runner import Stage, StageRunner
+    from ingest.store import Store
 
 log = logging.getLogger(__name__)
 
-STAGES = ("enrich", "index", "alerts")
+
+class Loop(Protocol):
+    """What runs a stage until stopped, or until its input is drained."""
+
+    def run(self, stop: threading.Event, *, until_idle: bool = False) -> None: ...
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stage of the pipeline: the topic it reads, the one it writes (None: it writes to the
+    store or sends notifications), and how the `App` builds it and the loop that runs it."""
+
+    name: str
+    reads: TopicName
+    writes: TopicName | None
+    build: Callable[[App], Stage]
+    loop: Callable[[App], Loop] | None = None
+    """The stage's own loop; None: the shared `ingest.runner.StageRunner`."""
+
+
+@dataclass
+class Worker:
+    """A named loop that runs until its stop event is set."""
+
+    name: str
+    target: Callable[[threading.Event], None]
 
 
 class App(Closing):
+    """The running installation: its backends, state files and stages, built on first use from
+    the settings and closed together."""
+
     def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         self.topics = Topics(settings.bus.topic_prefix)
 
-    # -- backends ------------------------------------------------------------------------------
+    # -- backends and state files --------------------------------------------------------------
 
     @cached_property
     def bus(self) -> Bus:
@@ -74,29 +97,47 @@ class App(Closing):
 
     @cached_property
     def counters(self) -> SqliteCounters:
+        from ingest.counters import SqliteCounters
+
         return SqliteCounters(self.settings.state_dir / "counters.db")
 
     @cached_property
     def feed_state(self) -> FeedStateStore:
+        from crawlers.feeds.state import FeedStateStore
+
         return FeedStateStore(self.settings.state_dir / "feeds.db")
 
     @cached_property
-    def fetcher(self) -> Fetcher:
-        return Fetcher(self.settings.sources.http)
-
-    @cached_property
     def crawl_state(self) -> CrawlState:
+        from crawlers.crawl.progress import CrawlState
+
         return CrawlState(self.settings.state_dir / "crawl.db")
 
-    # -- stages --------------------------------------------------------------------------------
+    @cached_property
+    def alerts_db(self) -> AlertsDb:
+        from alerts.db import AlertsDb
+
+        return AlertsDb(self.settings.state_dir / "alerts.db")
+
+    @cached_property
+    def fetcher(self) -> Fetcher:
+        from crawlers.fetch import Fetcher
+
+        return Fetcher(self.settings.sources.http)
+
+    # -- enrich ----------------------------------------------------------------------------------
 
     @cached_property
     def sentiment(self) -> SentimentBackend:
+        from enrich.sentiment import open_sentiment
+
         return open_sentiment(self.settings.enrich.sentiment)
 
     @cached_property
     def entities(self) -> EntityExtractor | None:
         """Loaded once per process: spaCy models take seconds to load."""
+        from enrich.entities import EntityExtractor
+
         settings = self.settings.enrich.entities
         if not settings.enabled:
             return None
@@ -117,6 +158,12 @@ class App(Closing):
                 self.entities.pipeline(lang)
 
     def enrich_stage(self) -> EnrichStage:
+        from enrich.brands import BrandMatcher
+        from enrich.duplicates import DuplicateDetector
+        from enrich.influence import InfluenceTracker
+        from enrich.language import LanguageDetectorService
+        from enrich.stage import EnrichStage
+
         enrich = self.settings.enrich
         return EnrichStage(
             brands=BrandMatcher(self.settings.brands),
@@ -136,16 +183,20 @@ class App(Closing):
             else None,
         )
 
+    # -- index -----------------------------------------------------------------------------------
+
     def index_stage(self) -> IndexStage:
+        from index.stage import IndexStage
+
         return IndexStage(self.store)
 
-    @cached_property
-    def alerts_db(self) -> AlertsDb:
-        return AlertsDb(self.settings.state_dir / "alerts.db")
+    # -- alerts ----------------------------------------------------------------------------------
 
     def alerts_settings(self) -> AlertSettings:
         """The alerts settings, linking alerts to the Kibana that ``veille kibana setup``
         installed when ``alerts.kibana`` does not name another."""
+        from alerts.settings import KibanaLink
+
         alerts, store = self.settings.alerts, self.settings.store
         if alerts.kibana is not None or not store.kibana.url:
             return alerts
@@ -157,18 +208,34 @@ class App(Closing):
 
     @cached_property
     def alerts_engine(self) -> AlertEngine:
+        from alerts.engine import AlertEngine
+
         brands = [b.name for b in self.settings.brands]
         return AlertEngine(self.alerts_settings(), brands, self.alerts_db, self.clock)
 
+    def alerts_stage(self) -> AlertsStage:
+        from alerts.stage import AlertsStage
+
+        return AlertsStage(self.alerts_engine)
+
     def notifiers(self) -> dict[str, Notifier]:
+        from alerts.channels import build
+
         return {name: build(name, c) for name, c in self.settings.alerts.channels.items()}
 
     def dispatcher(self) -> Dispatcher:
+        from alerts.delivery import Dispatcher
+        from alerts.history import History
+
         return Dispatcher(
             History(self.alerts_db), self.notifiers(), self.settings.alerts.delivery, self.clock
         )
 
     def alerts_worker(self) -> AlertsWorker:
+        """The alerts stage's loop: it also evaluates the rules on its clock and sends what is
+        due, between batches."""
+        from alerts.stage import AlertsWorker
+
         return AlertsWorker(
             self.runner("alerts"),
             self.alerts_engine,
@@ -177,37 +244,45 @@ class App(Closing):
             clock=self.clock,
         )
 
-    def stage(self, name: str) -> tuple[Stage, str, str | None]:
-        """A stage with its input and output topics."""
-        if name == "enrich":
-            return self.enrich_stage(), self.topics.raw, self.topics.enriched
-        if name == "index":
-            return self.index_stage(), self.topics.enriched, None
-        if name == "alerts":
-            return AlertsStage(self.alerts_engine), self.topics.enriched, None
-        raise ValueError(f"unknown stage '{name}' (stages: {', '.join(STAGES)})")
+    # -- the pipeline ----------------------------------------------------------------------------
+
+    def steps(self) -> tuple[Step, ...]:
+        """The stages this configuration runs, in order (alerts can be switched off)."""
+        return tuple(s for s in PIPELINE if s.name != "alerts" or self.settings.alerts.enabled)
 
     def runner(self, name: str) -> StageRunner:
-        stage, source, sink = self.stage(name)
-        runner_settings = self.settings.runner
+        """The shared runner of stage ``name``, on its topics and consumer group."""
+        from ingest.runner import Backoff, StageRunner
+
+        step = step_named(name)
+        settings = self.settings.runner
         return StageRunner(
-            stage,
+            step.build(self),
             self.bus,
-            source_topic=source,
-            sink_topic=sink,
+            source_topic=self.topics.named(step.reads),
+            sink_topic=self.topics.named(step.writes) if step.writes else None,
             dead_topic=self.topics.dead,
             group=self.topics.group(name),
-            batch_size=runner_settings.batch_size,
-            poll_timeout=runner_settings.poll_timeout.total_seconds(),
-            backoff=Backoff(maximum=runner_settings.retry_max.total_seconds()),
+            batch_size=settings.batch_size,
+            poll_timeout=settings.poll_timeout.total_seconds(),
+            backoff=Backoff(maximum=settings.retry_max.total_seconds()),
             clock=self.clock,
             counters=self.counters,
         )
+
+    def loop(self, name: str) -> Loop:
+        """What runs stage ``name``: its own loop, or the shared runner."""
+        step = step_named(name)
+        return step.loop(self) if step.loop else self.runner(name)
 
     # -- sources -------------------------------------------------------------------------------
 
     def feed_sources(self) -> list[FeedSource]:
         """The configured feeds, plus one Google News search feed per configured search."""
+        from crawlers.feeds.google import google_news_rss_url
+        from crawlers.settings import FeedSource
+        from ingest.record import SourceKind
+
         feeds = list(self.settings.sources.feeds)
         for search in self.settings.sources.google_news:
             brand = self.settings.brand(search.brand)
@@ -223,6 +298,9 @@ class App(Closing):
         return feeds
 
     def feed_poller(self) -> FeedPoller:
+        from crawlers.feeds.poller import FeedPoller
+        from crawlers.robots import RobotsCache
+
         sources = self.settings.sources
         return FeedPoller(
             self.feed_sources(),
@@ -262,28 +340,18 @@ class App(Closing):
 
     def workers(self) -> list[Worker]:
         """Every loop that ``veille run`` runs: the sources, then each stage."""
-        poller = self.feed_poller()
-        workers = [Worker("poll", poller.run)]
+        workers = [Worker("poll", self.feed_poller().run)]
         if self.settings.sources.sites:
             workers.append(Worker("crawl", self.crawl_runner().run))
-        for name in self.stages():
-            run = self.alerts_worker().run if name == "alerts" else self.runner(name).run
-            workers.append(Worker(name, run))
+        workers += [Worker(step.name, self.loop(step.name).run) for step in self.steps()]
         return workers
-
-    def stages(self) -> tuple[str, ...]:
-        """The stages this configuration runs (alerts can be switched off)."""
-        return tuple(s for s in STAGES if s != "alerts" or self.settings.alerts.enabled)
 
     def drain(self, stop: threading.Event | None = None) -> None:
         """Run each stage until its input topic is empty (for the demo and tests); alerts also
         evaluate their rules and send what is due."""
         stop = stop or threading.Event()
-        for name in self.stages():
-            if name == "alerts":
-                self.alerts_worker().run(stop, until_idle=True)
-            else:
-                self.runner(name).run(stop, until_idle=True)
+        for step in self.steps():
+            self.loop(step.name).run(stop, until_idle=True)
 
     def close(self) -> None:
         """Close what was opened (backends, state files); what was not used was never opened."""
@@ -298,3 +366,21 @@ class App(Closing):
         ):
             if name in self.__dict__:
                 self.__dict__[name].close()
+
+
+PIPELINE = (
+    Step("enrich", reads="raw", writes="enriched", build=App.enrich_stage),
+    Step("index", reads="enriched", writes=None, build=App.index_stage),
+    Step("alerts", reads="enriched", writes=None, build=App.alerts_stage, loop=App.alerts_worker),
+)
+"""The pipeline: each stage, the topic it reads and the one it writes. The sources (feeds,
+crawls) write ``raw``; failures for good go to ``dead``."""
+
+STAGES = tuple(step.name for step in PIPELINE)
+
+
+def step_named(name: str) -> Step:
+    for step in PIPELINE:
+        if step.name == name:
+            return step
+    raise ValueError(f"unknown stage '{name}' (stages: {', '.join(STAGES)})")

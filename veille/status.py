@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.store import Filters
-from veille.app import STAGES, App
+from veille.app import PIPELINE, App
 from veille.logs import redact
 from veille.output import table
 
@@ -20,9 +20,9 @@ def collect_status(app: App) -> dict[str, Any]:
     topics: dict[str, Any] = {}
     for topic in app.topics.all():
         topics[topic] = {"records": sum(app.bus.end_offsets(topic).values()), "lag": {}}
-    for name in STAGES:
-        _, source, _ = app.stage(name)
-        topics[source]["lag"][name] = app.bus.lag(source, app.topics.group(name))
+    for step in PIPELINE:
+        source = app.topics.named(step.reads)
+        topics[source]["lag"][step.name] = app.bus.lag(source, app.topics.group(step.name))
     everything = Filters()
     store = app.store
     feed_states = [

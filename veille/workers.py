@@ -16,19 +16,14 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from veille.app import Worker
 
 log = logging.getLogger("veille")
-
-
-@dataclass
-class Worker:
-    """A named loop that runs until its stop event is set."""
-
-    name: str
-    target: Callable[[threading.Event], None]
 
 
 @contextmanager
