@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from alerts.phrases import Language
-from ingest.settings import Duration, Strict, TimeZone
+from ingest.settings import Duration, Strict, TimeZone, require_unique
 
 Metric = Literal["negative", "total", "negative_share", "negative_reach"]
 Severity = Literal["info", "warning", "critical"]
@@ -294,10 +294,7 @@ class AlertSettings(Strict):
 
     @model_validator(mode="after")
     def _references(self) -> AlertSettings:
-        names = [r.name for r in self.rules]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"rule names must be unique; repeated: {', '.join(repeated)}")
+        require_unique([r.name for r in self.rules], "rule names")
         for rule in self.rules:
             unknown = [c for c in rule.channels if c not in self.channels]
             if unknown:

@@ -144,6 +144,11 @@ def best(
             continue
         ranked.append((total["standard"], candidate, total))
     ranked.sort(key=lambda r: -r[0])
+    if not ranked:
+        raise SystemExit(
+            f"no candidate keeps under {MAX_FP_PER_WEEK} alerts outside windows per series-week "
+            "on these series: draw more --candidates"
+        )
     return ranked[0][1], ranked[0][2]
 
 
@@ -193,12 +198,19 @@ def main() -> None:
     tweets = [r for r in rels if r.startswith("realTweets/")]
     others = [r for r in rels if not r.startswith("realTweets/")]
 
+    def tuned_on(on: list[str], label: str, other: list[str], other_label: str, **how: bool) -> Any:
+        """The best candidate on the series ``on``, scored there and on ``other``."""
+        chosen, total = best(results, scorer, on, **how)
+        print(line(f"   {label}", total))
+        per = next(p for c, p in results if c is chosen)
+        print(line(f"   {other_label}", scorer.total([per[r] for r in other])))
+        print(f"   settings: {json.dumps(chosen)}")
+        return chosen
+
     print("\n1. Tuned on the other categories, reported on realTweets")
-    chosen, total = best(results, scorer, others, constrained=False)
-    print(line("   other categories (in-sample)", total))
-    per = next(p for c, p in results if c is chosen)
-    print(line("   realTweets (held out)", scorer.total([per[r] for r in tweets])))
-    print(f"   settings: {json.dumps(chosen)}")
+    tuned_on(
+        others, "other categories (in-sample)", tweets, "realTweets (held out)", constrained=False
+    )
 
     print("\n2. Leave one realTweets series out (best on the other 4, scored on the one left out)")
     held: list[SeriesScore] = []
@@ -212,11 +224,13 @@ def main() -> None:
     print(line("   realTweets, the 5 held-out results", scorer.total(held)))
 
     print("\n3. Best on all 5 realTweets series (in-sample)")
-    chosen, total = best(results, scorer, tweets, constrained=True)
-    print(line("   realTweets (in-sample)", total))
-    per = next(p for c, p in results if c is chosen)
-    print(line("   other categories, same settings", scorer.total([per[r] for r in others])))
-    print(f"   settings: {json.dumps(chosen)}")
+    chosen = tuned_on(
+        tweets,
+        "realTweets (in-sample)",
+        others,
+        "other categories, same settings",
+        constrained=True,
+    )
     if args.refine:
         print("\n4. Refined on realTweets, one setting at a time (in-sample)")
         refined, total = refine(chosen, args.jobs)

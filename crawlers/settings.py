@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from ingest.record import SourceKind
-from ingest.settings import Duration, Strict
+from ingest.settings import Duration, Strict, require_unique
 
 DEFAULT_USER_AGENT = (
     "Veille/0.1 (e-reputation monitoring; +https://github.com/veille-project/veille)"
@@ -281,10 +281,7 @@ class SourcesSettings(Strict):
 
     @model_validator(mode="after")
     def _unique_sites(self) -> SourcesSettings:
-        names = [s.name for s in self.sites]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"blog and forum names must be unique; repeated: {', '.join(dupes)}")
+        require_unique([s.name for s in self.sites], "blog and forum names")
         return self
 
     @field_validator("feeds")

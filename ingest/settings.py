@@ -57,6 +57,14 @@ TimeZone = Annotated[str, AfterValidator(_time_zone)]
 """An IANA time zone name: ``Europe/Paris``, ``UTC``."""
 
 
+def require_unique(names: list[str], what: str) -> None:
+    """A `ValueError` naming the repeated ones, if any of ``names`` (of ``what``: "brand names")
+    is given twice."""
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"{what} must be unique; repeated: {', '.join(repeated)}")
+
+
 class Strict(BaseModel):
     """Base for settings models: unknown keys are errors (a typo must not pass silently)."""
 

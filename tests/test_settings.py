@@ -173,3 +173,28 @@ def test_cross_references_are_checked(write_config: WriteConfig) -> None:
     )
     message = config_error(path)
     assert "brand names must be unique; repeated: Acme" in message
+
+
+@pytest.mark.parametrize(
+    ("section", "named", "what"),
+    [
+        ({"alerts": {"rules": [{"name": "spike"}, {"name": "spike"}]}}, "spike", "rule names"),
+        (
+            {
+                "sources": {
+                    "blogs": [{"name": "b", "start_urls": ["https://b.example/"]}],
+                    "forums": [
+                        {"name": "b", "engine": "phpbb", "start_urls": ["https://f.example/"]}
+                    ],
+                }
+            },
+            "b",
+            "blog and forum names",
+        ),
+    ],
+)
+def test_names_that_other_keys_refer_to_are_unique(
+    write_config: WriteConfig, section: dict[str, Any], named: str, what: str
+) -> None:
+    message = config_error(write_config({"brands": BRANDS, **section}))
+    assert f"{what} must be unique; repeated: {named}" in message

@@ -31,7 +31,7 @@ from crawlers.settings import SourcesSettings
 from enrich.settings import EnrichSettings
 from index.settings import StoreSettings
 from ingest.errors import ConfigError
-from ingest.settings import Brand, BusSettings, RunnerSettings
+from ingest.settings import Brand, BusSettings, RunnerSettings, require_unique
 from veille import backends
 
 ROLES: tuple[backends.Role, ...] = ("bus", "store")
@@ -74,9 +74,7 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _cross_checks(self) -> Settings:
         names = [b.name for b in self.brands]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"brand names must be unique; repeated: {', '.join(repeated)}")
+        require_unique(names, "brand names")
         for i, rule in enumerate(self.alerts.rules):
             if rule.brand != "*" and rule.brand.lower() not in {n.lower() for n in names}:
                 raise ValueError(
