@@ -11,12 +11,28 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, settings
+
 
 from tests.support.mentions import MentionFactory, make_mention
 from veille.demo.web import Routes, Web
 from veille.settings import Settings, load_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+# Property-based tests: a bounded number of examples, the same ones on every run (a failure in CI
+# reproduces at a developer's desk), and no per-example deadline (these machines are shared and
+# noisy; speed is measured under bench/, never asserted). HYPOTHESIS_PROFILE=deep searches more.
+settings.register_profile(
+    "ci",
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("deep", max_examples=5_000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture
