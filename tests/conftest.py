@@ -13,7 +13,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, settings
 
-
 from tests.support.mentions import MentionFactory, make_mention
 from veille.demo.web import Routes, Web
 from veille.settings import Settings, load_settings
