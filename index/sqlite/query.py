@@ -94,7 +94,9 @@ def _field(node: Field) -> tuple[str, list[object]]:
                 "%." + _like_escape(node.value),
             ]
         case "author":
-            return "(m.author_name = ? OR m.author_handle = ?)", [node.value, node.value]
+            # IS, not =: a mention without a handle (NULL) must be FALSE, not NULL, or
+            # ``NOT author:x`` would drop it too.
+            return "(m.author_name IS ? OR m.author_handle IS ?)", [node.value, node.value]
         case "source":
             return "(m.source_key = ? OR m.source_kind = ?)", [node.value, node.value]
     raise AssertionError(node.name)  # pragma: no cover
