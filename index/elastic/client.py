@@ -272,17 +272,22 @@ def reason(exc: ApiError) -> str:
 
 def query_too_large(exc: ApiError) -> str | None:
     """Why Elasticsearch refused a query as too large for the node (too many clauses, nested
-    too deep, too many terms), from the innermost cause of the error; None for any other
-    refusal."""
-    error = exc.info.get("error") if isinstance(exc.info, dict) else None
-    while isinstance(error, dict) and isinstance(error.get("caused_by"), dict):
-        error = error["caused_by"]
-    if not isinstance(error, dict):
-        return None
-    text = str(error.get("reason") or "")
-    if error.get("type") in _TOO_LARGE or any(limit in text for limit in _LIMITS):
-        return text or str(error.get("type"))
-    return None
+    too deep, too many terms), from any of the error's causes (its chain, its root causes, each
+    shard's failure); None for any other refusal."""
+    found: str | None = None
+    causes = [exc.info.get("error") if isinstance(exc.info, dict) else None]
+    while causes:
+        cause = causes.pop()
+        if not isinstance(cause, dict):
+            continue
+        text = str(cause.get("reason") or "")
+        if cause.get("type") in _TOO_LARGE or any(limit in text for limit in _LIMITS):
+            found = text or str(cause.get("type"))
+        causes.append(cause.get("caused_by"))
+        causes += cause.get("root_cause") or []
+        shards = cause.get("failed_shards") or []
+        causes += [shard.get("reason") for shard in shards if isinstance(shard, dict)]
+    return found
 
 
 def item_reason(result: dict[str, Any]) -> str:

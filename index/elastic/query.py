@@ -38,7 +38,7 @@ Query = dict[str, Any]
 TEXT_FIELDS = ("search.title", "search.text")
 MAX_TOKEN_CHARS = 255
 _KEPT_CHARS = 200
-RANKED = 64
+RANKING_CLAUSES = 256
 
 
 def cut(token: str) -> str:
@@ -192,15 +192,23 @@ def ranking_query(node: Node, language_fields: bool) -> list[Query]:
     """Scoring clauses for relevance order: the positive words, in the title (counted twice)
     and the text, and in the stemmed French and English fields where the cluster has them.
 
-    Only the first `RANKED` distinct words and phrases count: a query of a thousand terms
-    would otherwise spend thousands of clauses of the node's limit on the order alone."""
+    The words and phrases count in the order they come, as long as `RANKING_CLAUSES` are not
+    spent (a ``match`` of n words is n clauses): a query of a thousand terms would otherwise spend
+    thousands of the node's clauses (``indices.query.bool.max_clause_count``) on the order
+    alone."""
     clauses: list[Query] = []
-    for text in list(dict.fromkeys(positive_texts(node)))[:RANKED]:
+    budget = RANKING_CLAUSES
+    for text in dict.fromkeys(positive_texts(node)):
+        stemmed = language_fields and not text.prefix
+        cost = 2 + (4 * len(text.tokens) if stemmed else 0)
+        if cost > budget:
+            continue
+        budget -= cost
         words = " ".join(cut(t) for t in text.tokens)
         kind = "match_phrase_prefix" if text.prefix else "match_phrase"
         clauses.append({kind: {"search.title": {"query": words, "boost": 2.0}}})
         clauses.append({kind: {"search.text": {"query": words}}})
-        if language_fields and not text.prefix:
+        if stemmed:
             for lang in ("fr", "en"):
                 clauses.append({"match": {f"title.{lang}": {"query": words, "boost": 0.5}}})
                 clauses.append({"match": {f"text.{lang}": {"query": words, "boost": 0.25}}})
