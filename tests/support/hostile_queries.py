@@ -8,7 +8,7 @@ those past them must be refused with a `QuerySyntaxError` that points at the pla
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import cycle, islice
 
 from ingest.query.limits import MAX_DEPTH, MAX_LENGTH, MAX_TERMS
@@ -31,19 +31,23 @@ def nested_nots(count: int, inner: str = "acme") -> str:
 
 def alternating(words: Sequence[str], depth: int) -> str:
     """``w0 AND (w1 OR (w2 AND (...)))``: a tree ``depth`` levels deep, AND and OR in turn."""
-    terms = list(islice(cycle(words), depth + 1))
-    query = terms[-1]
-    for i in reversed(range(depth)):
-        query = f"{terms[i]} {'OR' if i % 2 else 'AND'} ({query})"
-    return query
+    return _nested(words, depth, lambda i, term, inner: f"{term} {_TURNS[i % 2]} ({inner})")
 
 
 def negated_alternatives(words: Sequence[str], levels: int) -> str:
     """``NOT (w0 OR NOT (w1 OR (...)))``: two levels (a NOT and an OR) per step."""
+    return _nested(words, levels, lambda i, term, inner: f"NOT ({term} OR {inner})")
+
+
+_TURNS = ("AND", "OR")
+
+
+def _nested(words: Sequence[str], levels: int, step: Callable[[int, str, str], str]) -> str:
+    """The last of ``levels + 1`` words wrapped ``levels`` times by ``step``, from the inside."""
     terms = list(islice(cycle(words), levels + 1))
     query = terms[-1]
     for i in reversed(range(levels)):
-        query = f"NOT ({terms[i]} OR {query})"
+        query = step(i, terms[i], query)
     return query
 
 
