@@ -17,9 +17,11 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner, Result
+from elasticsearch import SerializationError
 
 import ingest.query.parser
-from ingest.errors import QuerySyntaxError
+from index.elastic.client import ElasticIndices, Elasticsearch
+from ingest.errors import QuerySyntaxError, TransientError, VeilleError
 from ingest.query import Doc, matches, parse
 from ingest.query.limits import MAX_DEPTH, MAX_LENGTH, MAX_TERMS
 from ingest.store import Store
@@ -141,6 +143,20 @@ def test_a_node_that_refuses_a_query_as_too_large_is_a_query_error(
         assert "cannot run a query this large" in result.output
         assert says in result.output
         assert "out of reach" not in result.output
+
+
+def test_a_request_that_cannot_be_encoded_is_not_the_cluster_out_of_reach() -> None:
+    """The client's serializer failing (it did on a DSL nested 150 deep) is not a passing
+    failure: retrying would fail the same way."""
+    indices = ElasticIndices(Elasticsearch("http://127.0.0.1:9"))
+
+    def encode() -> None:
+        raise SerializationError("Recursion limit reached")
+
+    with pytest.raises(VeilleError) as caught:
+        indices.call("search", encode)
+    assert not isinstance(caught.value, TransientError)
+    assert "out of reach" not in str(caught.value)
 
 
 def _brands_file(folder: Path, query: str) -> Path:
