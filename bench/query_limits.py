@@ -125,7 +125,7 @@ def timings(stores: dict[str, Store]) -> None:
                 times.append(time.perf_counter() - start)
             median = statistics.median(times) * 1000
             print(
-                f"{count:,}-term OR ({len(query):,} chars) | {label} | {median:.1f} ms, {outcome}"
+                f"{count:,}-term OR ({len(query):,} chars) | {label} | {median:.2f} ms, {outcome}"
             )
 
 
