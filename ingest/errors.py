@@ -11,8 +11,12 @@ on this root, since it may import only `ingest`):
     ├── ConfigError              the configuration is invalid: a bad key or value, an unknown
     │                            backend URL, a missing secret file; the program stops at start-up
     │                            with the file, line and key
-    ├── QuerySyntaxError         a boolean query is malformed (`ingest.query.parse`); carries the
-    │                            position and draws a caret under it
+    ├── QuerySyntaxError         a boolean query is malformed, or past the limits of
+    │   │                        `ingest.query.limits` (`ingest.query.parse`); carries the
+    │   │                        position and draws a caret under it
+    │   └── QueryRefused         a store refused a query that parsed, as too large for it: an
+    │                            Elasticsearch node below the clause or nesting limits the README
+    │                            states (`index.elastic.client`)
     ├── DeliveryError            an alert channel did not take a notification
     │                            (`alerts.channels.base`); ``retryable`` says whether to try again
     ├── TransientError           a passing failure: retry with backoff, never drop the record
@@ -57,8 +61,11 @@ class QuerySyntaxError(VeilleError):
     """Raised by the query parser for a malformed query.
 
     ``position`` is the 0-based character offset of the problem in ``query``; ``str()`` draws a
-    caret under it.
+    caret under it, below the query on one line, or below the part around the position when the
+    query is longer than `SHOWN` characters.
     """
+
+    SHOWN = 100
 
     def __init__(self, message: str, query: str, position: int) -> None:
         super().__init__(message)
@@ -67,9 +74,28 @@ class QuerySyntaxError(VeilleError):
         self.position = max(0, min(position, len(query)))
 
     def __str__(self) -> str:
-        return (
-            f"{self.message} at position {self.position}\n  {self.query}\n  {' ' * self.position}^"
-        )
+        start = 0
+        if len(self.query) > self.SHOWN:
+            start = max(0, min(self.position - self.SHOWN // 2, len(self.query) - self.SHOWN))
+        shown = self.query[start : start + self.SHOWN]
+        # One character for one, so the caret stays under its place: a query from YAML may hold
+        # line breaks or tabs.
+        shown = "".join(c if c.isprintable() else " " for c in shown)
+        before = "…" if start else ""
+        after = "…" if start + self.SHOWN < len(self.query) else ""
+        caret = " " * (len(before) + self.position - start) + "^"
+        return f"{self.message} at position {self.position}\n  {before}{shown}{after}\n  {caret}"
+
+
+class QueryRefused(QuerySyntaxError):
+    """Raised when a store refuses a query that parsed, as too large for it (no position: the
+    store does not say where)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, "", 0)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class TransientError(VeilleError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ingest.errors import QuerySyntaxError
-from ingest.query import And, Doc, Field, Near, Not, Or, Text, matches, parse
+from ingest.query import And, Doc, Field, Near, Not, Or, Text, depth, matches, parse, terms
 from ingest.text import tokenize
 from tests.support.mentions import make_mention
 
@@ -107,3 +107,40 @@ def test_not_excludes_and_prefix_extends() -> None:
     assert hits("acme* AND NOT pest", "les produits acmeco")
     assert not hits("acme* AND NOT pest", "acme pest control")
     assert hits('"acme co"*', "acme corporation")
+
+
+def test_the_tree_comes_in_a_normal_form() -> None:
+    a, b, c = Text(("a",)), Text(("b",)), Text(("c",))
+    assert parse("a AND (b AND c)") == parse("(a b) c") == And((a, b, c))
+    assert parse("a OR ((b OR (c)))") == Or((a, b, c))
+    assert parse("NOT NOT a") == parse("NOT (NOT (a))") == parse("((((a))))") == a
+    assert parse("NOT NOT NOT a") == Not(a)
+    assert parse("(a OR (b OR c)) NEAR/2 a") == Near((a, b, c), (a,), 2)
+
+
+@pytest.mark.parametrize(
+    ("query", "position", "message"),
+    [
+        ("a " * 1_000 + "b", 2_000, "1,001 terms, at most 1,000"),
+        ("(a OR b OR c) NEAR/1 (d OR e) " + "x " * 995, 30 + 2 * 994, "1,001 terms"),
+        ("a" * 20_001, 20_000, "20,001 characters long, at most 20,000"),
+        ("a AND (b OR " * 10 + "(c AND d)" + ")" * 10, 0, "more than 20 levels deep"),
+        ("NOT (a AND " * 11 + "b" + ")" * 11, 5, "more than 20 levels deep"),
+        ("x NEAR/" + "9" * 5_000 + " y", 7, "NEAR distance must be at most 1000"),
+    ],
+)
+def test_a_query_past_a_limit_is_refused_where_it_passes_it(
+    query: str, position: int, message: str
+) -> None:
+    with pytest.raises(QuerySyntaxError) as caught:
+        parse(query)
+    assert caught.value.position == position
+    assert message in str(caught.value)
+
+
+def test_a_query_at_the_limits_parses() -> None:
+    assert depth(parse("a AND (b OR " * 9 + "(c AND d)" + ")" * 9)) == 19
+    assert depth(parse("NOT (a AND " * 10 + "b" + ")" * 10)) == 20
+    assert depth(parse("NOT (" * 21 + "NOT (a AND b)" + ")" * 21)) == 1  # 22 NOTs cancel
+    assert terms(parse(" ".join(["a"] * 1_000))) == 1_000
+    assert terms(parse("(a OR b OR c) NEAR/1 (d OR e) " + "x " * 994)) == 1_000

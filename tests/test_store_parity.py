@@ -1,7 +1,8 @@
 """The two stores against each other on random workloads: what enrich keeps (authors, clusters)
 and the counts it makes possible (entities, distinct clusters) must come out the same from
 Elasticsearch as from SQLite, the reference implementation, down to the ties and edge cases
-that the store contract's hand-written examples do not reach."""
+that the store contract's hand-written examples do not reach, and under the hostile queries
+(as deep and as long as the limits allow) that wrap the query the deepest."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from index.elastic import ElasticStore
+from ingest.query import Doc, matches, parse
 from ingest.record import Entity, Influence, Mention
 from ingest.store import (
     FACETS,
@@ -26,6 +28,7 @@ from ingest.store import (
     TermCount,
 )
 from tests.support.backends import STORES, elastic_store
+from tests.support.hostile_queries import within_limits
 from tests.support.mentions import T0, make_mention
 
 SITES = ("forum.fr", "blog.fr", "news.fr")
@@ -194,3 +197,31 @@ def test_entities_and_distinct_counts_come_out_the_same(stores: tuple[Store, Sto
                 got = elastic.top(filters, facet, 50, distinct=distinct)
                 want = reference.top(filters, facet, 50, distinct=distinct)
                 assert _ranked(got) == _ranked(want), (filters, facet, distinct)
+
+
+def test_hostile_queries_count_and_aggregate_the_same(stores: tuple[Store, Store]) -> None:
+    rng = random.Random(13)
+    words = ["3", "mention", "7", "1", "5", "9", "2", "4", "6", "8"]
+    fields = ["site:forum.fr", "site:blog.fr", "source:test-feed", "lang:fr", "site:news.fr"]
+    mentions = []
+    for m in _mentions(rng, 60):
+        assert m.enrichment is not None
+        update = {"entities": _entities(rng), "cluster": rng.choice([None, "c1", "c2", m.id])}
+        mentions.append(m.with_enrichment(m.enrichment.model_copy(update=update)))
+    reference, elastic = stores
+    for store in stores:
+        store.upsert(mentions)
+    for name, query in within_limits(words, fields).items():
+        tree = parse(query)
+        want = sum(matches(tree, Doc.of(m)) for m in mentions)
+        filters = Filters(query=tree)
+        assert reference.count(filters) == elastic.count(filters) == want, name
+        for distinct in (None, "cluster"):
+            day = timedelta(days=1)
+            got = elastic.timeline(filters, day, distinct=distinct)
+            assert got == reference.timeline(filters, day, distinct=distinct), name
+            for facet in FACETS:  # "entity" wraps the query once more
+                got_top = elastic.top(filters, facet, 50, distinct=distinct)
+                want_top = reference.top(filters, facet, 50, distinct=distinct)
+                assert _ranked(got_top) == _ranked(want_top), (name, facet, distinct)
+        assert elastic.top_authors(filters, 5) == reference.top_authors(filters, 5), name

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from index.base import chunks
 from index.settings import ElasticSettings
-from ingest.errors import ConfigError, StoreUnavailable, VeilleError
+from ingest.errors import ConfigError, QueryRefused, StoreUnavailable, VeilleError
 
 try:
     from elasticsearch import (
@@ -35,6 +35,7 @@ try:
         ConflictError,
         Elasticsearch,
         NotFoundError,
+        SerializationError,
         TransportError,
         helpers,
     )
@@ -51,6 +52,8 @@ T = TypeVar("T")
 MAX_WINDOW = 10_000
 """How deep ``from + size`` may page (``index.max_result_window``)."""
 RETRY_STATUS = (429, 502, 503, 504)
+_TOO_LARGE = ("too_many_nested_clauses", "too_many_clauses")
+_LIMITS = ("max_nested_depth", "max_clause_count", "maxClauseCount", "max_terms_count")
 
 
 class ElasticIndices:
@@ -90,11 +93,20 @@ class ElasticIndices:
         try:
             return action()
         except BadRequestError as exc:
+            too_large = query_too_large(exc)
+            if too_large:
+                raise QueryRefused(
+                    f"{self.display} cannot run a query this large ({too_large}): shorten it, or "
+                    f'see the README, "The query language", for what a node needs'
+                ) from exc
             raise VeilleError(f"{self.display} refused to {what}: {reason(exc)}") from exc
         except ApiError as exc:
             raise StoreUnavailable(
                 f"{self.display}: could not {what} (HTTP {exc.meta.status}: {reason(exc)})"
             ) from exc
+        except SerializationError as exc:
+            # Not the cluster's doing: the request could not be written, and would not be later.
+            raise VeilleError(f"{self.display}: could not {what}: {exc}") from exc
         except TransportError as exc:
             raise StoreUnavailable(
                 f"{self.display} is out of reach: could not {what} ({type(exc).__name__})"
@@ -256,6 +268,26 @@ def reason(exc: ApiError) -> str:
     if isinstance(error, dict):
         return str(error.get("reason") or error.get("type") or exc.message)
     return str(error or exc.message)
+
+
+def query_too_large(exc: ApiError) -> str | None:
+    """Why Elasticsearch refused a query as too large for the node (too many clauses, nested
+    too deep, too many terms), from any of the error's causes (its chain, its root causes, each
+    shard's failure); None for any other refusal."""
+    found: str | None = None
+    causes = [exc.info.get("error") if isinstance(exc.info, dict) else None]
+    while causes:
+        cause = causes.pop()
+        if not isinstance(cause, dict):
+            continue
+        text = str(cause.get("reason") or "")
+        if cause.get("type") in _TOO_LARGE or any(limit in text for limit in _LIMITS):
+            found = text or str(cause.get("type"))
+        causes.append(cause.get("caused_by"))
+        causes += cause.get("root_cause") or []
+        shards = cause.get("failed_shards") or []
+        causes += [shard.get("reason") for shard in shards if isinstance(shard, dict)]
+    return found
 
 
 def item_reason(result: dict[str, Any]) -> str:

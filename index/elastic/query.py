@@ -24,6 +24,7 @@ source, language, dates, and the entity (``search.entities``: folded canonical n
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from itertools import product
 from typing import Any
 
@@ -37,6 +38,7 @@ Query = dict[str, Any]
 TEXT_FIELDS = ("search.title", "search.text")
 MAX_TOKEN_CHARS = 255
 _KEPT_CHARS = 200
+RANKING_CLAUSES = 256
 
 
 def cut(token: str) -> str:
@@ -124,7 +126,14 @@ def field_query(node: Field) -> Query:
 
 
 def compile_query(node: Node) -> Query:
-    """The DSL query selecting exactly what ``node`` matches (for filter context)."""
+    """The DSL query selecting exactly what ``node`` matches (for filter context).
+
+    Each AND, OR and NOT of the tree is one ``bool`` and no more: a NOT inside an AND is a
+    ``must_not`` of the AND's ``bool``, the alternatives of an OR under a NOT are each a
+    ``must_not`` of it, and a word's two fields join the ``should`` of an OR around it. So the
+    query nests as deep as the tree (`ingest.query.limits.MAX_DEPTH`) plus two, within
+    Elasticsearch's 30 (``indices.query.bool.max_nested_depth``) with the filters around it.
+    """
     match node:
         case Text():
             return text_query(node)
@@ -134,31 +143,72 @@ def compile_query(node: Node) -> Query:
             return field_query(node)
         case And():
             positives = [compile_query(c) for c in node.children if not isinstance(c, Not)]
-            negatives = [compile_query(c.child) for c in node.children if isinstance(c, Not)]
-            body: dict[str, Any] = {"filter": positives} if positives else {}
-            if negatives:
-                body["must_not"] = negatives
-            if not positives:
-                body["filter"] = [{"match_all": {}}]
+            excluded = [c.child for c in node.children if isinstance(c, Not)]
+            body: dict[str, Any] = {"filter": positives or [{"match_all": {}}]}
+            if excluded:
+                body["must_not"] = _any_of(excluded)
             return {"bool": body}
         case Or():
-            return {"bool": {"should": [compile_query(c) for c in node.children]}}
+            return {"bool": {"should": _any_of(node.children)}}
         case Not():
-            everything: Query = {"match_all": {}}
-            return {"bool": {"filter": [everything], "must_not": [compile_query(node.child)]}}
+            return {"bool": {"filter": [{"match_all": {}}], "must_not": _any_of([node.child])}}
     raise AssertionError(node)  # pragma: no cover
+
+
+def _word(node: Node) -> str | None:
+    """The word ``node`` looks up as it is (no phrase, no prefix), as indexed; else None."""
+    if isinstance(node, Text) and len(node.tokens) == 1 and not node.prefix:
+        return cut(node.tokens[0])
+    return None
+
+
+def _any_of(nodes: Sequence[Node]) -> list[Query]:
+    """Clauses of which any one matches where one of ``nodes`` does, for a ``should`` or a
+    ``must_not``: the words among them looked up together with one ``terms`` per field, which
+    Elasticsearch counts as one clause however many words it holds, and the alternatives of
+    each OR among them (or each field of a word) spliced in rather than nested."""
+    words = [w for w in map(_word, nodes) if w is not None]
+    grouped = len(words) > 1
+    clauses: list[Query] = []
+    if grouped:
+        unique = list(dict.fromkeys(words))
+        clauses += [{"terms": {field: unique}} for field in TEXT_FIELDS]
+    for n in nodes:
+        if grouped and _word(n) is not None:
+            continue
+        if isinstance(n, Or):
+            clauses += _any_of(n.children)
+            continue
+        query = compile_query(n)
+        inner = query.get("bool")
+        if inner is not None and list(inner) == ["should"]:
+            clauses += inner["should"]
+        else:
+            clauses.append(query)
+    return clauses
 
 
 def ranking_query(node: Node, language_fields: bool) -> list[Query]:
     """Scoring clauses for relevance order: the positive words, in the title (counted twice)
-    and the text, and in the stemmed French and English fields where the cluster has them."""
+    and the text, and in the stemmed French and English fields where the cluster has them.
+
+    The words and phrases count in the order they come, as long as `RANKING_CLAUSES` are not
+    spent (a ``match`` of n words is n clauses): a query of a thousand terms would otherwise spend
+    thousands of the node's clauses (``indices.query.bool.max_clause_count``) on the order
+    alone."""
     clauses: list[Query] = []
+    budget = RANKING_CLAUSES
     for text in dict.fromkeys(positive_texts(node)):
+        stemmed = language_fields and not text.prefix
+        cost = 2 + (4 * len(text.tokens) if stemmed else 0)
+        if cost > budget:
+            continue
+        budget -= cost
         words = " ".join(cut(t) for t in text.tokens)
         kind = "match_phrase_prefix" if text.prefix else "match_phrase"
         clauses.append({kind: {"search.title": {"query": words, "boost": 2.0}}})
         clauses.append({kind: {"search.text": {"query": words}}})
-        if language_fields and not text.prefix:
+        if stemmed:
             for lang in ("fr", "en"):
                 clauses.append({"match": {f"title.{lang}": {"query": words, "boost": 0.5}}})
                 clauses.append({"match": {f"text.{lang}": {"query": words, "boost": 0.25}}})

@@ -29,6 +29,7 @@ from ingest.store import Filters
 from ingest.text import fold
 
 _IN_FTS = f"m.rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH ?)"
+_CHAIN = 100
 
 
 def _text(text: Text) -> str:
@@ -62,10 +63,13 @@ def fts_expression(node: Node) -> str | None:
                     positives.append(expr)
             if not positives:
                 return None
-            out = "(" + " AND ".join(positives) + ")"
-            for negative in negatives:
-                out = f"({out} NOT {negative})"
-            return out
+            if not negatives:
+                return "(" + " AND ".join(positives) + ")"
+            # One NOT of the negatives' OR: a chain of binary NOTs would nest one level each,
+            # and FTS5 refuses an expression more than 256 deep. (NOT binds tighter than AND:
+            # ``a AND b NOT c`` is ``a AND (b NOT c)``, the same mentions.)
+            excluded = negatives[0] if len(negatives) == 1 else "(" + " OR ".join(negatives) + ")"
+            return "(" + " AND ".join(positives) + f" NOT {excluded})"
         case Or():
             parts = [fts_expression(c) for c in node.children]
             if any(p is None for p in parts):
@@ -90,14 +94,21 @@ def _field(node: Field) -> tuple[str, list[object]]:
                 "%." + _like_escape(node.value),
             ]
         case "author":
-            return "(m.author_name = ? OR m.author_handle = ?)", [node.value, node.value]
+            # IS, not =: a mention without a handle (NULL) must be FALSE, not NULL, or
+            # ``NOT author:x`` would drop it too.
+            return "(m.author_name IS ? OR m.author_handle IS ?)", [node.value, node.value]
         case "source":
             return "(m.source_key = ? OR m.source_kind = ?)", [node.value, node.value]
     raise AssertionError(node.name)  # pragma: no cover
 
 
 def compile_where(node: Node) -> tuple[str, list[object]]:
-    """A SQL boolean expression (over ``mentions m``) selecting what ``node`` matches."""
+    """A SQL boolean expression (over ``mentions m``) selecting what ``node`` matches.
+
+    Every expression it returns stands alone next to AND, OR and NOT (a comparison, an ``IN``, a
+    ``NOT``, or in parentheses), so it adds one level of parentheses per level of the tree, no
+    more: SQLite's parser overflows past about 30.
+    """
     expr = fts_expression(node)
     if expr is not None:
         return _IN_FTS, [expr]
@@ -106,9 +117,8 @@ def compile_where(node: Node) -> tuple[str, list[object]]:
             return _field(node)
         case Not():
             sql, params = compile_where(node.child)
-            return f"NOT ({sql})", params
+            return f"NOT {sql}", params
         case And() | Or():
-            joiner = " AND " if isinstance(node, And) else " OR "
             # Group the children FTS5 can take into one MATCH; compile the others to SQL.
             pure = [c for c in node.children if fts_expression(c) is not None]
             rest = [c for c in node.children if fts_expression(c) is None]
@@ -126,10 +136,19 @@ def compile_where(node: Node) -> tuple[str, list[object]]:
                 group_params.append(fts_expression(grouped))
             for child in rest:
                 child_sql, child_params = compile_where(child)
-                sqls.append(f"({child_sql})")
+                sqls.append(child_sql)
                 group_params += child_params
-            return "(" + joiner.join(sqls) + ")", group_params
+            return _joined(" AND " if isinstance(node, And) else " OR ", sqls), group_params
     raise AssertionError(node)  # pragma: no cover
+
+
+def _joined(joiner: str, sqls: list[str]) -> str:
+    """``sqls`` joined, in parentheses. SQLite nests ``a OR b OR c`` one level per operand and
+    refuses an expression more than 1,000 deep, so a long chain is cut into chains of
+    `_CHAIN`."""
+    while len(sqls) > _CHAIN:
+        sqls = ["(" + joiner.join(sqls[i : i + _CHAIN]) + ")" for i in range(0, len(sqls), _CHAIN)]
+    return "(" + joiner.join(sqls) + ")"
 
 
 def rank_expression(node: Node) -> str | None:

@@ -2,7 +2,19 @@
 
 from ingest.query.matcher import Doc, matches
 from ingest.query.parser import parse
-from ingest.query.tree import FIELDS, And, Field, Near, Node, Not, Or, Text, positive_texts
+from ingest.query.tree import (
+    FIELDS,
+    And,
+    Field,
+    Near,
+    Node,
+    Not,
+    Or,
+    Text,
+    depth,
+    positive_texts,
+    terms,
+)
 
 __all__ = [
     "FIELDS",
@@ -14,7 +26,9 @@ __all__ = [
     "Not",
     "Or",
     "Text",
+    "depth",
     "matches",
     "parse",
     "positive_texts",
+    "terms",
 ]

@@ -104,3 +104,39 @@ def positive_texts(node: Node) -> Iterator[Text]:
                 yield from positive_texts(child)
         case Field() | Not():
             return
+
+
+def depth(node: Node) -> int:
+    """How many AND, OR and NOT ``node`` nests inside one another (0 for a word, a phrase, a
+    field or a NEAR): what `ingest.query.limits.MAX_DEPTH` bounds. Iterative, so it measures
+    trees of any depth."""
+    deepest = 0
+    stack = [(node, 0)]
+    while stack:
+        current, level = stack.pop()
+        match current:
+            case And() | Or():
+                stack += [(c, level + 1) for c in current.children]
+            case Not():
+                stack.append((current.child, level + 1))
+            case _:
+                deepest = max(deepest, level)
+    return deepest
+
+
+def terms(node: Node) -> int:
+    """How many searches ``node`` makes: one per word, phrase and field, and one per pair of
+    alternatives of a NEAR. What `ingest.query.limits.MAX_TERMS` bounds."""
+    count = 0
+    stack = [node]
+    while stack:
+        match current := stack.pop():
+            case And() | Or():
+                stack += current.children
+            case Not():
+                stack.append(current.child)
+            case Near():
+                count += len(current.left) * len(current.right)
+            case _:
+                count += 1
+    return count
