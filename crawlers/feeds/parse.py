@@ -8,22 +8,34 @@ Bad feeds lose only what is really broken:
 - encodings are sniffed from the HTTP header, the XML declaration, then UTF-8, then
   windows-1252, so a windows-1252 feed without a declaration reads correctly;
 - a JSON Feed item that is not an object is skipped and counted;
-- a document that is not a feed at all (an HTML page, an empty body) raises `NotAFeed`.
+- a date Veille cannot trust (before 1990, more than a day ahead, or past what a `datetime`
+  holds) is unknown (None), as `crawlers.extract.dates.sane_utc` says;
+- a document that is not a feed at all (an HTML page, an empty body, JSON nested deeper than
+  `MAX_JSON_DEPTH`) raises `NotAFeed`, and nothing else escapes: whatever bytes a server sends,
+  `parse_feed` returns a `ParsedFeed` or raises `NotAFeed`.
 """
 
 from __future__ import annotations
 
 import calendar
 import json
+import re
 import time
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 
 import feedparser
 
+from crawlers.extract.dates import sane_utc
 from crawlers.extract.text import html_to_text
 from ingest.errors import PermanentError
+
+MAX_JSON_DEPTH = 64
+"""Arrays and objects nested deeper than this are no JSON Feed (one is 4 or 5 levels deep):
+refused before `json.loads`, whose recursion a hostile document would otherwise exhaust."""
 
 
 class NotAFeed(PermanentError):
@@ -52,33 +64,50 @@ class ParsedFeed:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _struct_time(value: time.struct_time | None) -> datetime | None:
+def _struct_time(value: time.struct_time | None, now: datetime) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), UTC)
-    except (OverflowError, ValueError):
+        return sane_utc(datetime.fromtimestamp(calendar.timegm(value), UTC), now)
+    except (OverflowError, ValueError, OSError, TypeError):
         return None
 
 
-def _iso(value: object) -> datetime | None:
+def _iso(value: object, now: datetime) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return sane_utc(parsed, now)
 
 
 def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _json_feed(body: bytes) -> ParsedFeed:
+# A JSON string (an unterminated one runs to the end, so a search never backtracks over it), and
+# for each byte, +1 for an opening bracket, -1 (as a signed byte) for a closing one, else 0.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+
+
+def _json_depth_over(body: bytes, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than ``limit`` in ``body``, in linear time."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return False
+    return max(accumulate(array("b", brackets.translate(_BRACKET_STEPS)))) > limit
+
+
+def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
+    if _json_depth_over(body, MAX_JSON_DEPTH):
+        raise NotAFeed(f"JSON nested deeper than {MAX_JSON_DEPTH} levels: not a JSON Feed")
     try:
         doc = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, an integer too long
         raise NotAFeed(f"invalid JSON Feed: {exc}") from None
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
         "https://jsonfeed.org/version/"
@@ -94,9 +123,9 @@ def _json_feed(body: bytes) -> ParsedFeed:
         if not isinstance(item, dict):
             skipped += 1
             continue
-        authors = item.get("authors") or (
-            [item["author"]] if isinstance(item.get("author"), dict) else []
-        )
+        authors = item.get("authors")
+        if not isinstance(authors, list) or not authors:
+            authors = [item["author"]] if isinstance(item.get("author"), dict) else []
         author = next((_text(a.get("name")) for a in authors if isinstance(a, dict)), None)
         text = _text(item.get("content_text")) or html_to_text(
             _text(item.get("content_html")) or _text(item.get("summary")) or ""
@@ -108,7 +137,8 @@ def _json_feed(body: bytes) -> ParsedFeed:
                 title=html_to_text(_text(item.get("title"))) or None,
                 text=text,
                 author=author,
-                published=_iso(item.get("date_published")) or _iso(item.get("date_modified")),
+                published=_iso(item.get("date_published"), now)
+                or _iso(item.get("date_modified"), now),
                 lang=_text(item.get("language")) or feed_lang,
             )
         )
@@ -124,7 +154,7 @@ def _entry_text(entry: Any) -> str:
     return html_to_text(html or entry.get("summary") or entry.get("description") or "")
 
 
-def _xml_feed(body: bytes, content_type: str | None, url: str | None) -> ParsedFeed:
+def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datetime) -> ParsedFeed:
     headers = {"content-type": content_type or "application/xml"}
     if url:
         headers["content-location"] = url
@@ -151,8 +181,8 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None) -> ParsedF
                 title=html_to_text(entry.get("title")) or None,
                 text=_entry_text(entry),
                 author=author,
-                published=_struct_time(entry.get("published_parsed"))
-                or _struct_time(entry.get("updated_parsed")),
+                published=_struct_time(entry.get("published_parsed"), now)
+                or _struct_time(entry.get("updated_parsed"), now),
                 lang=_text(contents[0].get("language")) if contents else None,
             )
         )
@@ -165,11 +195,19 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None) -> ParsedF
     )
 
 
-def parse_feed(body: bytes, content_type: str | None = None, url: str | None = None) -> ParsedFeed:
-    """Parse a feed document; raise `NotAFeed` if it is none."""
+def parse_feed(
+    body: bytes,
+    content_type: str | None = None,
+    url: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> ParsedFeed:
+    """Parse a feed document; raise `NotAFeed` if it is none. Dates more than a day after
+    ``now`` (default: the system's clock) are unknown."""
     if not body.strip():
         raise NotAFeed("the document is empty")
+    now = now or datetime.now(UTC)
     head = body.lstrip()[:1]
     if head in (b"{", b"[") or (content_type and "json" in content_type.lower()):
-        return _json_feed(body)
-    return _xml_feed(body, content_type, url)
+        return _json_feed(body, now)
+    return _xml_feed(body, content_type, url, now)
