@@ -20,6 +20,7 @@ from __future__ import annotations
 import calendar
 import json
 import re
+import sys
 import time
 from array import array
 from dataclasses import dataclass, field
@@ -83,31 +84,38 @@ def _iso(value: object, now: datetime) -> datetime | None:
     return sane_utc(parsed, now)
 
 
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
 def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
 # A JSON string (an unterminated one runs to the end, so a search never backtracks over it), and
-# for each byte, +1 for an opening bracket, -1 (as a signed byte) for a closing one, else 0.
-_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+(?:"|\Z)', re.DOTALL)
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+# for each bracket, +1 if it opens, -1 (as a signed byte) if it closes.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]++")
 _BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
 
 
-def _json_depth_over(body: bytes, limit: int) -> bool:
-    """Whether arrays and objects nest deeper than ``limit`` in ``body``, in linear time."""
-    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+def _json_depth_over(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than ``limit`` in ``text``, in linear time."""
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text)).encode("ascii")
     if brackets.count(b"[") + brackets.count(b"{") <= limit:
         return False
     return max(accumulate(array("b", brackets.translate(_BRACKET_STEPS)))) > limit
 
 
 def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
-    if _json_depth_over(body, MAX_JSON_DEPTH):
+    try:  # UTF-8, 16 or 32, with or without a byte order mark, as RFC 8259 allows
+        text = body.decode(json.detect_encoding(body))
+    except UnicodeDecodeError as exc:
+        raise NotAFeed(f"invalid JSON Feed: {exc}") from None
+    if _json_depth_over(text, MAX_JSON_DEPTH):
         raise NotAFeed(f"JSON nested deeper than {MAX_JSON_DEPTH} levels: not a JSON Feed")
     try:
-        doc = json.loads(body.decode("utf-8-sig"))
-    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, an integer too long
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # bad JSON, an integer too long
         raise NotAFeed(f"invalid JSON Feed: {exc}") from None
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
         "https://jsonfeed.org/version/"
@@ -154,13 +162,24 @@ def _entry_text(entry: Any) -> str:
     return html_to_text(html or entry.get("summary") or entry.get("description") or "")
 
 
+def _past_unicode(ref: re.Match[bytes]) -> bytes:
+    digits = ref[1] or ref[2]
+    value = int(digits, 16 if ref[1] else 10) if len(digits) <= 8 else sys.maxunicode + 1
+    return ref[0] if value <= sys.maxunicode else b"&#xFFFD;"
+
+
 def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datetime) -> ParsedFeed:
     headers = {"content-type": content_type or "application/xml"}
     if url:
         headers["content-location"] = url
-    result = feedparser.parse(
-        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=bool(url)
-    )
+    # feedparser's lenient parser calls chr() on a character reference past U+10FFFF.
+    body = _CHAR_REF.sub(_past_unicode, body)
+    try:
+        result = feedparser.parse(
+            body, response_headers=headers, sanitize_html=False, resolve_relative_uris=bool(url)
+        )
+    except Exception as exc:  # a bug of feedparser's met by these bytes: they are no feed to us
+        raise NotAFeed(f"the document is not RSS or Atom (feedparser failed: {exc!r})") from None
     entries = result.get("entries") or []
     version = result.get("version") or ""
     if not entries and not version:
@@ -182,7 +201,9 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
                 text=_entry_text(entry),
                 author=author,
                 published=_struct_time(entry.get("published_parsed"), now)
-                or _struct_time(entry.get("updated_parsed"), now),
+                # dict.get: feedparser's own get() answers a missing updated_parsed with
+                # published_parsed again, and a DeprecationWarning.
+                or _struct_time(dict.get(entry, "updated_parsed"), now),
                 lang=_text(contents[0].get("language")) if contents else None,
             )
         )
@@ -207,7 +228,7 @@ def parse_feed(
     if not body.strip():
         raise NotAFeed("the document is empty")
     now = now or datetime.now(UTC)
-    head = body.lstrip()[:1]
+    head = body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if head in (b"{", b"[") or (content_type and "json" in content_type.lower()):
         return _json_feed(body, now)
     return _xml_feed(body, content_type, url, now)
