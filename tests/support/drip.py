@@ -23,8 +23,15 @@ class DripServer:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self._stopped = threading.Event()
         self._lock = threading.Lock()
+        self.started: list[float] = []
+        """When each drip began (its status line sent), on `time.monotonic`."""
         self.drips: list[tuple[float, float]] = []
-        """(start, end) on `time.monotonic` of each drip, once the client hung up."""
+        """(start, end) of each drip that ended (the client hung up, or the server stopped)."""
+
+    @property
+    def in_flight(self) -> bool:
+        with self._lock:
+            return len(self.started) > len(self.drips)
 
     @property
     def url(self) -> str:
@@ -53,7 +60,8 @@ class DripServer:
             threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
     def _serve(self, client: socket.socket) -> None:
-        with client:
+        # A client that hangs up (a cut fetch) is the point: it ends the drip, not the server.
+        with client, contextlib.suppress(OSError):
             request = b""
             while b"\r\n\r\n" not in request:
                 data = client.recv(4096)
@@ -64,9 +72,12 @@ class DripServer:
                 client.sendall(_ROBOTS_404)
                 return
             started = time.monotonic()
-            with contextlib.suppress(OSError):
+            with self._lock:
+                self.started.append(started)
+            try:
                 client.sendall(b"HTTP/1.1 200 OK\r\n")
                 while not self._stopped.wait(self.interval):
                     client.sendall(b"X")
-            with self._lock:
-                self.drips.append((started, time.monotonic()))
+            finally:
+                with self._lock:
+                    self.drips.append((started, time.monotonic()))
