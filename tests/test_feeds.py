@@ -170,6 +170,25 @@ def test_every_format_becomes_mentions(web: WebFactory, harness: HarnessFactory)
     assert h.counts()["invalid_entries"] == 1  # the JSON Feed item that is not an object
 
 
+def test_a_json_feed_behind_a_byte_order_mark_or_in_utf_16_is_read(
+    web: WebFactory, harness: HarnessFactory
+) -> None:
+    """RFC 8259 lets JSON come in UTF-8, 16 or 32; a UTF-8 byte order mark is common."""
+    site = web(
+        {
+            ("bom.example", "/feed"): Response(b"\xef\xbb\xbf" + JSON_FEED.encode(), "text/plain"),
+            ("wide.example", "/feed"): Response(JSON_FEED.encode("utf-16"), "application/json"),
+        }
+    )
+    h = harness(
+        site, [feed("bom", "http://bom.example/feed"), feed("wide", "http://wide.example/feed")]
+    )
+    assert {o.feed: (o.status, o.new) for o in h.poller.poll_due()} == {
+        "bom": ("ok", 1),
+        "wide": ("ok", 1),
+    }
+
+
 def test_a_comment_feed_keeps_each_comment_as_the_blog_spider_names_it(
     web: WebFactory, harness: HarnessFactory
 ) -> None:

@@ -361,10 +361,17 @@ def test_a_stop_cuts_a_fetch_in_flight_and_leaves_its_feed_due(
 
 
 @pytest.mark.parametrize(
-    "retry_after", ["99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT", "²", "-5", "nan"]
+    ("retry_after", "delay"),
+    [
+        ("99999999999999999999", 6 * 3600),  # capped at max_backoff
+        ("Fri, 31 Dec 9999 23:59:59 GMT", 6 * 3600),
+        ("²", 30 * 60),  # not a delay: twice the interval, as any soft failure
+        ("-5", 30 * 60),
+        ("nan", 30 * 60),
+    ],
 )
 def test_a_server_given_delay_is_capped_at_max_backoff(
-    retry_after: str, web: Callable[[Routes], Web], pollers: Callable[..., Poller]
+    retry_after: str, delay: float, web: Callable[[Routes], Web], pollers: Callable[..., Poller]
 ) -> None:
     site = web(
         {("busy.example", "/feed"): Response(status=503, headers={"Retry-After": retry_after})}
@@ -373,9 +380,9 @@ def test_a_server_given_delay_is_capped_at_max_backoff(
     p = pollers([feed("busy", "http://busy.example/feed")], clock=clock, proxy=site.proxy)
     (outcome,) = p.poller.poll_due()
     assert outcome.status == "soft"
-    (state,) = p.state.all()
-    assert state.next_poll - clock.now().timestamp() <= 6 * 3600  # max_backoff
-    clock.advance(6 * 3600)
+    state = p.state.get("busy", "http://busy.example/feed")
+    assert state.next_poll - clock.now().timestamp() == pytest.approx(delay, rel=0.051)
+    clock.advance(delay * 1.051)
     assert p.poller.due() == p.poller.feeds
 
 
@@ -432,6 +439,9 @@ def test_bad_state_is_repaired_on_load_and_status_still_prints(
             clock=FakeClock(NOW),
         )
         assert [f.name for f in poller.due()] == ["far", "infinite", "text", "huge_success"]
+        text = repaired.get("text", "http://text.example/feed")
+        assert (text.next_poll, text.last_success) == (0.0, None)
+        assert repaired.get("huge_success", "http://huge_success.example/feed").last_success is None
     finally:
         poller.fetcher.close()
         poller.bus.close()
