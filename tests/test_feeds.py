@@ -12,17 +12,14 @@ from types import SimpleNamespace
 import pytest
 
 from crawlers.feeds.google import google_news_rss_url, to_google_query, unwrap_google_link
-from crawlers.feeds.poller import FeedPoller
-from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
 from crawlers.items import Found, identity, to_mention
 from crawlers.robots import RobotsCache
-from crawlers.settings import FeedPollerSettings, FeedSource, HttpSettings
+from crawlers.settings import FeedSource, HttpSettings
 from ingest.clock import FakeClock
-from ingest.counters import MemoryCounters
-from ingest.locallog import LocalLogBus
 from ingest.query import parse
-from ingest.record import Mention, mention_id
+from ingest.record import mention_id
+from tests.support.polling import PollHarness
 from veille.demo.web import Response, Routes, Web
 
 RSS = "application/rss+xml"
@@ -67,7 +64,7 @@ JSON_FEED = json.dumps(
 )
 
 
-class Harness:
+class Harness(PollHarness):
     def __init__(
         self,
         tmp_path: Path,
@@ -78,39 +75,13 @@ class Harness:
         read_timeout: float = 5.0,
     ) -> None:
         self.clock = clock or FakeClock(NOW)
-        self.bus = LocalLogBus(tmp_path / "bus.db")
-        self.counters = MemoryCounters()
         http = HttpSettings(
             proxy=web.proxy,
             read_timeout=timedelta(seconds=read_timeout),
             total_timeout=timedelta(seconds=read_timeout * 2),
             host_delay=timedelta(0),
         )
-        self.fetcher = Fetcher(http)
-        self.state = FeedStateStore(tmp_path / "feeds.db")
-        self.poller = FeedPoller(
-            feeds,
-            bus=self.bus,
-            topic="mentions.raw",
-            state=self.state,
-            fetcher=self.fetcher,
-            robots=RobotsCache(self.fetcher, ttl_seconds=3600, user_agent=http.user_agent),
-            settings=FeedPollerSettings(),
-            http=http,
-            clock=self.clock,
-            counters=self.counters,
-        )
-
-    def close(self) -> None:
-        self.fetcher.close()
-        self.state.close()
-        self.bus.close()
-
-    def published(self) -> list[Mention]:
-        return [Mention.from_json(m.value) for m in self.bus.peek("mentions.raw", 10_000)]
-
-    def counts(self) -> dict[str, int]:
-        return self.counters.read().get("poll", {})
+        super().__init__(tmp_path, feeds, http=http, clock=self.clock)
 
 
 def feed(name: str, url: str, **kwargs: object) -> FeedSource:

@@ -42,16 +42,14 @@ from crawlers.feeds.parse import ParsedFeed
 from crawlers.feeds.poller import FeedPoller
 from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
-from crawlers.robots import RobotsCache
 from crawlers.settings import BlogSite, FeedPollerSettings, FeedSource, HttpSettings
 from index.sqlite import SqliteStore
 from ingest.clock import FakeClock
-from ingest.counters import MemoryCounters
 from ingest.locallog import LocalLogBus
-from ingest.record import Mention
 from ingest.store import Filters
 from tests.support.crawling import Harness as CrawlHarness
 from tests.support.drip import DripServer
+from tests.support.polling import PollHarness
 from tests.support.waiting import wait_for
 from veille.cli import cli
 from veille.demo.web import Response, Routes, Web
@@ -120,62 +118,27 @@ def refused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Poller:
-    """A feed poller on loopback servers (no proxy: each server is its own host), into a local
-    bus and state in a temporary directory."""
+Pollers = Callable[..., PollHarness]
 
-    def __init__(
-        self,
-        directory: Path,
+
+@pytest.fixture
+def pollers(tmp_path: Path) -> Iterator[Pollers]:
+    """Feed pollers on loopback servers: through ``proxy`` (a `Web`), or straight to each
+    server (each is then its own host), with ``total_timeout`` for every fetch."""
+    made: list[PollHarness] = []
+
+    def make(
         feeds: list[FeedSource],
         *,
         clock: FakeClock | None = None,
         total_timeout: float = 5.0,
         proxy: str | None = None,
-        concurrency: int = 4,
-    ) -> None:
-        self.bus = LocalLogBus(directory / "bus.db")
-        self.state = FeedStateStore(directory / "feeds.db")
-        self.counters = MemoryCounters()
-        self.http = HttpSettings(
-            proxy=proxy,
-            read_timeout=timedelta(seconds=total_timeout),
-            total_timeout=timedelta(seconds=total_timeout),
-            host_delay=timedelta(0),
-            concurrency=concurrency,
+    ) -> PollHarness:
+        timeout = timedelta(seconds=total_timeout)
+        http = HttpSettings(
+            proxy=proxy, read_timeout=timeout, total_timeout=timeout, host_delay=timedelta(0)
         )
-        self.fetcher = Fetcher(self.http)
-        self.poller = FeedPoller(
-            feeds,
-            bus=self.bus,
-            topic="mentions.raw",
-            state=self.state,
-            fetcher=self.fetcher,
-            robots=RobotsCache(self.fetcher, ttl_seconds=3600, user_agent=self.http.user_agent),
-            settings=FeedPollerSettings(max_backoff=timedelta(hours=6)),
-            http=self.http,
-            clock=clock,
-            counters=self.counters,
-        )
-
-    def published(self) -> list[Mention]:
-        return [Mention.from_json(m.value) for m in self.bus.peek("mentions.raw", 10_000)]
-
-    def counts(self) -> dict[str, int]:
-        return self.counters.read().get("poll", {})
-
-    def close(self) -> None:
-        self.fetcher.close()
-        self.state.close()
-        self.bus.close()
-
-
-@pytest.fixture
-def pollers(tmp_path: Path) -> Iterator[Callable[..., Poller]]:
-    made: list[Poller] = []
-
-    def make(feeds: list[FeedSource], **kwargs: Any) -> Poller:
-        made.append(Poller(tmp_path, feeds, **kwargs))
+        made.append(PollHarness(tmp_path, feeds, http=http, clock=clock))
         return made[-1]
 
     yield make
@@ -195,7 +158,9 @@ def invoke(*args: str) -> Result:
 
 
 def test_a_deep_json_feed_an_overflowing_date_and_a_bug_cost_only_their_own_feed(
-    web: Callable[[Routes], Web], pollers: Callable[..., Poller], monkeypatch: pytest.MonkeyPatch
+    web: Callable[[Routes], Web],
+    pollers: Pollers,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     site = web(
         {
@@ -302,9 +267,7 @@ def test_a_dripping_server_is_cut_at_total_timeout() -> None:
     print(f"drip cut after {took:.2f} s (total_timeout 2 s)")
 
 
-def test_hosts_do_not_wait_on_each_other(
-    web: Callable[[Routes], Web], pollers: Callable[..., Poller]
-) -> None:
+def test_hosts_do_not_wait_on_each_other(web: Callable[[Routes], Web], pollers: Pollers) -> None:
     """``run`` with a healthy feed (1 s interval) on one host and a dripping feed on another:
     the healthy one goes on being polled while the drip is being fetched."""
     good = Growing("good")
@@ -339,7 +302,7 @@ def test_hosts_do_not_wait_on_each_other(
 
 
 def test_a_stop_cuts_a_fetch_in_flight_and_leaves_its_feed_due(
-    pollers: Callable[..., Poller],
+    pollers: Pollers,
 ) -> None:
     with DripServer(interval=0.2) as drip:
         p = pollers([feed("drip", f"{drip.url}/feed.xml")], total_timeout=60.0)
@@ -371,7 +334,10 @@ def test_a_stop_cuts_a_fetch_in_flight_and_leaves_its_feed_due(
     ],
 )
 def test_a_server_given_delay_is_capped_at_max_backoff(
-    retry_after: str, delay: float, web: Callable[[Routes], Web], pollers: Callable[..., Poller]
+    retry_after: str,
+    delay: float,
+    web: Callable[[Routes], Web],
+    pollers: Pollers,
 ) -> None:
     site = web(
         {("busy.example", "/feed"): Response(status=503, headers={"Retry-After": retry_after})}
@@ -489,7 +455,7 @@ def test_an_unreachable_host_is_a_soft_failure_and_poll_once_exits_1(
 
 
 def test_a_robots_txt_answering_503_is_a_soft_failure_too(
-    web: Callable[[Routes], Web], pollers: Callable[..., Poller]
+    web: Callable[[Routes], Web], pollers: Pollers
 ) -> None:
     site = web(
         {
