@@ -209,8 +209,8 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
         )
     warning = None
     if result.get("bozo"):
-        exc = result.get("bozo_exception")
-        warning = f"malformed feed, recovered {len(parsed)} entries: {exc}"
+        problem = result.get("bozo_exception")
+        warning = f"malformed feed, recovered {len(parsed)} entries: {problem}"
     return ParsedFeed(
         version or "unknown", _text(feed.get("title")), feed_lang, parsed, warning=warning
     )
