@@ -5,6 +5,10 @@ the feed fetcher's `RobotsCache` and the spiders' middleware
 - 2xx: the rules apply (parsed with Protego, the parser Scrapy uses);
 - 4xx (but 429): there are no rules, everything is allowed;
 - 429, 5xx or unreachable: assume everything is disallowed, and ask again later.
+
+The policy's one decision is kept, but why is recorded (`RobotsDecision.unavailable`): a host
+whose robots.txt could not be read (down, refusing, timing out, answering 5xx) is a passing
+failure, which the feed poller retries with backoff, not a site that disallows Veille.
 """
 
 from __future__ import annotations
@@ -42,10 +46,19 @@ def robots_policy(status: int | None) -> RobotsVerdict:
 
 
 @dataclass(frozen=True)
+class RobotsDecision:
+    allowed: bool
+    unavailable: str | None = None
+    """Why robots.txt could not be read, when it could not ("host unreachable: ..."): the
+    policy disallows everything for now, but the site has not said no."""
+
+
+@dataclass(frozen=True)
 class _Entry:
     rules: Protego | None
     allow_all: bool
     expires: float
+    unavailable: str | None = None
 
 
 class RobotsCache:
@@ -60,6 +73,11 @@ class RobotsCache:
         self._lock = threading.Lock()
 
     def allowed(self, url: str) -> bool:
+        return self.decide(url).allowed
+
+    def decide(self, url: str) -> RobotsDecision:
+        """Whether ``url`` may be fetched, and if not because robots.txt could not be read,
+        why."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._lock:
@@ -69,8 +87,8 @@ class RobotsCache:
             with self._lock:
                 self._cache[origin] = entry
         if entry.rules is None:
-            return entry.allow_all
-        return bool(entry.rules.can_fetch(url, self.agent))
+            return RobotsDecision(entry.allow_all, entry.unavailable)
+        return RobotsDecision(bool(entry.rules.can_fetch(url, self.agent)))
 
     def _fetch(self, origin: str) -> _Entry:
         result = self.fetcher.get(
@@ -86,4 +104,10 @@ class RobotsCache:
             return _Entry(Protego.parse(text), True, now + self.ttl)
         if verdict is RobotsVerdict.ALLOW_ALL:
             return _Entry(None, True, now + self.ttl)
-        return _Entry(None, False, now + _RETRY_UNREACHABLE_S)
+        if result.http_status is None:
+            why = f"host unreachable: robots.txt not fetched ({result.error})"
+        elif status is None:
+            why = f"robots.txt not read whole ({result.error})"
+        else:
+            why = f"robots.txt answered HTTP {status}; nothing is fetched until it answers"
+        return _Entry(None, False, now + _RETRY_UNREACHABLE_S, why)

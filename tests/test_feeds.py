@@ -12,17 +12,14 @@ from types import SimpleNamespace
 import pytest
 
 from crawlers.feeds.google import google_news_rss_url, to_google_query, unwrap_google_link
-from crawlers.feeds.poller import FeedPoller
-from crawlers.feeds.state import FeedStateStore
 from crawlers.fetch import Fetcher
 from crawlers.items import Found, identity, to_mention
 from crawlers.robots import RobotsCache
-from crawlers.settings import FeedPollerSettings, FeedSource, HttpSettings
+from crawlers.settings import FeedSource, HttpSettings
 from ingest.clock import FakeClock
-from ingest.counters import MemoryCounters
-from ingest.locallog import LocalLogBus
 from ingest.query import parse
-from ingest.record import Mention, mention_id
+from ingest.record import mention_id
+from tests.support.polling import PollHarness
 from veille.demo.web import Response, Routes, Web
 
 RSS = "application/rss+xml"
@@ -67,7 +64,7 @@ JSON_FEED = json.dumps(
 )
 
 
-class Harness:
+class Harness(PollHarness):
     def __init__(
         self,
         tmp_path: Path,
@@ -78,39 +75,13 @@ class Harness:
         read_timeout: float = 5.0,
     ) -> None:
         self.clock = clock or FakeClock(NOW)
-        self.bus = LocalLogBus(tmp_path / "bus.db")
-        self.counters = MemoryCounters()
         http = HttpSettings(
             proxy=web.proxy,
             read_timeout=timedelta(seconds=read_timeout),
             total_timeout=timedelta(seconds=read_timeout * 2),
             host_delay=timedelta(0),
         )
-        self.fetcher = Fetcher(http)
-        self.state = FeedStateStore(tmp_path / "feeds.db")
-        self.poller = FeedPoller(
-            feeds,
-            bus=self.bus,
-            topic="mentions.raw",
-            state=self.state,
-            fetcher=self.fetcher,
-            robots=RobotsCache(self.fetcher, ttl_seconds=3600, user_agent=http.user_agent),
-            settings=FeedPollerSettings(),
-            http=http,
-            clock=self.clock,
-            counters=self.counters,
-        )
-
-    def close(self) -> None:
-        self.fetcher.close()
-        self.state.close()
-        self.bus.close()
-
-    def published(self) -> list[Mention]:
-        return [Mention.from_json(m.value) for m in self.bus.peek("mentions.raw", 10_000)]
-
-    def counts(self) -> dict[str, int]:
-        return self.counters.read().get("poll", {})
+        super().__init__(tmp_path, feeds, http=http, clock=self.clock)
 
 
 def feed(name: str, url: str, **kwargs: object) -> FeedSource:
@@ -168,6 +139,25 @@ def test_every_format_becomes_mentions(web: WebFactory, harness: HarnessFactory)
     json_item = by_url["http://json.example/j1"]
     assert json_item.published.isoformat() == "2026-11-01T07:00:00+00:00"
     assert h.counts()["invalid_entries"] == 1  # the JSON Feed item that is not an object
+
+
+def test_a_json_feed_behind_a_byte_order_mark_or_in_utf_16_is_read(
+    web: WebFactory, harness: HarnessFactory
+) -> None:
+    """RFC 8259 lets JSON come in UTF-8, 16 or 32; a UTF-8 byte order mark is common."""
+    site = web(
+        {
+            ("bom.example", "/feed"): Response(b"\xef\xbb\xbf" + JSON_FEED.encode(), "text/plain"),
+            ("wide.example", "/feed"): Response(JSON_FEED.encode("utf-16"), "application/json"),
+        }
+    )
+    h = harness(
+        site, [feed("bom", "http://bom.example/feed"), feed("wide", "http://wide.example/feed")]
+    )
+    assert {o.feed: (o.status, o.new) for o in h.poller.poll_due()} == {
+        "bom": ("ok", 1),
+        "wide": ("ok", 1),
+    }
 
 
 def test_a_comment_feed_keeps_each_comment_as_the_blog_spider_names_it(

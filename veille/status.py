@@ -12,7 +12,14 @@ from veille.output import table
 
 
 def _when(epoch: float | None) -> str | None:
-    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds") if epoch else None
+    """A stored time for the report; one that no date can hold (state written before delays
+    were capped, a hand edit) says so instead of stopping the report."""
+    if not epoch:
+        return None
+    try:
+        return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
+    except (OverflowError, ValueError, OSError, TypeError):
+        return f"invalid ({epoch!r})"
 
 
 def collect_status(app: App) -> dict[str, Any]:

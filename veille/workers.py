@@ -3,7 +3,9 @@ them cleanly on Ctrl-C or SIGTERM.
 
 - `stop_on_signals`: a stop event set by the first SIGINT or SIGTERM (the batch in flight
   finishes or is replayed at the next start); a second signal quits at once;
-- `run_workers`: ``veille run``, every loop in a thread of this process;
+- `run_workers`: ``veille run``, every loop in a thread of this process; after a stop, the
+  threads have `STOP_WITHIN_S` in all to finish (the feed poller cuts its fetches and takes about
+  a second), then the process goes on without them;
 - `run_enrich_processes`: ``veille enrich --workers N``, N processes in one consumer group.
 
 The command line (`veille.cli`) decides what to run; this module owns how it runs.
@@ -16,6 +18,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -24,6 +27,9 @@ if TYPE_CHECKING:
     from veille.app import Worker
 
 log = logging.getLogger("veille")
+
+STOP_WITHIN_S = 60.0
+"""How long `run_workers` waits, in all, for its threads to stop once asked to."""
 
 
 @contextmanager
@@ -63,10 +69,11 @@ def run_workers(workers: list[Worker], stop: threading.Event) -> int:
     log.info("running %s; Ctrl-C to stop", ", ".join(w.name for w in workers))
     while not stop.is_set():
         stop.wait(0.5)
+    deadline = time.monotonic() + STOP_WITHIN_S
     for thread in threads:
-        thread.join(timeout=60)
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
         if thread.is_alive():
-            log.warning("%s did not stop within 60 s", thread.name)
+            log.warning("%s did not stop within %.0f s; leaving it", thread.name, STOP_WITHIN_S)
     return 1 if failed else 0
 
 

@@ -75,6 +75,8 @@ def scrapy_settings(
             f"{_MIDDLEWARES}.robotstxt.RobotsPolicyMiddleware": 100,
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             f"{_MIDDLEWARES}.retry.PoliteRetryMiddleware": 550,
+            # Sees each answer before Scrapy's RedirectMiddleware (600) does.
+            f"{_MIDDLEWARES}.redirects.RedirectLoopMiddleware": 610,
             f"{_MIDDLEWARES}.proxy.ProxyMiddleware": 740,
         },
         "SPIDER_MIDDLEWARES": {f"{_MIDDLEWARES}.urlpolicy.UrlPolicyMiddleware": 600},

@@ -5,6 +5,11 @@ text (``lun. 2 nov. 2026 10:00``, ``2 novembre 2026 à 14 h 03``, ``Aujourd'hui,
 A date without a time zone is read in the site's zone (forums print local time). Relative dates
 are relative to when the page was fetched. Day-first order for French pages, month-first for
 English ones unless the text says otherwise.
+
+A date outside the range Veille can trust (before 1990, or more than a day after ``now``), or one
+that does not fit in a `datetime` once in UTC (``9999-12-31T23:59:59-14:00``), is unknown:
+`sane_utc` says None, and the caller falls back as it does for a page without a date. The feed
+parser (`crawlers.feeds.parse`) keeps the same rule.
 """
 
 from __future__ import annotations
@@ -23,9 +28,24 @@ _NOISE = re.compile(
     re.IGNORECASE,
 )
 _SEPARATORS = ("»", "|", "·", "—")
-_TOO_OLD = datetime(1995, 1, 1, tzinfo=UTC)
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+"""Dates before this are a publisher's error (a zero date, a year typed wrong): unknown."""
+FUTURE_SLACK = timedelta(days=1)
+"""How far ahead of now a date may be (time zones, clocks a little fast) and still be trusted."""
 # A date in words has a year, a time or a word ("hier", "yesterday", a month); "#12" has none.
 _DATE_LIKE = re.compile(r"\d{4}|\d{1,2}\s*[:h]\s*\d{2}|[^\W\d_]{3,}")
+
+
+def sane_utc(value: datetime, now: datetime) -> datetime | None:
+    """``value`` in UTC if Veille can trust it (from `EARLIEST` to `FUTURE_SLACK` after ``now``);
+    None if not, or if it does not fit in a `datetime` once in UTC. A naive ``value`` is UTC."""
+    try:
+        utc = value.astimezone(UTC) if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    except (OverflowError, ValueError):  # year 9999 at -14:00, year 1 at +14:00
+        return None
+    if utc < EARLIEST or utc > now + FUTURE_SLACK:
+        return None
+    return utc
 
 
 def _iso(value: str) -> datetime | None:
@@ -101,10 +121,7 @@ def parse_date(
                 break
     if parsed is None:
         return None
-    parsed = parsed.astimezone(UTC)
-    if parsed < _TOO_OLD or parsed > now + timedelta(days=2):
-        return None
-    return parsed
+    return sane_utc(parsed, now)
 
 
 def first_date(

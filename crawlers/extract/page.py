@@ -7,7 +7,9 @@ thread, a listing): its text decoded right, and what it declares about itself.
   page (replacement characters), or ISO-8859-1 for a UTF-8 page (``Ã©`` for ``é``);
   `repair_encoding` notices both and decodes again.
 - `base_url`, `canonical_link`, `page_lang` and `meta`: the ``<base href>`` links resolve
-  against, the canonical URL, the language and the ``<meta>`` values the page declares.
+  against, the canonical URL, the language and the ``<meta>`` values the page declares;
+- `parser_stopped`: why the HTML parser gave up before the end of a page, if it did (elements
+  nested deeper than libxml2 reads, 2,048 levels): what lies past that point is not read.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from scrapy.http import HtmlResponse, TextResponse
 
 _MOJIBAKE = re.compile("[ÃÂ][\u0080-\u00bf]")
+_DEPTH = re.compile(r"Excessive depth in document: (\d+)")
 
 
 def _badness(text: str) -> int:
@@ -77,6 +80,26 @@ def html_response(body: bytes, url: str, content_type: str | None = None) -> Htm
     repaired, _ = repair_encoding(response)
     assert isinstance(repaired, HtmlResponse)
     return repaired
+
+
+def parser_stopped(body: bytes) -> str | None:
+    """Why the HTML parser stopped reading ``body`` before its end, or None if it did not."""
+    from lxml import etree
+
+    # The parser parsel (and so Scrapy) uses, with the same limits.
+    parser = etree.HTMLParser(recover=True, huge_tree=True)
+    try:
+        etree.fromstring(body, parser)
+    except (etree.LxmlError, ValueError) as exc:
+        return str(exc)
+    fatal = [error for error in parser.error_log if error.level_name == "FATAL"]
+    if not fatal:
+        return None
+    message = fatal[0].message.split(", use XML_PARSE_HUGE", 1)[0]
+    depth = _DEPTH.search(message)
+    if depth:
+        message = f"elements nested more than {depth[1]} levels deep, more than it reads"
+    return f"the HTML parser stopped at line {fatal[0].line}: {message}"
 
 
 def base_url(sel: Selector, url: str) -> str:

@@ -8,22 +8,35 @@ Bad feeds lose only what is really broken:
 - encodings are sniffed from the HTTP header, the XML declaration, then UTF-8, then
   windows-1252, so a windows-1252 feed without a declaration reads correctly;
 - a JSON Feed item that is not an object is skipped and counted;
-- a document that is not a feed at all (an HTML page, an empty body) raises `NotAFeed`.
+- a date Veille cannot trust (before 1990, more than a day ahead, or past what a `datetime`
+  holds) is unknown (None), as `crawlers.extract.dates.sane_utc` says;
+- a document that is not a feed at all (an HTML page, an empty body, JSON nested deeper than
+  `MAX_JSON_DEPTH`) raises `NotAFeed`, and nothing else escapes: whatever bytes a server sends,
+  `parse_feed` returns a `ParsedFeed` or raises `NotAFeed`.
 """
 
 from __future__ import annotations
 
 import calendar
 import json
+import re
+import sys
 import time
+from array import array
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import accumulate
 from typing import Any
 
 import feedparser
 
+from crawlers.extract.dates import sane_utc
 from crawlers.extract.text import html_to_text
 from ingest.errors import PermanentError
+
+MAX_JSON_DEPTH = 64
+"""Arrays and objects nested deeper than this are no JSON Feed (one is 4 or 5 levels deep):
+refused before `json.loads`, whose recursion a hostile document would otherwise exhaust."""
 
 
 class NotAFeed(PermanentError):
@@ -52,33 +65,57 @@ class ParsedFeed:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _struct_time(value: time.struct_time | None) -> datetime | None:
+def _struct_time(value: time.struct_time | None, now: datetime) -> datetime | None:
     if value is None:
         return None
     try:
-        return datetime.fromtimestamp(calendar.timegm(value), UTC)
-    except (OverflowError, ValueError):
+        return sane_utc(datetime.fromtimestamp(calendar.timegm(value), UTC), now)
+    except (OverflowError, ValueError, OSError, TypeError):
         return None
 
 
-def _iso(value: object) -> datetime | None:
+def _iso(value: object, now: datetime) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return sane_utc(parsed, now)
+
+
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 
 
 def _text(value: object) -> str | None:
     return value.strip() or None if isinstance(value, str) else None
 
 
-def _json_feed(body: bytes) -> ParsedFeed:
+# A JSON string (an unterminated one runs to the end, so a search never backtracks over it), and
+# for each bracket, +1 if it opens, -1 (as a signed byte) if it closes.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]++")
+_BRACKET_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")
+
+
+def _json_depth_over(text: str, limit: int) -> bool:
+    """Whether arrays and objects nest deeper than ``limit`` in ``text``, in linear time."""
+    brackets = _NOT_BRACKETS.sub("", _JSON_STRING.sub("", text)).encode("ascii")
+    if brackets.count(b"[") + brackets.count(b"{") <= limit:
+        return False
+    return max(accumulate(array("b", brackets.translate(_BRACKET_STEPS)))) > limit
+
+
+def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
+    try:  # UTF-8, 16 or 32, with or without a byte order mark, as RFC 8259 allows
+        text = body.decode(json.detect_encoding(body))
+    except UnicodeDecodeError as exc:
+        raise NotAFeed(f"invalid JSON Feed: {exc}") from None
+    if _json_depth_over(text, MAX_JSON_DEPTH):
+        raise NotAFeed(f"JSON nested deeper than {MAX_JSON_DEPTH} levels: not a JSON Feed")
     try:
-        doc = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        doc = json.loads(text)
+    except (ValueError, RecursionError) as exc:  # bad JSON, an integer too long
         raise NotAFeed(f"invalid JSON Feed: {exc}") from None
     if not isinstance(doc, dict) or not str(doc.get("version", "")).startswith(
         "https://jsonfeed.org/version/"
@@ -94,9 +131,9 @@ def _json_feed(body: bytes) -> ParsedFeed:
         if not isinstance(item, dict):
             skipped += 1
             continue
-        authors = item.get("authors") or (
-            [item["author"]] if isinstance(item.get("author"), dict) else []
-        )
+        authors = item.get("authors")
+        if not isinstance(authors, list) or not authors:
+            authors = [item["author"]] if isinstance(item.get("author"), dict) else []
         author = next((_text(a.get("name")) for a in authors if isinstance(a, dict)), None)
         text = _text(item.get("content_text")) or html_to_text(
             _text(item.get("content_html")) or _text(item.get("summary")) or ""
@@ -108,7 +145,8 @@ def _json_feed(body: bytes) -> ParsedFeed:
                 title=html_to_text(_text(item.get("title"))) or None,
                 text=text,
                 author=author,
-                published=_iso(item.get("date_published")) or _iso(item.get("date_modified")),
+                published=_iso(item.get("date_published"), now)
+                or _iso(item.get("date_modified"), now),
                 lang=_text(item.get("language")) or feed_lang,
             )
         )
@@ -124,13 +162,24 @@ def _entry_text(entry: Any) -> str:
     return html_to_text(html or entry.get("summary") or entry.get("description") or "")
 
 
-def _xml_feed(body: bytes, content_type: str | None, url: str | None) -> ParsedFeed:
+def _past_unicode(ref: re.Match[bytes]) -> bytes:
+    digits = ref[1] or ref[2]
+    value = int(digits, 16 if ref[1] else 10) if len(digits) <= 8 else sys.maxunicode + 1
+    return ref[0] if value <= sys.maxunicode else b"&#xFFFD;"
+
+
+def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datetime) -> ParsedFeed:
     headers = {"content-type": content_type or "application/xml"}
     if url:
         headers["content-location"] = url
-    result = feedparser.parse(
-        body, response_headers=headers, sanitize_html=False, resolve_relative_uris=bool(url)
-    )
+    # feedparser's lenient parser calls chr() on a character reference past U+10FFFF.
+    body = _CHAR_REF.sub(_past_unicode, body)
+    try:
+        result = feedparser.parse(
+            body, response_headers=headers, sanitize_html=False, resolve_relative_uris=bool(url)
+        )
+    except Exception as exc:  # a bug of feedparser's met by these bytes: they are no feed to us
+        raise NotAFeed(f"the document is not RSS or Atom (feedparser failed: {exc!r})") from None
     entries = result.get("entries") or []
     version = result.get("version") or ""
     if not entries and not version:
@@ -151,25 +200,35 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None) -> ParsedF
                 title=html_to_text(entry.get("title")) or None,
                 text=_entry_text(entry),
                 author=author,
-                published=_struct_time(entry.get("published_parsed"))
-                or _struct_time(entry.get("updated_parsed")),
+                published=_struct_time(entry.get("published_parsed"), now)
+                # dict.get: feedparser's own get() answers a missing updated_parsed with
+                # published_parsed again, and a DeprecationWarning.
+                or _struct_time(dict.get(entry, "updated_parsed"), now),
                 lang=_text(contents[0].get("language")) if contents else None,
             )
         )
     warning = None
     if result.get("bozo"):
-        exc = result.get("bozo_exception")
-        warning = f"malformed feed, recovered {len(parsed)} entries: {exc}"
+        problem = result.get("bozo_exception")
+        warning = f"malformed feed, recovered {len(parsed)} entries: {problem}"
     return ParsedFeed(
         version or "unknown", _text(feed.get("title")), feed_lang, parsed, warning=warning
     )
 
 
-def parse_feed(body: bytes, content_type: str | None = None, url: str | None = None) -> ParsedFeed:
-    """Parse a feed document; raise `NotAFeed` if it is none."""
+def parse_feed(
+    body: bytes,
+    content_type: str | None = None,
+    url: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> ParsedFeed:
+    """Parse a feed document; raise `NotAFeed` if it is none. Dates more than a day after
+    ``now`` (default: the system's clock) are unknown."""
     if not body.strip():
         raise NotAFeed("the document is empty")
-    head = body.lstrip()[:1]
+    now = now or datetime.now(UTC)
+    head = body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if head in (b"{", b"[") or (content_type and "json" in content_type.lower()):
-        return _json_feed(body)
-    return _xml_feed(body, content_type, url)
+        return _json_feed(body, now)
+    return _xml_feed(body, content_type, url, now)

@@ -5,20 +5,35 @@ before into `Mention`s, publish them, then record them as seen and save the vali
 order matters: what is recorded as seen has been published, so a crash replays, never loses.
 
 Scheduling: a feed that answered is polled again after its interval. After a soft failure
-(404, 429, 5xx, timeout) the delay doubles with each failure in a row, up to ``max_backoff``,
-and never undercuts ``Retry-After``. After a hard failure (403, 410, too large, not a feed,
-disallowed by robots.txt) the feed waits ``hard_failure_delay``. Feeds on one host are fetched
-one after another with ``host_delay`` between them; different hosts in parallel.
+(404, 429, 5xx, timeout, a host whose robots.txt could not be read) the delay doubles with each
+failure in a row, up to ``max_backoff``, and never undercuts ``Retry-After``, which is itself
+capped at ``max_backoff``. After a hard failure (403, 410, too large, not a feed, disallowed by
+robots.txt) the feed waits ``hard_failure_delay``. A ``next_poll`` later than any of these
+delays allows (state written before they were capped) reads as "due now".
+
+One feed never stops the others: anything that goes wrong while one feed is polled (a document
+that meets a bug) is caught there, counted (``unexpected_errors``), kept as the feed's last
+error for ``veille status``, and the feed backs off as after a soft failure (status ``error``).
+
+Hosts do not wait on each other. Feeds on one host are fetched one after another with
+``host_delay`` between them, one request in flight per host; `run` keeps up to ``concurrency``
+hosts in flight and schedules the others as their feeds fall due, so a slow host holds up only
+its own feeds, each for ``total_timeout`` at most. `poll_due` polls what is due the same way and
+returns when every host is done (``veille poll --once``).
+
+Stopping: `run` returns within a second or so of ``stop``: the fetches in flight are cut
+(`crawlers.fetch.Fetcher.abort`), and a feed cut short is left as it was, due at the next start.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -42,6 +57,8 @@ from ingest.topics import partition_key
 log = logging.getLogger(__name__)
 
 SCOPE = "poll"
+_TICK_S = 0.2
+_FORGET_EVERY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +104,10 @@ def entry_to_mention(
     )
 
 
+def _stopped(stop: threading.Event | None) -> bool:
+    return stop is not None and stop.is_set()
+
+
 class FeedPoller:
     def __init__(
         self,
@@ -118,33 +139,69 @@ class FeedPoller:
     def _now(self) -> float:
         return self.clock.now().timestamp()
 
+    def _longest_delay(self, feed: FeedSource) -> float:
+        """The longest wait `_next_poll` can set for ``feed``, jitter and all."""
+        longest = max(feed.interval, self.settings.max_backoff, self.settings.hard_failure_delay)
+        return longest.total_seconds() * 1.05 + 60.0
+
+    def _schedule(self) -> dict[str, float]:
+        """When each feed is due, as a POSIX time, read in one query."""
+        now = self._now()
+        states = {s.name: s for s in self.state.all()}
+        schedule = {}
+        for feed in self.feeds:
+            state = states.get(feed.name)
+            when = state.next_poll if state is not None and state.url == feed.url else 0.0
+            schedule[feed.name] = now if when > now + self._longest_delay(feed) else when
+        return schedule
+
     def due(self) -> list[FeedSource]:
         now = self._now()
-        return [f for f in self.feeds if self.state.get(f.name, f.url).next_poll <= now]
+        schedule = self._schedule()
+        return [f for f in self.feeds if schedule[f.name] <= now]
 
     def seconds_until_due(self) -> float:
         if not self.feeds:
             return 60.0
-        now = self._now()
-        return max(0.0, min(self.state.get(f.name, f.url).next_poll for f in self.feeds) - now)
+        return max(0.0, min(self._schedule().values()) - self._now())
 
     def _next_poll(
         self, feed: FeedSource, status: str, failures: int, retry_after: float | None
     ) -> float:
         interval = feed.interval.total_seconds()
+        max_backoff = self.settings.max_backoff.total_seconds()
         if status in ("ok", "not_modified"):
             delay = interval
-        elif status == "soft":
-            delay = min(
-                interval * 2 ** min(failures, 20), self.settings.max_backoff.total_seconds()
-            )
+        elif status in ("soft", "error"):
+            delay = min(interval * 2 ** min(failures, 20), max_backoff)
         else:
             delay = self.settings.hard_failure_delay.total_seconds()
-        # Jitter spreads feeds out; Retry-After is the server's floor, never undercut.
-        delay = max(delay * random.uniform(0.95, 1.05), retry_after or 0.0)
-        return self._now() + delay
+        # Jitter spreads feeds out; Retry-After is the server's floor, never undercut, but no
+        # server may push a feed further than max_backoff.
+        floor = min(retry_after or 0.0, max_backoff)
+        return self._now() + max(delay * random.uniform(0.95, 1.05), floor)
 
     # -- polling -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _by_host(feeds: Sequence[FeedSource]) -> dict[str, list[FeedSource]]:
+        by_host: dict[str, list[FeedSource]] = defaultdict(list)
+        for feed in feeds:
+            by_host[urlsplit(feed.url).netloc].append(feed)
+        return by_host
+
+    def _poll_host(
+        self, feeds: Sequence[FeedSource], stop: threading.Event | None
+    ) -> list[PollOutcome]:
+        """Poll one host's ``feeds`` one after another, ``host_delay`` apart."""
+        outcomes = []
+        for i, feed in enumerate(feeds):
+            if stop is not None and stop.is_set():
+                break
+            if i and self.clock.sleep(self.http.host_delay.total_seconds(), stop):
+                break
+            outcomes.append(self.poll(feed, stop))
+        return outcomes
 
     def poll_due(
         self, stop: threading.Event | None = None, *, force: bool = False
@@ -153,50 +210,62 @@ class FeedPoller:
         feeds = self.feeds if force else self.due()
         if not feeds:
             return []
-        by_host: dict[str, list[FeedSource]] = defaultdict(list)
-        for feed in feeds:
-            by_host[urlsplit(feed.url).netloc].append(feed)
-
-        def host_worker(host_feeds: list[FeedSource]) -> list[PollOutcome]:
-            outcomes = []
-            for i, feed in enumerate(host_feeds):
-                if stop is not None and stop.is_set():
-                    break
-                if i and self.clock.sleep(self.http.host_delay.total_seconds(), stop):
-                    break
-                outcomes.append(self.poll(feed))
-            return outcomes
-
+        by_host = self._by_host(feeds)
         workers = min(self.http.concurrency, len(by_host))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="poll") as pool:
-            results = list(pool.map(host_worker, by_host.values()))
-        self.state.forget_before(self._now() - self.settings.forget_after.total_seconds())
+            results = list(pool.map(lambda group: self._poll_host(group, stop), by_host.values()))
+        self._forget()
         return [outcome for group in results for outcome in group]
 
-    def poll(self, feed: FeedSource) -> PollOutcome:
-        """Poll one feed now, whatever its schedule."""
-        state = self.state.get(feed.name, feed.url)
+    def _forget(self) -> None:
+        self.state.forget_before(self._now() - self.settings.forget_after.total_seconds())
+
+    def poll(self, feed: FeedSource, stop: threading.Event | None = None) -> PollOutcome:
+        """Poll one feed now, whatever its schedule. Nothing this feed does escapes: a failure
+        is its outcome. A fetch cut short because ``stop`` was set leaves the feed as it was."""
+        before = self.state.get(feed.name, feed.url)
+        state = replace(before, last_attempt=self._now(), polls=before.polls + 1)
         counts: Counter[str] = Counter(polls=1)
         try:
-            outcome, state = self._poll(feed, state, counts)
+            outcome, state = self._poll(feed, state, counts, stop)
         except TransientError as exc:
             # The bus did not take the entries: nothing is recorded, the next poll redoes it.
             counts["bus_unavailable"] += 1
             log.warning("feed %s: could not publish (%s); will retry", feed.name, exc)
             outcome = PollOutcome(feed.name, "bus_unavailable", error=str(exc))
             state = replace(state, next_poll=self._now() + 5.0)
+        except Exception as exc:
+            # A bug met by this feed's document, or anything else about this one feed: it
+            # backs off, and the other feeds (and the worker) go on.
+            counts["unexpected_errors"] += 1
+            error = f"unexpected error: {type(exc).__name__}: {exc}"[:500]
+            outcome, state = self._failed(feed, state, "error", error, None)
+            if state.failures == 1:
+                log.warning("feed %s: traceback, for a bug report", feed.name, exc_info=True)
+        if outcome.status == "stopped":
+            return outcome
         self.state.save(state)
         self.counters.add(SCOPE, counts)
         return outcome
 
     def _poll(
-        self, feed: FeedSource, state: FeedState, counts: Counter[str]
+        self,
+        feed: FeedSource,
+        state: FeedState,
+        counts: Counter[str],
+        stop: threading.Event | None,
     ) -> tuple[PollOutcome, FeedState]:
         now = self._now()
-        state = replace(state, last_attempt=now, polls=state.polls + 1)
-        if feed.respect_robots and self.robots and not self.robots.allowed(feed.url):
-            counts["robots_disallowed"] += 1
-            return self._failed(feed, state, "hard", "disallowed by robots.txt", None)
+        if feed.respect_robots and self.robots:
+            robots = self.robots.decide(feed.url)
+            if not robots.allowed:
+                if _stopped(stop):
+                    return PollOutcome(feed.name, "stopped"), state
+                if robots.unavailable:  # RFC 9309: nothing is fetched, but the site said nothing
+                    counts["robots_unavailable"] += 1
+                    return self._failed(feed, state, "soft", robots.unavailable, None)
+                counts["robots_disallowed"] += 1
+                return self._failed(feed, state, "hard", "disallowed by robots.txt", None)
 
         result = self.fetcher.get(feed.url, etag=state.etag, last_modified=state.last_modified)
         if result.status is FetchStatus.NOT_MODIFIED:
@@ -213,11 +282,15 @@ class FeedPoller:
             )
             return PollOutcome(feed.name, "not_modified"), state
         if not result.ok:
+            if _stopped(stop):
+                return PollOutcome(feed.name, "stopped"), state
             counts[f"{result.status.value}_failures"] += 1
             return self._failed(feed, state, result.status.value, result.error, result)
 
         try:
-            parsed = parse_feed(result.body, result.content_type, result.final_url or feed.url)
+            parsed = parse_feed(
+                result.body, result.content_type, result.final_url or feed.url, now=self.clock.now()
+            )
         except NotAFeed as exc:
             counts["not_a_feed"] += 1
             return self._failed(feed, state, "hard", str(exc), result)
@@ -288,8 +361,33 @@ class FeedPoller:
         return PollOutcome(feed.name, status, error=error), state
 
     def run(self, stop: threading.Event) -> None:
-        """Poll feeds on their schedule until ``stop`` is set."""
-        while not stop.is_set():
-            self.poll_due(stop)
-            if self.clock.sleep(min(5.0, max(0.5, self.seconds_until_due())), stop):
-                return
+        """Poll feeds on their schedule until ``stop`` is set, up to ``concurrency`` hosts at a
+        time, one request in flight per host. An error that is not one feed's (the state file
+        cannot be written) stops the poller."""
+        concurrency = self.http.concurrency
+        host_delay = self.http.host_delay.total_seconds()
+        busy: dict[str, Future[list[PollOutcome]]] = {}
+        rested: dict[str, float] = {}  # when a host polled last may be asked again (monotonic)
+        forgotten = -math.inf
+        pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="poll")
+        try:
+            while not stop.is_set():
+                now = self.clock.monotonic()
+                for host in [h for h, future in busy.items() if future.done()]:
+                    busy.pop(host).result()
+                    rested[host] = now + host_delay
+                for host, feeds in self._by_host(self.due()).items():
+                    if len(busy) >= concurrency:
+                        break
+                    if host not in busy and rested.get(host, -math.inf) <= now:
+                        busy[host] = pool.submit(self._poll_host, feeds, stop)
+                if now - forgotten > _FORGET_EVERY_S:
+                    self._forget()
+                    forgotten = now
+                if busy:  # wake when a host is done, to give it its next feeds on time
+                    wait(list(busy.values()), timeout=_TICK_S, return_when=FIRST_COMPLETED)
+                elif self.clock.sleep(min(5.0, max(_TICK_S, self.seconds_until_due())), stop):
+                    break
+        finally:
+            self.fetcher.abort()
+            pool.shutdown(wait=True, cancel_futures=True)

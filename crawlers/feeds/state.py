@@ -2,11 +2,17 @@
 
 The poller publishes a feed's new entries first and records them as seen after, so a crash in
 between replays them (and the store writes them once, by id) rather than losing them.
+
+A row is repaired as it is read (`_repaired`): a time that is not a number, not finite, or past
+what a `datetime` holds (a ``next_poll`` of 1e20 written before delays were capped, a hand edit)
+reads as unknown, and an unknown ``next_poll`` as "due now"; the next poll saves a sane one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 from crawlers.statefile import StateFile
@@ -48,6 +54,33 @@ class FeedState:
     entries: int = 0
 
 
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC).timestamp()
+
+
+def _timestamp(value: object) -> float | None:
+    """A stored time, if it is one that a `datetime` can hold."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    return float(value) if math.isfinite(value) and 0 <= value <= _LATEST else None
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def _repaired(state: FeedState) -> FeedState:
+    return replace(
+        state,
+        next_poll=_timestamp(state.next_poll) or 0.0,
+        last_attempt=_timestamp(state.last_attempt),
+        last_success=_timestamp(state.last_success),
+        failures=_count(state.failures),
+        polls=_count(state.polls),
+        errors=_count(state.errors),
+        entries=_count(state.entries),
+    )
+
+
 class FeedStateStore(StateFile):
     """The ``feeds`` table, one `FeedState` a row, and the entries seen, per feed."""
 
@@ -58,7 +91,7 @@ class FeedStateStore(StateFile):
         rows = self.rows(FeedState, "feeds", "WHERE name = ?", (name,))
         if not rows:
             return FeedState(name, url)
-        state = rows[0]
+        state = _repaired(rows[0])
         if state.url != url:  # the feed was re-pointed: its validators no longer apply
             return FeedState(
                 name, url, polls=state.polls, errors=state.errors, entries=state.entries
@@ -66,7 +99,7 @@ class FeedStateStore(StateFile):
         return state
 
     def all(self) -> list[FeedState]:
-        return self.rows(FeedState, "feeds", "ORDER BY name")
+        return [_repaired(state) for state in self.rows(FeedState, "feeds", "ORDER BY name")]
 
     def save(self, state: FeedState) -> None:
         self.replace("feeds", state)

@@ -102,7 +102,11 @@ def _read(state: State, target: str) -> tuple[bytes, str, str | None]:
         robots = RobotsCache(
             fetcher, ttl_seconds=http.robots_cache.total_seconds(), user_agent=http.user_agent
         )
-        if not robots.allowed(target):
+        decision = robots.decide(target)
+        if decision.unavailable:
+            click.echo(f"error: cannot fetch {target}: {decision.unavailable}", err=True)
+            sys.exit(1)
+        if not decision.allowed:
             click.echo(f"error: robots.txt does not allow Veille to fetch {target}", err=True)
             sys.exit(1)
         result = fetcher.get(
@@ -170,6 +174,9 @@ def extract(
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(1)
+    except Exception as exc:  # a page that meets a bug: say so, in one line
+        click.echo(f"error: could not read {target}: {type(exc).__name__}: {exc}", err=True)
+        sys.exit(1)
     source_kind = SourceKind.FORUM if result.kind == "forum" else SourceKind.BLOG
     fetched = datetime.now(UTC)
     rows = []
@@ -205,3 +212,9 @@ def extract(
         + (f"; {result.note}" if result.note else ""),
         err=True,
     )
+    if not any(item.text.strip() for item in result.items):
+        from crawlers.extract.page import parser_stopped
+
+        why = parser_stopped(body) or "the page has no text Veille could find"
+        click.echo(f"error: nothing could be read from {target}: {why}", err=True)
+        sys.exit(1)

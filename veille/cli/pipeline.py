@@ -72,8 +72,11 @@ def index_setup(state: State) -> None:
     click.echo(f"store ready: {redact(state.settings.store_url)}")
 
 
+_POLLED = ("ok", "not_modified")
+
+
 @click.command()
-@click.option("--once", is_flag=True, help="Poll every feed once, now, then exit.")
+@click.option("--once", is_flag=True, help="Poll every feed now, then exit (1 if one failed).")
 @pass_state
 def poll(state: State, once: bool) -> None:
     """Run the feed pollers: feeds -> mentions.raw."""
@@ -83,6 +86,8 @@ def poll(state: State, once: bool) -> None:
             outcomes = poller.poll_due(force=True)
             rows = [[o.feed, o.status, o.new, o.error or o.warning or ""] for o in outcomes]
             click.echo(table(rows, ["feed", "status", "new", "note"]))
+            if any(o.status not in _POLLED for o in outcomes):
+                sys.exit(1)
             return
         with stop_on_signals() as stop:
             poller.run(stop)

@@ -8,6 +8,8 @@ Downloader middlewares (between the engine and the network), in the order a requ
   Scrapy's ``RobotsTxtMiddleware``;
 - `retry`: 429, 5xx and network errors retried after a wait that doubles, never sooner than
   ``Retry-After``, in place of Scrapy's ``RetryMiddleware``;
+- `redirects`: a redirect back to a URL met on the way is refused and reported as a loop, not
+  dropped as a duplicate in silence;
 - `proxy`: every request, robots.txt included, through ``sources.http.proxy`` when one is set.
 
 Spider middleware (between the spider and the scheduler):

@@ -22,6 +22,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
+from crawlers.crawl.middlewares.redirects import META_LOOP
 from crawlers.crawl.middlewares.urlpolicy import META_EXEMPT, META_HOPS, META_PAGE
 from crawlers.crawl.progress import CrawlState
 from crawlers.crawl.stats import count
@@ -50,9 +51,27 @@ class CrawlContext:
     """The site's search URLs, with ``{brand}`` already replaced."""
 
 
+def _refusal_kind(request: Request | None, exc: IgnoreRequest) -> str | None:
+    """The name of an error that Scrapy (or a middleware) reports as a request ignored: an
+    answer too large once decompressed, a redirect loop or chain too long. None for a request
+    dropped on purpose (the site asked to wait past this crawl)."""
+    message = str(exc)
+    if "DOWNLOAD_MAXSIZE" in message:
+        return "too_large"
+    if (request is not None and META_LOOP in request.meta) or message.startswith("redirect loop"):
+        return "redirect_loop"
+    if message == "max redirections reached":
+        return "too_many_redirects"
+    return None
+
+
 def failure_kind(failure: Failure) -> str:
     """A short name for why a request failed, for counters and reports."""
     exc = failure.value
+    if isinstance(exc, IgnoreRequest) and not isinstance(exc, HttpError):
+        kind = _refusal_kind(getattr(failure, "request", None), exc)
+        if kind is not None:
+            return kind
     if isinstance(exc, HttpError):
         return f"http_{exc.response.status}"
     if isinstance(exc, CannotResolveHostError):
@@ -137,7 +156,15 @@ class VeilleSpider(Spider):
         if request is not None and request.meta.get(META_OPTIONAL) and kind == "http_404":
             return
         if isinstance(error, IgnoreRequest) and not isinstance(error, HttpError):
-            self.count(f"ignored/{kind}")
+            if _refusal_kind(request, error) is None:
+                self.count(f"ignored/{kind}")
+                return
+            # A page lost to a decompression bomb or a redirect loop: an error, with what
+            # happened in the note, never an "ok" crawl with nothing in it.
+            self.count("errors")
+            self.count(f"errors/{kind}")
+            self.last_error = f"{kind} on {url}: {error}"[:300]
+            log.warning("%s: %s: %s", self.name, url, error)
             return
         self.count("errors")
         self.count(f"errors/{kind}")
