@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from alerts.settings import AlertSettings
@@ -31,6 +31,7 @@ from crawlers.settings import SourcesSettings
 from enrich.settings import EnrichSettings
 from index.settings import StoreSettings
 from ingest.errors import ConfigError
+from ingest.secrets import secrets_in
 from ingest.settings import Brand, BusSettings, RunnerSettings, require_unique
 from veille import backends
 
@@ -330,23 +331,7 @@ def load_settings(
 
 
 def secret_values(model: BaseModel) -> set[str]:
-    """Every secret in a settings tree, so that logs can mask them wherever they appear."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, SecretStr):
-            secret = value.get_secret_value()
-            if len(secret) >= 4:
-                found.add(secret)
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                walk(getattr(value, name))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):  # alert channels are named: {name: channel}
-            for item in value.values():
-                walk(item)
-
-    walk(model)
-    return found
+    """Every secret in a settings tree, so that logs, channels' errors and outputs can mask them
+    wherever they appear: each `SecretStr` (and, for a secret URL, its path, query and token-like
+    parts), each password inside a URL (see `ingest.secrets.secrets_in`)."""
+    return secrets_in(model)
