@@ -96,8 +96,11 @@ def test_the_webhook_and_the_file_send_the_json_receivers_have_always_parsed(
     server = serve(webhook_check("the-shared-key"))
     channel("webhook", url=f"{server.url}/hook", secret="the-shared-key").send(sample())
     (request,) = server.received
-    assert request.body == json.dumps(SAMPLE_JSON, ensure_ascii=False, sort_keys=True).encode()
+    key = sample().key
+    sent = SAMPLE_JSON | {"idempotency_key": key}
+    assert request.body == json.dumps(sent, ensure_ascii=False, sort_keys=True).encode()
     assert request.headers["x-veille-event"] == "trigger"
+    assert request.headers["idempotency-key"] == key
     lines = tmp_path / "alerts.jsonl"
     channel("file", path=str(lines)).send(sample())
     assert lines.read_text(encoding="utf-8") == json.dumps(SAMPLE_JSON, ensure_ascii=False) + "\n"
@@ -293,7 +296,12 @@ def test_backoff_grows_and_is_capped(tmp_path: Path, serve: Any) -> None:
         {
             "rules": [{"name": "bad-buzz", "brand": "Acme", "channels": ["chat"]}],
             "channels": {"chat": {"type": "slack", "url": f"{down.url}/services/{SLACK_TOKEN}"}},
-            "delivery": {"retry_initial": "5s", "retry_max": "40s", "give_up_after": "5m"},
+            "delivery": {
+                "retry_initial": "5s",
+                "retry_max": "40s",
+                "give_up_after": "5m",
+                "retry_jitter": 0,
+            },
         },
     )
     record = sample_record(brand="Acme")
