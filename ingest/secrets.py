@@ -83,32 +83,41 @@ def url_secrets(text: str, *, secret: bool) -> set[str]:
     return {f for f in found if len(f) >= MIN_LENGTH and f != "/"}
 
 
-def secret_fields(model: BaseModel) -> Iterator[tuple[tuple[str | int, ...], SecretStr]]:
-    """Every `SecretStr` in a settings tree, with the path of keys that leads to it."""
-    for path, value in _walk(model, ()):
-        if isinstance(value, SecretStr):
-            yield path, value
+KeyPath = tuple[str | int, ...]
+"""Where a value is in a settings tree: ``("alerts", "channels", "team", "url")``."""
 
 
-def _walk(value: Any, path: tuple[str | int, ...]) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+def leaves(value: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
+    """Every value of a settings tree that is not a model, a list or a mapping (a `SecretStr`
+    included), with the path of keys that leads to it."""
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:
-            yield from _walk(getattr(value, name), (*path, name))
+            yield from leaves(getattr(value, name), (*path, name))
     elif isinstance(value, list | tuple):
         for i, item in enumerate(value):
-            yield from _walk(item, (*path, i))
+            yield from leaves(item, (*path, i))
     elif isinstance(value, dict):  # named things ({name: channel}), header values
         for key, item in value.items():
-            yield from _walk(item, (*path, str(key)))
+            yield from leaves(item, (*path, str(key)))
     else:
         yield path, value
+
+
+def url_password(text: str) -> str | None:
+    """The password in the user info of ``text`` if it is a URL that has one."""
+    if "://" not in text:
+        return None
+    try:
+        return urlsplit(text.strip()).password or None
+    except ValueError:
+        return None
 
 
 def secrets_in(model: BaseModel) -> set[str]:
     """Every secret in a settings tree (see the module's docstring), so that logs, errors and
     outputs can mask them wherever they appear."""
     found: set[str] = set()
-    for _path, value in _walk(model, ()):
+    for _path, value in leaves(model):
         if isinstance(value, SecretStr):
             secret = value.get_secret_value()
             if len(secret) >= MIN_LENGTH:
