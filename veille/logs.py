@@ -15,6 +15,17 @@ from typing import TextIO
 from ingest.secrets import Masker
 
 
+def mask(text: str) -> str:
+    """``text`` with the secrets logging masks (those `setup_logging` was given) masked: for
+    what a command prints beside its logs, such as the error line a server's answer ends up in.
+    """
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactingFilter):
+                return found.mask(text)
+    return Masker()(text)
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with the given secrets (in any form a server echoes them) and any password
     inside a URL replaced by ``***``."""
