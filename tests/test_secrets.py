@@ -19,7 +19,6 @@ import secrets as random_secrets
 import types
 import typing
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Union
 from urllib.parse import quote
@@ -29,8 +28,7 @@ import yaml
 from click.testing import CliRunner
 from pydantic import BaseModel, SecretStr
 
-from tests.support.alerting import sample_record
-from tests.support.echo import Echo, SmtpEcho, free_port
+from tests.support.echo import Echo, SmtpEcho, free_port, queue_trigger
 from veille.cli import cli
 from veille.settings import Settings, load_settings
 
@@ -310,22 +308,6 @@ def smtp() -> Iterator[SmtpEcho]:
         yield server
 
 
-def queue_an_alert(config: Path) -> str:
-    """An alert in the history with a trigger queued for every channel, as the engine would."""
-    from veille.app import App
-
-    settings = load_settings(config)
-    with App(settings) as app:
-        history = app.alerts_engine.history
-        sample = sample_record(brand="Acme", rule="everywhere")
-        with app.alerts_db.transaction() as conn:
-            record = history.open(conn, sample.dedup, sample.why, sample.opened, paged=True)
-            assert record is not None
-            channels = list(settings.alerts.channels)
-            history.enqueue(conn, record, channels, "trigger", datetime.now(UTC))
-        return record.id
-
-
 def test_every_planted_secret_is_masked_everywhere(
     tmp_path: Path, echo: Echo, smtp: SmtpEcho, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -339,7 +321,7 @@ def test_every_planted_secret_is_masked_everywhere(
         "**********"
     )
     assert "FAILED" in sweep.run("alerts", "test", "--rule", "everywhere")
-    ident = queue_an_alert(config)
+    ident = queue_trigger(config)
     sweep.run("--log-level", "DEBUG", "alerts", "run", "--once")
     shown = sweep.run("alerts", "show", ident, "--format", "json")
     errors = {d["channel"]: d["last_error"] for d in json.loads(shown)["deliveries"]}

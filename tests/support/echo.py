@@ -8,6 +8,7 @@
 - `SmtpEcho`: an SMTP server that refuses every login with a reply repeating the credentials it
   was given, or, with ``accept=True``, takes the login and then sits on the message for
   ``delay`` seconds before answering (a slow relay).
+- `queue_trigger`: an alert in the history with a trigger queued for every channel.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
@@ -137,3 +140,22 @@ class SmtpEcho:
     def __exit__(self, *exc: object) -> None:
         self.controller.stop()
         asyncio.set_event_loop(None)
+
+
+def queue_trigger(config: Path, rule: str = "everywhere") -> str:
+    """Record an alert of ``rule`` in the history of the settings at ``config``, with a trigger
+    queued for every channel of the settings, as the engine would; returns its id."""
+    from tests.support.alerting import sample_record
+    from veille.app import App
+    from veille.settings import load_settings
+
+    settings = load_settings(config)
+    with App(settings) as app:
+        history = app.alerts_engine.history
+        sample = sample_record(brand="Acme", rule=rule)
+        with app.alerts_db.transaction() as conn:
+            record = history.open(conn, sample.dedup, sample.why, sample.opened, paged=True)
+            assert record is not None
+            channels = list(settings.alerts.channels)
+            history.enqueue(conn, record, channels, "trigger", datetime.now(UTC))
+        return record.id
