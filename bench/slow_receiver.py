@@ -10,22 +10,20 @@ no key; one: a receiver that deduplicates on it pages once). The baseline is ext
 ``git archive`` into a temporary folder and runs with the same virtual environment, at the same
 time as this tree.
 
-    .venv/bin/python bench/slow_receiver.py [--baseline REV] [--window 30]
+    .venv/bin/python -m bench.slow_receiver [--baseline REV] [--window 30]
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.startup import ROOT, extract
 
 CHILD = r"""
 import json, sys, tempfile, threading, time
@@ -91,17 +89,6 @@ with Slow() as slow, tempfile.TemporaryDirectory() as tmp:
     }))
     dispatcher.close()
 """
-
-
-def extract(revision: str, into: Path) -> Path:
-    archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", revision],
-        capture_output=True,
-        check=True,
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(into, filter="data")
-    return into
 
 
 def start(tree: Path, window: float) -> subprocess.Popen[str]:

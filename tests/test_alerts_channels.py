@@ -7,7 +7,6 @@ import asyncio
 import itertools
 import json
 import logging
-import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -25,6 +24,7 @@ from alerts.channels.base import DeliveryError
 from alerts.settings import AlertSettings
 from tests.support.alerting import SAMPLE_JSON, rig, sample, sample_record, store
 from tests.support.channel_servers import PagerDuty, mattermost, slack, teams
+from tests.support.echo import free_port
 from veille.demo.receiver import Receiver, webhook_check
 
 SLACK_TOKEN = "T000/B000/XXXXsecretXXXX"
@@ -131,13 +131,6 @@ def test_pagerduty_triggers_acknowledges_and_resolves_one_incident(serve: Any) -
 # -- email --------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 class _Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
@@ -171,7 +164,7 @@ def smtp(tmp_path: Path) -> Iterator[tuple[int, _Inbox, Path]]:
             inbox.logins.append(data.login)
         return AuthResult(success=ok, handled=False)
 
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
@@ -229,7 +222,7 @@ def test_the_password_never_goes_to_a_server_without_tls(tmp_path: Path) -> None
     from aiosmtpd.controller import Controller
 
     inbox = _Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False)
     controller.start()
     try:

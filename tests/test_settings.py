@@ -318,10 +318,13 @@ names = st.sampled_from(
         *("lang", "include"),
     ]
 )
+odd_keys = st.one_of(st.integers(-2, 2), st.booleans(), st.none(), st.floats(0, 1))
+"""Keys YAML allows and settings do not."""
 trees = st.recursive(
     scalars,
     lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(st.one_of(names, words), inner, max_size=4)
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(names, words, odd_keys), inner, max_size=4),
     ),
     max_leaves=12,
 )
@@ -354,100 +357,66 @@ channel = st.fixed_dictionaries(
         "extra": trees,
     },
 )
-documents = st.fixed_dictionaries(
-    {},
-    optional={
-        "data_dir": st.one_of(words, scalars, st.just("~nobody-at-all/d"), st.just("a\0b")),
-        "log_level": st.one_of(st.sampled_from(["DEBUG", "LOUD"]), scalars),
-        "brands": st.one_of(
+
+
+def mapping(**optional: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """A mapping with some of these keys."""
+    return st.fixed_dictionaries({}, optional=optional)
+
+
+def section(**optional: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A section with some of these keys, or anything at all in its place."""
+    return st.one_of(mapping(**optional), trees)
+
+
+documents = mapping(
+    data_dir=st.one_of(words, scalars, st.just("~nobody-at-all/d"), st.just("a\0b")),
+    log_level=st.one_of(st.sampled_from(["DEBUG", "LOUD"]), scalars),
+    brands=st.one_of(
+        st.lists(
+            st.fixed_dictionaries(
+                {"name": words, "query": st.one_of(words, st.just("acme OR"), scalars)}
+            ),
+            max_size=2,
+        ),
+        trees,
+    ),
+    sources=section(
+        http=mapping(proxy=st.one_of(credentials_url, scalars), total_timeout=durations),
+        feeds=st.lists(
+            st.fixed_dictionaries(
+                {"name": words, "url": st.one_of(credentials_url, words)},
+                optional={"interval": durations},
+            ),
+            max_size=2,
+        ),
+    ),
+    bus=section(
+        url=st.one_of(credentials_url, words, scalars),
+        security=mapping(password=secret_or_not, protocol=words),
+    ),
+    store=section(
+        url=st.one_of(credentials_url, words, scalars),
+        elastic=mapping(password=secret_or_not, api_key=secret_or_not),
+        kibana=mapping(url=st.one_of(credentials_url, words), api_key=secret_or_not),
+    ),
+    alerts=section(
+        channels=st.one_of(st.dictionaries(words, channel, max_size=3), trees),
+        rules=st.one_of(
             st.lists(
                 st.fixed_dictionaries(
-                    {"name": words, "query": st.one_of(words, st.just("acme OR"), scalars)}
+                    {"name": words},
+                    optional={"channels": st.lists(words, max_size=2), "brand": words},
                 ),
                 max_size=2,
             ),
             trees,
         ),
-        "sources": st.one_of(
-            st.fixed_dictionaries(
-                {},
-                optional={
-                    "http": st.fixed_dictionaries(
-                        {},
-                        optional={
-                            "proxy": st.one_of(credentials_url, scalars),
-                            "total_timeout": durations,
-                        },
-                    ),
-                    "feeds": st.lists(
-                        st.fixed_dictionaries(
-                            {"name": words, "url": st.one_of(credentials_url, words)},
-                            optional={"interval": durations},
-                        ),
-                        max_size=2,
-                    ),
-                },
-            ),
-            trees,
-        ),
-        "bus": st.one_of(
-            st.fixed_dictionaries(
-                {},
-                optional={
-                    "url": st.one_of(credentials_url, words, scalars),
-                    "security": st.fixed_dictionaries(
-                        {}, optional={"password": secret_or_not, "protocol": words}
-                    ),
-                },
-            ),
-            trees,
-        ),
-        "store": st.one_of(
-            st.fixed_dictionaries(
-                {},
-                optional={
-                    "url": st.one_of(credentials_url, words, scalars),
-                    "elastic": st.fixed_dictionaries(
-                        {}, optional={"password": secret_or_not, "api_key": secret_or_not}
-                    ),
-                    "kibana": st.fixed_dictionaries(
-                        {},
-                        optional={
-                            "url": st.one_of(credentials_url, words),
-                            "api_key": secret_or_not,
-                        },
-                    ),
-                },
-            ),
-            trees,
-        ),
-        "alerts": st.one_of(
-            st.fixed_dictionaries(
-                {},
-                optional={
-                    "channels": st.one_of(st.dictionaries(words, channel, max_size=3), trees),
-                    "rules": st.one_of(
-                        st.lists(
-                            st.fixed_dictionaries(
-                                {"name": words},
-                                optional={"channels": st.lists(words, max_size=2), "brand": words},
-                            ),
-                            max_size=2,
-                        ),
-                        trees,
-                    ),
-                    "delivery": st.dictionaries(names, durations, max_size=2),
-                },
-            ),
-            trees,
-        ),
-        "include": st.one_of(words, st.lists(words, max_size=2), scalars, trees),
-        "runner": st.one_of(
-            st.dictionaries(st.sampled_from(["retry_max", "poll_timeout"]), durations),
-            trees,
-        ),
-        "enrich": trees,
-    },
+        delivery=st.dictionaries(names, durations, max_size=2),
+    ),
+    include=st.one_of(words, st.lists(words, max_size=2), scalars, trees),
+    runner=section(retry_max=durations, poll_timeout=durations),
+    enrich=trees,
 ).flatmap(
     lambda doc: st.builds(lambda extra: {**doc, **extra}, st.dictionaries(words, trees, max_size=2))
 )
