@@ -27,10 +27,11 @@ import html
 import json
 import re
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, quote_plus, unquote, unquote_plus, urlsplit
 
-from pydantic import BaseModel, SecretStr
+if TYPE_CHECKING:
+    from pydantic import BaseModel
 
 MASK = "***"
 MIN_LENGTH = 4
@@ -90,6 +91,8 @@ KeyPath = tuple[str | int, ...]
 def leaves(value: Any, path: KeyPath = ()) -> Iterator[tuple[KeyPath, Any]]:
     """Every value of a settings tree that is not a model, a list or a mapping (a `SecretStr`
     included), with the path of keys that leads to it."""
+    from pydantic import BaseModel  # here: logging masks with this module before pydantic loads
+
     if isinstance(value, BaseModel):
         for name in type(value).model_fields:
             yield from leaves(getattr(value, name), (*path, name))
@@ -116,6 +119,8 @@ def url_password(text: str) -> str | None:
 def secrets_in(model: BaseModel) -> set[str]:
     """Every secret in a settings tree (see the module's docstring), so that logs, errors and
     outputs can mask them wherever they appear."""
+    from pydantic import SecretStr
+
     found: set[str] = set()
     for _path, value in leaves(model):
         if isinstance(value, SecretStr):
@@ -131,6 +136,8 @@ def secrets_in(model: BaseModel) -> set[str]:
 
 def _logins(model: BaseModel) -> set[str]:
     """A ``username`` with its ``password``, as authentication protocols encode them."""
+    from pydantic import SecretStr
+
     found: set[str] = set()
     for value in _models(model):
         user, password = getattr(value, "username", None), getattr(value, "password", None)
@@ -146,6 +153,8 @@ def _logins(model: BaseModel) -> set[str]:
 
 
 def _models(value: Any) -> Iterator[BaseModel]:
+    from pydantic import BaseModel
+
     if isinstance(value, BaseModel):
         yield value
         for name in type(value).model_fields:

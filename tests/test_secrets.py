@@ -6,8 +6,8 @@ and every URL that carries credentials (the store, the proxy, a feed's API key).
 and backend is then made to fail against servers that echo what they were sent (path, query,
 headers, body; an SMTP server repeating the login it refused), and every output, log, stored
 error (``alerts.db``, the feed state), every command (``config``, ``status``, ``dead``,
-``alerts show/list --format json``, ``feeds``) and every export (search, the file channel,
-Kibana's saved objects) is searched for any of them, in any form a server could echo: as given,
+``alerts show/list --format json``, ``feeds``) and every export (search, report, the file
+channel, Kibana's saved objects) is searched for any of them, in any form a server could echo: as given,
 percent-encoded, and the Base64 logins travel in. Zero hits.
 """
 
@@ -337,6 +337,7 @@ def test_every_planted_secret_is_masked_everywhere(
     sweep.run("dead")
     sweep.run("feeds")
     sweep.run("search", "--all")
+    sweep.run("report", "--format", "json")
     sweep.run("kibana", "setup")
     sweep.run("kibana", "setup", "--export", str(tmp_path / "kibana.ndjson"))
     sweep.files(tmp_path)
