@@ -7,6 +7,7 @@ import asyncio
 import itertools
 import json
 import logging
+import random
 import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -21,6 +22,7 @@ import pytest
 
 from alerts.channels import build
 from alerts.channels.base import DeliveryError
+from alerts.delivery import Dispatcher
 from alerts.settings import AlertSettings
 from tests.support.alerting import SAMPLE_JSON, rig, sample, sample_record, store
 from tests.support.channel_servers import PagerDuty, mattermost, slack, teams
@@ -314,4 +316,32 @@ def test_backoff_grows_and_is_capped(tmp_path: Path, serve: Any) -> None:
     assert d.last_error is not None
     assert SLACK_TOKEN not in d.last_error
     assert timedelta(minutes=5) <= times[-1] - times[0] <= timedelta(minutes=6)
+    r.close()
+
+
+def test_backoff_is_jittered_below_the_exponential_delay(tmp_path: Path, serve: Any) -> None:
+    down = serve(slack)
+    down.down = True
+    r = rig(
+        tmp_path,
+        {
+            "rules": [{"name": "bad-buzz", "brand": "Acme", "channels": ["chat"]}],
+            "channels": {"chat": {"type": "slack", "url": f"{down.url}/services/{SLACK_TOKEN}"}},
+            "delivery": {"retry_initial": "64s", "retry_max": "1h", "retry_jitter": 0.5},
+        },
+    )
+    settings, notifiers = r.dispatcher.settings, r.dispatcher.notifiers
+    dispatcher = Dispatcher(r.engine.history, notifiers, settings, r.clock, random.Random(7))
+    record = sample_record(brand="Acme")
+    store(r, record, ["chat"], "trigger")
+    waits = []
+    for attempt in range(1, 6):
+        dispatcher.run_once(wait=True)
+        (d,) = r.engine.history.deliveries(record.id)
+        waits.append((d.next_attempt - r.clock.now()).total_seconds())
+        full = 64 * 2 ** (attempt - 1)
+        assert full / 2 <= waits[-1] <= full
+        r.clock.advance(full)
+    assert len({w / 2**i for i, w in enumerate(waits)}) > 1  # drawn, not fixed
+    dispatcher.close()
     r.close()

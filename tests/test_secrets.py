@@ -4,11 +4,11 @@ A distinct secret is planted in every secret-bearing setting: every `SecretStr` 
 walking the settings models (a new one is planted, and swept for, without touching this file),
 and every URL that carries credentials (the store, the proxy, a feed's API key). Every channel
 and backend is then made to fail against servers that echo what they were sent (path, query,
-headers, body; an SMTP server repeating the login it refused), and every output, log, stored
-error (``alerts.db``, the feed state), every command (``config``, ``status``, ``dead``,
-``alerts show/list --format json``, ``feeds``) and every export (search, report, the file
-channel, Kibana's saved objects) is searched for any of them, in any form a server could echo: as given,
-percent-encoded, and the Base64 logins travel in. Zero hits.
+headers, body; an SMTP server repeating the login it refused), and every output and log, every
+stored error (``alerts.db``; the feed state's, through ``veille status``), every command
+(``config``, ``status``, ``dead``, ``alerts show/list --format json``, ``feeds``) and every
+export (search, report, the file channel, Kibana's saved objects) is searched for any of them,
+as given, percent-encoded, and in the Base64 logins travel in. Zero hits.
 """
 
 from __future__ import annotations
