@@ -158,6 +158,7 @@ def base_config(echo: str, smtp_port: int) -> dict[str, Any]:
                 "read_timeout": "3s",
             },
             "feeds": [{"name": "acme-feed", "url": "http://news.acme.example/feed.xml"}],
+            "blogs": [{"name": "acme-blog", "start_urls": ["http://blog.acme.example/"]}],
         },
         "store": {
             "elastic": {"username": "elastic", "password": filler, "api_key": filler},
@@ -332,6 +333,7 @@ def test_every_planted_secret_is_masked_everywhere(
     sweep.run("alerts", "ack", ident)
     sweep.run("alerts", "resolve", ident)
     sweep.run("--log-level", "DEBUG", "poll", "--once")
+    sweep.run("--log-level", "DEBUG", "crawl", "--once", "all")
     sweep.run("status")
     sweep.run("status", "--format", "json")
     sweep.run("dead")
@@ -345,6 +347,12 @@ def test_every_planted_secret_is_masked_everywhere(
     echoed = "\n".join(s.path + str(s.headers) + s.body.decode() for s in echo.seen)
     sent = {where for secret, where in planted.where.items() if secret in echoed}
     assert {"alerts.channels.slack.url", "alerts.channels.hook.headers.Authorization"} <= sent
+    through_proxy = [s for s in echo.seen if s.path.startswith("http://")]
+    assert {s.path.split("/")[2] for s in through_proxy} >= {
+        "news.acme.example",
+        "blog.acme.example",
+    }
+    assert all("proxy-authorization" in s.headers for s in through_proxy)
 
     found = hits(sweep.outputs, planted.needles())
     assert found == [], "\n".join(found)
