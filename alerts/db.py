@@ -55,9 +55,18 @@ CREATE INDEX IF NOT EXISTS alerts_opened ON alerts (opened);
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY, alert TEXT NOT NULL, channel TEXT NOT NULL, event TEXT NOT NULL,
     created INTEGER NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt INTEGER NOT NULL, last_error TEXT, sent INTEGER, payload TEXT NOT NULL);
+    next_attempt INTEGER NOT NULL, last_error TEXT, sent INTEGER, payload TEXT NOT NULL,
+    unknown INTEGER NOT NULL DEFAULT 0, sending INTEGER);
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (status, next_attempt);
 """
+
+ADDED_COLUMNS = {
+    "deliveries": {
+        "unknown": "INTEGER NOT NULL DEFAULT 0",
+        "sending": "INTEGER",
+    },
+}
+"""Columns added since the first release, added to a state file written before them."""
 
 
 class AlertsUnavailable(TransientError):
@@ -74,6 +83,11 @@ class AlertsDb:
             for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            for table, columns in ADDED_COLUMNS.items():
+                have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+                for column, definition in columns.items():
+                    if column not in have:
+                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

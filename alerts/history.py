@@ -4,7 +4,10 @@ Every alert is stored (`AlertRecord`): its rule, brand, status (``open``, ``ackn
 ``resolved``), times, numbers and its why. Each notification to send is a row of the outbox
 (`Delivery`), written in the same transaction as the alert it announces, so an alert is never
 recorded without its pages, nor paged without being recorded. `alerts.delivery` sends the
-outbox; a row is marked sent only once the channel accepted it.
+outbox; a row is marked sent only once the channel accepted it. Its status: ``pending``,
+``sent``, ``failed`` (given up), or ``unknown`` (given up after an attempt whose outcome is
+unknown: it may have arrived). An attempt is written down before it begins (``sending``), so a
+sender killed in the middle leaves a trace and the next one knows the outcome is unknown.
 
 Alerts are deduplicated by a key (rule, brand and incident start, or the mention for a single
 mention alert): a replay after a crash finds the alert it already opened instead of opening,
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +31,8 @@ _COLUMNS = (
     " acked_by, score, observed, expected, paged, dedup, why"
 )
 _DELIVERY_COLUMNS = (
-    "id, alert, channel, event, created, status, attempts, next_attempt, last_error, sent, payload"
+    "id, alert, channel, event, created, status, attempts, next_attempt, last_error, sent, payload,"
+    " unknown, sending"
 )
 
 
@@ -102,6 +107,10 @@ class Delivery:
     sent: datetime | None
     payload: Notification
     """The notification as it was when queued."""
+    unknown: int = 0
+    """Attempts whose outcome is unknown: each may have delivered a copy."""
+    interrupted: bool = False
+    """An attempt began and never ended: the sender stopped (was killed) while sending it."""
 
 
 def alert_id(dedup: str) -> str:
@@ -260,12 +269,28 @@ class History:
         )
         return [_delivery(r) for r in rows]
 
+    def begin(self, delivery: int, now: datetime) -> None:
+        """Write down that an attempt begins, before it does: if the sender dies during it, the
+        next sender finds the row `Delivery.interrupted`."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE deliveries SET sending = ? WHERE id = ?", (_ts(now), delivery))
+
     def mark_sent(self, delivery: int, now: datetime) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE deliveries SET status = 'sent', sent = ?, attempts = attempts + 1"
-                " WHERE id = ?",
+                "UPDATE deliveries SET status = 'sent', sent = ?, attempts = attempts + 1,"
+                " sending = NULL WHERE id = ?",
                 (_ts(now), delivery),
+            )
+
+    def interrupted(self, delivery: int, error: str) -> None:
+        """Count an attempt that a dead sender left unfinished (its outcome unknown); the row
+        stays claimed, to be sent again by the caller."""
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE deliveries SET attempts = attempts + 1, unknown = unknown + 1,"
+                " last_error = ?, sending = NULL WHERE id = ?",
+                (error, delivery),
             )
 
     def release(self, deliveries: list[int], at: datetime) -> None:
@@ -276,14 +301,42 @@ class History:
                 [(_ts(at), d) for d in deliveries],
             )
 
-    def mark_failed(self, delivery: int, error: str, retry_at: datetime | None) -> None:
-        """Count a failed attempt: retry at ``retry_at``, or give up (None)."""
+    def mark_failed(
+        self,
+        delivery: int,
+        error: str,
+        retry_at: datetime | None,
+        *,
+        maybe_delivered: bool = False,
+    ) -> None:
+        """Count a failed attempt (``maybe_delivered``: its outcome is unknown): retry at
+        ``retry_at``, or give up (None): ``unknown`` if a copy may have arrived, else
+        ``failed``."""
         with self.db.transaction() as conn:
             conn.execute(
-                "UPDATE deliveries SET attempts = attempts + 1, last_error = ?,"
-                " status = ?, next_attempt = COALESCE(?, next_attempt) WHERE id = ?",
-                (error, "pending" if retry_at else "failed", _ts(retry_at), delivery),
+                "UPDATE deliveries SET attempts = attempts + 1, unknown = unknown + ?,"
+                " last_error = ?, sending = NULL, next_attempt = COALESCE(?, next_attempt),"
+                " status = CASE WHEN ? THEN 'pending' WHEN unknown + ? > 0 THEN 'unknown'"
+                " ELSE 'failed' END WHERE id = ?",
+                (
+                    int(maybe_delivered),
+                    error,
+                    _ts(retry_at),
+                    retry_at is not None,
+                    int(maybe_delivered),
+                    delivery,
+                ),
             )
+
+    def scrub_errors(self, mask: Callable[[str], str]) -> int:
+        """Mask the secrets in the errors already stored (by a version that did not); returns
+        how many were changed."""
+        rows = self.db.query("SELECT id, last_error FROM deliveries WHERE last_error IS NOT NULL")
+        changed = [(masked, i) for i, error in rows if (masked := mask(error)) != error]
+        if changed:
+            with self.db.transaction() as conn:
+                conn.executemany("UPDATE deliveries SET last_error = ? WHERE id = ?", changed)
+        return len(changed)
 
     def prune(self, conn: sqlite3.Connection, now: datetime, keep: timedelta) -> None:
         oldest = _ts(now - keep)
@@ -311,6 +364,8 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
         row[8],
         sent,
         loads(Notification, row[10]),
+        unknown=row[11],
+        interrupted=row[12] is not None,
     )
 
 

@@ -12,6 +12,7 @@ of webhooks and files parse what they always parsed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import types
 from dataclasses import dataclass, field, fields, is_dataclass
@@ -185,6 +186,16 @@ class Notification:
     event: Event
     alert: NotifiedAlert
     why: Why
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: one per alert and event (per page, for repeats), the same on
+        every attempt and after a restart, so a receiver can drop a copy it already has (the
+        webhook's ``Idempotency-Key``; PagerDuty has its dedup key). It is not part of the
+        notification's JSON form: it is derived from it."""
+        at = self.why.detected.isoformat() if self.event == "repeat" else ""
+        seed = f"{self.alert.dedup_key}\n{self.event}\n{at}".encode()
+        return f"veille-{self.alert.id}-{self.event}-{hashlib.sha256(seed).hexdigest()[:20]}"
 
     @classmethod
     def test(cls, why: Why, now: datetime) -> Notification:

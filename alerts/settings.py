@@ -2,8 +2,9 @@
 notification channels.
 
 Rules and channels are YAML under the ``alerts:`` key of ``veille.yaml`` (or in a file pulled in
-with ``include:``). Secrets (SMTP passwords, webhook URLs, signing keys, PagerDuty routing keys)
-are `SecretStr`: masked when settings are printed, and never written in a notification or a log.
+with ``include:``). Secrets (SMTP passwords, webhook URLs, signing keys, PagerDuty routing keys,
+webhook header values) are `SecretStr`: masked when settings are printed, and never written in a
+notification, a log or a stored error (`ingest.secrets` finds them by their type).
 """
 
 from __future__ import annotations
@@ -155,11 +156,25 @@ class Rule(Strict):
 # -- channels ------------------------------------------------------------------------------------
 
 
-class _Channel(Strict):
+RESEND_UNKNOWN = 1
+"""How many times a channel that cannot deduplicate sends a notification again after an attempt
+whose outcome is unknown (README, "What each channel guarantees")."""
+
+
+class ChannelSettings(Strict):
+    """What every channel takes."""
+
     timeout: Duration = timedelta(seconds=10)
+    """How long to wait for the service to answer."""
+    resend_unknown: Annotated[int, Field(ge=0, le=100)] | None = None
+    """How many times a notification is sent again after an attempt whose outcome is unknown:
+    the service did not answer within ``timeout`` once it had the request, or Veille was killed
+    while sending. Each such copy may have arrived. Default: no limit for the webhook and
+    PagerDuty (the receiver deduplicates on the idempotency key), `RESEND_UNKNOWN` (1) for
+    Slack, Teams, Mattermost and email, which cannot deduplicate."""
 
 
-class EmailChannel(_Channel):
+class EmailChannel(ChannelSettings):
     """Email over SMTP: STARTTLS on port 587 (the default), or implicit TLS (``tls: ssl``,
     port 465). ``tls: none`` is refused unless ``allow_plaintext`` (a local relay only)."""
 
@@ -184,21 +199,21 @@ class EmailChannel(_Channel):
         return self
 
 
-class SlackChannel(_Channel):
+class SlackChannel(ChannelSettings):
     """A Slack incoming webhook (the URL is the secret)."""
 
     type: Literal["slack"]
     url: SecretStr
 
 
-class TeamsChannel(_Channel):
+class TeamsChannel(ChannelSettings):
     """A Microsoft Teams incoming webhook (the URL is the secret)."""
 
     type: Literal["teams"]
     url: SecretStr
 
 
-class MattermostChannel(_Channel):
+class MattermostChannel(ChannelSettings):
     """A Mattermost incoming webhook (the URL is the secret)."""
 
     type: Literal["mattermost"]
@@ -207,17 +222,19 @@ class MattermostChannel(_Channel):
     username: str = "Veille"
 
 
-class WebhookChannel(_Channel):
+class WebhookChannel(ChannelSettings):
     """Any HTTP endpoint: the alert as JSON, signed with HMAC-SHA256 over the timestamp and the
     body (headers ``X-Veille-Timestamp`` and ``X-Veille-Signature: sha256=<hex>``)."""
 
     type: Literal["webhook"]
     url: SecretStr
     secret: SecretStr | None = None
-    headers: dict[str, str] = {}
+    headers: dict[str, SecretStr] = {}
+    """Sent with every request (``Authorization: "Bearer ${TOKEN}"``); their values are
+    secrets."""
 
 
-class PagerDutyChannel(_Channel):
+class PagerDutyChannel(ChannelSettings):
     """PagerDuty Events API v2: a trigger per alert, a resolve with the same dedup key."""
 
     type: Literal["pagerduty"]
@@ -225,7 +242,7 @@ class PagerDutyChannel(_Channel):
     url: str = "https://events.pagerduty.com/v2/enqueue"
 
 
-class FileChannel(_Channel):
+class FileChannel(ChannelSettings):
     """Append each notification to a file, one JSON object per line (``path: "-"``: stdout)."""
 
     type: Literal["file"]
@@ -250,6 +267,9 @@ class DeliverySettings(Strict):
 
     retry_initial: Duration = timedelta(seconds=5)
     retry_max: Duration = timedelta(minutes=5)
+    retry_jitter: Annotated[float, Field(ge=0, le=1)] = 0.5
+    """Each wait is drawn between ``1 - retry_jitter`` times and once the exponential delay, so
+    that channels and workers that failed together do not all retry at the same instant."""
     give_up_after: Duration = timedelta(days=1)
 
 

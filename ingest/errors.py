@@ -18,7 +18,8 @@ on this root, since it may import only `ingest`):
     │                            Elasticsearch node below the clause or nesting limits the README
     │                            states (`index.elastic.client`)
     ├── DeliveryError            an alert channel did not take a notification
-    │                            (`alerts.channels.base`); ``retryable`` says whether to try again
+    │                            (`alerts.channels.base`); ``retryable`` says whether to try
+    │                            again, ``maybe_delivered`` that it may have arrived (a timeout)
     ├── TransientError           a passing failure: retry with backoff, never drop the record
     │   ├── BusUnavailable       the bus (local log or Kafka) did not acknowledge in time
     │   ├── StoreUnavailable     the store (SQLite or Elasticsearch) is down, busy or throttling

@@ -7,7 +7,7 @@ import asyncio
 import itertools
 import json
 import logging
-import socket
+import random
 import ssl
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -22,9 +22,11 @@ import pytest
 
 from alerts.channels import build
 from alerts.channels.base import DeliveryError
+from alerts.delivery import Dispatcher
 from alerts.settings import AlertSettings
 from tests.support.alerting import SAMPLE_JSON, rig, sample, sample_record, store
 from tests.support.channel_servers import PagerDuty, mattermost, slack, teams
+from tests.support.echo import free_port
 from veille.demo.receiver import Receiver, webhook_check
 
 SLACK_TOKEN = "T000/B000/XXXXsecretXXXX"
@@ -96,8 +98,11 @@ def test_the_webhook_and_the_file_send_the_json_receivers_have_always_parsed(
     server = serve(webhook_check("the-shared-key"))
     channel("webhook", url=f"{server.url}/hook", secret="the-shared-key").send(sample())
     (request,) = server.received
-    assert request.body == json.dumps(SAMPLE_JSON, ensure_ascii=False, sort_keys=True).encode()
+    key = sample().key
+    sent = SAMPLE_JSON | {"idempotency_key": key}
+    assert request.body == json.dumps(sent, ensure_ascii=False, sort_keys=True).encode()
     assert request.headers["x-veille-event"] == "trigger"
+    assert request.headers["idempotency-key"] == key
     lines = tmp_path / "alerts.jsonl"
     channel("file", path=str(lines)).send(sample())
     assert lines.read_text(encoding="utf-8") == json.dumps(SAMPLE_JSON, ensure_ascii=False) + "\n"
@@ -126,13 +131,6 @@ def test_pagerduty_triggers_acknowledges_and_resolves_one_incident(serve: Any) -
 
 
 # -- email --------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class _Inbox:
@@ -168,7 +166,7 @@ def smtp(tmp_path: Path) -> Iterator[tuple[int, _Inbox, Path]]:
             inbox.logins.append(data.login)
         return AuthResult(success=ok, handled=False)
 
-    port = _free_port()
+    port = free_port()
     controller = Controller(
         inbox,
         hostname="127.0.0.1",
@@ -226,7 +224,7 @@ def test_the_password_never_goes_to_a_server_without_tls(tmp_path: Path) -> None
     from aiosmtpd.controller import Controller
 
     inbox = _Inbox()
-    port = _free_port()
+    port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, auth_require_tls=False)
     controller.start()
     try:
@@ -293,7 +291,12 @@ def test_backoff_grows_and_is_capped(tmp_path: Path, serve: Any) -> None:
         {
             "rules": [{"name": "bad-buzz", "brand": "Acme", "channels": ["chat"]}],
             "channels": {"chat": {"type": "slack", "url": f"{down.url}/services/{SLACK_TOKEN}"}},
-            "delivery": {"retry_initial": "5s", "retry_max": "40s", "give_up_after": "5m"},
+            "delivery": {
+                "retry_initial": "5s",
+                "retry_max": "40s",
+                "give_up_after": "5m",
+                "retry_jitter": 0,
+            },
         },
     )
     record = sample_record(brand="Acme")
@@ -313,4 +316,32 @@ def test_backoff_grows_and_is_capped(tmp_path: Path, serve: Any) -> None:
     assert d.last_error is not None
     assert SLACK_TOKEN not in d.last_error
     assert timedelta(minutes=5) <= times[-1] - times[0] <= timedelta(minutes=6)
+    r.close()
+
+
+def test_backoff_is_jittered_below_the_exponential_delay(tmp_path: Path, serve: Any) -> None:
+    down = serve(slack)
+    down.down = True
+    r = rig(
+        tmp_path,
+        {
+            "rules": [{"name": "bad-buzz", "brand": "Acme", "channels": ["chat"]}],
+            "channels": {"chat": {"type": "slack", "url": f"{down.url}/services/{SLACK_TOKEN}"}},
+            "delivery": {"retry_initial": "64s", "retry_max": "1h", "retry_jitter": 0.5},
+        },
+    )
+    settings, notifiers = r.dispatcher.settings, r.dispatcher.notifiers
+    dispatcher = Dispatcher(r.engine.history, notifiers, settings, r.clock, random.Random(7))
+    record = sample_record(brand="Acme")
+    store(r, record, ["chat"], "trigger")
+    waits = []
+    for attempt in range(1, 6):
+        dispatcher.run_once(wait=True)
+        (d,) = r.engine.history.deliveries(record.id)
+        waits.append((d.next_attempt - r.clock.now()).total_seconds())
+        full = 64 * 2 ** (attempt - 1)
+        assert full / 2 <= waits[-1] <= full
+        r.clock.advance(full)
+    assert len({w / 2**i for i, w in enumerate(waits)}) > 1  # drawn, not fixed
+    dispatcher.close()
     r.close()

@@ -5,17 +5,20 @@ out as they were written."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from alerts.buckets import BucketStore
 from alerts.channels import build
-from alerts.db import AlertsDb
+from alerts.db import SCHEMA, AlertsDb
 from alerts.delivery import Dispatcher
 from alerts.history import History
 from alerts.notification import AuthorRow, MentionRow, SiteRow, TermRow
 from alerts.render import message, plain
-from alerts.settings import DeliverySettings, FileChannel
+from alerts.settings import DeliverySettings, FileChannel, SlackChannel
 from alerts.why import authors_of
 from ingest.clock import FakeClock
 from tests.support.alerting import SAMPLE_JSON
@@ -117,4 +120,38 @@ def test_the_negative_mentions_an_earlier_version_kept_still_explain_alerts(
         url="https://forum.example.fr/t/panne/1",
         mentions=1,
     )
+    db.close()
+
+
+def test_a_state_file_from_before_delivery_outcomes_gets_their_columns(tmp_path: Path) -> None:
+    path = tmp_path / "alerts.db"
+    first = SCHEMA.replace(",\n    unknown INTEGER NOT NULL DEFAULT 0, sending INTEGER", "")
+    assert first != SCHEMA
+    with sqlite3.connect(path) as conn:
+        conn.executescript(first)
+        conn.execute(
+            "INSERT INTO deliveries (alert, channel, event, created, status, next_attempt,"
+            " payload) VALUES ('a1b2c3d4', 'out', 'trigger', 1, 'pending', 1, ?)",
+            (OLD_PAYLOAD,),
+        )
+    conn.close()
+    db = AlertsDb(path)
+    (delivery,) = History(db).deliveries("a1b2c3d4")
+    assert (delivery.unknown, delivery.interrupted) == (0, False)
+    db.close()
+
+
+def test_errors_an_earlier_version_stored_with_a_secret_in_them_are_masked(
+    tmp_path: Path,
+) -> None:
+    db = old_state(tmp_path)
+    token = "T000/B000/0ldS3cr3tT0k3n"
+    leaked = f"HTTP 404: The requested URL /services/{token} was not found"
+    with db.transaction() as conn:
+        conn.execute("UPDATE deliveries SET last_error = ?", (leaked,))
+    url = f"https://hooks.slack.example/services/{token}"
+    notifiers = {"out": build("out", SlackChannel(type="slack", url=SecretStr(url)))}
+    Dispatcher(History(db), notifiers, DeliverySettings(), FakeClock(T0)).close()
+    (delivery,) = History(db).deliveries("a1b2c3d4")
+    assert delivery.last_error == "HTTP 404: The requested URL *** was not found"
     db.close()

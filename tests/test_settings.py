@@ -4,11 +4,16 @@ the environment overrides the file; secrets are never printed."""
 from __future__ import annotations
 
 import logging
+import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ingest.errors import ConfigError
 from veille.logs import RedactingFilter, redact
@@ -198,3 +203,259 @@ def test_names_that_other_keys_refer_to_are_unique(
 ) -> None:
     message = config_error(write_config({"brands": BRANDS, **section}))
     assert f"{what} must be unique; repeated: {named}" in message
+
+
+def test_a_secret_written_in_clear_is_taken_with_a_warning_that_never_shows_it(
+    write_config: WriteConfig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_URL", "https://hooks.slack.com/services/T0/B0/from-env-1234")
+    path = write_config(
+        {
+            "brands": BRANDS,
+            "store": {
+                "url": "https://elastic:pw-in-the-url-42@es.example:9200",
+                "elastic": {"password": "hunter2-in-clear"},
+            },
+            "alerts": {
+                "channels": {
+                    "team": {"type": "slack", "url": "${SLACK_URL}"},
+                    "hook": {
+                        "type": "webhook",
+                        "url": "https://hooks.example/h",
+                        "headers": {"Authorization": "Bearer tok-in-clear-7", "X-Env": "${X:-a}"},
+                    },
+                }
+            },
+        }
+    )
+    with caplog.at_level(logging.WARNING, logger="veille.settings"):
+        settings = load_settings(path)
+    assert settings.store.elastic.password is not None  # taken all the same
+    warned = [r.getMessage() for r in caplog.records]
+    assert len(warned) == 4, warned
+    text = "\n".join(warned)
+    assert f"{path}:5: store.url holds a password (in its URL) written in clear" in text
+    assert 'write "${STORE_URL}" there' in text
+    assert f"{path}:7: store.elastic.password holds a secret written in clear" in text
+    assert 'write "${STORE_ELASTIC_PASSWORD}"' in text
+    assert "alerts.channels.hook.url holds a secret" in text
+    assert "alerts.channels.hook.headers.Authorization holds a secret" in text
+    assert "${file:/run/secrets/store_elastic_password}" in text
+    for secret in ("pw-in-the-url-42", "hunter2-in-clear", "tok-in-clear-7", "hooks.example/h"):
+        assert secret not in text
+    assert "team" not in text  # ${...} forms are not warned about
+    assert "X-Env" not in text
+
+
+def test_an_error_never_repeats_a_secret_whatever_key_it_is_about(
+    write_config: WriteConfig,
+) -> None:
+    message = config_error(
+        write_config(
+            {
+                "brands": BRANDS,
+                "sources": {
+                    "http": {"proxy": "http://u:proxy-pw-12345@proxy:3128", "host_delay": "x"},
+                    "feeds": [{"name": "f", "url": "ftp://u:feed-pw-123456@x/feed"}],
+                },
+                "alerts": {
+                    "channels": {
+                        "hook": {
+                            "type": "webhook",
+                            "url": "https://hooks.example/T0K3N-abcdef",
+                            "headers": {"Authorization": ["Bearer in-a-list-123"]},
+                            "timeout": "T0K3N-abcdef",
+                        }
+                    }
+                },
+            }
+        )
+    )
+    assert "sources.feeds[0].url: expected an http:// or https:// URL" in message
+    assert "alerts.channels.hook.webhook.headers.Authorization: Input should be" in message
+    assert "alerts.channels.hook.webhook.timeout: expected a duration" in message
+    for secret in ("feed-pw-123456", "in-a-list-123", "proxy-pw-12345", "T0K3N-abcdef"):
+        assert secret not in message
+    unknown = config_error(
+        write_config({"brands": BRANDS, "bus": {"url": "redis://user:bus-pw-123456@cache:6379"}})
+    )
+    assert "bus.url: expected local://PATH or kafka://HOST:PORT" in unknown
+    assert "bus-pw-123456" not in unknown
+
+
+# -- property: any document gives Settings or a ConfigError, never a secret -----------------------
+
+MARK = "Zs3cr3t"
+"""Every secret the property tests plant starts so; nothing else does."""
+
+secrets_ = st.from_regex(rf"\A{MARK}[A-Za-z0-9]{{6,10}}\Z")
+words = st.text(st.characters(codec="utf-8", exclude_characters=MARK), max_size=12)
+references = st.sampled_from(
+    [
+        *("${VEILLE_PROP_SET}", "${VEILLE_PROP_UNSET}", "${VEILLE_PROP_UNSET:-dflt}"),
+        *("${file:/nope}", "${file:}", "${}", "${file:~nobody-at-all/x}", "${file:/etc}"),
+        "x ${VEILLE_PROP_SET} y",
+    ]
+)
+durations = st.one_of(
+    st.sampled_from(["5m", "1s", "0s", "-1s", "99999999999999999999d", "1e400s", "soon"]),
+    st.floats(),
+    st.integers(-(10**20), 10**20),
+)
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**30), 10**30),
+    st.floats(),
+    words,
+    references,
+    durations,
+)
+names = st.sampled_from(
+    [
+        *("url", "name", "query", "type", "brand", "channels", "rules", "timeout", "interval"),
+        *("path", "username", "feeds", "http", "elastic", "kibana", "security", "delivery"),
+        *("lang", "include"),
+    ]
+)
+odd_keys = st.one_of(st.integers(-2, 2), st.booleans(), st.none(), st.floats(0, 1))
+"""Keys YAML allows and settings do not."""
+trees = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.dictionaries(st.one_of(names, words, odd_keys), inner, max_size=4),
+    ),
+    max_leaves=12,
+)
+secret_or_not = st.one_of(secrets_, scalars, references, st.lists(secrets_, max_size=2))
+secret_url = st.builds(lambda s: f"https://hooks.example/services/{s}?sig={s}x", secrets_)
+credentials_url = st.builds(
+    lambda scheme, s: f"{scheme}://user:{s}@host.example:9200/p",
+    st.sampled_from(["http", "https", "kafka", "redis", "sqlite", "local", "ftp"]),
+    secrets_,
+)
+channel = st.fixed_dictionaries(
+    {
+        "type": st.sampled_from(
+            ["slack", "teams", "mattermost", "webhook", "pagerduty", "email", "file", "fax", 3]
+        )
+    },
+    optional={
+        "url": st.one_of(secret_url, secrets_, scalars),
+        "routing_key": secret_or_not,
+        "secret": secret_or_not,
+        "password": secret_or_not,
+        "username": words,
+        "headers": st.one_of(st.dictionaries(words, secret_or_not, max_size=3), scalars),
+        "timeout": durations,
+        "resend_unknown": scalars,
+        "host": words,
+        "sender": words,
+        "to": st.lists(words, max_size=2),
+        "path": st.one_of(words, st.just("a\0b")),
+        "extra": trees,
+    },
+)
+
+
+def mapping(**optional: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """A mapping with some of these keys."""
+    return st.fixed_dictionaries({}, optional=optional)
+
+
+def section(**optional: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """A section with some of these keys, or anything at all in its place."""
+    return st.one_of(mapping(**optional), trees)
+
+
+documents = mapping(
+    data_dir=st.one_of(words, scalars, st.just("~nobody-at-all/d"), st.just("a\0b")),
+    log_level=st.one_of(st.sampled_from(["DEBUG", "LOUD"]), scalars),
+    brands=st.one_of(
+        st.lists(
+            st.fixed_dictionaries(
+                {"name": words, "query": st.one_of(words, st.just("acme OR"), scalars)}
+            ),
+            max_size=2,
+        ),
+        trees,
+    ),
+    sources=section(
+        http=mapping(proxy=st.one_of(credentials_url, scalars), total_timeout=durations),
+        feeds=st.lists(
+            st.fixed_dictionaries(
+                {"name": words, "url": st.one_of(credentials_url, words)},
+                optional={"interval": durations},
+            ),
+            max_size=2,
+        ),
+    ),
+    bus=section(
+        url=st.one_of(credentials_url, words, scalars),
+        security=mapping(password=secret_or_not, protocol=words),
+    ),
+    store=section(
+        url=st.one_of(credentials_url, words, scalars),
+        elastic=mapping(password=secret_or_not, api_key=secret_or_not),
+        kibana=mapping(url=st.one_of(credentials_url, words), api_key=secret_or_not),
+    ),
+    alerts=section(
+        channels=st.one_of(st.dictionaries(words, channel, max_size=3), trees),
+        rules=st.one_of(
+            st.lists(
+                st.fixed_dictionaries(
+                    {"name": words},
+                    optional={"channels": st.lists(words, max_size=2), "brand": words},
+                ),
+                max_size=2,
+            ),
+            trees,
+        ),
+        delivery=st.dictionaries(names, durations, max_size=2),
+    ),
+    include=st.one_of(words, st.lists(words, max_size=2), scalars, trees),
+    runner=section(retry_max=durations, poll_timeout=durations),
+    enrich=trees,
+).flatmap(
+    lambda doc: st.builds(lambda extra: {**doc, **extra}, st.dictionaries(words, trees, max_size=2))
+)
+
+
+def planted(value: Any) -> set[str]:
+    """The secrets planted in a document."""
+    if isinstance(value, dict):
+        return {s for v in value.values() for s in planted(v)}
+    if isinstance(value, list):
+        return {s for v in value for s in planted(v)}
+    if isinstance(value, str) and MARK in value:
+        return set(re.findall(rf"{MARK}[A-Za-z0-9]+", value))
+    return set()
+
+
+def load_text(text: str) -> Settings | str:
+    """Load ``text`` as a configuration file: the settings, or the `ConfigError`'s message."""
+    with tempfile.TemporaryDirectory() as tmp, pytest.MonkeyPatch.context() as env:
+        env.setenv("VEILLE_PROP_SET", "from-the-environment")
+        env.delenv("VEILLE_PROP_UNSET", raising=False)
+        path = Path(tmp) / "veille.yaml"
+        path.write_text(text, encoding="utf-8")
+        try:
+            return load_settings(path)
+        except ConfigError as exc:
+            return str(exc)
+
+
+@given(documents)
+def test_any_document_gives_settings_or_a_config_error_that_shows_no_secret(
+    document: dict[str, Any],
+) -> None:
+    outcome = load_text(yaml.safe_dump(document, allow_unicode=True))
+    if isinstance(outcome, str):
+        shown = [s for s in planted(document) if s in outcome]
+        assert shown == [], outcome
+
+
+@given(st.one_of(st.text(max_size=200), trees.map(yaml.safe_dump)))
+def test_any_text_gives_settings_or_a_config_error(text: str) -> None:
+    load_text(text)

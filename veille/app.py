@@ -20,7 +20,7 @@ from ingest.clock import Clock, SystemClock
 from ingest.closing import Closing
 from ingest.topics import TopicName, Topics
 from veille.backends import open_bus, open_store
-from veille.settings import Settings
+from veille.settings import Settings, secret_values
 
 if TYPE_CHECKING:
     from alerts.channels.base import Notifier
@@ -221,7 +221,8 @@ class App(Closing):
     def notifiers(self) -> dict[str, Notifier]:
         from alerts.channels import build
 
-        return {name: build(name, c) for name, c in self.settings.alerts.channels.items()}
+        secrets = secret_values(self.settings)
+        return {name: build(name, c, secrets) for name, c in self.settings.alerts.channels.items()}
 
     def dispatcher(self) -> Dispatcher:
         from alerts.delivery import Dispatcher

@@ -1,25 +1,35 @@
-"""Logging for every command: one format, to stderr, with secrets masked wherever they appear."""
+"""Logging for every command: one format, to stderr, with secrets masked wherever they appear.
+
+The secrets are the settings' (`veille.settings.secret_values`), masked in every form a server
+may echo them in (`ingest.secrets.Masker`): a field typed as a secret is masked without a word
+of code here.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Iterable
 from typing import TextIO
 
-_URL_PASSWORD = re.compile(
-    r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.IGNORECASE
-)
-MASK = "***"
+from ingest.secrets import Masker
+
+
+def mask(text: str) -> str:
+    """``text`` with the secrets logging masks (those `setup_logging` was given) masked: for
+    what a command prints beside its logs, such as the error line a server's answer ends up in.
+    """
+    for handler in logging.getLogger().handlers:
+        for found in handler.filters:
+            if isinstance(found, RedactingFilter):
+                return found.mask(text)
+    return Masker()(text)
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with the given secrets, and any password inside a URL, replaced by ``***``."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, MASK)
-    return _URL_PASSWORD.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    """``text`` with the given secrets (in any form a server echoes them) and any password
+    inside a URL replaced by ``***``."""
+    return Masker(secrets)(text)
 
 
 class RedactingFilter(logging.Filter):
@@ -27,7 +37,7 @@ class RedactingFilter(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = frozenset(s for s in secrets if s)
+        self.mask = Masker(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
@@ -35,7 +45,7 @@ class RedactingFilter(logging.Filter):
             message += "\n" + logging.Formatter().formatException(record.exc_info)
             record.exc_info = None
             record.exc_text = None
-        record.msg = redact(message, self.secrets)
+        record.msg = self.mask(message)
         record.args = None
         return True
 

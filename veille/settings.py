@@ -9,6 +9,10 @@ line, the key and what was expected.
 - In the YAML file, ``${NAME}`` is replaced by the environment variable ``NAME`` (``${NAME:-x}``
   gives a default) and ``${file:/run/secrets/x}`` by that file's content: the way to pass secrets
   without writing them in the file.
+- A secret written in clear in the file (a password, a token, a key, a webhook URL, a header
+  value, a password inside a URL) is taken, with a warning that names the file, the line and
+  the key and gives the ``${NAME}`` form to write instead; never the secret.
+- An error never repeats a value given under a key that names a secret, nor a URL's password.
 - ``include: [brands.yaml, sources.yaml]`` merges other files' top-level keys.
 - Relative paths (``data_dir``, ``local://`` and ``sqlite://`` URLs, the ``file`` alert channel's
   ``path``) are relative to the file.
@@ -16,6 +20,7 @@ line, the key and what was expected.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -25,14 +30,18 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from alerts.settings import AlertSettings
 from crawlers.settings import SourcesSettings
 from enrich.settings import EnrichSettings
 from index.settings import StoreSettings
 from ingest.errors import ConfigError
+from ingest.secrets import Masker, leaves, secrets_in, url_password, url_secrets
 from ingest.settings import Brand, BusSettings, RunnerSettings, require_unique
 from veille import backends
+
+log = logging.getLogger(__name__)
 
 ROLES: tuple[backends.Role, ...] = ("bus", "store")
 
@@ -117,14 +126,18 @@ _VAR = re.compile(r"\$\{([^}]+)\}")
 
 
 class _Source:
-    """Remembers, for every key path, the file and line it came from."""
+    """Remembers, for every key path, the file and line it came from, and the text written
+    there before ``${...}`` was expanded."""
 
     def __init__(self) -> None:
         self.where: dict[Path_, tuple[Path, int]] = {}
+        self.written: dict[Path_, str] = {}
 
     def record(self, node: yaml.Node, path: Path_, file: Path) -> None:
         self.where[path] = (file, node.start_mark.line + 1)
-        if isinstance(node, yaml.MappingNode):
+        if isinstance(node, yaml.ScalarNode):
+            self.written[path] = node.value
+        elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 self.where[(*path, key.value)] = (file, key.start_mark.line + 1)
                 self.record(value, (*path, key.value), file)
@@ -150,12 +163,16 @@ def _expand(value: Any, file: Path, env: Mapping[str, str]) -> Any:
     def substitute(match: re.Match[str]) -> str:
         spec = match.group(1)
         if spec.startswith("file:"):
-            target = Path(spec[5:]).expanduser()
+            target = spec[5:]
             try:
-                return target.read_text().strip()
+                return Path(target).expanduser().read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(
                     f"{file}: cannot read secret file {target}: {exc.strerror}"
+                ) from None
+            except (ValueError, RuntimeError):  # not text, a NUL in the name, ~nobody
+                raise ConfigError(
+                    f"{file}: cannot read secret file {target!r}: not a readable text file"
                 ) from None
         name, _, default = spec.partition(":-")
         if name in env:
@@ -177,31 +194,43 @@ def _read_yaml(
         text = file.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read configuration file {file}: {exc.strerror}") from None
+    except ValueError:
+        raise ConfigError(f"cannot read configuration file {file}: not UTF-8 text") from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
+        if isinstance(data, dict) and node is not None:
+            source.record(node, (), file)
+        data = _expand(data, file, env)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{file}:{mark.line + 1}" if mark else str(file)
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(f"{where}: not valid YAML: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{file}: nested too deep, or a YAML alias refers to itself") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(
             f"{file}: expected a mapping of settings at the top, not {type(data).__name__}"
         )
-    if node is not None:
-        source.record(node, (), file)
-    expanded: dict[str, Any] = _expand(data, file, env)
-    data = expanded
+    odd = [k for k in data if not isinstance(k, str)]
+    if odd:
+        raise ConfigError(f"{file}: top-level keys must be names, not {odd[0]!r}")
     includes = data.pop("include", [])
     if isinstance(includes, str):
         includes = [includes]
+    if not isinstance(includes, list) or not all(isinstance(i, str) for i in includes):
+        raise ConfigError(f"{file}: include: expected a file name or a list of file names")
     if depth > 5:
         raise ConfigError(f"{file}: includes nested too deep (a loop?)")
     for name in includes:
-        included = _read_yaml((file.parent / name).resolve(), source, env, depth + 1)
+        try:
+            target = (file.parent / name).resolve()
+        except (ValueError, RuntimeError, OSError):
+            raise ConfigError(f"{file}: include: cannot use {name!r} as a file name") from None
+        included = _read_yaml(target, source, env, depth + 1)
         for key, value in included.items():
             if key in data:
                 raise ConfigError(f"{file}: key '{key}' is set both here and in {name}")
@@ -209,27 +238,43 @@ def _read_yaml(
     return data
 
 
+def _section(data: dict[str, Any], *keys: str) -> dict[str, Any] | None:
+    """``data[k1][k2]...`` if each level is a mapping (what is not is pydantic's to refuse)."""
+    node: Any = data
+    for key in keys:
+        node = node.get(key) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else None
+
+
+def _absolute(value: str, base: Path, key: str) -> str:
+    """The path ``value`` (``~`` expanded) made absolute against ``base``."""
+    try:
+        path = Path(value).expanduser()
+        return str(path if path.is_absolute() else (base / path).resolve())
+    except (ValueError, RuntimeError, OSError):  # a NUL byte, ~nobody, a loop of links
+        raise ConfigError(f"invalid configuration: {key}: cannot use {value!r} as a path") from None
+
+
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
-    data_dir = Path(str(data.get("data_dir", "data"))).expanduser()
-    data["data_dir"] = str(data_dir if data_dir.is_absolute() else (base / data_dir).resolve())
+    data_dir = data.get("data_dir", "data")
+    if isinstance(data_dir, str):
+        data["data_dir"] = _absolute(data_dir, base, "data_dir")
     for role in ROLES:
-        url = (data.get(role) or {}).get("url")
+        section = _section(data, role)
+        url = section.get("url") if section else None
         found = backends.find(role, url) if isinstance(url, str) else None
-        if isinstance(url, str) and found is not None and found.path:
+        if section and isinstance(url, str) and found is not None and found.path:
             scheme, location = url.split("://", 1)
-            file = Path(location).expanduser()
-            if not file.is_absolute():
-                data[role]["url"] = f"{scheme}://{(base / file).resolve()}"
-    sentiment = (data.get("enrich") or {}).get("sentiment") or {}
-    if isinstance(sentiment, dict) and isinstance(sentiment.get("model"), str):
-        model = Path(sentiment["model"]).expanduser()
-        sentiment["model"] = str(model if model.is_absolute() else (base / model).resolve())
-    channels = (data.get("alerts") or {}).get("channels") or {}
-    for channel in channels.values() if isinstance(channels, dict) else ():
+            section["url"] = f"{scheme}://{_absolute(location, base, f'{role}.url')}"
+    sentiment = _section(data, "enrich", "sentiment")
+    if sentiment and isinstance(sentiment.get("model"), str):
+        sentiment["model"] = _absolute(sentiment["model"], base, "enrich.sentiment.model")
+    channels = _section(data, "alerts", "channels") or {}
+    for name, channel in channels.items():
         if isinstance(channel, dict) and channel.get("type") == "file":
-            path = Path(str(channel.get("path", "-"))).expanduser()
-            if str(path) != "-" and not path.is_absolute():
-                channel["path"] = str((base / path).resolve())
+            path = channel.get("path", "-")
+            if isinstance(path, str) and path != "-":
+                channel["path"] = _absolute(path, base, f"alerts.channels.{name}.path")
 
 
 def _dotted(path: Path_) -> str:
@@ -239,12 +284,82 @@ def _dotted(path: Path_) -> str:
     return out or "(top level)"
 
 
-_SECRET_WORDS = ("password", "secret", "token", "api_key", "apikey", "key", "webhook", "url")
+_SECRET_WORDS = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "key",
+    "auth",
+    "credential",
+    "header",
+    "webhook",
+    "proxy",
+    "url",
+)
 
 
 def _secret_key(path: Path_) -> bool:
     """Whether a key may hold a secret: its value is never repeated in an error."""
     return any(word in str(part).lower() for part in path for word in _SECRET_WORDS)
+
+
+_SECRET_NAMES = re.compile(r"pass(word|wd)?|secret|token|key|auth|credential", re.IGNORECASE)
+
+
+def _given_secrets(data: Any, path: Path_ = (), secret: bool = False) -> set[str]:
+    """What the configuration gave under a key that may name a secret (``password``,
+    ``routing_key``, a header, a channel's URL), and the credentials in any URL: the texts an
+    error about the configuration must not repeat, wherever a validator quoted them."""
+    if isinstance(data, dict):
+        found: set[str] = set()
+        for key, value in data.items():
+            named = bool(_SECRET_NAMES.search(str(key))) or (path[-1:] == ("headers",))
+            channel_url = key == "url" and path[:2] == ("alerts", "channels")
+            found |= _given_secrets(value, (*path, str(key)), secret or named or channel_url)
+        return found
+    if isinstance(data, list):
+        return {s for i, item in enumerate(data) for s in _given_secrets(item, (*path, i), secret)}
+    if isinstance(data, str):
+        return url_secrets(data, secret=secret) | ({data} if secret else set())
+    if secret and data is not None and not isinstance(data, bool):
+        return {str(data)}
+    return set()
+
+
+def _env_variable(path: Path_) -> str:
+    """A name for the environment variable that should hold the secret at ``path``."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", "_".join(map(str, path))).strip("_").upper()
+
+
+def _warn_literal_secrets(settings: Settings, source: _Source) -> None:
+    """Warn about each secret written in clear in a file rather than as ``${NAME}`` or
+    ``${file:...}``: the file, its line, the key and the form to use, never the secret."""
+    for path, value in leaves(settings):
+        if isinstance(value, SecretStr):
+            what = "a secret"
+            secret: str | None = value.get_secret_value()
+        elif isinstance(value, str):
+            what = "a password (in its URL)"
+            secret = url_password(value)
+        else:
+            continue
+        written = source.written.get(path)
+        if not secret or written is None or "${" in written or secret not in written:
+            continue
+        file, line = source.where[path]
+        name = _env_variable(path)
+        log.warning(
+            '%s:%d: %s holds %s written in clear in the file; write "${%s}" there (or '
+            '"${file:/run/secrets/%s}") and set %s in the environment',
+            file,
+            line,
+            _dotted(path),
+            what,
+            name,
+            name.lower(),
+            name,
+        )
 
 
 def _env_name(path: Path_, env: Mapping[str, str]) -> str | None:
@@ -309,15 +424,25 @@ def load_settings(
     source = _Source()
     data: dict[str, Any] = {}
     if file is not None:
-        file = file.expanduser().resolve()
+        try:
+            file = file.expanduser().resolve()
+        except (ValueError, RuntimeError, OSError):
+            raise ConfigError(f"cannot use {str(file)!r} as a configuration file") from None
         data = _read_yaml(file, source, env)
     base = file.parent if file else Path.cwd()
     data.update(overrides or {})
+    # Whatever a validator quotes, an error never repeats a secret it was given.
+    mask = Masker(_given_secrets(data))
     _resolve_paths(data, base)
     try:
         settings = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(_format(exc, file, source, env)) from None
+        raise ConfigError(mask(_format(exc, file, source, env))) from None
+    except SettingsError as exc:  # an override that is not the JSON a list or mapping takes
+        raise ConfigError(
+            f"invalid configuration: {exc}: lists and mappings take JSON, e.g. "
+            f'VEILLE_BRANDS=\'[{{"name": "Acme", "query": "acme"}}]\''
+        ) from None
     unknown = [
         f"{_where((role, 'url'), file, source, env)}: {role}.url: expected "
         f"{backends.expected(role)}, not '{url}'"
@@ -325,28 +450,13 @@ def load_settings(
         if (url := getattr(settings, role).url) is not None and backends.find(role, url) is None
     ]
     if unknown:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(unknown))
+        raise ConfigError(mask("invalid configuration:\n  " + "\n  ".join(unknown)))
+    _warn_literal_secrets(settings, source)
     return settings
 
 
 def secret_values(model: BaseModel) -> set[str]:
-    """Every secret in a settings tree, so that logs can mask them wherever they appear."""
-    found: set[str] = set()
-
-    def walk(value: Any) -> None:
-        if isinstance(value, SecretStr):
-            secret = value.get_secret_value()
-            if len(secret) >= 4:
-                found.add(secret)
-        elif isinstance(value, BaseModel):
-            for name in type(value).model_fields:
-                walk(getattr(value, name))
-        elif isinstance(value, list | tuple):
-            for item in value:
-                walk(item)
-        elif isinstance(value, dict):  # alert channels are named: {name: channel}
-            for item in value.values():
-                walk(item)
-
-    walk(model)
-    return found
+    """Every secret in a settings tree, so that logs, channels' errors and outputs can mask them
+    wherever they appear: each `SecretStr` (and, for a secret URL, its path, query and token-like
+    parts), each password inside a URL (see `ingest.secrets.secrets_in`)."""
+    return secrets_in(model)

@@ -1,10 +1,11 @@
 """Notification channels: each turns a notification into what its service expects, and sends it.
 One module per channel, on the shared base (`alerts.channels.base`: `Notifier`, `DeliveryError`,
-secret masking, HTTP posting):
+secret masking at the boundary, HTTP posting):
 
 - ``slack``, ``mattermost``: incoming webhooks (JSON with ``text``; Slack also gets blocks);
 - ``teams``: an incoming webhook (Workflows or the older connector), an Adaptive Card;
-- ``webhook``: any HTTP endpoint, the notification as JSON, signed with HMAC-SHA256;
+- ``webhook``: any HTTP endpoint, the notification as JSON, signed with HMAC-SHA256, with an
+  idempotency key;
 - ``pagerduty``: Events API v2, ``trigger`` then ``resolve`` (and ``acknowledge``) with one
   dedup key per alert, so PagerDuty sees one incident however often it is paged;
 - ``email``: SMTP with STARTTLS or implicit TLS, plain text and HTML;
@@ -14,6 +15,8 @@ secret masking, HTTP posting):
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from alerts.channels.base import Notifier
 from alerts.channels.email import EmailNotifier
@@ -35,20 +38,22 @@ from alerts.settings import (
 )
 
 
-def build(name: str, settings: Channel) -> Notifier:
-    """The notifier for the channel ``name`` configured by ``settings``."""
+def build(name: str, settings: Channel, secrets: Iterable[str] = ()) -> Notifier:
+    """The notifier for the channel ``name`` configured by ``settings``. What it reports masks
+    its own secrets and ``secrets`` (every secret of the settings: `veille.settings.secret_values`).
+    """
     match settings:
         case SlackChannel():
-            return SlackNotifier(name, settings)
+            return SlackNotifier(name, settings, secrets)
         case MattermostChannel():
-            return MattermostNotifier(name, settings)
+            return MattermostNotifier(name, settings, secrets)
         case TeamsChannel():
-            return TeamsNotifier(name, settings)
+            return TeamsNotifier(name, settings, secrets)
         case WebhookChannel():
-            return WebhookNotifier(name, settings)
+            return WebhookNotifier(name, settings, secrets)
         case PagerDutyChannel():
-            return PagerDutyNotifier(name, settings)
+            return PagerDutyNotifier(name, settings, secrets)
         case EmailChannel():
-            return EmailNotifier(name, settings)
+            return EmailNotifier(name, settings, secrets)
         case FileChannel():
-            return FileNotifier(name, settings)
+            return FileNotifier(name, settings, secrets)

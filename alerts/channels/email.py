@@ -3,15 +3,18 @@
 The message has a plain-text part and an HTML part (the same content, with links). The server's
 certificate is verified (against ``ca_file`` when given), so a password never leaves the machine
 in clear or for an impostor. Connection problems, timeouts and 4xx replies are retryable; a
-refused login or recipient is not.
+refused login or recipient is not. A timeout or a lost connection once the message is being sent
+leaves its outcome unknown (``maybe_delivered``): SMTP cannot deduplicate, so it is re-sent only
+as often as ``resend_unknown`` says.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterable
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from html import escape
 
 from alerts.channels.base import DeliveryError, Notifier
@@ -45,11 +48,10 @@ def html(msg: Message) -> str:
 
 
 class EmailNotifier(Notifier):
-    def __init__(self, name: str, settings: EmailChannel) -> None:
-        super().__init__(name)
+    def __init__(self, name: str, settings: EmailChannel, secrets: Iterable[str] = ()) -> None:
+        super().__init__(name, settings, secrets)
         self.settings = settings
         self.password = settings.password.get_secret_value() if settings.password else None
-        self.secrets = (self.password or "",)
 
     def _context(self) -> ssl.SSLContext:
         try:
@@ -66,43 +68,64 @@ class EmailNotifier(Notifier):
         mail["From"] = self.settings.sender
         mail["To"] = ", ".join(self.settings.to)
         mail["Date"] = formatdate(usegmt=True)
-        mail["Message-ID"] = make_msgid(domain="veille.local")
+        # The idempotency key as the Message-ID: a copy sent again after a timeout has the same
+        # one, and mail systems that drop duplicate Message-IDs show it once.
+        mail["Message-ID"] = f"<{notification.key}@veille.local>"
         mail["X-Veille-Alert"] = notification.alert.id
         mail.set_content(plain(msg))
         mail.add_alternative(html(msg), subtype="html")
         return mail
 
-    def send(self, notification: Notification) -> None:
+    def _connect(self) -> smtplib.SMTP:
         s = self.settings
         timeout = s.timeout.total_seconds()
-        mail = self.compose(notification)
         try:
             if s.tls == "ssl":
-                client: smtplib.SMTP = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=timeout, context=self._context()
-                )
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=timeout)
-            with client:
-                client.ehlo()
-                if s.tls == "starttls":
-                    client.starttls(context=self._context())
-                    client.ehlo()
-                if s.username and self.password:
-                    client.login(s.username, self.password)
-                client.send_message(mail)
-        except smtplib.SMTPAuthenticationError as exc:
+                return smtplib.SMTP_SSL(s.host, s.port, timeout=timeout, context=self._context())
+            return smtplib.SMTP(s.host, s.port, timeout=timeout)
+        except smtplib.SMTPResponseException as exc:
             raise DeliveryError(
-                self.scrub(f"SMTP login refused: {exc.smtp_code}"), retryable=False
+                f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=exc.smtp_code < 500
             ) from None
+        except (smtplib.SMTPException, OSError) as exc:
+            raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
+
+    def deliver(self, notification: Notification) -> None:
+        s = self.settings
+        mail = self.compose(notification)
+        client = self._connect()
+        sending = False  # once the message is on its way, a lost answer leaves it unknown
+        try:
+            client.ehlo()
+            if s.tls == "starttls":
+                client.starttls(context=self._context())
+                client.ehlo()
+            if s.username and self.password:
+                client.login(s.username, self.password)
+            sending = True
+            client.send_message(mail)
+        except smtplib.SMTPAuthenticationError as exc:
+            raise DeliveryError(f"SMTP login refused: {exc.smtp_code}", retryable=False) from None
         except smtplib.SMTPRecipientsRefused as exc:
             raise DeliveryError(
                 f"SMTP refused the recipients: {', '.join(exc.recipients)}", retryable=False
             ) from None
-        except smtplib.SMTPResponseException as exc:
+        except smtplib.SMTPResponseException as exc:  # the server answered: it did not take it
             raise DeliveryError(
-                self.scrub(f"SMTP {exc.smtp_code}: {exc.smtp_error!r}"),
-                retryable=exc.smtp_code < 500,
+                f"SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=exc.smtp_code < 500
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
-            raise DeliveryError(self.scrub(f"{type(exc).__name__}: {exc}")) from None
+            lost = "; it may have arrived" if sending else ""
+            raise DeliveryError(
+                f"{type(exc).__name__}: {exc}{lost}", maybe_delivered=sending
+            ) from None
+        finally:
+            _close(client)
+
+
+def _close(client: smtplib.SMTP) -> None:
+    """Say goodbye; a server that hangs up first has the message already, or never will."""
+    try:
+        client.quit()
+    except (smtplib.SMTPException, OSError):
+        client.close()

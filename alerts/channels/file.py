@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from alerts.channels.base import DeliveryError, Notifier
@@ -15,11 +16,11 @@ from alerts.settings import FileChannel
 class FileNotifier(Notifier):
     _lock = threading.Lock()
 
-    def __init__(self, name: str, settings: FileChannel) -> None:
-        super().__init__(name)
+    def __init__(self, name: str, settings: FileChannel, secrets: Iterable[str] = ()) -> None:
+        super().__init__(name, settings, secrets)
         self.path = settings.path
 
-    def send(self, notification: Notification) -> None:
+    def deliver(self, notification: Notification) -> None:
         line = dumps(notification)
         with self._lock:
             if self.path == "-":

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from alerts.channels.base import HttpNotifier
@@ -12,11 +13,11 @@ from alerts.settings import MattermostChannel
 
 
 class MattermostNotifier(HttpNotifier):
-    def __init__(self, name: str, settings: MattermostChannel) -> None:
-        super().__init__(name, settings.url, settings.timeout)
+    def __init__(self, name: str, settings: MattermostChannel, secrets: Iterable[str] = ()) -> None:
+        super().__init__(name, settings, settings.url, secrets)
         self.settings = settings
 
-    def send(self, notification: Notification) -> None:
+    def deliver(self, notification: Notification) -> None:
         msg = message(notification)
         data: dict[str, Any] = {
             "text": markdown(msg, "markdown")[:16000],

@@ -1,11 +1,13 @@
 """The PagerDuty channel: Events API v2. ``trigger``, then ``acknowledge`` and ``resolve``, with
-one dedup key per alert, so PagerDuty sees one incident however often it is paged; repeats are
-not sent (PagerDuty re-notifies by itself while an incident is open). The trigger carries the
-why as custom details, links to the top mentions and the search link."""
+one dedup key per alert, so PagerDuty sees one incident however often it is paged (a copy sent
+again after a timeout included); repeats are not sent (PagerDuty re-notifies by itself while an
+incident is open). The trigger carries the why as custom details, links to the top mentions and
+the search link."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
 from alerts.channels.base import DeliveryError, HttpNotifier
@@ -17,15 +19,16 @@ _SEVERITY = {"critical": "critical", "warning": "warning", "info": "info"}
 
 
 class PagerDutyNotifier(HttpNotifier):
-    def __init__(self, name: str, settings: PagerDutyChannel) -> None:
-        super().__init__(name, settings.url, settings.timeout)
+    deduplicates = True
+
+    def __init__(self, name: str, settings: PagerDutyChannel, secrets: Iterable[str] = ()) -> None:
+        super().__init__(name, settings, settings.url, secrets)
         self.key = settings.routing_key.get_secret_value()
-        self.secrets = (self.key,)
 
     def accepts(self, event: str) -> bool:
         return event != "repeat"  # PagerDuty re-notifies by itself while an incident is open
 
-    def send(self, notification: Notification) -> None:
+    def deliver(self, notification: Notification) -> None:
         event_name, alert, why = notification.event, notification.alert, notification.why
         action = {"resolve": "resolve", "acknowledge": "acknowledge"}.get(event_name, "trigger")
         dedup = alert.dedup_key if event_name != "test" else f"test/{alert.id}"
@@ -65,4 +68,5 @@ class PagerDutyNotifier(HttpNotifier):
         except ValueError:
             status = None
         if status != "success":
-            raise DeliveryError(f"PagerDuty did not accept the event: {response.text[:200]}")
+            detail = self.scrub(" ".join(response.text.split()))[:200]
+            raise DeliveryError(f"PagerDuty did not accept the event: {detail}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from alerts.channels.base import HttpNotifier
@@ -12,10 +13,10 @@ from alerts.settings import SlackChannel
 
 
 class SlackNotifier(HttpNotifier):
-    def __init__(self, name: str, settings: SlackChannel) -> None:
-        super().__init__(name, settings.url, settings.timeout)
+    def __init__(self, name: str, settings: SlackChannel, secrets: Iterable[str] = ()) -> None:
+        super().__init__(name, settings, settings.url, secrets)
 
-    def send(self, notification: Notification) -> None:
+    def deliver(self, notification: Notification) -> None:
         msg = message(notification)
         blocks: list[dict[str, Any]] = [
             {"type": "header", "text": {"type": "plain_text", "text": msg.title[:150]}},

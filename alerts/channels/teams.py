@@ -3,6 +3,7 @@ message as an Adaptive Card in the envelope Teams webhooks take."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from alerts.channels.base import HttpNotifier
@@ -12,10 +13,10 @@ from alerts.settings import TeamsChannel
 
 
 class TeamsNotifier(HttpNotifier):
-    def __init__(self, name: str, settings: TeamsChannel) -> None:
-        super().__init__(name, settings.url, settings.timeout)
+    def __init__(self, name: str, settings: TeamsChannel, secrets: Iterable[str] = ()) -> None:
+        super().__init__(name, settings, settings.url, secrets)
 
-    def send(self, notification: Notification) -> None:
+    def deliver(self, notification: Notification) -> None:
         self.post_json(adaptive_card(message(notification)))
 
 

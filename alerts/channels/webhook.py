@@ -1,16 +1,23 @@
 """The generic webhook channel: the notification itself as JSON (keys sorted), to any HTTP
 endpoint, with ``X-Veille-Event`` and ``X-Veille-Timestamp`` headers and, when a ``secret`` is
 set, ``X-Veille-Signature``: HMAC-SHA256 over the timestamp and the body (`sign`), so the receiver
-can check who sent it and refuse a replay."""
+can check who sent it and refuse a replay.
+
+Every request carries the notification's idempotency key (`alerts.notification.Notification.key`)
+as the ``Idempotency-Key`` header and the body's ``idempotency_key``: the same on every attempt,
+so a receiver that keeps the keys it has seen drops a copy sent again after a timeout.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
+from collections.abc import Iterable
 
 from alerts.channels.base import HttpNotifier
-from alerts.notification import Notification, dumps
+from alerts.notification import Notification, to_json
 from alerts.settings import WebhookChannel
 
 
@@ -20,21 +27,29 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-class WebhookNotifier(HttpNotifier):
-    def __init__(self, name: str, settings: WebhookChannel) -> None:
-        super().__init__(name, settings.url, settings.timeout)
-        self.key = settings.secret.get_secret_value() if settings.secret else None
-        self.headers = settings.headers
-        self.secrets = (self.url, self.key or "")
+def body(notification: Notification) -> bytes:
+    """What the webhook posts: the notification's JSON and its idempotency key, keys sorted."""
+    data = to_json(notification) | {"idempotency_key": notification.key}
+    return json.dumps(data, ensure_ascii=False, sort_keys=True).encode()
 
-    def send(self, notification: Notification) -> None:
-        body = dumps(notification, sort_keys=True).encode()
+
+class WebhookNotifier(HttpNotifier):
+    deduplicates = True
+
+    def __init__(self, name: str, settings: WebhookChannel, secrets: Iterable[str] = ()) -> None:
+        super().__init__(name, settings, settings.url, secrets)
+        self.key = settings.secret.get_secret_value() if settings.secret else None
+        self.headers = {k: v.get_secret_value() for k, v in settings.headers.items()}
+
+    def deliver(self, notification: Notification) -> None:
+        content = body(notification)
         timestamp = str(int(time.time()))
         headers = {
             **self.headers,
             "X-Veille-Event": notification.event,
             "X-Veille-Timestamp": timestamp,
+            "Idempotency-Key": notification.key,
         }
         if self.key:
-            headers["X-Veille-Signature"] = sign(self.key, timestamp, body)
-        self.post(body, headers)
+            headers["X-Veille-Signature"] = sign(self.key, timestamp, content)
+        self.post(content, headers)

@@ -22,7 +22,7 @@ import click
 
 from ingest.errors import ConfigError, QuerySyntaxError, VeilleError
 from veille.cli.common import State
-from veille.logs import setup_logging
+from veille.logs import mask, setup_logging
 
 COMMANDS = {
     "run": "veille.cli.pipeline:run",
@@ -47,7 +47,7 @@ COMMANDS = {
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"error: {mask(message)}", err=True)
     sys.exit(code)
 
 

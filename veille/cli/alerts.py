@@ -141,10 +141,14 @@ def show(state: State, ident: str, fmt: str) -> None:
     """One alert: what it says, and where its notifications went."""
     from alerts.notification import to_json
     from alerts.render import message, plain
+    from veille.logs import redact
+    from veille.settings import secret_values
 
     with state.app() as app:
         record = _find(app, ident)
         deliveries = app.alerts_engine.history.deliveries(record.id)
+    secrets = secret_values(state.settings)
+    errors = {d.id: redact(d.last_error, secrets) for d in deliveries if d.last_error}
     if fmt == "json":
         data = to_json(record.notification("trigger"))
         data["deliveries"] = [
@@ -154,7 +158,7 @@ def show(state: State, ident: str, fmt: str) -> None:
                 "status": d.status,
                 "attempts": d.attempts,
                 "sent": d.sent.isoformat() if d.sent else None,
-                "last_error": d.last_error,
+                "last_error": errors.get(d.id),
             }
             for d in deliveries
         ]
@@ -169,10 +173,17 @@ def show(state: State, ident: str, fmt: str) -> None:
     click.echo(plain(msg))
     if deliveries:
         rows = [
-            [d.channel, d.event, d.status, d.attempts, _when(d.sent), d.last_error or ""]
+            [d.channel, d.event, d.status, d.attempts, _when(d.sent), errors.get(d.id, "")]
             for d in deliveries
         ]
         click.echo(table(rows, ["channel", "event", "status", "attempts", "sent", "last error"]))
+
+
+_OUTCOMES = {
+    "pending": "the alerts worker retries it",
+    "unknown": "it may have arrived; not sent again, to page no one twice",
+    "failed": "gave up",
+}
 
 
 def _deliver(app: App, alert: str, event: str) -> None:
@@ -186,7 +197,7 @@ def _deliver(app: App, alert: str, event: str) -> None:
         if d.event == event and d.status != "sent":
             click.echo(
                 f"{d.channel}: not delivered yet ({d.last_error or 'queued'}); "
-                + ("the alerts worker retries it" if d.status == "pending" else "gave up"),
+                + _OUTCOMES.get(d.status, d.status),
                 err=True,
             )
 

@@ -31,9 +31,13 @@ def show_config(state: State) -> None:
 def feeds(state: State, brand: str | None) -> None:
     """The feeds Veille polls, and search-feed URLs built from each brand's query."""
     from crawlers.feeds.google import google_alerts_url, google_news_rss_url
+    from veille.settings import secret_values
 
+    secrets = secret_values(state.settings)
     with state.app() as app:
-        rows = [[f.name, f.kind.value, f.interval, redact(f.url)] for f in app.feed_sources()]
+        rows = [
+            [f.name, f.kind.value, f.interval, redact(f.url, secrets)] for f in app.feed_sources()
+        ]
     click.echo(table(rows, ["feed", "kind", "every", "url"], flex=3))
     for b in state.settings.brands:
         if brand and b.name.lower() != brand.lower():

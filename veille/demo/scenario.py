@@ -68,12 +68,16 @@ def signing_key(data_dir: Path) -> tuple[str, Path]:
 
 def alerts_config(key: Path, receiver: str) -> dict[str, object]:
     """One rule on every brand's negative mentions, paging a local webhook, in French."""
+    # A webhook's URL is a secret too: the configuration names its file, like the key's.
+    url = key.with_name("webhook.url")
+    url.write_text(f"{receiver}/veille\n")
+    url.chmod(0o600)
     return {
         "language": "fr",
         "channels": {
             "demo-webhook": {
                 "type": "webhook",
-                "url": f"{receiver}/veille",
+                "url": "${file:" + str(url) + "}",
                 "secret": "${file:" + str(key) + "}",
             }
         },
