@@ -5,6 +5,10 @@ the bucket counts and the ids already counted (`alerts.buckets`), the recent neg
 term counts that explain an alert, each rule's detector and incident state, and the alert history
 with its pending notifications (`alerts.history`). A crash between two transactions replays the
 batch (the bus redelivers it); ids already counted are skipped, so nothing is counted twice.
+
+The file is set up once (`ingest.sqlite.SqliteFile.setup`): opening it again only reads, so the
+``veille alerts`` commands that only read (inside `ingest.access.read_only`) never take its
+write lock while the worker runs.
 """
 
 from __future__ import annotations
@@ -69,11 +73,8 @@ class AlertsDb:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.file = SqliteFile(path, unavailable=AlertsUnavailable)
-        with self.transaction() as conn:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        self.file = SqliteFile(path, kind="the alerts state file", unavailable=AlertsUnavailable)
+        self.file.setup(SCHEMA, marker="alerts")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
