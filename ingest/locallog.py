@@ -105,7 +105,7 @@ class LocalLogBus(Closing):
             kind="the bus",
             unavailable=BusUnavailable,
             broken=BusBroken,
-            setting="bus_url",
+            setting="bus.url",
             synchronous=synchronous,
             lock_timeout=lock_timeout,
         )

@@ -117,7 +117,7 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             kind="the store",
             unavailable=StoreUnavailable,
             broken=StoreBroken,
-            setting="store_url",
+            setting="store.url",
             lock_timeout=lock_timeout,
         )
         super().__init__(SqliteAuthors(self.db), SqliteClusters(self.db))

@@ -83,8 +83,8 @@ class VeilleGroup(click.Group):
             if not isinstance(exc, sqlite3.Error):
                 raise
             _fail(
-                f"{exc} ({type(exc).__name__}): a data file is damaged or is not Veille's; "
-                f"'veille status' names the files Veille reads",
+                f"{exc} ({type(exc).__name__}): a file under data_dir is damaged or is not "
+                f"Veille's; restore it from a backup, or move it aside",
                 1,
             )
         return None
