@@ -202,8 +202,8 @@ class SqliteFile:
         code = getattr(exc, "sqlite_errorcode", None)
         primary = code & 0xFF if isinstance(code, int) else None
         where = f"{self.path}: {exc}"
-        if primary not in (_BUSY, _LOCKED, _FULL):
-            self._forget()  # reopen at the next attempt
+        if primary in (_READONLY, _IOERR, _CORRUPT, _CANTOPEN, _NOTADB):
+            self._forget()  # the file may be replaced or repaired: open it again next time
         if primary in (_CORRUPT, _NOTADB):
             return self._broken(
                 f"{where}: {self.kind} is damaged, or is not a SQLite file. Restore it from a "

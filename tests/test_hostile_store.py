@@ -45,7 +45,7 @@ from ingest.deadletter import EVERYTHING, DeadLetter, read_dead, replay
 from ingest.errors import PermanentError, StoreBroken
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention
-from ingest.runner import Backoff, StageOutput, StageRunner
+from ingest.runner import Backoff, Stage, StageOutput, StageRunner
 from ingest.store import Filters, MentionStore, Store
 from ingest.topics import Topics, partition_key
 from tests.support.backends import (
@@ -88,12 +88,14 @@ def index_runner(
     bus: Bus,
     store: MentionStore,
     *,
+    stage: Stage | None = None,
     topics: Topics = TOPICS,
     clock: FakeClock | None = None,
     counters: MemoryCounters | None = None,
 ) -> StageRunner:
+    """The index stage's runner on ``store`` (or ``stage`` in its place), retrying quickly."""
     return StageRunner(
-        IndexStage(store),
+        stage or IndexStage(store),
         bus,
         source_topic=topics.enriched,
         sink_topic=None,
@@ -528,15 +530,8 @@ def test_replay_republishes_each_dead_letter_once_and_the_store_holds_each_menti
     stage = Refusing(IndexStage(store))
 
     def run() -> None:
-        StageRunner(
-            stage,
-            bus,
-            source_topic=topics.enriched,
-            sink_topic=None,
-            dead_topic=topics.dead,
-            group=topics.group("index"),
-            poll_timeout=0.5,
-        ).run(threading.Event(), until_idle=True)
+        runner = index_runner(bus, store, stage=stage, topics=topics)
+        runner.run(threading.Event(), until_idle=True)
 
     try:
         run()
