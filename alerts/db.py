@@ -5,6 +5,10 @@ the bucket counts and the ids already counted (`alerts.buckets`), the recent neg
 term counts that explain an alert, each rule's detector and incident state, and the alert history
 with its pending notifications (`alerts.history`). A crash between two transactions replays the
 batch (the bus redelivers it); ids already counted are skipped, so nothing is counted twice.
+
+The file is set up once (`ingest.sqlite.SqliteFile.setup`): opening it again only reads, so the
+``veille alerts`` commands that only read (inside `ingest.access.read_only`) never take its
+write lock while the worker runs.
 """
 
 from __future__ import annotations
@@ -69,6 +73,17 @@ ADDED_COLUMNS = {
 """Columns added since the first release, added to a state file written before them."""
 
 
+def _create(conn: sqlite3.Connection) -> None:
+    for statement in SCHEMA.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+    for table, columns in ADDED_COLUMNS.items():
+        have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        for column, definition in columns.items():
+            if column not in have:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+
+
 class AlertsUnavailable(TransientError):
     """Raised when the alerts state file is locked or cannot be written for now."""
 
@@ -78,16 +93,10 @@ class AlertsDb:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.file = SqliteFile(path, unavailable=AlertsUnavailable)
-        with self.transaction() as conn:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            for table, columns in ADDED_COLUMNS.items():
-                have = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-                for column, definition in columns.items():
-                    if column not in have:
-                        conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+        self.file = SqliteFile(path, kind="the alerts state file", unavailable=AlertsUnavailable)
+        # The added columns are part of what the file must have: a file set up before them is
+        # set up again, once, and gets them.
+        self.file.setup(f"{SCHEMA}\n-- added: {ADDED_COLUMNS!r}", _create, marker="alerts")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -25,9 +25,22 @@ on this root, since it may import only `ingest`):
     │   ├── StoreUnavailable     the store (SQLite or Elasticsearch) is down, busy or throttling
     │   └── AlertsUnavailable    the alerts state file is locked or cannot be written for now
     │                            (`alerts.db`)
+    ├── Broken                   what a stage depends on fails for every record and retrying
+    │   │                        will not help; no record is at fault, so nothing is
+    │   │                        dead-lettered: the worker stops, committing nothing, and the
+    │   │                        message names the file and what to do. Raised as itself for a
+    │   │                        damaged or foreign SQLite state file (`ingest.sqlite`), and by
+    │   │                        the runner for a fault of the machine that escaped a stage
+    │   ├── BusBroken            the local log's file is damaged or is not Veille's
+    │   │                        (`ingest.locallog`)
+    │   └── StoreBroken          the store is damaged or is not Veille's: a corrupt or foreign
+    │                            SQLite file (`index.sqlite`), an Elasticsearch index whose
+    │                            mapping is not this version's (`index.elastic`)
     └── PermanentError           retrying will not help: dead-letter the record with the reason
         ├── InvalidRecord        a payload that does not decode to a valid `Mention`
         │                        (`ingest.record.Mention.from_json`), naming the fields at fault
+        ├── StoreRefused         the store refused one record for good, a value it cannot index
+        │                        (`index.elastic`: Elasticsearch's document parsing errors)
         └── NotAFeed             a fetched document is not RSS, Atom or JSON Feed, e.g. an HTML
                                  page (`crawlers.feeds.parse`)
 
@@ -38,8 +51,13 @@ waiting to retry.
 
 The stage runner (`ingest.runner`) is the one place that turns these types into actions: a
 `TransientError` is retried with a counted attempt, a `PermanentError` sends the record to
-`mentions.dead`. Any other exception escaping a stage is treated as a bug in the handling of one
-record: the runner isolates that record and dead-letters it, so its neighbours still go through.
+`mentions.dead`. Any other `VeilleError` (`Broken`, `ConfigError`...) is about the stage, not a
+record: the runner stops without committing, and the batch is processed again at the next start.
+The runner decides by the error, never by how many records fail: a store that breaks fails every
+record alone too. Exceptions that are not Veille's are faults of the machine when they are
+`OSError`, `MemoryError` or a `sqlite3.DatabaseError` other than a constraint or a value (the
+runner stops on them as `Broken`); any other is treated as a bug in the handling of one record:
+the runner isolates that record and dead-letters it, so its neighbours still go through.
 The command line (`veille.cli`) turns them into one line and an exit code: 2 for `ConfigError`
 and `QuerySyntaxError`, 1 for any other `VeilleError`.
 """
@@ -114,9 +132,29 @@ class StoreUnavailable(TransientError):
     """Raised when the store cannot be reached or refuses writes for now."""
 
 
+class Broken(VeilleError):
+    """Raised when a file or a cluster a stage needs is damaged or not Veille's, or the machine
+    fails, so that every record would fail: the worker stops without committing or
+    dead-lettering anything. The message names what is broken and what to do."""
+
+
+class BusBroken(Broken):
+    """Raised when the local log's file is damaged or is another program's."""
+
+
+class StoreBroken(Broken):
+    """Raised when the store is damaged or is not Veille's (a corrupt or foreign SQLite file, an
+    Elasticsearch index whose mapping is not this version's)."""
+
+
 class PermanentError(VeilleError):
     """Raised for a failure that retrying will not fix; the record is dead-lettered."""
 
 
 class InvalidRecord(PermanentError):
     """Raised when a payload on a topic is not a valid `Mention` (bad JSON, missing fields)."""
+
+
+class StoreRefused(PermanentError):
+    """Raised when the store refuses one record for good (a value it cannot index): the record is
+    dead-lettered with the store's reason."""

@@ -17,6 +17,10 @@ offsets committed per group and partition.
   move the group's offset back.
 - Retention: records below the lowest committed offset of every group registered on the topic
   are deleted; a topic that no group reads (``mentions.dead``) keeps everything.
+- Errors: a file that is locked, full or read-only raises `BusUnavailable` (the runner waits and
+  retries); a damaged or foreign file raises `BusBroken` (`ingest.sqlite`). Opened inside
+  `ingest.access.read_only` (``veille status``, ``veille dead``), the log only reads: it creates
+  no topic and takes no lock.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from typing import Any
 
 from ingest.bus import Message, Record
 from ingest.closing import Closing
-from ingest.errors import BusUnavailable, ConfigError
+from ingest.errors import BusBroken, BusUnavailable, ConfigError, VeilleError
 from ingest.settings import BusSettings
 from ingest.sqlite import SqliteFile
 
@@ -98,7 +102,10 @@ class LocalLogBus(Closing):
         self.clock = clock
         self.db = SqliteFile(
             self.path,
+            kind="the bus",
             unavailable=BusUnavailable,
+            broken=BusBroken,
+            setting="bus.url",
             synchronous=synchronous,
             lock_timeout=lock_timeout,
         )
@@ -118,10 +125,7 @@ class LocalLogBus(Closing):
         return self.db.connection()
 
     def _init_schema(self) -> None:
-        with self.db.write() as conn:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        self.db.setup(_SCHEMA, marker="log")
 
     # -- topics --------------------------------------------------------------------------------
 
@@ -137,9 +141,16 @@ class LocalLogBus(Closing):
         return self.partitions
 
     def ensure_topics(self, topics: Sequence[str]) -> None:
-        with self.db.write() as conn:
-            for topic in topics:
-                self._partitions(conn, topic)
+        """Create the topics that do not exist yet; the write lock is taken only for them (and
+        never read-only: a topic that does not exist reads as empty)."""
+        if self.db.read_only:
+            return
+        known = {row[0] for row in self.db.read("SELECT name FROM topics")}
+        missing = [t for t in dict.fromkeys(topics) if t not in known]
+        if missing:
+            with self.db.write() as conn:
+                for topic in missing:
+                    self._partitions(conn, topic)
 
     # -- producing -----------------------------------------------------------------------------
 
@@ -180,39 +191,29 @@ class LocalLogBus(Closing):
         return LocalConsumer(self, topic, group)
 
     def lag(self, topic: str, group: str) -> int | None:
-        row = (
-            self.connection()
-            .execute(
-                "SELECT SUM(h.next_offset - o.committed), COUNT(*) FROM offsets o JOIN heads h"
-                " ON h.topic = o.topic AND h.partition = o.partition"
-                " WHERE o.grp = ? AND o.topic = ?",
-                (group, topic),
-            )
-            .fetchone()
+        ((total, count),) = self.db.read(
+            "SELECT SUM(h.next_offset - o.committed), COUNT(*) FROM offsets o JOIN heads h"
+            " ON h.topic = o.topic AND h.partition = o.partition"
+            " WHERE o.grp = ? AND o.topic = ?",
+            (group, topic),
         )
-        return None if not row[1] else int(row[0])
+        return None if not count else int(total)
 
     def groups(self, topic: str) -> list[str]:
-        rows = self.connection().execute(
+        rows = self.db.read(
             "SELECT DISTINCT grp FROM offsets WHERE topic = ? ORDER BY grp", (topic,)
         )
         return [r[0] for r in rows]
 
     def end_offsets(self, topic: str) -> dict[int, int]:
-        rows = self.connection().execute(
-            "SELECT partition, next_offset FROM heads WHERE topic = ?", (topic,)
-        )
+        rows = self.db.read("SELECT partition, next_offset FROM heads WHERE topic = ?", (topic,))
         return {int(p): int(o) for p, o in rows}
 
     def peek(self, topic: str, limit: int = 100) -> list[Message]:
-        rows = (
-            self.connection()
-            .execute(
-                "SELECT topic, partition, offset, key, value, ts FROM log WHERE topic = ?"
-                " ORDER BY ts DESC, partition, offset DESC LIMIT ?",
-                (topic, limit),
-            )
-            .fetchall()
+        rows = self.db.read(
+            "SELECT topic, partition, offset, key, value, ts FROM log WHERE topic = ?"
+            " ORDER BY ts DESC, partition, offset DESC LIMIT ?",
+            (topic, limit),
         )
         return [Message(*row) for row in reversed(rows)]
 
@@ -357,7 +358,7 @@ class LocalConsumer:
                 if rows:
                     self._positions[partition] = rows[-1][2] + 1
                     out.extend(Message(*row) for row in rows)
-        except sqlite3.OperationalError as exc:
+        except sqlite3.Error as exc:
             raise self.bus.db.failed(exc) from exc
         return out
 
@@ -382,5 +383,5 @@ class LocalConsumer:
                     "DELETE FROM members WHERE grp = ? AND topic = ? AND member = ?",
                     (self.group, self.topic, self.member),
                 )
-        except BusUnavailable:
-            log.warning("could not leave group %s cleanly; it will expire", self.group)
+        except VeilleError as exc:
+            log.warning("could not leave group %s cleanly (%s); it will expire", self.group, exc)

@@ -6,21 +6,31 @@ else, in this order, for every batch:
 
 1. poll a batch from the input topic;
 2. decode each record; one that is not a valid `Mention` goes to ``mentions.dead``;
-3. process the batch. A `TransientError` (store down, throttled) is retried with backoff, for as
-   long as it takes, without committing. Any other exception is taken as one bad record: the
-   runner processes the records one by one to find it, dead-letters it with the reason, and the
-   rest go through;
+3. process the batch, by what the error says (`about_one_record`), never by how many records
+   fail (a store that breaks fails every record alone too):
+   - a `TransientError` (store down, locked, full, throttled) is retried with backoff, for as
+     long as it takes, without committing;
+   - a `PermanentError`, or an exception that is not Veille's and may be a bug in the handling
+     of one record, is taken as one bad record: the runner processes the records one by one to
+     find it, dead-letters it with the reason, and the rest go through;
+   - any other `VeilleError` (`Broken`: a damaged store; `ConfigError`), or a fault of the
+     machine (`OSError`, a sqlite3 error about the file), is about the stage: the runner stops,
+     raising it (as `Broken` if it is not Veille's), with nothing committed or dead-lettered;
 4. publish the output to the next topic, and the dead letters to ``mentions.dead``;
 5. commit the input offsets, and only then.
 
-A crash anywhere before step 5 replays the batch: delivery is at least once, and stores write
-by mention id, so nothing is lost and nothing is doubled.
+A crash or a stop anywhere before step 5 replays the batch: delivery is at least once, and
+stores write by mention id, so nothing is lost and nothing is doubled.
+
+A stage can be given as a `LazyStage`, built by the runner on first use: a worker started while
+its store is down waits for it, with backoff, logging what it waits for.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -33,7 +43,7 @@ from ingest.bus import Bus, Consumer, Message
 from ingest.clock import Clock, SystemClock
 from ingest.counters import Counters, MemoryCounters
 from ingest.deadletter import DeadLetter
-from ingest.errors import InvalidRecord, PermanentError, TransientError
+from ingest.errors import Broken, InvalidRecord, PermanentError, TransientError, VeilleError
 from ingest.record import Mention, invalid_record
 from ingest.topics import partition_key
 
@@ -66,6 +76,15 @@ class Stage(Protocol):
 
 
 @dataclass(frozen=True)
+class LazyStage:
+    """A stage that the runner builds on first use, waiting while ``build`` raises a
+    `TransientError` (the store it opens is down)."""
+
+    name: str
+    build: Callable[[], Stage]
+
+
+@dataclass(frozen=True)
 class Backoff:
     """Exponential backoff with jitter: ``initial * factor**(attempt-1)``, capped."""
 
@@ -91,12 +110,31 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}"[:500]
 
 
+def about_one_record(exc: BaseException) -> bool:
+    """Whether ``exc``, raised by a stage for a batch, may be about one of its records (and so,
+    once that record is isolated, dead-lettered with it) rather than about the stage itself.
+
+    Decided by the error alone: a `PermanentError` is about its record; any other Veille error
+    (`Broken`, `ConfigError`) is about the stage; of the others, a fault of the machine (an
+    `OSError`, `MemoryError`, a sqlite3 error about the file rather than a value) is about the
+    stage, and anything else may be a bug in handling that one record."""
+    if isinstance(exc, VeilleError):
+        return isinstance(exc, PermanentError)
+    if isinstance(exc, OSError | MemoryError):
+        return False
+    if isinstance(exc, sqlite3.DatabaseError):
+        return isinstance(
+            exc, sqlite3.IntegrityError | sqlite3.DataError | sqlite3.ProgrammingError
+        )
+    return True
+
+
 class StageRunner:
     """Runs one `Stage` between two topics of a `Bus`."""
 
     def __init__(
         self,
-        stage: Stage,
+        stage: Stage | LazyStage,
         bus: Bus,
         *,
         source_topic: str,
@@ -109,18 +147,28 @@ class StageRunner:
         clock: Clock | None = None,
         counters: Counters | None = None,
     ) -> None:
-        self.stage = stage
+        self.name = stage.name
+        self._stage: Stage | None = None if isinstance(stage, LazyStage) else stage
+        self._build = stage.build if isinstance(stage, LazyStage) else None
         self.bus = bus
         self.source_topic = source_topic
         self.sink_topic = sink_topic
         self.dead_topic = dead_topic
-        self.group = group or stage.name
+        self.group = group or self.name
         self.batch_size = batch_size
         self.poll_timeout = poll_timeout
         self.backoff = backoff or Backoff()
         self.clock = clock or SystemClock()
         self.counters = counters or MemoryCounters()
         self._consumer: Consumer | None = None
+
+    def stage(self, stop: threading.Event | None = None) -> Stage:
+        """The stage, built on first use if it was given as a `LazyStage` (waiting, with
+        backoff, while what it needs is unavailable)."""
+        if self._stage is None:
+            assert self._build is not None
+            self._stage = self._retry(stop or threading.Event(), "start", self._build)
+        return self._stage
 
     @property
     def consumer(self) -> Consumer:
@@ -133,12 +181,13 @@ class StageRunner:
         back empty and the group has nothing left to commit). Stops between batches; a batch in
         flight is finished or replayed."""
         try:
+            self.stage(stop)
             while not stop.is_set():
                 handled = self.run_once(stop)
                 if until_idle and handled == 0 and not self._lagging(stop):
                     return
         except Stopped:
-            log.info("%s: stopped while retrying; the batch will be replayed", self.stage.name)
+            log.info("%s: stopped while retrying; the batch will be replayed", self.name)
         finally:
             self.close()
 
@@ -184,7 +233,7 @@ class StageRunner:
             for letter in letters:
                 log.warning(
                     "%s: dead-lettered %s: %s",
-                    self.stage.name,
+                    self.name,
                     letter.mention_id or f"offset {letter.offset}",
                     letter.reason,
                 )
@@ -194,30 +243,41 @@ class StageRunner:
         counts["dead"] = len(letters)
         for reason, n in output.dropped.items():
             counts[f"dropped:{reason}"] = n
-        self.counters.add(self.stage.name, counts)
+        self.counters.add(self.name, counts)
         return len(messages)
 
     def _letter(self, reason: str, message: Message, mention_id: str | None = None) -> DeadLetter:
-        return DeadLetter.of(self.stage.name, reason, message, self.clock.now(), mention_id)
+        return DeadLetter.of(self.name, reason, message, self.clock.now(), mention_id)
 
     def _process(self, stop: threading.Event, batch: list[Mention]) -> StageOutput:
+        stage = self.stage(stop)
         try:
-            return self._retry(stop, "process", lambda: self.stage.process(batch))
+            return self._retry(stop, "process", lambda: stage.process(batch))
         except (Stopped, KeyboardInterrupt):
             raise
-        except PermanentError as exc:
-            if len(batch) == 1:
-                return StageOutput(dead=[(batch[0], describe(exc))])
         except Exception as exc:
+            if not about_one_record(exc):
+                raise self._stopping(exc) from exc
             if len(batch) == 1:
-                log.exception("%s: failed on mention %s", self.stage.name, batch[0].id)
+                if not isinstance(exc, PermanentError):
+                    log.exception("%s: failed on mention %s", self.name, batch[0].id)
                 return StageOutput(dead=[(batch[0], describe(exc))])
         # Something in the batch is bad: find it by processing the records one by one.
-        log.warning("%s: batch of %d failed; isolating the bad record", self.stage.name, len(batch))
+        log.warning("%s: batch of %d failed; isolating the bad record", self.name, len(batch))
         output = StageOutput()
         for mention in batch:
             output.merge(self._process(stop, [mention]))
         return output
+
+    def _stopping(self, exc: Exception) -> VeilleError:
+        """The error that stops this stage: a Veille error as it is, a fault of the machine as
+        `Broken`. Nothing of the batch was committed or dead-lettered."""
+        if isinstance(exc, VeilleError):
+            return exc
+        return Broken(
+            f"{self.name}: {describe(exc)}; stopped without committing the batch, which is "
+            f"processed again at the next start"
+        )
 
     def _retry(self, stop: threading.Event, what: str, action: Callable[[], T]) -> T:
         attempt = 0
@@ -227,12 +287,12 @@ class StageRunner:
             except TransientError as exc:
                 attempt += 1
                 delay = self.backoff.delay(attempt)
-                self.counters.add(self.stage.name, {"retries": 1})
+                self.counters.add(self.name, {"retries": 1})
                 if attempt == 1 or attempt % 10 == 0:
                     log.warning(
-                        "%s: %s failed (%s); retry %d in %.1fs",
-                        self.stage.name,
-                        what,
+                        "%s: %s (%s); retry %d in %.1fs",
+                        self.name,
+                        "waiting to start" if what == "start" else f"{what} failed",
                         describe(exc),
                         attempt,
                         delay,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,10 +12,24 @@ import pytest
 from ingest.clock import FakeClock
 from ingest.counters import MemoryCounters
 from ingest.deadletter import DeadLetter
-from ingest.errors import StoreUnavailable
+from ingest.errors import (
+    Broken,
+    ConfigError,
+    InvalidRecord,
+    StoreBroken,
+    StoreUnavailable,
+    VeilleError,
+)
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention
-from ingest.runner import Backoff, StageOutput, StageRunner
+from ingest.runner import (
+    Backoff,
+    LazyStage,
+    Stage,
+    StageOutput,
+    StageRunner,
+    about_one_record,
+)
 from ingest.topics import Topics
 from tests.support.mentions import make_mention
 
@@ -55,7 +70,7 @@ def bus(tmp_path: Path) -> LocalLogBus:
 
 def runner(
     bus: LocalLogBus,
-    stage: Upper,
+    stage: Stage,
     counters: MemoryCounters | None = None,
     clock: FakeClock | None = None,
 ) -> StageRunner:
@@ -168,3 +183,83 @@ def test_stopping_while_retrying_commits_nothing_and_the_batch_is_replayed(
     runner(bus, stage).run(threading.Event(), until_idle=True)
     assert out_texts(bus) == ["M0", "M1", "M2"]
     assert bus.lag(TOPICS.raw, "upper") == 0
+
+
+class Failing:
+    """A stage that fails every batch with ``error``, until ``error`` is None."""
+
+    name = "failing"
+
+    def __init__(self, error: Exception | None) -> None:
+        self.error = error
+
+    def process(self, batch: Sequence[Mention]) -> StageOutput:
+        if self.error is not None:
+            raise self.error
+        return StageOutput(emit=list(batch))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        StoreBroken("store.db: database disk image is malformed"),
+        sqlite3.DatabaseError("file is not a database"),
+        OSError(28, "No space left on device"),
+        ConfigError("the sentiment model is missing"),
+    ],
+    ids=["StoreBroken", "sqlite3.DatabaseError", "OSError", "ConfigError"],
+)
+def test_an_error_about_the_stage_stops_it_with_nothing_dead_lettered_or_committed(
+    bus: LocalLogBus, error: Exception
+) -> None:
+    publish(bus, [make_mention(f"m{i}") for i in range(4)])
+    stage = Failing(error)
+    with pytest.raises(VeilleError) as stopped:
+        runner(bus, stage).run(threading.Event(), until_idle=True)
+    assert isinstance(stopped.value, Broken | ConfigError)
+    assert str(error) in str(stopped.value)
+    assert dead_letters(bus) == []
+    assert bus.lag(TOPICS.raw, "failing") == 4
+
+    stage.error = None
+    runner(bus, stage).run(threading.Event(), until_idle=True)
+    assert sorted(out_texts(bus)) == ["m0", "m1", "m2", "m3"]
+    assert bus.lag(TOPICS.raw, "failing") == 0
+
+
+def test_only_errors_about_one_record_are_dead_lettered() -> None:
+    assert about_one_record(InvalidRecord("bad"))
+    assert about_one_record(ValueError("a bug in handling one record"))
+    assert about_one_record(sqlite3.IntegrityError("NOT NULL constraint failed"))
+    assert not about_one_record(StoreUnavailable("down"))
+    assert not about_one_record(StoreBroken("damaged"))
+    assert not about_one_record(sqlite3.OperationalError("database or disk is full"))
+    assert not about_one_record(sqlite3.DatabaseError("database disk image is malformed"))
+    assert not about_one_record(ConnectionRefusedError())
+
+
+def test_a_lazy_stage_is_built_once_its_store_answers(bus: LocalLogBus) -> None:
+    publish(bus, [make_mention("m")])
+    attempts: list[int] = []
+
+    def build() -> Upper:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise StoreUnavailable("Elasticsearch is out of reach")
+        return Upper()
+
+    clock = FakeClock()
+    r = StageRunner(
+        LazyStage("upper", build),
+        bus,
+        source_topic=TOPICS.raw,
+        sink_topic=TOPICS.enriched,
+        dead_topic=TOPICS.dead,
+        poll_timeout=0.2,
+        backoff=Backoff(initial=1, maximum=8, jitter=0),
+        clock=clock,
+    )
+    r.run(threading.Event(), until_idle=True)
+    assert len(attempts) == 3
+    assert clock.slept == [1, 2]
+    assert out_texts(bus) == ["M"]

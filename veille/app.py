@@ -87,9 +87,9 @@ class App(Closing):
 
     @cached_property
     def bus(self) -> Bus:
-        bus = open_bus(self.settings.bus_url, self.settings.bus)
-        bus.ensure_topics(self.topics.all())
-        return bus
+        # Topics are created when first published to or consumed: a command that only reads
+        # creates nothing, and a worker started while Kafka is down waits for it in its loop.
+        return open_bus(self.settings.bus_url, self.settings.bus)
 
     @cached_property
     def store(self) -> Store:
@@ -253,12 +253,13 @@ class App(Closing):
 
     def runner(self, name: str) -> StageRunner:
         """The shared runner of stage ``name``, on its topics and consumer group."""
-        from ingest.runner import Backoff, StageRunner
+        from ingest.runner import Backoff, LazyStage, StageRunner
 
         step = step_named(name)
         settings = self.settings.runner
         return StageRunner(
-            step.build(self),
+            # Built by the runner, which waits while the store it opens is down.
+            LazyStage(name, lambda: step.build(self)),
             self.bus,
             source_topic=self.topics.named(step.reads),
             sink_topic=self.topics.named(step.writes) if step.writes else None,

@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from ingest.errors import VeilleError
+
 if TYPE_CHECKING:
     from veille.app import Worker
 
@@ -58,8 +60,11 @@ def run_workers(workers: list[Worker], stop: threading.Event) -> int:
     def guard(worker: Worker) -> None:
         try:
             worker.target(stop)
-        except Exception:
-            log.exception("%s stopped on an error; stopping every worker", worker.name)
+        except Exception as exc:
+            if isinstance(exc, VeilleError):  # it says what went wrong and what to do
+                log.error("%s stopped: %s; stopping every worker", worker.name, exc)
+            else:
+                log.exception("%s stopped on an error; stopping every worker", worker.name)
             failed.append(worker.name)
             stop.set()
 

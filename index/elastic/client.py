@@ -13,6 +13,14 @@ aggregations see them after a refresh. A client refreshes an index before its fi
 writing to it (`ElasticIndices.wrote`, `ElasticIndices.fresh`), so it always reads its own
 writes; other processes see them after the refresh interval (1 s by default).
 
+Errors, by what the caller should do (`ElasticIndices.call`, `item_outcome`): a cluster out of
+reach or refusing for now (5xx, 429, a cluster or index block, a closed or missing index, shards
+unavailable) raises `StoreUnavailable`, and workers wait and retry; an index whose mapping is not
+this version's raises `StoreBroken`; only a document Elasticsearch cannot parse or index
+(`RECORD_ERRORS`) is about that one record, and is refused (`Rejected`, `StoreRefused`) for the
+index stage to dead-letter. An error of another type is taken as the cluster's, never the
+record's: the worker waits rather than dead-letter every record.
+
 This is the module that imports the Elasticsearch client: the other modules of the package take
 its names from here, where a missing client is a clear error.
 """
@@ -21,12 +29,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from index.base import chunks
 from index.settings import ElasticSettings
-from ingest.errors import ConfigError, QueryRefused, StoreUnavailable, VeilleError
+from ingest.errors import (
+    ConfigError,
+    QueryRefused,
+    StoreBroken,
+    StoreRefused,
+    StoreUnavailable,
+    VeilleError,
+)
 
 try:
     from elasticsearch import (
@@ -54,6 +69,24 @@ MAX_WINDOW = 10_000
 RETRY_STATUS = (429, 502, 503, 504)
 _TOO_LARGE = ("too_many_nested_clauses", "too_many_clauses")
 _LIMITS = ("max_nested_depth", "max_clause_count", "maxClauseCount", "max_terms_count")
+
+RECORD_ERRORS = frozenset(
+    {
+        "mapper_parsing_exception",
+        "document_parsing_exception",
+        "illegal_argument_exception",
+        "x_content_parse_exception",
+    }
+)
+"""The error types of a bulk item that are about that document (a value it cannot parse or
+index, a term too long): the one record is refused, the others are written."""
+MAPPING_ERRORS = frozenset({"strict_dynamic_mapping_exception"})
+"""Error types that say the index's mapping is not this version's: every document would fail."""
+CLUSTER_REFUSALS = frozenset({"index_closed_exception", "cluster_block_exception"})
+"""Error types Elasticsearch answers with 400 though they are about the cluster, not the
+request: retried like a 5xx."""
+
+Outcome = Literal["conflict", "record", "mapping", "cluster"]
 
 
 class ElasticIndices:
@@ -89,7 +122,8 @@ class ElasticIndices:
     # -- errors --------------------------------------------------------------------------------
 
     def call(self, what: str, action: Callable[[], T]) -> T:
-        """Run a client call; a cluster out of reach or refusing becomes `StoreUnavailable`."""
+        """Run a client call; a cluster out of reach or refusing becomes `StoreUnavailable`, a
+        request it refuses for good (400) a `VeilleError`."""
         try:
             return action()
         except BadRequestError as exc:
@@ -99,10 +133,15 @@ class ElasticIndices:
                     f"{self.display} cannot run a query this large ({too_large}): shorten it, or "
                     f'see the README, "The query language", for what a node needs'
                 ) from exc
-            raise VeilleError(f"{self.display} refused to {what}: {reason(exc)}") from exc
+            if error_type(exc) not in CLUSTER_REFUSALS:
+                raise VeilleError(f"{self.display} refused to {what}: {reason(exc)}") from exc
+            raise StoreUnavailable(
+                f"{self.display}: could not {what} ({reason(exc)}){hint(error_type(exc))}"
+            ) from exc
         except ApiError as exc:
             raise StoreUnavailable(
                 f"{self.display}: could not {what} (HTTP {exc.meta.status}: {reason(exc)})"
+                f"{hint(error_type(exc))}"
             ) from exc
         except SerializationError as exc:
             # Not the cluster's doing: the request could not be written, and would not be later.
@@ -198,6 +237,7 @@ class ElasticIndices:
         of reach raises `StoreUnavailable`."""
         failed: list[int] = []
         transient: list[str] = []
+        mapping: list[str] = []
 
         def write() -> None:
             for ok, item in helpers.streaming_bulk(
@@ -216,15 +256,20 @@ class ElasticIndices:
                     continue
                 result = next(iter(item.values()))
                 status = int(result.get("status", 0))
-                if status in RETRY_STATUS or status >= 500 or status in (401, 403):
-                    transient.append(f"HTTP {status}: {item_reason(result)}")
-                elif status in (404, 409):
+                outcome = item_outcome(result)
+                if outcome == "conflict" or _missing_document(result):
                     failed.append(status)
+                elif outcome == "record":
+                    raise StoreRefused(f"{self.display} refused to {what}: {item_reason(result)}")
+                elif outcome == "mapping":
+                    mapping.append(item_reason(result))
                 else:
-                    raise VeilleError(f"{self.display} refused to {what}: {item_reason(result)}")
+                    transient.append(f"HTTP {status}: {item_reason(result)}")
 
         self.call(what, write)
         self.wrote(index)
+        if mapping:
+            raise mapping_broken(self.display, index, mapping[0])
         if transient:
             raise StoreUnavailable(f"{self.display}: could not {what} ({transient[0]})")
         return failed
@@ -260,6 +305,59 @@ def display_url(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "?"
     return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+
+
+def error_type(exc: ApiError) -> str:
+    """The ``type`` of an Elasticsearch error answer ("" if it has none)."""
+    info = exc.info if isinstance(exc.info, dict) else {}
+    error = info.get("error", {})
+    return str(error.get("type", "")) if isinstance(error, dict) else ""
+
+
+def hint(kind: str) -> str:
+    """What to do about a cluster-wide refusal of this error type (with a leading "; ")."""
+    hints = {
+        "cluster_block_exception": "; the cluster or the index refuses writes (a disk over its "
+        "flood-stage watermark, or a block someone set): free disk space or lift the block, "
+        "and Veille goes on",
+        "index_closed_exception": "; the index is closed: open it, and Veille goes on",
+        "index_not_found_exception": "; the index or its alias is missing: run 'veille index "
+        "setup'",
+    }
+    return hints.get(kind, "")
+
+
+def item_outcome(result: dict[str, Any]) -> Outcome:
+    """What a failed bulk item is about, by its error type: a ``conflict`` (409: a newer copy or
+    a create that found the document), its ``record`` (the document cannot be indexed), the
+    index's ``mapping`` (not this version's), or else the ``cluster`` (retry later)."""
+    status = int(result.get("status", 0))
+    error = result.get("error", {})
+    kind = str(error.get("type", "")) if isinstance(error, dict) else ""
+    if status == 409:
+        return "conflict"
+    if kind in MAPPING_ERRORS:
+        return "mapping"
+    if status == 400 and kind in RECORD_ERRORS:
+        return "record"
+    return "cluster"
+
+
+def _missing_document(result: dict[str, Any]) -> bool:
+    """An update of a document that does not exist (404): for the caller to judge."""
+    error = result.get("error", {})
+    return (
+        int(result.get("status", 0)) == 404
+        and isinstance(error, dict)
+        and (error.get("type") == "document_missing_exception")
+    )
+
+
+def mapping_broken(display: str, index: str, reason: str) -> StoreBroken:
+    return StoreBroken(
+        f"{display}: the mapping of {index} is not this version of Veille's ({reason}): stop "
+        f"the workers and run 'veille index setup' (or move to another index_prefix)"
+    )
 
 
 def reason(exc: ApiError) -> str:
@@ -303,6 +401,7 @@ def item_reason(result: dict[str, Any]) -> str:
 
 __all__ = [
     "MAX_WINDOW",
+    "RECORD_ERRORS",
     "RETRY_STATUS",
     "BadRequestError",
     "ConflictError",
@@ -312,5 +411,7 @@ __all__ = [
     "connect",
     "display_url",
     "helpers",
+    "item_outcome",
     "item_reason",
+    "mapping_broken",
 ]

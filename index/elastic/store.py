@@ -25,9 +25,15 @@ every start):
 
 Writes are bulk, by mention id, with the fetch time as external version (``external_gte``): a
 replay rewrites, an older copy never overwrites a newer one. 429 and 5xx are retried with
-backoff; a document Elasticsearch refuses is returned as `Rejected` (the index stage
-dead-letters it) while the rest of the batch is written; a cluster out of reach raises
-`StoreUnavailable` and the runner tries the batch again later.
+backoff; a document Elasticsearch cannot index (`index.elastic.client.RECORD_ERRORS`) is
+returned as `Rejected` (the index stage dead-letters it) while the rest of the batch is written;
+a cluster out of reach or refusing writes (a block, a closed or missing index) raises
+`StoreUnavailable` and the runner tries the batch again later; an index whose mapping is not
+this version's raises `StoreBroken` and the worker stops. Nothing is refused for the cluster's
+sake: every other error is the cluster's.
+
+Opened inside `ingest.access.read_only` (``veille search``, ``status``), the store sets nothing
+up: it only detects the cluster's capabilities.
 
 Reads see this client's own writes at once (a refresh is asked before the first read after a
 write); other processes see them after the refresh interval (1 s by default).
@@ -62,7 +68,9 @@ from index.elastic.client import (
     connect,
     display_url,
     helpers,
+    item_outcome,
     item_reason,
+    mapping_broken,
 )
 from index.elastic.clusters import ElasticClusters
 from index.elastic.mapping import (
@@ -75,6 +83,7 @@ from index.elastic.mapping import (
 )
 from index.elastic.query import Query, filters_query, ranking_query
 from index.settings import ElasticSettings, StoreSettings
+from ingest.access import reading_only
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Mention
 from ingest.store import (
@@ -163,11 +172,15 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
 
     @classmethod
     def from_url(cls, url: str, settings: StoreSettings | None = None, **tuning: Any) -> Self:
-        """Connect to the cluster at ``url`` with ``settings.elastic`` and set the index up;
-        ``tuning`` sets the other parameters of the constructor (tests shorten the backoff)."""
+        """Connect to the cluster at ``url`` with ``settings.elastic`` and set the index up
+        (read-only: only detect what the cluster can do); ``tuning`` sets the other parameters
+        of the constructor (tests shorten the backoff)."""
         elastic = (settings or StoreSettings()).elastic
         store = cls(connect(url, elastic), elastic, display=display_url(url), **tuning)
-        store.setup()
+        if reading_only():
+            store.capabilities = store.detect()
+        else:
+            store.setup()
         return store
 
     def __repr__(self) -> str:
@@ -377,6 +390,7 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
                 latest[mention.id] = mention
         rejected: list[Rejected] = []
         retry: list[str] = []
+        mapping: list[str] = []
 
         def write() -> None:
             results = helpers.streaming_bulk(
@@ -394,16 +408,20 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
                 if ok:
                     continue
                 result = item.get("index", {})
-                status = int(result.get("status", 0))
-                if status == 409:  # a newer copy is stored already: nothing to do
+                outcome = item_outcome(result)
+                if outcome == "conflict":  # a newer copy is stored already: nothing to do
                     continue
-                if status in RETRY_STATUS or status >= 500 or status in (401, 403, 404):
-                    retry.append(f"HTTP {status}: {item_reason(result)}")
-                    continue
-                rejected.append(Rejected(str(result.get("_id")), item_reason(result)))
+                if outcome == "record":
+                    rejected.append(Rejected(str(result.get("_id")), item_reason(result)))
+                elif outcome == "mapping":
+                    mapping.append(item_reason(result))
+                else:
+                    retry.append(f"HTTP {result.get('status', 0)}: {item_reason(result)}")
 
         self.indices.call("write mentions", write)
         self.indices.wrote(self.alias)
+        if mapping:
+            raise mapping_broken(self.indices.display, self.alias, mapping[0])
         if retry:
             raise StoreUnavailable(
                 f"{self.indices.display}: {len(retry)} of {len(latest)} mentions not written "

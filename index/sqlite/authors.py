@@ -147,10 +147,8 @@ class SqliteAuthors:
         return sorted(out, key=lambda a: order[a.key])
 
     def authors(self, keys: Sequence[str]) -> list[AuthorStats]:
-        try:
+        with self.db.guard():
             return self._authors(self.db.connection(), list(keys))
-        except sqlite3.OperationalError as exc:
-            raise self.db.failed(exc) from exc
 
     def save_author_scores(self, scores: Sequence[AuthorScore]) -> None:
         if not scores:

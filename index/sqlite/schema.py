@@ -9,7 +9,9 @@ it @-mentions (``author_mentioned``), aggregated into ``authors`` (`index.sqlite
 ``dup_signatures`` and their ``dup_keys`` for near-duplicate clusters (`index.sqlite.clusters`).
 
 `create` is the migration: it brings a new file, or a store of an earlier version, to
-`SCHEMA_VERSION`, and is safe to run at every start. `drop` undoes it.
+`SCHEMA_VERSION`, and is safe to run at every start (the store runs it only when the file's
+fingerprint of `FINGERPRINT` differs, so that opening a store set up already writes nothing).
+`drop` undoes it.
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ _SCHEMA_2 = [
         signature INTEGER NOT NULL,
         PRIMARY KEY (key, signature)) WITHOUT ROWID""",
 ]
+
+FINGERPRINT = ";\n".join([*_SCHEMA, *_SCHEMA_2, f"-- version {SCHEMA_VERSION}"])
+"""The text `ingest.sqlite.SqliteFile.setup` fingerprints: a change to it sets a store up again."""
 
 TABLES = (
     "meta",

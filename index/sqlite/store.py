@@ -4,6 +4,12 @@
 and holds the two indexes enrich keeps in the same file, `SqliteAuthors` and `SqliteClusters`,
 as its ``author_index`` and ``cluster_index``. Writes are upserts by mention id in one
 ``BEGIN IMMEDIATE`` transaction per batch.
+
+Errors (`ingest.sqlite`): a store file that is locked, full or read-only raises
+`StoreUnavailable`, and the runner waits and retries; a damaged or foreign file raises
+`StoreBroken`, and the worker stops without dead-lettering anything. Opened inside
+`ingest.access.read_only` (``veille search``, ``status``...), the store only reads: no set-up,
+no migration, no lock.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ from index.sqlite.authors import SqliteAuthors
 from index.sqlite.clusters import SqliteClusters
 from index.sqlite.query import filters_where, rank_expression
 from index.sqlite.schema import FTS_TABLE
-from ingest.errors import ConfigError, StoreUnavailable
+from ingest.errors import ConfigError, StoreBroken, StoreUnavailable
 from ingest.record import Mention
 from ingest.sqlite import SqliteFile
 from ingest.store import (
@@ -106,7 +112,14 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
 
     def __init__(self, path: str | os.PathLike[str], *, lock_timeout: float = 30.0) -> None:
         self.path = Path(path)
-        self.db = SqliteFile(self.path, unavailable=StoreUnavailable, lock_timeout=lock_timeout)
+        self.db = SqliteFile(
+            self.path,
+            kind="the store",
+            unavailable=StoreUnavailable,
+            broken=StoreBroken,
+            setting="store.url",
+            lock_timeout=lock_timeout,
+        )
         super().__init__(SqliteAuthors(self.db), SqliteClusters(self.db))
 
     @classmethod
@@ -121,8 +134,9 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         return store
 
     def setup(self) -> None:
-        with self.db.write() as conn:
-            schema.create(conn)
+        """Create or migrate the tables (`index.sqlite.schema`); a store set up already is only
+        read."""
+        self.db.setup(schema.FINGERPRINT, schema.create, marker="mentions")
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -283,7 +297,8 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         if not candidates:
             return []
         # Background document frequencies of the candidates, straight from the FTS5 index.
-        vocabulary = schema.vocabulary(self.db.connection())
+        with self.db.guard():
+            vocabulary = schema.vocabulary(self.db.connection())
         bg_where, bg_params = filters_where(background or Filters())
         counts = self.db.read(
             f"SELECT term, COUNT(DISTINCT doc) FROM {vocabulary} WHERE term IN"
@@ -309,6 +324,7 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         """Delete every table the store created; `setup` creates them again, empty."""
         with self.db.write() as conn:
             schema.drop(conn)
+            self.db.reset(conn)
 
     def close(self) -> None:
         self.db.close()

@@ -5,6 +5,8 @@ stops at once, with the file, key and expected value, if they are wrong. Long-ru
 stop cleanly on Ctrl-C or SIGTERM: the batch in flight finishes or is replayed at the next start.
 
 Exit codes: 0 success, 1 failure at run time, 2 bad configuration or usage, 130 interrupted.
+A failure is one line that says what went wrong and what to do, never a traceback: Veille's own
+errors name the file or server at fault; a SQLite error that escaped them is still one line.
 
 One module per command family (`COMMANDS` says which); shared pieces are in
 `veille.cli.common`. A command's module is imported only when that command runs (or when
@@ -75,6 +77,16 @@ class VeilleGroup(click.Group):
             _fail(f"invalid query: {exc}", 2)
         except VeilleError as exc:
             _fail(str(exc), 1)
+        except Exception as exc:
+            import sqlite3  # only now: the commands that need no file never load it
+
+            if not isinstance(exc, sqlite3.Error):
+                raise
+            _fail(
+                f"{exc} ({type(exc).__name__}): a file under data_dir is damaged or is not "
+                f"Veille's; restore it from a backup, or move it aside",
+                1,
+            )
         return None
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ingest.access import read_only
 from ingest.errors import ConfigError
 from veille.cli.common import State, parse_interval, parse_time, pass_state
 from veille.output import format_option, table
@@ -109,7 +110,7 @@ def list_alerts(
     """The alert history, newest first."""
     from alerts.notification import to_json
 
-    with state.app() as app:
+    with read_only(), state.app() as app:
         records = app.alerts_engine.history.select(
             status=None if status == "all" else status,
             brand=brand,
@@ -144,7 +145,7 @@ def show(state: State, ident: str, fmt: str) -> None:
     from veille.logs import redact
     from veille.settings import secret_values
 
-    with state.app() as app:
+    with read_only(), state.app() as app:
         record = _find(app, ident)
         deliveries = app.alerts_engine.history.deliveries(record.id)
     secrets = secret_values(state.settings)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from ingest.access import read_only
 from veille.cli.common import State, filter_options, pass_state
 from veille.output import format_option, table
 
@@ -31,7 +32,7 @@ def authors() -> None:
 def authors_top(state: State, filters: Filters, limit: int, fmt: str) -> None:
     """The most influential authors of the mentions that match (e.g. a brand's), highest
     influence score first."""
-    with state.app() as app:
+    with read_only(), state.app() as app:
         ranked = app.store.top_authors(filters, limit)
         threshold = app.store.author_score_at(state.settings.enrich.influence.percentile)
     influencer = {

@@ -1,4 +1,9 @@
-"""The commands that read what Veille holds: ``search``, ``report``, ``status`` and ``dead``."""
+"""The commands that read what Veille holds: ``search``, ``report``, ``status`` and ``dead``, and
+``dead replay``, which republishes dead letters.
+
+The commands that only read run inside `ingest.access.read_only`: they open every file
+read-only and set nothing up, so they never wait for the workers' write locks.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
-from veille.cli.common import State, filter_options, parse_interval, pass_state
+from ingest.access import read_only
+from veille.cli.common import State, filter_options, parse_interval, parse_time, pass_state
 from veille.output import format_option, mention_json, mention_rows, table
 
 if TYPE_CHECKING:
@@ -32,7 +38,7 @@ def search(
     state: State, filters: Filters, sort: str, page: int, size: int, fmt: str, everything: bool
 ) -> None:
     """Search stored mentions with the query language, e.g. '"service client" NEAR/5 acme'."""
-    with state.app() as app:
+    with read_only(), state.app() as app:
         if everything:
             for batch in app.store.scan(filters):
                 click.echo("\n".join(mention_json(m) for m in batch))
@@ -66,7 +72,7 @@ def report(
     """Mentions over time by sentiment, top sites and top authors (default: the last 7 days)."""
     distinct: Distinct = "cluster" if collapse_copies else None
     step = parse_interval(interval)
-    with state.app() as app:
+    with read_only(), state.app() as app:
         buckets = app.store.timeline(filters, step, distinct=distinct)
         tops = {
             facet: app.store.top(filters, facet, limit, distinct=distinct)
@@ -104,28 +110,71 @@ def status(state: State, fmt: str) -> None:
     """What Veille holds and how its stages are doing."""
     from veille.status import collect_status, render_status
 
-    with state.app() as app:
+    with read_only(), state.app() as app:
         collected = collect_status(app)
     click.echo(
         json.dumps(collected, indent=2, default=str) if fmt == "json" else render_status(collected)
     )
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True)
 @format_option()
-@pass_state
-def dead(state: State, limit: int, fmt: str) -> None:
-    """The latest dead letters: records that failed for good, with the reason."""
-    from ingest.deadletter import DeadLetter
+@click.pass_context
+def dead(ctx: click.Context, limit: int, fmt: str) -> None:
+    """The latest dead letters: records that failed for good, with the reason.
 
-    with state.app() as app:
-        letters = [
-            DeadLetter.model_validate_json(m.value) for m in app.bus.peek(app.topics.dead, limit)
-        ]
+    ``veille dead replay`` republishes them to the topic they came from."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from ingest.deadletter import read_dead
+
+    state = ctx.find_object(State)
+    assert state is not None
+    with read_only(), state.app() as app:
+        # Read a little more than asked: replay marks share the topic with the letters.
+        found = read_dead(app.bus.peek(app.topics.dead, limit * 2))
+    letters = [letter for _, letter in found.letters][-limit:]
     if fmt == "json":
         for letter in letters:
             click.echo(letter.model_dump_json())
         return
     rows = [[d.failed, d.stage, d.mention_id or f"{d.topic}@{d.offset}", d.reason] for d in letters]
     click.echo(table(rows, ["failed", "stage", "record", "reason"]))
+
+
+@dead.command("replay")
+@click.option("--reason", help="Only letters whose reason contains this text (case ignored).")
+@click.option("--since", help="Only letters that failed from this date or duration ago: 24h, 7d.")
+@click.option("--stage", help="Only letters of this stage: enrich, index, alerts.")
+@click.option("--dry-run", is_flag=True, help="Show what would be replayed; publish nothing.")
+@pass_state
+def replay(
+    state: State, reason: str | None, since: str | None, stage: str | None, dry_run: bool
+) -> None:
+    """Republish dead letters to the topic they came from, each once: a letter replayed before
+    is skipped (the replay marks it on the dead-letter topic). Run it once the cause is fixed."""
+    from ingest.deadletter import replay as replay_letters
+
+    with state.app() as app:
+        done = replay_letters(
+            app.bus,
+            app.topics.dead,
+            reason=reason,
+            since=parse_time(since),
+            stage=stage,
+            dry_run=dry_run,
+            clock=app.clock,
+        )
+    if dry_run and done.chosen:
+        rows = [
+            [d.failed, d.stage, d.mention_id or f"{d.topic}@{d.offset}", d.reason]
+            for d in done.chosen
+        ]
+        click.echo(table(rows, ["failed", "stage", "record", "reason"]))
+    topics = ", ".join(f"{topic} {n}" for topic, n in sorted(done.by_topic.items()))
+    click.echo(
+        f"{'would replay' if dry_run else 'replayed'} {len(done.chosen)} dead letter(s)"
+        + (f" ({topics})" if topics else "")
+        + (f"; {done.replayed_before} replayed before, skipped" if done.replayed_before else "")
+    )
