@@ -162,12 +162,13 @@ class StageRunner:
         self.counters = counters or MemoryCounters()
         self._consumer: Consumer | None = None
 
-    def stage(self, stop: threading.Event | None = None) -> Stage:
-        """The stage, built on first use if it was given as a `LazyStage` (waiting, with
-        backoff, while what it needs is unavailable)."""
+    def stage(self, stop: threading.Event | None = None, *, wait: bool = True) -> Stage:
+        """The stage, built on first use if it was given as a `LazyStage`: waiting, with
+        backoff, while what it needs is unavailable, or (``wait`` False) raising at once."""
         if self._stage is None:
             assert self._build is not None
-            self._stage = self._retry(stop or threading.Event(), "start", self._build)
+            build, stop = self._build, stop or threading.Event()
+            self._stage = self._retry(stop, "start", build) if wait else build()
         return self._stage
 
     @property
@@ -181,7 +182,9 @@ class StageRunner:
         back empty and the group has nothing left to commit). Stops between batches; a batch in
         flight is finished or replayed."""
         try:
-            self.stage(stop)
+            # A worker waits for its store to come back; a run that is asked to drain what is
+            # waiting and exit (``--once``, from a script) says at once that it cannot.
+            self.stage(stop, wait=not until_idle)
             while not stop.is_set():
                 handled = self.run_once(stop)
                 if until_idle and handled == 0 and not self._lagging(stop):

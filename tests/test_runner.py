@@ -259,7 +259,33 @@ def test_a_lazy_stage_is_built_once_its_store_answers(bus: LocalLogBus) -> None:
         backoff=Backoff(initial=1, maximum=8, jitter=0),
         clock=clock,
     )
-    r.run(threading.Event(), until_idle=True)
+    r.stage(threading.Event())  # what a worker does first: wait for what the stage needs
     assert len(attempts) == 3
     assert clock.slept == [1, 2]
+    r.run(threading.Event(), until_idle=True)
     assert out_texts(bus) == ["M"]
+
+
+def test_a_run_that_drains_and_exits_does_not_wait_for_its_store(bus: LocalLogBus) -> None:
+    """``--once`` from a script: a store out of reach is said at once, not waited for."""
+    publish(bus, [make_mention("m")])
+    attempts: list[int] = []
+
+    def build() -> Upper:
+        attempts.append(1)
+        raise StoreUnavailable("Elasticsearch is out of reach")
+
+    clock = FakeClock()
+    r = StageRunner(
+        LazyStage("upper", build),
+        bus,
+        source_topic=TOPICS.raw,
+        sink_topic=TOPICS.enriched,
+        dead_topic=TOPICS.dead,
+        poll_timeout=0.2,
+        clock=clock,
+    )
+    with pytest.raises(StoreUnavailable):
+        r.run(threading.Event(), until_idle=True)
+    assert (len(attempts), clock.slept) == (1, [])
+    assert out_texts(bus) == []
