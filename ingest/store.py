@@ -98,6 +98,18 @@ class TermCount:
 
 
 @dataclass(frozen=True)
+class Figures:
+    """What a report, a dashboard and ``veille status`` show of a selection, read together
+    (`MentionStore.figures`)."""
+
+    total: int
+    timeline: list[Bucket] = field(default_factory=list)
+    """Counts per bucket by sentiment, oldest first; empty unless an interval was asked."""
+    tops: dict[Facet, list[TermCount]] = field(default_factory=dict)
+    """The most frequent values of each facet asked, most frequent first."""
+
+
+@dataclass(frozen=True)
 class SignificantTerm:
     """A word unusually frequent in a selection of mentions compared with a background.
 
@@ -237,6 +249,19 @@ class MentionStore(Protocol):
         """The most frequent values of ``facet`` (top sites, top authors, counts per brand,
         entities by canonical name...), most frequent first; mentions without a value are not
         counted."""
+
+    def figures(
+        self,
+        filters: Filters,
+        *,
+        interval: timedelta | None = None,
+        facets: Sequence[Facet] = (),
+        limit: int = 10,
+        distinct: Distinct = None,
+    ) -> Figures:
+        """The count, the timeline (with ``interval``) and the top ``limit`` values of each of
+        ``facets`` of what ``filters`` select, together: the same numbers as `count`,
+        `timeline` and `top`, read at once (one request on Elasticsearch)."""
 
     def significant_terms(
         self, filters: Filters, background: Filters | None = None, limit: int = 10

@@ -16,7 +16,15 @@ import pytest
 
 from ingest.query import parse
 from ingest.record import Entity, Influence, Mention
-from ingest.store import AuthorActivity, AuthorScore, Filters, Signature, Store
+from ingest.store import (
+    AuthorActivity,
+    AuthorScore,
+    Distinct,
+    Facet,
+    Filters,
+    Signature,
+    Store,
+)
 from tests.support.backends import STORES
 from tests.support.mentions import T0, make_mention
 
@@ -209,6 +217,36 @@ def test_top_sites_authors_and_brands(store: Store) -> None:
         ("Acme", 2),
     ]
     assert [(t.key, t.count) for t in store.top(Filters(brand="Acme"), "site")] == [("a.fr", 2)]
+
+
+@pytest.mark.parametrize("distinct", [None, "cluster"])
+def test_figures_are_the_count_timeline_and_tops_read_together(
+    store: Store, distinct: Distinct
+) -> None:
+    mentions = [
+        make_mention(
+            f"m{i}",
+            site=f"s{i % 3}.fr",
+            author=f"a{i % 4}",
+            brands=(("Acme",), ("Globex",), ("Acme", "Globex"))[i % 3],
+            sentiment=("negative", "neutral", "positive")[i % 3],
+            lang=("fr", "en")[i % 2],
+            published=T0 + timedelta(hours=5 * i),
+        )
+        for i in range(20)
+    ]
+    store.upsert(
+        [_enriched(m, cluster=f"c{i // 2}") if i < 8 else m for i, m in enumerate(mentions)]
+    )
+    facets: tuple[Facet, ...] = ("brand", "sentiment", "site", "author", "lang")
+    for filters in (Filters(), Filters(brand="Acme"), Filters(sentiment="negative", lang="fr")):
+        figures = store.figures(
+            filters, interval=timedelta(days=1), facets=facets, limit=3, distinct=distinct
+        )
+        assert figures.total == store.count(filters, distinct=distinct)
+        assert figures.timeline == store.timeline(filters, timedelta(days=1), distinct=distinct)
+        assert figures.tops == {f: store.top(filters, f, 3, distinct=distinct) for f in facets}
+    assert store.figures(Filters()).timeline == []
 
 
 # -- what enrich adds: entities, near-duplicate clusters, authors -----------------------------

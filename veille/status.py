@@ -30,8 +30,7 @@ def collect_status(app: App) -> dict[str, Any]:
     for step in PIPELINE:
         source = app.topics.named(step.reads)
         topics[source]["lag"][step.name] = app.bus.lag(source, app.topics.group(step.name))
-    everything = Filters()
-    store = app.store
+    figures = app.store.figures(Filters(), facets=("brand", "sentiment"), limit=50)
     feed_states = [
         {
             "name": f.name,
@@ -65,9 +64,9 @@ def collect_status(app: App) -> dict[str, Any]:
         "crawls": crawls,
         "store": {
             "url": redact(settings.store_url),
-            "mentions": store.count(everything),
-            "brands": {t.key: t.count for t in store.top(everything, "brand", 50)},
-            "sentiment": {t.key: t.count for t in store.top(everything, "sentiment", 5)},
+            "mentions": figures.total,
+            "brands": {t.key: t.count for t in figures.tops["brand"]},
+            "sentiment": {t.key: t.count for t in figures.tops["sentiment"]},
         },
         "feeds": feed_states,
         "stages": app.counters.read(),

@@ -73,11 +73,10 @@ def report(
     distinct: Distinct = "cluster" if collapse_copies else None
     step = parse_interval(interval)
     with read_only(), state.app() as app:
-        buckets = app.store.timeline(filters, step, distinct=distinct)
-        tops = {
-            facet: app.store.top(filters, facet, limit, distinct=distinct)
-            for facet in ("site", "author")
-        }
+        figures = app.store.figures(
+            filters, interval=step, facets=("site", "author"), limit=limit, distinct=distinct
+        )
+    buckets, tops = figures.timeline, figures.tops
     labels = ("negative", "neutral", "positive")
     if fmt == "json":
         click.echo(
