@@ -38,6 +38,7 @@ def test_a_minimal_config_gets_embedded_defaults_next_to_the_file(
     assert settings.data_dir == tmp_path / "data"
     assert settings.bus_url == f"local://{tmp_path / 'data' / 'bus.db'}"
     assert settings.store_url == f"sqlite://{tmp_path / 'data' / 'veille.db'}"
+    assert settings.timezone == "Europe/Paris"  # the agencies Veille is for read Paris time
     assert settings.brand("acme").tree is not None
 
 
@@ -63,6 +64,15 @@ def test_every_problem_is_reported_with_file_line_key_and_expectation(
     assert "sources.feeds[0].interval: expected a duration such as 30s, 15m, 2h or 1d" in message
     assert "bus.partitions: Input should be a valid integer" in message
     assert "(got 'many')" in message
+
+
+def test_an_unknown_time_zone_is_named_with_an_example(write_config: WriteConfig) -> None:
+    message = config_error(write_config({"brands": BRANDS, "timezone": "Europe/Pariss"}))
+    assert "timezone" in message
+    assert "unknown time zone 'Europe/Pariss'" in message
+    assert load_settings(write_config({"timezone": "America/Montreal"})).zone.key == (
+        "America/Montreal"
+    )
 
 
 def test_yaml_syntax_errors_name_the_line(tmp_path: Path) -> None:

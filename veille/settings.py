@@ -26,6 +26,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, SecretStr, ValidationError, model_validator
@@ -38,7 +39,7 @@ from enrich.settings import EnrichSettings
 from index.settings import StoreSettings
 from ingest.errors import ConfigError
 from ingest.secrets import Masker, leaves, secrets_in, url_password, url_secrets
-from ingest.settings import Brand, BusSettings, RunnerSettings, require_unique
+from ingest.settings import Brand, BusSettings, RunnerSettings, TimeZone, require_unique
 from veille import backends
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    timezone: TimeZone = "Europe/Paris"
+    """Where the people reading Veille's reports and exports are: their dates and times are
+    written in this zone, and days and weeks (which start on Monday) begin at its midnight."""
     brands: list[Brand] = []
     sources: SourcesSettings = SourcesSettings()
     bus: BusSettings = BusSettings()
@@ -105,6 +109,11 @@ class Settings(BaseSettings):
     @property
     def store_url(self) -> str:
         return self.store.url or f"sqlite://{self.data_dir / 'veille.db'}"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """`timezone` as a `ZoneInfo`."""
+        return ZoneInfo(self.timezone)
 
     @property
     def state_dir(self) -> Path:
