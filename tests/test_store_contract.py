@@ -161,7 +161,7 @@ def test_export_writes_what_scan_reads_as_json_lines(store: Store) -> None:
     mentions = [
         _enriched(
             make_mention(
-                f"Acme à Besançon n° {i}: «génial» 😀 \\ \"cité\"",
+                f'Acme à Besançon n° {i}: «génial» 😀 \\ "cité"',
                 title="Titre\tà part" if i % 2 else None,
                 handle=f"jeanne{i}",
                 brands=("Acme",),
