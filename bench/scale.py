@@ -19,7 +19,7 @@ near-duplicate signatures (`ClusterIndex.assign_clusters`) and the authors
 - ``report`` (7 days by day, top sites, top authors) and ``status`` (count, by brand, by
   sentiment) latency; baseline: hand-written GROUP BY queries, or one request with the
   aggregations;
-- export rate (``Store.scan`` of one brand, every mention written out as JSON); baseline:
+- export rate (``Store.export`` of one brand, as ``veille search --all`` writes it); baseline:
   the stored JSON selected in one statement, or ``helpers.scan``;
 - ``veille search`` from the command line, start-up included (p50 of 5).
 
@@ -361,28 +361,18 @@ def reads(store: Store) -> dict[str, Callable[[str], Any]]:
         )
         return store.search(filters, size=20)
 
-    def report(_: str) -> Any:
-        return (
-            store.timeline(week, timedelta(days=1)),
-            store.top(week, "site", 10),
-            store.top(week, "author", 10),
-        )
+    def report(_: str) -> Any:  # what ``veille report`` reads
+        return store.figures(week, interval=timedelta(days=1), facets=("site", "author"))
 
-    def status(_: str) -> Any:
-        everything = Filters()
-        return (
-            store.count(everything),
-            store.top(everything, "brand", 50),
-            store.top(everything, "sentiment", 5),
-        )
+    def status(_: str) -> Any:  # what ``veille status`` reads
+        return store.figures(Filters(), facets=("brand", "sentiment"), limit=50)
 
-    def export(_: str) -> int:
+    def export(_: str) -> int:  # what ``veille search --all`` writes
         count = 0
         with open(os.devnull, "w") as out:
-            for batch in store.scan(Filters(brand="Acme")):
-                for m in batch:
-                    out.write(m.model_dump_json(exclude_none=True) + "\n")
-                count += len(batch)
+            for lines in store.export(Filters(brand="Acme")):
+                out.write("\n".join(lines) + "\n")
+                count += len(lines)
         return count
 
     return {

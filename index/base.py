@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 from ingest.closing import Closing
+from ingest.record import Mention
 from ingest.store import (
     AuthorActivity,
     AuthorEdge,
@@ -36,6 +37,7 @@ from ingest.store import (
     RankedAuthor,
     Signature,
     TermCount,
+    export_line,
 )
 
 T = TypeVar("T")
@@ -57,6 +59,16 @@ class BaseStore(Closing, ABC, Generic[A, C]):
 
     @abstractmethod
     def close(self) -> None: ...
+
+    # -- exports -------------------------------------------------------------------------------
+
+    @abstractmethod
+    def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]: ...
+
+    def export(self, filters: Filters, *, batch: int = 500) -> Iterator[list[str]]:
+        """`MentionStore.export` from `scan`: a store that keeps the JSON overrides it."""
+        for mentions in self.scan(filters, batch=batch):
+            yield [export_line(m.model_dump(mode="json", exclude_none=True)) for m in mentions]
 
     # -- figures -------------------------------------------------------------------------------
 

@@ -41,10 +41,11 @@ worker, whatever process or machine it runs on, and survive redelivery:
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Literal, Protocol, Self
+from typing import Any, Literal, Protocol, Self
 
 from ingest.query.tree import Node
 from ingest.record import Mention, SentimentLabel
@@ -95,6 +96,13 @@ class Bucket:
 class TermCount:
     key: str
     count: int
+
+
+def export_line(fields: Mapping[str, Any]) -> str:
+    """A mention as exports write it (``veille search --all``, `MentionStore.export`): its
+    fields, ``Mention.model_dump(mode="json", exclude_none=True)`` or a store's copy of them,
+    as one line of JSON."""
+    return json.dumps(fields, ensure_ascii=False)
 
 
 @dataclass(frozen=True)
@@ -235,6 +243,10 @@ class MentionStore(Protocol):
         """Every mention the filters select, oldest first (then by id), ``batch`` at a time,
         however many there are: what exports and recounts read (``search`` pages stop at a
         depth on Elasticsearch)."""
+
+    def export(self, filters: Filters, *, batch: int = 500) -> Iterator[list[str]]:
+        """What `scan` reads, each mention as its `export_line`: a store that keeps the JSON
+        writes it out as it is, without reading it into a `Mention` and back."""
 
     def count(self, filters: Filters, *, distinct: Distinct = None) -> int: ...
 

@@ -12,14 +12,15 @@ from typing import Any
 
 import pytest
 
+from index.base import BaseStore
 from index.elastic import ElasticStore
-from index.elastic.client import MAX_WINDOW, connect
+from index.elastic.client import MAX_WINDOW, NotFoundError, connect
 from index.elastic.mapping import SCHEMA_VERSION, Capabilities, mapping
 from index.settings import ElasticSettings, StoreSettings
 from index.stage import IndexStage
 from ingest.errors import ConfigError, StoreUnavailable, VeilleError
 from ingest.record import Engagement, Influence, Mention
-from ingest.store import AuthorActivity, AuthorScore, Filters, Signature
+from ingest.store import AuthorActivity, AuthorScore, Facet, Filters, Signature
 from tests.support.backends import (
     ELASTICSEARCH_ENV,
     DisposableElasticStore,
@@ -305,3 +306,126 @@ def test_a_worker_that_lost_its_lock_writes_nothing(
         "m2": "m1",
         "m3": "m1",
     }
+
+
+# -- what reads cost in requests ----------------------------------------------------------------
+
+
+@pytest.fixture
+def proxied() -> Iterator[tuple[DisposableElasticStore, ElasticFaults]]:
+    """A fresh store whose requests go through an `ElasticFaults` proxy that logs them."""
+    upstream = server_url(ELASTICSEARCH_ENV, "Elasticsearch")
+    with ElasticFaults(upstream) as faults:
+        settings = StoreSettings(elastic=ElasticSettings(index_prefix=unique("test-")))
+        store = DisposableElasticStore.from_url(faults.url, settings)
+        try:
+            yield store, faults
+        finally:
+            faults.points_in_time = True
+            store.close()
+
+
+def _sent(faults: ElasticFaults, method: str, suffix: str) -> int:
+    return sum(1 for m, path in faults.requests if m == method and path.endswith(suffix))
+
+
+@pytest.mark.parametrize("distinct", [None, "cluster"])
+def test_figures_are_one_search_with_the_numbers_of_the_generic_path(
+    proxied: tuple[DisposableElasticStore, ElasticFaults], distinct: Any
+) -> None:
+    store, faults = proxied
+    store.upsert(
+        [
+            make_mention(
+                f"Acme {i}",
+                site=f"s{i % 3}.fr",
+                author=f"a{i % 4}",
+                brands=(("Acme",), ("Globex",))[i % 2],
+                sentiment=("negative", "neutral", "positive")[i % 3],
+                published=T0 + timedelta(hours=7 * i),
+            )
+            for i in range(25)
+        ]
+    )
+    store.count(Filters())  # the refresh after the writes, sent before the first read
+    facets: tuple[Facet, ...] = ("site", "author", "brand", "sentiment")
+    for filters in (Filters(), Filters(brand="Acme", since=T0 + timedelta(days=2))):
+        faults.requests.clear()
+        figures = store.figures(
+            filters, interval=timedelta(days=1), facets=facets, limit=3, distinct=distinct
+        )
+        assert [path for _, path in faults.requests] == [f"/{store.alias}/_search"]
+        assert figures.total > 0
+        assert figures.timeline
+        assert all(figures.tops.values())
+        generic = BaseStore.figures(
+            store, filters, interval=timedelta(days=1), facets=facets, limit=3, distinct=distinct
+        )
+        assert figures == generic
+
+
+def test_a_scan_reads_pages_in_one_point_in_time_and_closes_it(
+    proxied: tuple[DisposableElasticStore, ElasticFaults], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, faults = proxied
+    monkeypatch.setattr("index.elastic.store.SCAN_PAGE", 7)  # 30 mentions: 5 pages
+    closed: list[str] = []
+    close_view = store.indices.close_view
+
+    def closing_view(pit: str) -> None:
+        closed.append(pit)
+        close_view(pit)
+
+    monkeypatch.setattr(store.indices, "close_view", closing_view)
+    mentions = [
+        make_mention(f"Acme {i}", brands=("Acme",), published=T0 + timedelta(minutes=i))
+        for i in range(30)
+    ]
+    assert store.upsert(mentions) == []
+    store.count(Filters())
+    faults.requests.clear()
+    read: list[str] = []
+    for n, batch in enumerate(store.scan(Filters(brand="Acme"), batch=4)):
+        assert len(batch) == 4 or n == 7
+        read += [m.id for m in batch]
+        if n == 0:  # a mention written and made visible while the scan reads: not in its view
+            late = make_mention("Acme late", brands=("Acme",), published=T0 + timedelta(days=1))
+            store.upsert([late])
+            store.refresh()
+    assert read == [m.id for m in mentions]
+    assert _sent(faults, "POST", "/_pit") == 1
+    assert _sent(faults, "POST", "/_search") == 5
+    assert _sent(faults, "DELETE", "/_pit") == 1
+
+    # A reader that stops early closes the point in time too.
+    faults.requests.clear()
+    scan = store.scan(Filters(brand="Acme"), batch=4)
+    assert len(next(scan)) == 4
+    scan.close()
+    assert _sent(faults, "POST", "/_pit") == 1
+    assert _sent(faults, "DELETE", "/_pit") == 1
+    assert len(closed) == 2
+    for pit in closed:  # closed indeed, not left to expire
+        with pytest.raises(NotFoundError):
+            store.client.search(pit={"id": pit}, size=1)
+
+
+def test_a_cluster_without_points_in_time_is_scanned_with_search_after(
+    proxied: tuple[DisposableElasticStore, ElasticFaults], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, faults = proxied
+    monkeypatch.setattr("index.elastic.store.SCAN_PAGE", 7)
+    mentions = [
+        make_mention(f"Acme {i}", brands=("Acme",), published=T0 + timedelta(minutes=i // 2))
+        for i in range(30)
+    ]
+    assert store.upsert(mentions) == []
+    faults.points_in_time = False
+    expected = [m.id for m in sorted(mentions, key=lambda m: (m.published, m.id))]
+    for _ in range(2):
+        faults.requests.clear()
+        read = [m.id for batch in store.scan(Filters(brand="Acme"), batch=4) for m in batch]
+        assert read == expected
+        assert _sent(faults, "DELETE", "/_pit") == 0
+    assert _sent(faults, "POST", "/_pit") == 0  # found once, at the first scan, and remembered
+    assert not store.indices.points_in_time

@@ -27,6 +27,7 @@ from ingest.store import (
 )
 from tests.support.backends import STORES
 from tests.support.mentions import T0, make_mention
+from veille.output import mention_json
 
 
 @pytest.fixture(params=sorted(STORES))
@@ -154,6 +155,34 @@ def test_scan_reads_every_match_once_oldest_first_across_batches(store: Store) -
     since = T0 + timedelta(hours=5)
     assert [m.id for b in store.scan(Filters(brand="Acme", since=since)) for m in b] == ids[15:]
     assert list(store.scan(Filters(brand="Nobody"))) == []
+
+
+def test_export_writes_what_scan_reads_as_json_lines(store: Store) -> None:
+    mentions = [
+        _enriched(
+            make_mention(
+                f'Acme à Besançon n° {i}: «génial» 😀 \\ "cité"',
+                title="Titre\tà part" if i % 2 else None,
+                handle=f"jeanne{i}",
+                brands=("Acme",),
+                sentiment=("negative", "positive")[i % 2],
+                published=T0 + timedelta(hours=i // 2),
+                engagement={"likes": i, "views": 10**12 + i},
+                thread={"id": f"t{i}", "position": i},
+            ),
+            entities=(Entity(text="Besançon", label="LOC"),),
+            influence=Influence(author_key=f"x/{i}", score=0.1 * i + 1e-7, is_influencer=i > 5),
+            cluster=f"c{i // 3}",
+        )
+        for i in range(11)
+    ]
+    store.upsert(mentions)
+    acme = Filters(brand="Acme")
+    lines = list(store.export(acme, batch=4))
+    assert lines == [[mention_json(m) for m in b] for b in store.scan(acme, batch=4)]
+    written = sorted(mentions, key=lambda m: (m.published, m.id))
+    assert [line for b in lines for line in b] == [mention_json(m) for m in written]
+    assert list(store.export(Filters(brand="Nobody"))) == []
 
 
 def test_relevance_ranks_the_better_match_first(store: Store) -> None:

@@ -28,7 +28,7 @@ its names from here, where a missing client is a clear error.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
@@ -67,6 +67,9 @@ T = TypeVar("T")
 MAX_WINDOW = 10_000
 """How deep ``from + size`` may page (``index.max_result_window``)."""
 RETRY_STATUS = (429, 502, 503, 504)
+KEEP_ALIVE = "2m"
+"""How long a point in time waits for the next page: it expires by itself this long after a
+reader stops without closing it (a killed process)."""
 _TOO_LARGE = ("too_many_nested_clauses", "too_many_clauses")
 _LIMITS = ("max_nested_depth", "max_clause_count", "maxClauseCount", "max_terms_count")
 
@@ -109,6 +112,8 @@ class ElasticIndices:
         self.bulk_retries = bulk_retries
         self.initial_backoff = initial_backoff
         self._dirty: set[str] = set()
+        self.points_in_time = True
+        """Whether scans open points in time: until the cluster is found to have none."""
 
     def named(self, name: str) -> str:
         """The name of this prefix's index ``name``."""
@@ -155,19 +160,72 @@ class ElasticIndices:
         """A search (``options`` as the client takes them), its errors turned into Veille's."""
         return dict(self.call(what, lambda: self.client.search(**options)).body)
 
-    def pages(self, what: str, **options: Any) -> Iterator[list[dict[str, Any]]]:
-        """Every hit of a sorted search (``options`` with ``sort`` and ``size``), a page at a
-        time, with ``search_after``: no depth limit, unlike ``from``."""
-        after: list[Any] | None = None
-        while True:
-            if after is not None:
-                options["search_after"] = after
-            hits: list[dict[str, Any]] = self.search(what, **options)["hits"]["hits"]
-            if hits:
-                yield hits
-            if len(hits) < options["size"]:
-                return
-            after = hits[-1]["sort"]
+    def pages(
+        self, what: str, index: str, *, point_in_time: bool = False, **options: Any
+    ) -> Generator[list[dict[str, Any]], None, None]:
+        """Every hit of a sorted search of ``index`` (``options`` with ``sort`` and ``size``, as
+        the client takes them; a ``filter_path`` names what the caller reads of each hit), a
+        page at a time, with ``search_after``: no depth limit, unlike ``from``, and each page
+        costs the same however deep it is.
+
+        With ``point_in_time``, the pages read one view of the index, opened at the first page
+        (`open_view`): writes made meanwhile neither move a hit to another page nor show it
+        twice. The view is closed when the pages end, or when the caller stops early (the
+        generator is closed or collected); left open, it would hold the index's segments until
+        it expires. A cluster without points in time is read with plain ``search_after``."""
+        view = self.open_view(index) if point_in_time else None
+        if view is not None:
+            options["pit"] = view
+        else:
+            options["index"] = index
+        if "filter_path" in options:  # what the caller reads, and what the next page needs
+            options["filter_path"] = [*options["filter_path"], "hits.hits.sort", "pit_id"]
+        try:
+            while True:
+                answer = self.search(what, **options)
+                hits: list[dict[str, Any]] = answer.get("hits", {}).get("hits", [])
+                if view is not None:  # the id may change from one page to the next
+                    view["id"] = answer.get("pit_id", view["id"])
+                if hits:
+                    yield hits
+                if len(hits) < options["size"]:
+                    return
+                options["search_after"] = hits[-1]["sort"]
+        finally:
+            if view is not None:
+                self.close_view(view["id"])
+
+    def open_view(self, index: str) -> dict[str, Any] | None:
+        """A point in time on ``index`` (as a search's ``pit`` takes it), or None where the
+        cluster opens none: a distribution or version without the endpoint, a user not allowed
+        to call it. That is found once, at the first try, and remembered."""
+
+        def open_it() -> dict[str, Any] | None:
+            try:
+                opened = self.client.open_point_in_time(index=index, keep_alive=KEEP_ALIVE)
+            except ApiError as exc:
+                if not lacks_point_in_time(exc):
+                    raise
+                log.info(
+                    "%s opens no points in time (%s): scans read with plain search_after, and "
+                    "may miss or repeat a mention written while they read",
+                    self.display,
+                    reason(exc),
+                )
+                self.points_in_time = False
+                return None
+            return {"id": str(opened["id"]), "keep_alive": KEEP_ALIVE}
+
+        if not self.points_in_time:
+            return None
+        return self.call(f"open a point in time on {index}", open_it)
+
+    def close_view(self, pit: str) -> None:
+        """Close a point in time; one that cannot be closed now expires by itself."""
+        try:
+            self.client.close_point_in_time(id=pit)
+        except (ApiError, TransportError) as exc:
+            log.debug("%s: a point in time left to expire (%s)", self.display, exc)
 
     # -- refreshes -----------------------------------------------------------------------------
 
@@ -312,6 +370,19 @@ def error_type(exc: ApiError) -> str:
     info = exc.info if isinstance(exc.info, dict) else {}
     error = info.get("error", {})
     return str(error.get("type", "")) if isinstance(error, dict) else ""
+
+
+def lacks_point_in_time(exc: ApiError) -> bool:
+    """Whether opening a point in time failed for want of the feature (an endpoint the cluster
+    lacks: 400 "no handler found", 404, 405, 501; or one this user may not call: 403), rather
+    than for the index (missing, closed) or the cluster (busy, blocked)."""
+    kind = error_type(exc)
+    if exc.meta.status in (403, 405, 501):
+        return True
+    return exc.meta.status in (400, 404) and kind not in (
+        "index_not_found_exception",
+        *CLUSTER_REFUSALS,
+    )
 
 
 def hint(kind: str) -> str:

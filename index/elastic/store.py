@@ -35,6 +35,10 @@ sake: every other error is the cluster's.
 Opened inside `ingest.access.read_only` (``veille search``, ``status``), the store sets nothing
 up: it only detects the cluster's capabilities.
 
+Scans (exports, recounts) read pages with ``search_after`` in one point in time, closed when
+they end or stop (plain ``search_after`` on a cluster without points in time); ``figures`` (a
+report, ``veille status``) is one search with every aggregation it needs.
+
 Reads see this client's own writes at once (a refresh is asked before the first read after a
 write); other processes see them after the refresh interval (1 s by default).
 """
@@ -45,6 +49,7 @@ import json
 import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Self
 
@@ -90,6 +95,7 @@ from ingest.store import (
     Bucket,
     Distinct,
     Facet,
+    Figures,
     Filters,
     Rejected,
     SearchPage,
@@ -97,9 +103,14 @@ from ingest.store import (
     SortOrder,
     Store,
     TermCount,
+    export_line,
 )
 
 log = logging.getLogger(__name__)
+
+SCAN_PAGE = 5_000
+"""Mentions read per request by `ElasticStore.scan` (whatever its batches): fewer round trips,
+each a few megabytes."""
 
 CLUSTER_PRECISION = 40_000
 """Up to this many distinct clusters, ``distinct="cluster"`` counts are exact (Elasticsearch's
@@ -137,6 +148,36 @@ def _clusters(distinct: Distinct = "cluster") -> dict[str, Any]:
 
 def _counted(bucket: dict[str, Any], distinct: Distinct) -> int:
     return int(bucket["clusters"]["value"] if distinct == "cluster" else bucket["doc_count"])
+
+
+def _timeline_agg(interval: timedelta, distinct: Distinct) -> dict[str, Any]:
+    """The aggregation `ElasticStore.timeline` reads: ``interval`` buckets by sentiment."""
+    step = int(interval.total_seconds() * 1000)
+    if step <= 0:
+        raise ValueError("the timeline interval must be positive")
+    sentiment = {"terms": {"field": "search.sentiment", "size": 10}, "aggs": _clusters(distinct)}
+    return {
+        "date_histogram": {"field": "published", "fixed_interval": f"{step}ms", "min_doc_count": 0},
+        "aggs": {"sentiment": sentiment},
+    }
+
+
+def _timeline(agg: dict[str, Any], distinct: Distinct) -> list[Bucket]:
+    return [
+        Bucket(
+            from_epoch_ms(b["key"]),
+            {s["key"]: _counted(s, distinct) for s in b["sentiment"]["buckets"]},
+        )
+        for b in agg["buckets"]
+    ]
+
+
+def _top_agg(facet: Facet, limit: int, distinct: Distinct) -> dict[str, Any]:
+    """The aggregation `ElasticStore.top` reads: the ``limit`` most frequent values."""
+    terms: dict[str, Any] = {"field": _FACETS[facet], "size": limit}
+    if distinct:
+        terms["order"] = [{"clusters": "desc"}, {"_key": "asc"}]
+    return {"terms": terms, "aggs": _clusters(distinct)}
 
 
 def _regex_literal(text: str) -> str:
@@ -491,66 +532,108 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         )
 
     def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
+        for sources in self._sources(filters, batch):
+            yield [from_document(source) for source in sources]
+
+    def export(self, filters: Filters, *, batch: int = 500) -> Iterator[list[str]]:
+        """See `MentionStore.export`: each stored ``_source`` (less ``search``) written out as
+        it is, the fields of the `Mention` it was written from."""
+        for sources in self._sources(filters, batch):
+            yield [export_line(source) for source in sources]
+
+    def _sources(self, filters: Filters, batch: int) -> Iterator[list[dict[str, Any]]]:
+        """The ``_source`` of every mention ``filters`` select, without ``search``, oldest first
+        (then by id), ``batch`` at a time: read `SCAN_PAGE` at a time with ``search_after`` in
+        one point in time (`ElasticIndices.pages`), so memory stays flat however many."""
         self.indices.fresh(self.alias)
-        for hits in self.indices.pages(
+        pages = self.indices.pages(
             "read mentions",
-            index=self.alias,
+            self.alias,
+            point_in_time=True,
             query=filters_query(filters),
             sort=[{"published": "asc"}, {"id": "asc"}],
-            size=batch,
+            size=min(MAX_WINDOW, max(batch, SCAN_PAGE)),
             track_total_hits=False,
-        ):
-            yield [from_document(dict(h["_source"])) for h in hits]
+            source_excludes=["search"],  # as long as the mention again: never read back here
+            filter_path=["hits.hits._source"],
+        )
+        with closing(pages):  # closes the point in time if the caller stops early
+            held: list[dict[str, Any]] = []
+            for hits in pages:
+                held += [hit["_source"] for hit in hits]
+                full = len(held) - len(held) % batch
+                for start in range(0, full, batch):
+                    yield held[start : start + batch]
+                held = held[full:]
+            if held:
+                yield held
 
-    def _aggregate(self, filters: Filters, aggs: dict[str, Any], *also: Query) -> dict[str, Any]:
-        """Run ``aggs`` over the mentions ``filters`` (and the queries ``also``) select."""
+    def _aggregate(
+        self, filters: Filters, aggs: dict[str, Any], *also: Query, total: bool = False
+    ) -> dict[str, Any]:
+        """Run ``aggs`` over the mentions ``filters`` (and the queries ``also``) select; with
+        ``total``, their exact count too, as ``total``."""
         self.indices.fresh(self.alias)
         query = filters_query(filters)
         if also:
             query = {"bool": {"filter": [query, *also]}}
-        found = self.indices.search("aggregate", index=self.alias, query=query, aggs=aggs, size=0)
-        return dict(found["aggregations"])
+        found = self.indices.search(
+            "aggregate",
+            index=self.alias,
+            query=query,
+            aggs=aggs,
+            size=0,
+            track_total_hits=total,
+            filter_path=["aggregations", "hits.total"],
+        )
+        aggregations = dict(found.get("aggregations", {}))
+        if total:
+            aggregations["total"] = int(found["hits"]["total"]["value"])
+        return aggregations
 
     def timeline(
         self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
     ) -> list[Bucket]:
-        step = int(interval.total_seconds() * 1000)
-        if step <= 0:
-            raise ValueError("the timeline interval must be positive")
-        sentiment = {
-            "terms": {"field": "search.sentiment", "size": 10},
-            "aggs": _clusters(distinct),
-        }
-        aggs = {
-            "time": {
-                "date_histogram": {
-                    "field": "published",
-                    "fixed_interval": f"{step}ms",
-                    "min_doc_count": 0,
-                },
-                "aggs": {"sentiment": sentiment},
-            }
-        }
-        buckets = self._aggregate(filters, aggs)["time"]["buckets"]
-        return [
-            Bucket(
-                from_epoch_ms(b["key"]),
-                {s["key"]: _counted(s, distinct) for s in b["sentiment"]["buckets"]},
-            )
-            for b in buckets
-        ]
+        found = self._aggregate(filters, {"time": _timeline_agg(interval, distinct)})
+        return _timeline(found["time"], distinct)
 
     def top(
         self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
     ) -> list[TermCount]:
         """See `MentionStore.top`. Like any ``terms`` aggregation over several shards, counts
         near the end of a long list may be a little low (``store.elastic.shards`` > 1)."""
-        terms: dict[str, Any] = {"field": _FACETS[facet], "size": limit}
-        if distinct:
-            terms["order"] = [{"clusters": "desc"}, {"_key": "asc"}]
-        aggs = {"top": {"terms": terms, "aggs": _clusters(distinct)}}
-        buckets = self._aggregate(filters, aggs)["top"]["buckets"]
-        found = [TermCount(b["key"], _counted(b, distinct)) for b in buckets]
+        found = self._aggregate(filters, {"top": _top_agg(facet, limit, distinct)})
+        return self._top(filters, facet, found["top"], distinct)
+
+    def figures(
+        self,
+        filters: Filters,
+        *,
+        interval: timedelta | None = None,
+        facets: Sequence[Facet] = (),
+        limit: int = 10,
+        distinct: Distinct = None,
+    ) -> Figures:
+        """See `MentionStore.figures`: one search whose aggregations are those of `count`,
+        `timeline` and `top`, side by side, so the numbers are theirs. (Entities take a second
+        request, as in `top`, for the names they are shown by.)"""
+        aggs: dict[str, Any] = _clusters(distinct)
+        if interval:
+            aggs["time"] = _timeline_agg(interval, distinct)
+        for facet in facets:
+            aggs[f"top-{facet}"] = _top_agg(facet, limit, distinct)
+        found = self._aggregate(filters, aggs, total=distinct is None)
+        return Figures(
+            total=_counted(found, distinct) if distinct else found["total"],
+            timeline=_timeline(found["time"], distinct) if interval else [],
+            tops={f: self._top(filters, f, found[f"top-{f}"], distinct) for f in facets},
+        )
+
+    def _top(
+        self, filters: Filters, facet: Facet, agg: dict[str, Any], distinct: Distinct
+    ) -> list[TermCount]:
+        """The values of a `_top_agg`'s answer, entities under the names they are shown by."""
+        found = [TermCount(b["key"], _counted(b, distinct)) for b in agg["buckets"]]
         if facet == "entity" and found:
             names = self._entity_names(filters, [t.key for t in found])
             found = [TermCount(names.get(t.key, t.key), t.count) for t in found]

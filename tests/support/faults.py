@@ -4,7 +4,9 @@
   new ones (the server looks down), `restore()` brings the route back on the same port.
 - `ElasticFaults` is an HTTP proxy in front of Elasticsearch that answers like a throttled
   cluster: it rejects the first documents of the next bulk requests with 429, item by item, as
-  Elasticsearch does when its write queue is full, and forwards everything else.
+  Elasticsearch does when its write queue is full, and forwards everything else. It logs the
+  requests it forwards (``requests``), and can answer like a cluster without points in time
+  (``points_in_time = False``).
 """
 
 from __future__ import annotations
@@ -106,6 +108,9 @@ class ElasticFaults(LoopbackServer):
         self.bulk_requests = 0
         self._to_reject = 0
         self._lock = threading.Lock()
+        self.requests: list[tuple[str, str]] = []
+        """(method, path without the query) of each request, in order."""
+        self.points_in_time = True
 
     def throttle(self, documents: int) -> None:
         """Reject the next ``documents`` documents written with 429."""
@@ -118,6 +123,14 @@ class ElasticFaults(LoopbackServer):
 
     def handle(self, request: Request) -> Reply:
         body = request.body
+        path = request.path.split("?")[0]
+        with self._lock:
+            self.requests.append((request.method, path))
+        if not self.points_in_time and (path.endswith("/_pit") or path == "/_pit"):
+            # What a cluster answers for an endpoint it does not have.
+            error = f"no handler found for uri [{request.path}] and method [{request.method}]"
+            headers = {"X-Elastic-Product": "Elasticsearch", "content-type": "application/json"}
+            return _reply(400, headers, json.dumps({"error": error, "status": 400}).encode())
         rejected: list[dict[str, Any]] = []
         if request.path.split("?")[0].endswith("/_bulk"):
             self.bulk_requests += 1

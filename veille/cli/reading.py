@@ -40,8 +40,8 @@ def search(
     """Search stored mentions with the query language, e.g. '"service client" NEAR/5 acme'."""
     with read_only(), state.app() as app:
         if everything:
-            for batch in app.store.scan(filters):
-                click.echo("\n".join(mention_json(m) for m in batch))
+            for lines in app.store.export(filters):
+                click.echo("\n".join(lines))
             return
         order = cast(Literal["date", "relevance"], sort)
         result = app.store.search(filters, sort=order, page=page, size=size)
