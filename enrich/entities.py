@@ -95,6 +95,12 @@ class EntityExtractor:
             self._pipelines[key] = self._load(key)
         return self._pipelines[key]
 
+    def warm_up(self) -> None:
+        """Load every pipeline now rather than on first use: the configured models, and the
+        ruler alone for the other languages."""
+        for lang in (*self.models, _FALLBACK_LANG):
+            self.pipeline(lang)
+
     def _load(self, key: str) -> Language:
         import spacy
         from spacy.tokens import Token

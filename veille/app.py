@@ -155,8 +155,7 @@ class App(Closing):
         takes seconds), e.g. in a background thread while sources are being read."""
         _ = self.sentiment
         if self.entities is not None:
-            for lang in self.entities.models:
-                self.entities.pipeline(lang)
+            self.entities.warm_up()
 
     def enrich_stage(self) -> EnrichStage:
         from enrich.brands import BrandMatcher
