@@ -128,6 +128,17 @@ def _enrich_children(parent: int) -> list[int]:
     return found
 
 
+def _members(bus: LocalLogBus, group: str) -> set[int]:
+    """The processes that are members of ``group`` on the raw topic (a member is named
+    ``host:pid:nonce``)."""
+    rows = (
+        bus.connection()
+        .execute("SELECT member FROM members WHERE grp = ? AND topic = ?", (group, "mentions.raw"))
+        .fetchall()
+    )
+    return {int(member.split(":")[1]) for (member,) in rows}
+
+
 def _running(pid: int) -> bool:
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -161,10 +172,15 @@ def test_veille_run_with_two_enrich_process_count_stores_every_mention_once(
             children = _enrich_children(run.pid)
             store = SqliteStore(data / "veille.db")
             bus = LocalLogBus(data / "bus.db")
+            # Each process is a member of the enrich group, and no other consumer is: the
+            # group's partitions are shared between the two.
+            wait_for(
+                lambda: _members(bus, "enrich") == set(children), 60, "both in the enrich group"
+            )
             wait_for(lambda: store.count(Filters()) >= FEEDS * PER_FEED, 120, "every mention")
             wait_for(lambda: bus.lag("mentions.enriched", "index") == 0, 30, "the index")
-            # Both processes took part: the group's partitions were shared between them.
             assert bus.lag("mentions.raw", "enrich") == 0
+            assert _members(bus, "enrich") == set(children)
             run.send_signal(signal.SIGTERM)
             started = time.monotonic()
             assert run.wait(STOP_WITHIN_S + 10) == 0, log_path.read_text()[-3000:]
@@ -226,3 +242,28 @@ def test_a_dead_enrich_process_stops_veille_run_and_the_next_start_loses_nothing
         log.close()
     assert len(stored) == len(set(stored))
     assert set(stored) == _expected()
+
+
+@pytest.mark.slow
+def test_an_enrich_process_that_cannot_start_stops_veille_run(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    config = write_config(
+        {
+            "data_dir": str(tmp_path / "data"),
+            "brands": [{"name": "Acme", "query": "acme"}],
+            "enrich": {"workers": 2, "entities": {"models": {"fr": "fr_no_such_model"}}},
+        }
+    )
+    run = subprocess.run(
+        [sys.executable, "-m", "veille.cli", "--config", str(config), "run"],
+        capture_output=True,
+        timeout=STOP_WITHIN_S + 60,
+        check=False,
+    )
+    err = run.stderr.decode()
+    assert run.returncode == 1, err[-3000:]
+    # Said through logging (which masks secrets), once per process, then the rule applies.
+    assert re.search(r"ERROR +veille: enrich-\d stopped on an error", err), err[-3000:]
+    assert "cannot load spaCy model 'fr_no_such_model'" in err
+    assert re.search(r"enrich-\d ended \(exit code 1\)", err)

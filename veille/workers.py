@@ -26,6 +26,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -154,7 +155,13 @@ def _process_main(target: ProcessTarget, args: tuple[Any, ...], until_idle: bool
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     _stop_with_parent(stop)
-    target(stop, until_idle, *args)
+    try:
+        target(stop, until_idle, *args)
+    except Exception:
+        # Through logging, which masks secrets (the target sets it up first), rather than the
+        # bare traceback multiprocessing would print.
+        log.exception("%s stopped on an error", multiprocessing.current_process().name)
+        sys.exit(1)
 
 
 class Processes:
