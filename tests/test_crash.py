@@ -16,9 +16,10 @@ import pytest
 from index.sqlite import SqliteStore
 from ingest.locallog import LocalLogBus
 from ingest.store import Filters
+from tests.support.news import acme_news
 from tests.support.waiting import wait_for
 from veille.app import App
-from veille.demo.web import Response, Routes, Web
+from veille.demo.web import Routes, Web
 from veille.settings import load_settings
 
 FEEDS = 12
@@ -26,20 +27,13 @@ PER_FEED = 6
 
 
 def _routes() -> Routes:
-    routes: Routes = {}
-    for f in range(FEEDS):
-        items = "".join(
-            f"<item><title>Acme nouvelle {f}-{i}</title><link>http://news.example/{f}/{i}</link>"
-            f"<description>Acme est {'génial' if i % 2 else 'décevant'} ({f}-{i})</description>"
-            "<pubDate>Mon, 16 Nov 2026 10:00:00 +0000</pubDate></item>"
-            for i in range(PER_FEED)
-        )
-        body = f'<rss version="2.0"><channel><title>F{f}</title>{items}</channel></rss>'
-        # Slow answers, all on one host: polling takes seconds, so the kill lands mid-way.
-        routes[("news.example", f"/feed{f}.xml")] = Response.text(
-            body, "application/rss+xml", delay=0.25
-        )
-    return routes
+    # Slow answers, all on one host: polling takes seconds, so the kill lands mid-way.
+    return acme_news(
+        FEEDS,
+        PER_FEED,
+        0.25,
+        lambda f, i: f"Acme est {'génial' if i % 2 else 'décevant'} ({f}-{i})",
+    )
 
 
 def _config(web: Web, data: Path) -> dict[str, Any]:

@@ -20,9 +20,10 @@ from index.sqlite import SqliteStore
 from ingest.errors import ConfigError
 from ingest.locallog import LocalLogBus
 from ingest.store import Filters
+from tests.support.news import acme_news
 from tests.support.waiting import wait_for
 from veille import workers
-from veille.demo.web import Response, Routes, Web
+from veille.demo.web import Routes, Web
 from veille.settings import Settings, load_settings
 from veille.workers import STOP_WITHIN_S, enrich_process_count
 
@@ -72,20 +73,15 @@ def test_enrich_workers_setting(
 
 
 def _routes() -> Routes:
-    routes: Routes = {}
-    for f in range(FEEDS):
-        items = "".join(
-            f"<item><title>Acme nouvelle {f}-{i}</title><link>http://news.example/{f}/{i}</link>"
-            f"<description>Acme est {'génial' if i % 2 else 'décevant'} ({f}-{i}), "
-            f"{'vraiment' if i % 3 else 'pas du tout'} ce que j'attendais</description>"
-            "<pubDate>Mon, 16 Nov 2026 10:00:00 +0000</pubDate></item>"
-            for i in range(PER_FEED)
-        )
-        body = f'<rss version="2.0"><channel><title>F{f}</title>{items}</channel></rss>'
-        routes[("news.example", f"/feed{f}.xml")] = Response.text(
-            body, "application/rss+xml", delay=0.2
-        )
-    return routes
+    return acme_news(
+        FEEDS,
+        PER_FEED,
+        0.2,
+        lambda f, i: (
+            f"Acme est {'génial' if i % 2 else 'décevant'} ({f}-{i}), "
+            f"{'vraiment' if i % 3 else 'pas du tout'} ce que j'attendais"
+        ),
+    )
 
 
 def _config(web: Web, data: Path) -> dict[str, Any]:
@@ -104,6 +100,14 @@ def _config(web: Web, data: Path) -> dict[str, Any]:
         # No spaCy: two processes loading it would only slow the test down.
         "enrich": {"workers": 2, "entities": {"enabled": False}},
     }
+
+
+def _prepared(
+    tmp_path: Path, web: Callable[[Routes], Web], write_config: Callable[..., Path]
+) -> tuple[Path, Path, Path]:
+    """The data folder, the configuration and the log file of a ``veille run`` test."""
+    data = tmp_path / "data"
+    return data, write_config(_config(web(_routes()), data)), tmp_path / "run.log"
 
 
 def _start(config: Path, log: BinaryIO) -> subprocess.Popen[bytes]:
@@ -161,10 +165,7 @@ def _expected() -> set[str]:
 def test_veille_run_with_two_enrich_process_count_stores_every_mention_once(
     tmp_path: Path, web: Callable[[Routes], Web], write_config: Callable[..., Path]
 ) -> None:
-    site = web(_routes())
-    data = tmp_path / "data"
-    config = write_config(_config(site, data))
-    log_path = tmp_path / "run.log"
+    data, config, log_path = _prepared(tmp_path, web, write_config)
     with log_path.open("ab") as log:
         run = _start(config, log)
         try:
@@ -204,10 +205,7 @@ def test_veille_run_with_two_enrich_process_count_stores_every_mention_once(
 def test_a_dead_enrich_process_stops_veille_run_and_the_next_start_loses_nothing(
     tmp_path: Path, web: Callable[[Routes], Web], write_config: Callable[..., Path]
 ) -> None:
-    site = web(_routes())
-    data = tmp_path / "data"
-    config = write_config(_config(site, data))
-    log_path = tmp_path / "run.log"
+    data, config, log_path = _prepared(tmp_path, web, write_config)
     log = log_path.open("ab")
     first = second = _start(config, log)
     store = SqliteStore(data / "veille.db")
