@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 
@@ -20,7 +20,7 @@ from index.sqlite import SqliteStore
 from ingest.errors import ConfigError
 from ingest.locallog import LocalLogBus
 from ingest.store import Filters
-from tests.support.news import acme_news
+from tests.support.news import acme_news, acme_sources, start_veille_run
 from tests.support.waiting import wait_for
 from veille import workers
 from veille.demo.web import Routes, Web
@@ -89,13 +89,7 @@ def _config(web: Web, data: Path) -> dict[str, Any]:
         "data_dir": str(data),
         "log_level": "INFO",
         "brands": [{"name": "Acme", "query": "acme"}],
-        "sources": {
-            "feeds": [
-                {"name": f"feed{f}", "url": f"http://news.example/feed{f}.xml", "interval": "1h"}
-                for f in range(FEEDS)
-            ],
-            "http": {"proxy": web.proxy, "host_delay": "0s"},
-        },
+        "sources": acme_sources(web, FEEDS),
         "runner": {"poll_timeout": "0.2s", "batch_size": 20},
         # No spaCy: two processes loading it would only slow the test down.
         "enrich": {"workers": 2, "entities": {"enabled": False}},
@@ -108,14 +102,6 @@ def _prepared(
     """The data folder, the configuration and the log file of a ``veille run`` test."""
     data = tmp_path / "data"
     return data, write_config(_config(web(_routes()), data)), tmp_path / "run.log"
-
-
-def _start(config: Path, log: BinaryIO) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "veille.cli", "--config", str(config), "run"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def _enrich_children(parent: int) -> list[int]:
@@ -167,7 +153,7 @@ def test_veille_run_with_two_enrich_process_count_stores_every_mention_once(
 ) -> None:
     data, config, log_path = _prepared(tmp_path, web, write_config)
     with log_path.open("ab") as log:
-        run = _start(config, log)
+        run = start_veille_run(config, log)
         try:
             wait_for(lambda: len(_enrich_children(run.pid)) == 2, 60, "two enrich processes")
             children = _enrich_children(run.pid)
@@ -207,7 +193,7 @@ def test_a_dead_enrich_process_stops_veille_run_and_the_next_start_loses_nothing
 ) -> None:
     data, config, log_path = _prepared(tmp_path, web, write_config)
     log = log_path.open("ab")
-    first = second = _start(config, log)
+    first = second = start_veille_run(config, log)
     store = SqliteStore(data / "veille.db")
     try:
         wait_for(lambda: len(_enrich_children(first.pid)) == 2, 60, "two enrich processes")
@@ -220,7 +206,7 @@ def test_a_dead_enrich_process_stops_veille_run_and_the_next_start_loses_nothing
         assert re.search(r"enrich-\d ended \(killed by signal 9\)", log_path.read_text())
 
         # The next start replays what was in flight; killed itself, its processes follow it.
-        second = _start(config, log)
+        second = start_veille_run(config, log)
         wait_for(lambda: len(_enrich_children(second.pid)) == 2, 60, "two enrich processes")
         orphans = _enrich_children(second.pid)
         wait_for(lambda: store.count(Filters()) >= FEEDS * PER_FEED, 120, "every mention")
