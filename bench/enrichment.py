@@ -15,8 +15,8 @@ matching, each sentiment backend,
 entities (spaCy ``fr_core_news_md`` NER on French texts, the brands' entity ruler alone on
 English ones), near-duplicate clusters and author influence (both on a SQLite store in a
 temporary directory), then the whole enrich stage (`EnrichStage.process`) with the lexicon
-backend, without and with entities. It prints mentions/s for each and the process's peak RSS
-after each.
+backend, without and with entities, and the share of each step in it (`EnrichStage.seconds`,
+warm-up batch included). It prints mentions/s for each and the process's peak RSS after each.
 
 Sentiment backends other than the lexicon need a model: ``--trained MODEL`` (a file from
 ``veille sentiment train``), ``--transformers DIR`` (a local model directory), or
@@ -218,6 +218,11 @@ def main() -> None:
             )
             name = "with entities (spaCy)" if with_entities else "without entities"
             timed(name, workload, args.batch, stage.process)
+            total = sum(stage.seconds.values())
+            print(
+                f"  {'':<40} where the time goes: "
+                + ", ".join(f"{k} {v / total:.0%}" for k, v in stage.seconds.items() if v)
+            )
     print(f"\nPeak RSS: {peak_mib():,.0f} MiB")
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from ingest.errors import ConfigError
@@ -58,8 +59,14 @@ def ruler_patterns(brands: Sequence[Brand]) -> list[dict[str, Any]]:
     return patterns
 
 
+@lru_cache(maxsize=100_000)
+def _fold_word(text: str) -> str:
+    # Words repeat (Zipf): each distinct one is folded once per process.
+    return fold(text) or text.lower()
+
+
 def _folded(token: Any) -> str:
-    return fold(token.text) or token.lower_
+    return _fold_word(token.text)
 
 
 class EntityExtractor:
@@ -87,6 +94,12 @@ class EntityExtractor:
         if key not in self._pipelines:
             self._pipelines[key] = self._load(key)
         return self._pipelines[key]
+
+    def warm_up(self) -> None:
+        """Load every pipeline now rather than on first use: the configured models, and the
+        ruler alone for the other languages."""
+        for lang in (*self.models, _FALLBACK_LANG):
+            self.pipeline(lang)
 
     def _load(self, key: str) -> Language:
         import spacy

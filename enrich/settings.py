@@ -129,5 +129,7 @@ class EnrichSettings(Strict):
     entities: EntitySettings = EntitySettings()
     influence: InfluenceSettings = InfluenceSettings()
     duplicates: DuplicateSettings = DuplicateSettings()
-    workers: Annotated[int, Field(ge=1, le=64)] = 1
-    """Enrich worker processes that ``veille enrich`` starts (each one a consumer-group member)."""
+    workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
+    """Enrich worker processes that ``veille run`` and ``veille enrich`` start, each one a member
+    of the enrich consumer group: ``auto`` or 0 for one per core (at most ``bus.partitions``:
+    a member without a partition would idle)."""

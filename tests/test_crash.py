@@ -5,20 +5,19 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 import pytest
 
 from index.sqlite import SqliteStore
 from ingest.locallog import LocalLogBus
 from ingest.store import Filters
+from tests.support.news import acme_news, acme_sources, start_veille_run
 from tests.support.waiting import wait_for
 from veille.app import App
-from veille.demo.web import Response, Routes, Web
+from veille.demo.web import Routes, Web
 from veille.settings import load_settings
 
 FEEDS = 12
@@ -26,43 +25,22 @@ PER_FEED = 6
 
 
 def _routes() -> Routes:
-    routes: Routes = {}
-    for f in range(FEEDS):
-        items = "".join(
-            f"<item><title>Acme nouvelle {f}-{i}</title><link>http://news.example/{f}/{i}</link>"
-            f"<description>Acme est {'génial' if i % 2 else 'décevant'} ({f}-{i})</description>"
-            "<pubDate>Mon, 16 Nov 2026 10:00:00 +0000</pubDate></item>"
-            for i in range(PER_FEED)
-        )
-        body = f'<rss version="2.0"><channel><title>F{f}</title>{items}</channel></rss>'
-        # Slow answers, all on one host: polling takes seconds, so the kill lands mid-way.
-        routes[("news.example", f"/feed{f}.xml")] = Response.text(
-            body, "application/rss+xml", delay=0.25
-        )
-    return routes
+    # Slow answers, all on one host: polling takes seconds, so the kill lands mid-way.
+    return acme_news(
+        FEEDS,
+        PER_FEED,
+        0.25,
+        lambda f, i: f"Acme est {'génial' if i % 2 else 'décevant'} ({f}-{i})",
+    )
 
 
 def _config(web: Web, data: Path) -> dict[str, Any]:
     return {
         "data_dir": str(data),
         "brands": [{"name": "Acme", "query": "acme"}],
-        "sources": {
-            "feeds": [
-                {"name": f"feed{f}", "url": f"http://news.example/feed{f}.xml", "interval": "1h"}
-                for f in range(FEEDS)
-            ],
-            "http": {"proxy": web.proxy, "host_delay": "0s"},
-        },
+        "sources": acme_sources(web, FEEDS),
         "runner": {"poll_timeout": "0.2s"},
     }
-
-
-def _start(config: Path, log: BinaryIO) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "veille.cli", "--config", str(config), "run"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 @pytest.mark.slow
@@ -82,7 +60,7 @@ def test_sigkill_mid_poll_then_restart_stores_every_mention_once(
     config = write_config(_config(site, data), "crash.yaml")
     log_path = tmp_path / "run.log"
     log = log_path.open("ab")
-    first = second = _start(config, log)
+    first = second = start_veille_run(config, log)
     bus = LocalLogBus(data / "bus.db")
     try:
         wait_for(lambda: sum(bus.end_offsets("mentions.raw").values()) > 0, 60, "a first feed")
@@ -91,7 +69,7 @@ def test_sigkill_mid_poll_then_restart_stores_every_mention_once(
         published = sum(bus.end_offsets("mentions.raw").values())
         assert 0 < published < FEEDS * PER_FEED, "the kill should land in the middle of polling"
 
-        second = _start(config, log)
+        second = start_veille_run(config, log)
         store = SqliteStore(data / "veille.db")
         wait_for(lambda: store.count(Filters()) >= len(expected), 90, "the restarted run")
         wait_for(lambda: bus.lag("mentions.enriched", "index") == 0, 30, "the index to catch up")

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ingest.counters import SqliteCounters
     from ingest.runner import Stage, StageRunner
     from ingest.store import Store
+    from veille.workers import Processes
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,7 @@ class App(Closing):
         takes seconds), e.g. in a background thread while sources are being read."""
         _ = self.sentiment
         if self.entities is not None:
-            for lang in self.entities.models:
-                self.entities.pipeline(lang)
+            self.entities.warm_up()
 
     def enrich_stage(self) -> EnrichStage:
         from enrich.brands import BrandMatcher
@@ -345,8 +345,23 @@ class App(Closing):
         workers = [Worker("poll", self.feed_poller().run)]
         if self.settings.sources.sites:
             workers.append(Worker("crawl", self.crawl_runner().run))
-        workers += [Worker(step.name, self.loop(step.name).run) for step in self.steps()]
+        for step in self.steps():
+            loop = self.enrich_loop() if step.name == "enrich" else self.loop(step.name)
+            workers.append(Worker(step.name, loop.run))
         return workers
+
+    def enrich_loop(self) -> Loop:
+        """``veille run``'s enrich: `enrich.workers` processes (one per core by default), each
+        a member of the enrich consumer group, supervised from a thread of this process; a
+        single one runs in a thread of this process itself."""
+        from veille.workers import enrich_process_count
+
+        count, why = enrich_process_count(self.settings)
+        log.info("enrich: %d process%s (%s)", count, "es" if count > 1 else "", why)
+        if count == 1:
+            return self.loop("enrich")
+        level = logging.getLevelName(logging.getLogger().getEffectiveLevel())
+        return enrich_processes(self.settings, count, level)
 
     def drain(self, stop: threading.Event | None = None) -> None:
         """Run each stage until its input topic is empty (for the demo and tests); alerts also
@@ -368,6 +383,28 @@ class App(Closing):
         ):
             if name in self.__dict__:
                 self.__dict__[name].close()
+
+
+def enrich_processes(settings: Settings, count: int, log_level: str | None = None) -> Processes:
+    """``count`` enrich worker processes on ``settings``, each a member of the enrich consumer
+    group that loads its models once."""
+    from veille.workers import Processes
+
+    return Processes("enrich", count, run_enrich_process, (settings, log_level))
+
+
+def run_enrich_process(
+    stop: threading.Event, until_idle: bool, settings: Settings, log_level: str | None
+) -> None:
+    """What each enrich process runs (see `enrich_processes`)."""
+    from veille.logs import setup_logging
+
+    setup_logging(log_level or settings.log_level, secret_values(settings))
+    with App(settings) as app:
+        # Models load before the process joins the group: a member that takes seconds over its
+        # first batch would keep its partitions waiting meanwhile.
+        app.warm_up()
+        app.runner("enrich").run(stop, until_idle=until_idle)
 
 
 PIPELINE = (

@@ -11,7 +11,7 @@ import click
 
 from veille.cli.common import State, pass_state
 from veille.output import table
-from veille.workers import run_enrich_processes, run_workers, stop_on_signals
+from veille.workers import enrich_process_count, run_processes, run_workers, stop_on_signals
 
 
 @click.command()
@@ -42,9 +42,12 @@ def _run_stage(state: State, name: str, once: bool) -> None:
 @pass_state
 def enrich(state: State, once: bool, workers: int | None) -> None:
     """Run the enrich worker: mentions.raw -> mentions.enriched."""
-    workers = workers or state.settings.enrich.workers
-    if workers > 1:
-        sys.exit(run_enrich_processes(state.config, state.log_level, workers, once))
+    count, why = (workers, "--workers") if workers else enrich_process_count(state.settings)
+    if count > 1:
+        from veille.app import enrich_processes
+
+        processes = enrich_processes(state.settings, count, state.log_level)
+        sys.exit(run_processes(processes, once, why))
     _run_stage(state, "enrich", once)
 
 
