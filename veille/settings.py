@@ -41,6 +41,7 @@ from ingest.errors import ConfigError
 from ingest.secrets import Masker, leaves, secrets_in, url_password, url_secrets
 from ingest.settings import Brand, BusSettings, RunnerSettings, TimeZone, require_unique
 from veille import backends
+from veille.reports.settings import AgencySettings
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,7 @@ class Settings(BaseSettings):
     runner: RunnerSettings = RunnerSettings()
     enrich: EnrichSettings = EnrichSettings()
     alerts: AlertSettings = AlertSettings()
+    agency: AgencySettings = AgencySettings()
 
     @classmethod
     def settings_customise_sources(
@@ -284,6 +286,9 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             path = channel.get("path", "-")
             if isinstance(path, str) and path != "-":
                 channel["path"] = _absolute(path, base, f"alerts.channels.{name}.path")
+    agency = _section(data, "agency")
+    if agency and isinstance(agency.get("logo"), str):
+        agency["logo"] = _absolute(agency["logo"], base, "agency.logo")
 
 
 def _dotted(path: Path_) -> str:

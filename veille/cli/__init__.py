@@ -34,7 +34,7 @@ COMMANDS = {
     "index": "veille.cli.pipeline:index",
     "alerts": "veille.cli.alerts:alerts",
     "search": "veille.cli.reading:search",
-    "report": "veille.cli.reading:report",
+    "report": "veille.cli.reports:report",
     "status": "veille.cli.reading:status",
     "dead": "veille.cli.reading:dead",
     "authors": "veille.cli.authors:authors",
