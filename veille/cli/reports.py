@@ -124,8 +124,8 @@ def report(
 @click.option(
     "--out",
     type=click.Path(dir_okay=True, path_type=Path),
-    help="A file, or a directory to write it in (default: DATA_DIR/reports/); '-' prints md "
-    "and json.",
+    help="A file, or a directory to write it in (default: DATA_DIR/reports/); - prints md, "
+    "html and json.",
 )
 @click.option("--lang", type=click.Choice(["fr", "en"]), help="Default: agency.language (fr).")
 @click.option("--top", "limit", type=click.IntRange(1, 50), default=10, show_default=True)
@@ -155,7 +155,7 @@ def weekly(
         built = build_report(app, brands, period, lang=lang, limit=limit)
     data = render(built, fmt)
     if str(out) == "-":
-        if fmt not in ("md", "json"):
+        if fmt in ("pdf", "xlsx"):
             raise click.UsageError(f"--out -: a {fmt} report needs a file")
         click.echo(data.decode(), nl=False)
         return

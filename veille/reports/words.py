@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
@@ -186,6 +187,11 @@ class Words:
         self.lang = lang if lang in WORDS else "en"
         self.locale = LOCALES[self.lang]
         self.zone = zone
+        # The locale's own percent pattern (``#,##0 %`` in French, ``#,##0%`` in English) with
+        # the decimals a report needs.
+        pattern = Locale.parse(self.locale).percent_formats[None].pattern
+        self._percent = pattern.replace("0", "0.0", 1) if "0.0" not in pattern else pattern
+        self._whole_percent = pattern
 
     def __call__(self, key: str, **values: object) -> str:
         return WORDS[self.lang][key].format(**values)
@@ -198,7 +204,7 @@ class Words:
         )
 
     def percent(self, value: float | None) -> str:
-        return "–" if value is None else format_percent(value, "#,##0.0 %", locale=self.locale)
+        return "–" if value is None else format_percent(value, self._percent, locale=self.locale)
 
     def signed(self, value: float | None) -> str:
         """A net sentiment from -1 to 1, written -100 to +100."""
@@ -219,7 +225,7 @@ class Words:
         if before == 0:
             return "–" if now == 0 else "+∞"
         ratio = (now - before) / before
-        text = format_percent(ratio, "#,##0 %", locale=self.locale)
+        text = format_percent(ratio, self._whole_percent, locale=self.locale)
         return ("+" if ratio > 0 else "") + text
 
     def day(self, value: date) -> str:

@@ -15,6 +15,38 @@ from veille.reports.weekly import WeeklyReport
 
 Cell = str | int | float | date | datetime | None
 
+SHEETS = {
+    "fr": {
+        "headline": "Synthèse",
+        "timeline": "Jours",
+        "share_of_voice": "Part de voix",
+        "top_sources": "Sources",
+        "top_sites": "Sites",
+        "top_authors": "Auteurs",
+        "influencers": "Influenceurs",
+        "stories": "Sujets",
+        "mentions": "Mentions",
+        "terms": "Termes",
+        "incidents": "Incidents",
+        "completeness": "Complétude",
+    },
+    "en": {
+        "headline": "Summary",
+        "timeline": "Days",
+        "share_of_voice": "Share of voice",
+        "top_sources": "Sources",
+        "top_sites": "Sites",
+        "top_authors": "Authors",
+        "influencers": "Influencers",
+        "stories": "Stories",
+        "mentions": "Mentions",
+        "terms": "Terms",
+        "incidents": "Incidents",
+        "completeness": "Completeness",
+    },
+}
+"""Sheet names: short, since Excel cuts them at 31 characters."""
+
 
 class _Book:
     def __init__(self, view: View) -> None:
@@ -45,7 +77,7 @@ class _Book:
         rows: Sequence[Sequence[Cell]],
         kinds: Sequence[str | None],
     ) -> Any:
-        sheet = self.book.add_worksheet(name[:31])
+        sheet = self.book.add_worksheet(name)
         widths = [len(h) + 2 for h in headers]
         for col, title in enumerate(headers):
             sheet.write_string(0, col, title, self.header)
@@ -82,9 +114,10 @@ def xlsx(report: WeeklyReport) -> bytes:
     view = View(report)
     w = view.words
     book = _Book(view)
+    sheets = SHEETS[w.lang]
     sections = report.sections
     book.sheet(
-        w("headline"),
+        sheets["headline"],
         [w("name"), w("figure"), w("this_period"), w("previous_period")],
         [
             [s.name, w(key), now, before]
@@ -94,7 +127,7 @@ def xlsx(report: WeeklyReport) -> bytes:
         [None, None, "num", "num"],
     )
     daily = book.sheet(
-        w("timeline"),
+        sheets["timeline"],
         [w("name"), w("day"), w("negative"), w("neutral"), w("positive"), w("total")],
         [
             [s.name, day, c["negative"], c["neutral"], c["positive"], c["total"]]
@@ -106,7 +139,7 @@ def xlsx(report: WeeklyReport) -> bytes:
     if sections:
         _chart(book, daily, len(sections[0].figures.days), w)
     book.sheet(
-        w("share_of_voice"),
+        sheets["share_of_voice"],
         [
             w("name"),
             w("name"),
@@ -139,13 +172,13 @@ def xlsx(report: WeeklyReport) -> bytes:
     )
     for facet, key in facets:
         book.sheet(
-            w(key),
+            sheets[key],
             [w("name"), w(facet), w("mentions")],
             [[s.name, t.key, t.count] for s in sections for t in s.figures.tops.get(facet, [])],
             [None, None, "int"],
         )
     book.sheet(
-        w("influencers"),
+        sheets["influencers"],
         [w("name"), w("author"), w("site"), w("followers"), w("mentions"), w("link")],
         [
             [s.name, i.name, i.site, i.followers, i.mentions, i.url]
@@ -155,7 +188,7 @@ def xlsx(report: WeeklyReport) -> bytes:
         [None, None, None, "int", "int", None],
     )
     book.sheet(
-        w("stories"),
+        sheets["stories"],
         [w("name"), w("story"), w("outlets"), w("mentions"), w("first"), w("published"), w("link")],
         [
             [s.name, x.title, x.outlets, x.mentions, x.first_site, x.first_published, x.url]
@@ -165,7 +198,7 @@ def xlsx(report: WeeklyReport) -> bytes:
         [None, None, "int", "int", None, "time", None],
     )
     book.sheet(
-        w("engaging") if len(w("engaging")) <= 31 else "Mentions",
+        sheets["mentions"],
         [
             w("name"),
             w("engagement"),
@@ -188,13 +221,13 @@ def xlsx(report: WeeklyReport) -> bytes:
         [None, None, "time", None, None, None, None, None],
     )
     book.sheet(
-        w("terms"),
+        sheets["terms"],
         [w("name"), w("term"), w("mentions")],
         [[s.name, t.key, t.count] for s in sections for t in s.figures.terms],
         [None, None, "int"],
     )
     book.sheet(
-        w("incidents"),
+        sheets["incidents"],
         [
             w("name"),
             w("started"),
@@ -212,7 +245,7 @@ def xlsx(report: WeeklyReport) -> bytes:
         [None, "time", "time", "time", "time", None, None],
     )
     book.sheet(
-        w("completeness"),
+        sheets["completeness"],
         [w("name"), w("source"), w("day"), w("mentions"), w("gaps")],
         [
             [s.name, c.source, day, n, "✗" if day in c.gaps else ""]
