@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ingest.counters import SqliteCounters
     from ingest.runner import Stage, StageRunner
     from ingest.store import Store
+    from veille.reports.schedule import ReportsWorker
 
 log = logging.getLogger(__name__)
 
@@ -245,6 +246,12 @@ class App(Closing):
             clock=self.clock,
         )
 
+    def reports_worker(self) -> ReportsWorker:
+        """The loop that produces and delivers the scheduled reports (``reports:``)."""
+        from veille.reports.schedule import ReportsWorker
+
+        return ReportsWorker(self, self.clock)
+
     # -- the pipeline ----------------------------------------------------------------------------
 
     def steps(self) -> tuple[Step, ...]:
@@ -346,6 +353,8 @@ class App(Closing):
         if self.settings.sources.sites:
             workers.append(Worker("crawl", self.crawl_runner().run))
         workers += [Worker(step.name, self.loop(step.name).run) for step in self.steps()]
+        if self.settings.reports:
+            workers.append(Worker("reports", self.reports_worker().run))
         return workers
 
     def drain(self, stop: threading.Event | None = None) -> None:

@@ -35,6 +35,7 @@ COMMANDS = {
     "alerts": "veille.cli.alerts:alerts",
     "search": "veille.cli.reading:search",
     "report": "veille.cli.reports:report",
+    "reports": "veille.cli.reports:reports",
     "status": "veille.cli.reading:status",
     "dead": "veille.cli.reading:dead",
     "authors": "veille.cli.authors:authors",

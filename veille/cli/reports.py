@@ -186,3 +186,161 @@ def _period(zone: Any, week: str | None, since: str | None, until: str | None) -
     if until:
         raise click.UsageError("--until needs --since")
     return Period.last_week(datetime.now(UTC), zone)
+
+
+@click.group()
+def reports() -> None:
+    """The scheduled reports of the ``reports:`` settings: list, show, send, run."""
+
+
+def _schedule(state: State, name: str) -> Any:
+    for schedule in state.settings.reports:
+        if schedule.name == name:
+            return schedule
+    names = ", ".join(r.name for r in state.settings.reports) or "none configured"
+    raise click.BadParameter(f"no report named '{name}' (reports: {names})", param_hint="NAME")
+
+
+@reports.command("list")
+@format_option()
+@pass_state
+def list_reports(state: State, fmt: str) -> None:
+    """Each scheduled report: when it is due, its last period and where it went."""
+    with state.app() as app:
+        worker = app.reports_worker()
+        try:
+            rows: list[dict[str, Any]] = []
+            for s in state.settings.reports:
+                last = worker.db.produced(s.name)[:1]
+                deliveries = worker.db.deliveries(s.name, last[0].period) if last else []
+                rows.append(
+                    {
+                        "name": s.name,
+                        "period": s.period,
+                        "at": s.at,
+                        "brands": s.brands or [b.name for b in state.settings.brands],
+                        "formats": s.formats,
+                        "next": worker.next_due(s).isoformat(),
+                        "last": last[0].period if last else None,
+                        "deliveries": {d.target: d.status for d in deliveries},
+                    }
+                )
+        finally:
+            worker.close()
+    if fmt == "json":
+        for row in rows:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("no scheduled report: add a reports: section to the settings (see README)")
+        return
+    click.echo(
+        table(
+            [
+                [
+                    r["name"],
+                    f"{r['period']} {r['at']}",
+                    ", ".join(r["brands"]),
+                    ", ".join(r["formats"]),
+                    r["next"][:16].replace("T", " "),
+                    r["last"] or "",
+                    ", ".join(f"{t} {s}" for t, s in r["deliveries"].items()),
+                ]
+                for r in rows
+            ],
+            ["name", "when", "brands", "formats", "next due", "last", "deliveries"],
+        )
+    )
+
+
+@reports.command()
+@click.argument("name")
+@click.option("--period", help="2026-W48, 2026-11-30 or 2026-11 (default: the latest produced).")
+@pass_state
+def show(state: State, name: str, period: str | None) -> None:
+    """The files of one report's period, and each delivery's outcome."""
+    schedule = _schedule(state, name)
+    with state.app() as app:
+        worker = app.reports_worker()
+        try:
+            label = _label(schedule, period, worker) if period else None
+            produced = worker.db.produced(schedule.name, label)[:1]
+            if not produced:
+                raise click.ClickException(
+                    f"{name}: nothing produced{f' for {label}' if label else ' yet'}"
+                )
+            made = produced[0]
+            deliveries = worker.db.deliveries(made.name, made.period)
+        finally:
+            worker.close()
+    click.echo(f"{made.name} {made.period}: {made.subject}")
+    click.echo(made.summary)
+    for path in made.files:
+        click.echo(f"  {path}")
+    if deliveries:
+        click.echo("")
+        click.echo(
+            table(
+                [[d.target, d.status, d.attempts, d.at, d.error or ""] for d in deliveries],
+                ["to", "status", "attempts", "at", "error"],
+            )
+        )
+
+
+def _label(schedule: Any, period: str, worker: Any) -> str:
+    from veille.reports.schedule import parse_period
+
+    try:
+        return parse_period(schedule, period, worker.zone(schedule)).label
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+
+
+@reports.command()
+@click.argument("name")
+@click.option("--period", help="2026-W48, 2026-11-30 or 2026-11 (default: the latest due).")
+@pass_state
+def send(state: State, name: str, period: str | None) -> None:
+    """Produce one report's period again and deliver it to every target, now."""
+    from veille.reports.schedule import due_periods, parse_period
+
+    schedule = _schedule(state, name)
+    with state.app() as app:
+        worker = app.reports_worker()
+        try:
+            zone = worker.zone(schedule)
+            chosen = (
+                _parse(parse_period, schedule, period, zone)
+                if period
+                else due_periods(schedule, app.clock.now(), zone, None)[0]
+            )
+            produced = worker.produce(schedule, chosen)
+            worker.deliver(schedule, produced)
+            deliveries = worker.db.deliveries(produced.name, produced.period)
+        finally:
+            worker.close()
+    for path in produced.files:
+        click.echo(str(path))
+    for d in deliveries:
+        click.echo(f"{d.target}: {d.status}" + (f" ({d.error})" if d.error else ""))
+    if any(d.status != "sent" for d in deliveries):
+        raise SystemExit(1)
+
+
+def _parse(parse: Any, schedule: Any, period: str, zone: Any) -> Any:
+    try:
+        return parse(schedule, period, zone)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--period") from None
+
+
+@reports.command("run")
+@click.option("--once", is_flag=True, help="Produce and deliver what is due, then exit.")
+@pass_state
+def run_reports(state: State, once: bool) -> None:
+    """The reports worker alone (scale-out): produces each scheduled report once per period
+    and delivers it (``veille run`` runs it too)."""
+    from veille.workers import stop_on_signals
+
+    with state.app() as app, stop_on_signals() as stop:
+        app.reports_worker().run(stop, until_idle=once)
