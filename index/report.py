@@ -278,7 +278,8 @@ class SourceDays:
     before: int
     """Its mentions over the previous period."""
     gaps: list[date]
-    """Days with no mention although it produced on most days of the previous period."""
+    """Days with no mention although its rate the period before made a silent day unlikely
+    (`GAP_RATE`)."""
 
 
 @dataclass(frozen=True)
@@ -438,7 +439,7 @@ def brand_figures(
         for m in batch:
             before.add(m)
     days = period.days()
-    grew, fell, completeness = _source_changes(now, before, days, limit)
+    grew, fell, completeness = _source_changes(now, before, days, before_period.days(), limit)
     by_day: dict[date, Counter[str]] = {day: Counter() for day in days}
     for bucket in figures.timeline:
         local = bucket.start.astimezone(zone).date()
@@ -483,8 +484,13 @@ def _counts(terms: Iterable[TermCount]) -> dict[str, int]:
     return {t.key: t.count for t in terms}
 
 
+GAP_RATE = 4.6
+"""Mentions a day (on average, the period before) from which a silent day is flagged: at that
+rate a day without any happens by chance less than once in 100 days."""
+
+
 def _source_changes(
-    now: _Pass, before: _Pass, days: list[date], limit: int
+    now: _Pass, before: _Pass, days: list[date], before_days: list[date], limit: int
 ) -> tuple[list[SourceChange], list[SourceChange], list[SourceDays]]:
     names = sorted(set(now.sources) | set(before.sources))
     changes = [
@@ -501,8 +507,9 @@ def _source_changes(
     for name in names:
         counts = now.sources.get(name, Counter())
         earlier = before.sources.get(name, Counter())
-        # A source "used to produce" when it had mentions on most days of the period before.
-        steady = len(earlier) * 2 > len(days)
+        # A day without a mention is a gap when the source's rate the period before makes one
+        # unlikely by chance (fewer than 1 in 100 days: Poisson, e^-rate < 0.01).
+        steady = earlier.total() >= GAP_RATE * len(before_days)
         gaps = [day for day in days if counts[day] == 0] if steady else []
         completeness.append(SourceDays(name, [counts[day] for day in days], earlier.total(), gaps))
     completeness.sort(key=lambda s: (-sum(s.days), s.source))

@@ -152,7 +152,13 @@ def week_mentions() -> list[Mention]:
     globex = [mention("Globex", at(d, 14), "positive", author="G") for d in (0, 2, 4)] + [
         mention("Globex", at(5, 14), "negative", author="H", names=("Initech",))
     ]
-    return acme + before + outside + globex
+    # A feed that gave Globex 5 mentions a day, then stopped on Thursday: four silent days.
+    rss = [
+        mention("Globex", at(d, h), "neutral", source="flux-rss", author="Flux")
+        for d in range(-7, 3)
+        for h in (8, 10, 12, 14, 16)
+    ]
+    return acme + before + outside + globex + rss
 
 
 @pytest.fixture(params=["sqlite", "elastic"])
@@ -237,9 +243,9 @@ def test_the_figures_are_those_of_the_stored_week_in_paris_time(config: Path) ->
         {
             "name": "Globex",
             "kind": "brand",
-            "mentions": 4,
+            "mentions": 19,
             "negative": 1,
-            "neutral": 0,
+            "neutral": 15,
             "positive": 3,
         },
         {
@@ -272,9 +278,12 @@ def test_the_figures_are_those_of_the_stored_week_in_paris_time(config: Path) ->
         "forums": (0, 2),
         "news": (0, 3),
     }
-    # blogs posted every day the week before; its silent days this week are flagged
-    blogs = next(s for s in acme["completeness"] if s["source"] == "blogs")
-    assert blogs["gaps"] == ["2026-11-03", "2026-11-04", "2026-11-06", "2026-11-07"]
+    # one a day the week before: a silent day is no news
+    assert all(s["gaps"] == [] for s in acme["completeness"])
+    # five a day the week before, then nothing from Thursday: those days are flagged
+    rss = next(s for s in globex["completeness"] if s["source"] == "flux-rss")
+    assert rss["days"] == [5, 5, 5, 0, 0, 0, 0]
+    assert rss["gaps"] == ["2026-11-05", "2026-11-06", "2026-11-07", "2026-11-08"]
     assert [s["source"] for s in acme["sources_grew"]] == ["news", "forums"]
     assert [s["source"] for s in acme["sources_fell"]] == ["blogs"]
     [incident] = acme["incidents"]

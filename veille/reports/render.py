@@ -13,9 +13,12 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from index.report import SourceDays
 from veille.reports import charts
 from veille.reports.weekly import BrandSection, WeeklyReport
 from veille.reports.words import Words
+
+SOURCES_SHOWN = 15
 
 
 class View:
@@ -96,6 +99,13 @@ class View:
                 w.change(now.satisfaction, before.satisfaction, points=True),
             ),
         ]
+
+    def completeness(self, section: BrandSection) -> tuple[list[SourceDays], int]:
+        """The sources to show day by day: each one that fell silent on a day, and the busiest
+        up to `SOURCES_SHOWN`; and how many others there are (the workbook lists them all)."""
+        rows = section.figures.completeness
+        shown = [s for i, s in enumerate(rows) if s.gaps or i < SOURCES_SHOWN]
+        return shown, len(rows) - len(shown)
 
     def share(self, part: int, whole: int) -> str:
         return self.words.percent(part / whole if whole else None)
@@ -178,6 +188,7 @@ def pdf(report: WeeklyReport) -> bytes:
     # back to fontTools, which embeds the same fonts: nothing for a user to act on.
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
     logging.getLogger("fontTools").setLevel(logging.ERROR)
+    logging.getLogger("weasyprint.progress").setLevel(logging.ERROR)
 
     document: bytes = HTML(string=_render("weekly.html", report, for_print=True)).write_pdf()
     return document

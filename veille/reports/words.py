@@ -84,6 +84,7 @@ WORDS: dict[str, dict[str, str]] = {
         "completeness_note": "Mentions par source et par jour ; un jour sans mention d'une "
         "source habituellement active est signalé.",
         "gaps": "Jours sans donnée",
+        "other_sources": "Et {n} autres sources, sans interruption (toutes dans le classeur).",
         "none": "aucun",
         "nothing": "Rien sur la période.",
         "mentions_of": "{n} mentions",
@@ -166,6 +167,7 @@ WORDS: dict[str, dict[str, str]] = {
         "completeness_note": "Mentions per source and day; a day without mentions from a "
         "usually active source is flagged.",
         "gaps": "Days without data",
+        "other_sources": "And {n} other sources, without gaps (all of them in the workbook).",
         "none": "none",
         "nothing": "Nothing over the period.",
         "mentions_of": "{n} mentions",
