@@ -14,28 +14,15 @@ from dataclasses import dataclass
 
 from alerts.stats import log_betainc
 from ingest.record import Mention
-from ingest.text import tokenize
+from ingest.text import is_term, tokenize
 
 _LN10 = 2.302585092994046
-
-STOP_WORDS = frozenset(
-    """
-    les des une est que qui pas pour par sur avec dans mais ont son ses aux ces cette tout tous
-    plus moins tres comme elle elles ils nous vous leur leurs mon mes ton tes notre nos votre vos
-    sont etait etre avoir fait faire depuis encore alors aussi bien deja rien quand donc car
-    quoi dont entre sans sous chez vers avant apres meme peu trop ici cela ceci celui celle
-    the and for are was were with that this from have has had not but you your our they them
-    their its his her she him who what when where which will would can could just about into
-    than then there here been being also only very more most some any all out get got
-    http https www com html
-    """.split()
-)
 
 
 def terms_of(mention: Mention) -> set[str]:
     """The distinct words a mention counts for."""
     text = f"{mention.title or ''} {mention.text}"
-    return {t for t in tokenize(text) if len(t) >= 3 and not t.isdigit() and t not in STOP_WORDS}
+    return {t for t in tokenize(text) if is_term(t)}
 
 
 @dataclass(frozen=True)

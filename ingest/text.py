@@ -51,3 +51,24 @@ def fold(text: str) -> str:
     Used for exact-value fields (author, source) so that they compare like words do.
     """
     return index_text(text)
+
+
+STOP_WORDS = frozenset(
+    """
+    les des une est que qui pas pour par sur avec dans mais ont son ses aux ces cette tout tous
+    plus moins tres comme elle elles ils nous vous leur leurs mon mes ton tes notre nos votre vos
+    sont etait etre avoir fait faire depuis encore alors aussi bien deja rien quand donc car
+    quoi dont entre sans sous chez vers avant apres meme peu trop ici cela ceci celui celle
+    the and for are was were with that this from have has had not but you your our they them
+    their its his her she him who what when where which will would can could just about into
+    than then there here been being also only very more most some any all out get got
+    http https www com html
+    """.split()
+)
+"""Folded French and English words too common to say anything about a brand."""
+
+
+def is_term(token: str) -> bool:
+    """Whether a folded token can be a term worth showing: three letters or more, not a number,
+    not a stop word."""
+    return len(token) >= 3 and not token.isdigit() and token not in STOP_WORDS

@@ -68,6 +68,31 @@ def test_the_demo_shows_influencers_and_collapses_duplicates(
     assert first["reach"] == 1_200_000  # the audience configured for actu-eco.example
 
 
+def test_the_demo_ends_with_the_weekly_report_of_its_two_brands(
+    demo_dir: tuple[Path, Result],
+) -> None:
+    import openpyxl
+    import pypdfium2
+
+    data, result = demo_dir
+    assert "9. The weekly report of both brands" in result.output
+    written = [Path(line.strip()) for line in result.output.splitlines() if "/reports/" in line]
+    assert sorted(p.suffix for p in written) == [".pdf", ".xlsx"]
+    pdf = next(p for p in written if p.suffix == ".pdf")
+    assert pdf.parent == data / "data" / "reports"  # under the demo's data_dir
+    text = " ".join(page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(pdf))
+    assert "Rapport hebdomadaire — Velora, Lumen Télécom" in " ".join(text.split())
+    book = openpyxl.load_workbook(next(p for p in written if p.suffix == ".xlsx"))
+    totals = {
+        r[0]: r[2]
+        for r in book["Synthèse"].iter_rows(min_row=2, values_only=True)
+        if r[1] == "Mentions"
+    }
+    config = str(data / "veille.yaml")
+    counts = json.loads(invoke("--config", config, "status", "--format", "json").output)
+    assert totals == counts["store"]["brands"]  # the demo's mentions are all of the last week
+
+
 def test_search_prints_json_lines_with_enrichment(demo_dir: tuple[Path, Result]) -> None:
     config = str(demo_dir[0] / "veille.yaml")
     result = invoke(

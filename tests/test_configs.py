@@ -19,3 +19,6 @@ def test_example_configuration_loads(name: str, monkeypatch: pytest.MonkeyPatch)
     assert [b.name for b in settings.brands] == ["Velora", "Lumen Télécom"]
     assert len(settings.sources.feeds) == 3
     assert settings.bus_url.startswith("kafka://" if "scale" in name else "local://")
+    if name == "veille.yaml":
+        [weekly] = settings.reports
+        assert (weekly.period, weekly.when.day, weekly.when.hour) == ("weekly", 0, 8)

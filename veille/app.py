@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from ingest.counters import SqliteCounters
     from ingest.runner import Stage, StageRunner
     from ingest.store import Store
+    from veille.reports.schedule import ReportsWorker
     from veille.workers import Processes
 
 log = logging.getLogger(__name__)
@@ -245,6 +246,12 @@ class App(Closing):
             clock=self.clock,
         )
 
+    def reports_worker(self) -> ReportsWorker:
+        """The loop that produces and delivers the scheduled reports (``reports:``)."""
+        from veille.reports.schedule import ReportsWorker
+
+        return ReportsWorker(self, self.clock)
+
     # -- the pipeline ----------------------------------------------------------------------------
 
     def steps(self) -> tuple[Step, ...]:
@@ -348,6 +355,8 @@ class App(Closing):
         for step in self.steps():
             loop = self.enrich_loop() if step.name == "enrich" else self.loop(step.name)
             workers.append(Worker(step.name, loop.run))
+        if self.settings.reports:
+            workers.append(Worker("reports", self.reports_worker().run))
         return workers
 
     def enrich_loop(self) -> Loop:

@@ -41,6 +41,7 @@ from ingest.errors import ConfigError
 from ingest.secrets import Masker, leaves, secrets_in, url_password, url_secrets
 from ingest.settings import Brand, BusSettings, RunnerSettings, TimeZone, require_unique
 from veille import backends
+from veille.reports.settings import AgencySettings, ReportSchedule
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +72,8 @@ class Settings(BaseSettings):
     runner: RunnerSettings = RunnerSettings()
     enrich: EnrichSettings = EnrichSettings()
     alerts: AlertSettings = AlertSettings()
+    agency: AgencySettings = AgencySettings()
+    reports: list[ReportSchedule] = []
 
     @classmethod
     def settings_customise_sources(
@@ -100,7 +103,29 @@ class Settings(BaseSettings):
                     f"sources.google_news[{i}].brand: no brand named '{search.brand}' "
                     f"(brands: {', '.join(names) or 'none'})"
                 )
+        self._check_reports(names)
         return self
+
+    def _check_reports(self, names: list[str]) -> None:
+        require_unique([r.name for r in self.reports], "report names")
+        known = {n.lower() for n in names}
+        for i, report in enumerate(self.reports):
+            for brand in report.brands:
+                if brand.lower() not in known:
+                    raise ValueError(
+                        f"reports[{i}].brands: no brand named '{brand}' "
+                        f"(brands: {', '.join(names) or 'none'})"
+                    )
+            for channel in report.channels:
+                found = self.alerts.channels.get(channel)
+                if found is None or found.type not in ("email", "webhook"):
+                    usable = [
+                        n for n, c in self.alerts.channels.items() if c.type in ("email", "webhook")
+                    ]
+                    raise ValueError(
+                        f"reports[{i}].channels: '{channel}' is not an email or webhook channel "
+                        f"of alerts.channels (those: {', '.join(usable) or 'none'})"
+                    )
 
     @property
     def bus_url(self) -> str:
@@ -284,6 +309,12 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
             path = channel.get("path", "-")
             if isinstance(path, str) and path != "-":
                 channel["path"] = _absolute(path, base, f"alerts.channels.{name}.path")
+    for i, report in enumerate(data.get("reports") or []):
+        if isinstance(report, dict) and isinstance(report.get("directory"), str):
+            report["directory"] = _absolute(report["directory"], base, f"reports[{i}].directory")
+    agency = _section(data, "agency")
+    if agency and isinstance(agency.get("logo"), str):
+        agency["logo"] = _absolute(agency["logo"], base, "agency.logo")
 
 
 def _dotted(path: Path_) -> str:

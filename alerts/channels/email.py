@@ -91,8 +91,12 @@ class EmailNotifier(Notifier):
             raise DeliveryError(f"{type(exc).__name__}: {exc}") from None
 
     def deliver(self, notification: Notification) -> None:
+        self.send_message(self.compose(notification))
+
+    def send_message(self, mail: EmailMessage) -> None:
+        """Send ``mail`` as it is (an alert's, or a report with its attachments), or raise
+        `DeliveryError`; secrets are not yet masked in it (`Notifier.scrub`)."""
         s = self.settings
-        mail = self.compose(notification)
         client = self._connect()
         sending = False  # once the message is on its way, a lost answer leaves it unknown
         try:

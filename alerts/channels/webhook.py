@@ -42,13 +42,16 @@ class WebhookNotifier(HttpNotifier):
         self.headers = {k: v.get_secret_value() for k, v in settings.headers.items()}
 
     def deliver(self, notification: Notification) -> None:
-        content = body(notification)
+        self.post_signed(body(notification), notification.event, notification.key)
+
+    def post_signed(self, content: bytes, event: str, key: str) -> None:
+        """Post ``content`` with the event, timestamp, idempotency key and signature headers."""
         timestamp = str(int(time.time()))
         headers = {
             **self.headers,
-            "X-Veille-Event": notification.event,
+            "X-Veille-Event": event,
             "X-Veille-Timestamp": timestamp,
-            "Idempotency-Key": notification.key,
+            "Idempotency-Key": key,
         }
         if self.key:
             headers["X-Veille-Signature"] = sign(self.key, timestamp, content)

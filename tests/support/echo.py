@@ -105,6 +105,8 @@ class SmtpEcho:
         self.delay = delay
         self.port = free_port()
         self.messages: list[bytes] = []
+        self.busy = False
+        """While set, every message is refused with a passing error (451)."""
         self.controller = Controller(
             self,
             hostname="127.0.0.1",
@@ -128,6 +130,8 @@ class SmtpEcho:
         return AuthResult(success=False, handled=False, message=f"535 5.7.8 refused {said}")
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.busy:
+            return "451 4.3.0 Mail server busy, try again later"
         self.messages.append(envelope.content)
         if self.delay:
             await asyncio.sleep(self.delay)

@@ -1,4 +1,4 @@
-"""The commands that read what Veille holds: ``search``, ``report``, ``status`` and ``dead``, and
+"""The commands that read what Veille holds: ``search``, ``status`` and ``dead``, and
 ``dead replay``, which republishes dead letters.
 
 The commands that only read run inside `ingest.access.read_only`: they open every file
@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Literal, cast
 import click
 
 from ingest.access import read_only
-from veille.cli.common import State, filter_options, parse_interval, parse_time, pass_state
+from veille.cli.common import State, filter_options, parse_time, pass_state
 from veille.output import format_option, mention_json, mention_rows, table
 
 if TYPE_CHECKING:
-    from ingest.store import Distinct, Filters
+    from ingest.store import Filters
 
 
 @click.command()
@@ -57,49 +57,6 @@ def search(
         f"\n{shown} of {result.total} mentions"
         + (f"; next page: --page {page + 1}" if first + size <= result.total else "")
     )
-
-
-@click.command()
-@filter_options(since="7d")
-@click.option("--interval", default="1d", show_default=True, help="Timeline bucket: 1h, 1d, 1w...")
-@click.option("--top", "limit", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--collapse-copies", is_flag=True, help="Count syndicated copies and retweets once.")
-@format_option()
-@pass_state
-def report(
-    state: State, filters: Filters, interval: str, limit: int, collapse_copies: bool, fmt: str
-) -> None:
-    """Mentions over time by sentiment, top sites and top authors (default: the last 7 days)."""
-    distinct: Distinct = "cluster" if collapse_copies else None
-    step = parse_interval(interval)
-    with read_only(), state.app() as app:
-        figures = app.store.figures(
-            filters, interval=step, facets=("site", "author"), limit=limit, distinct=distinct
-        )
-    buckets, tops = figures.timeline, figures.tops
-    labels = ("negative", "neutral", "positive")
-    if fmt == "json":
-        click.echo(
-            json.dumps(
-                {
-                    "timeline": [
-                        {"start": b.start.isoformat(), **b.counts, "total": b.total}
-                        for b in buckets
-                    ],
-                    **{
-                        f"top_{facet}s": [{"key": t.key, "count": t.count} for t in terms]
-                        for facet, terms in tops.items()
-                    },
-                },
-                ensure_ascii=False,
-            )
-        )
-        return
-    rows = [[b.start, *(b.counts.get(label, 0) for label in labels), b.total] for b in buckets]
-    click.echo(table(rows, ["from", *labels, "total"]))
-    for facet, terms in tops.items():
-        click.echo("")
-        click.echo(table([[t.key, t.count] for t in terms], [facet, "mentions"]))
 
 
 @click.command()

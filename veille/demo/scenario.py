@@ -174,6 +174,7 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             echo(f"   alerts: {counts.get('alerts', {}).get('consumed', 0)} counted")
             summarize(app, echo, now)
             show_alerts(app, receiver, echo, now)
+            write_reports(app, echo, now)
         finally:
             app.close()
     echo(
@@ -222,6 +223,22 @@ def summarize(app: App, echo: Echo, now: datetime) -> None:
         echo(f"   {bucket.start:%H:%M} UTC  {'#' * bucket.total} {bucket.total}")
     brands = [b.name for b in app.settings.brands]
     show_influence_and_duplicates(store, brands, app.settings.enrich.influence.percentile, echo)
+
+
+def write_reports(app: App, echo: Echo, now: datetime) -> None:
+    """The weekly report of the demo's brands over the last seven days, as PDF and XLSX."""
+    from index.report import Period
+    from veille.reports.files import file_name, render, write_atomically
+    from veille.reports.weekly import build_report
+
+    zone = app.settings.zone
+    today = now.astimezone(zone).date()
+    report = build_report(app, [], Period.of_days(today - timedelta(days=6), 7, zone))
+    echo("\n9. The weekly report of both brands, in French (veille report weekly):")
+    for fmt in ("pdf", "xlsx"):
+        path = app.settings.data_dir / "reports" / file_name(report, fmt)
+        write_atomically(path, render(report, fmt))
+        echo(f"   {path}")
 
 
 def show_alerts(app: App, receiver: Receiver, echo: Echo, now: datetime) -> None:
