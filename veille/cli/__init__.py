@@ -35,6 +35,7 @@ COMMANDS = {
     "alerts": "veille.cli.alerts:alerts",
     "search": "veille.cli.reading:search",
     "report": "veille.cli.reading:report",
+    "export": "veille.cli.export:export",
     "status": "veille.cli.reading:status",
     "dead": "veille.cli.reading:dead",
     "authors": "veille.cli.authors:authors",
