@@ -14,7 +14,7 @@ import click
 
 from ingest.access import read_only
 from veille.cli.common import State, filter_options, parse_interval, parse_time, pass_state
-from veille.output import format_option, mention_json, mention_rows, table
+from veille.output import format_option, mention_json, mention_rows, note, table
 
 if TYPE_CHECKING:
     from ingest.store import Distinct, Filters
@@ -53,7 +53,7 @@ def search(
     click.echo(table(rows, headers))
     first = (page - 1) * size + 1
     shown = f"{first}-{first + len(result.hits) - 1}" if result.hits else "none"
-    click.echo(
+    note(
         f"\n{shown} of {result.total} mentions"
         + (f"; next page: --page {page + 1}" if first + size <= result.total else "")
     )
@@ -98,12 +98,12 @@ def report(
     rows = [[b.start, *(b.counts.get(label, 0) for label in labels), b.total] for b in buckets]
     click.echo(table(rows, ["from", *labels, "total"]))
     for facet, terms in tops.items():
-        click.echo("")
+        note("")
         click.echo(table([[t.key, t.count] for t in terms], [facet, "mentions"]))
 
 
 @click.command()
-@format_option()
+@format_option(csv=False)
 @pass_state
 def status(state: State, fmt: str) -> None:
     """What Veille holds and how its stages are doing."""
