@@ -6,9 +6,13 @@ syndicated copies, clusters and influence computed as enrich does), ``--size`` m
 100,000), loaded once (``--store PATH`` keeps and reuses the file). Every mention is exported,
 times in Europe/Paris. Baseline: the stored JSON of every mention selected in one SQLite
 statement, in the same order, and written with `csv.writer` (one column): the floor for reading
-and writing the same rows without building `Mention` objects or columns.
+and writing the same rows without building `Mention` objects or columns. ``scan`` is
+`Store.scan` alone (mentions read and validated, nothing written): what every format pays
+before it writes a byte.
 
-Each measure runs in a fresh process, so its peak RSS is its own: the table gives the peak
+Rates are given per second of wall time and per second of the process's CPU time: on a shared,
+loaded machine the second is the better guess of what an idle one would do. Each measure runs
+in a fresh process, so its peak RSS is its own: the table gives the peak
 before the export (interpreter, libraries, store open) and at its end; the difference is what
 the export held, which must not grow with the size (run two sizes to see it).
 
@@ -56,7 +60,7 @@ def measure_raw(store: Path, out: Path) -> dict[str, Any]:
     import sqlite3
 
     before = peak_mb()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     db = sqlite3.connect(f"file:{store}?mode=ro", uri=True)
     n = 0
     with out.open("w", encoding="utf-8", newline="") as stream:
@@ -65,7 +69,22 @@ def measure_raw(store: Path, out: Path) -> dict[str, Any]:
             writer.writerow([doc])
             n += 1
     db.close()
-    return {"n": n, "seconds": time.perf_counter() - start, "before": before, "peak": peak_mb()}
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"n": n, "seconds": seconds, "cpu": cpu, "before": before, "peak": peak_mb()}
+
+
+def measure_scan(store: Path, out: Path) -> dict[str, Any]:
+    """`Store.scan` alone: the mentions read and validated, nothing written."""
+    from ingest.store import Filters
+    from veille.backends import open_store
+
+    with open_store(f"sqlite://{store}") as opened:
+        before = peak_mb()
+        start, cpu = time.perf_counter(), time.process_time()
+        n = sum(len(batch) for batch in opened.scan(Filters()))
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    out.write_bytes(b"")
+    return {"n": n, "seconds": seconds, "cpu": cpu, "before": before, "peak": peak_mb()}
 
 
 def measure_format(store: Path, fmt: str, out: Path) -> dict[str, Any]:
@@ -80,21 +99,22 @@ def measure_format(store: Path, fmt: str, out: Path) -> dict[str, Any]:
         importlib.import_module(library)
     with open_store(f"sqlite://{store}") as opened:
         before = peak_mb()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         n = write_file(
             opened.scan(Filters()), cast(Format, fmt), out, zone=ZoneInfo("Europe/Paris")
         )
-        seconds = time.perf_counter() - start
-    return {"n": n, "seconds": seconds, "before": before, "peak": peak_mb()}
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return {"n": n, "seconds": seconds, "cpu": cpu, "before": before, "peak": peak_mb()}
 
 
 def child(args: argparse.Namespace) -> None:
     out = Path(args.out)
-    result = (
-        measure_raw(Path(args.store), out)
-        if args.one == "raw"
-        else measure_format(Path(args.store), args.one, out)
-    )
+    if args.one == "raw":
+        result = measure_raw(Path(args.store), out)
+    elif args.one == "scan":
+        result = measure_scan(Path(args.store), out)
+    else:
+        result = measure_format(Path(args.store), args.one, out)
     result["bytes"] = out.stat().st_size
     out.unlink()
     print(json.dumps(result))
@@ -133,14 +153,16 @@ def main() -> None:
             print(f"  built in {time.perf_counter() - start:.0f} s", file=sys.stderr)
         print(f"load: {os.getloadavg()[0]:.2f} (1 min), {os.cpu_count()} cores")
         print(
-            f"{'export':<10}{'mentions':>10}{'seconds':>9}{'mentions/s':>12}{'MB out':>9}", end=""
+            f"{'export':<10}{'mentions':>10}{'seconds':>9}{'mentions/s':>12}"
+            f"{'CPU s':>7}{'per CPU s':>11}{'MB out':>8}{'RSS before':>12}{'RSS peak':>10}"
+            f"{'held':>8}"
         )
-        print(f"{'RSS before':>12}{'RSS peak':>10}{'held':>8}")
-        for what in ("raw", *args.formats.split(",")):
+        for what in ("raw", "scan", *args.formats.split(",")):
             r = run_one(what, store, tmp)
             print(
                 f"{what:<10}{r['n']:>10,}{r['seconds']:>9.1f}{r['n'] / r['seconds']:>12,.0f}"
-                f"{r['bytes'] / 1e6:>9.1f}{r['before']:>10.0f}MB{r['peak']:>8.0f}MB"
+                f"{r['cpu']:>7.1f}{r['n'] / r['cpu']:>11,.0f}{r['bytes'] / 1e6:>8.1f}"
+                f"{r['before']:>10.0f}MB{r['peak']:>8.0f}MB"
                 f"{r['peak'] - r['before']:>6.0f}MB"
             )
         print(f"load: {os.getloadavg()[0]:.2f} (1 min) at the end")

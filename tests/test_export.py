@@ -382,6 +382,10 @@ def test_search_and_report_take_format_csv(config: Path) -> None:
     assert sites[0] == ["site", "mentions"]
     assert authors[0] == ["author", "mentions"]
     assert not result.stderr.strip()
+    result = invoke(config, "authors", "top", "--format", "csv", "--limit", "3")
+    assert result.exit_code == 0, result.output
+    (rows,) = _csv_tables(result.stdout.rstrip("\n"))
+    assert rows[0] == ["author", "score", "influencer", "mentions", "reach", "engagement", "sites"]
 
 
 def _report_csv(config: Path) -> list[str]:
