@@ -43,6 +43,7 @@ def format_option(
     one too: the command's tables are then written as CSV (see `table`)."""
     if csv and "table" in choices and "csv" not in choices:
         choices = (*choices, "csv")
+        help = (f"{help} " if help else "") + "csv: the tables' rows, for a spreadsheet."
 
     def remember(ctx: click.Context, _param: click.Parameter, value: str) -> str:
         ctx.meta[_FORMAT] = value

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, cast
 
 import click
 
+from index.export import FORMATS
 from ingest.access import read_only
 from veille.cli.common import State, filter_options, pass_state
 
 if TYPE_CHECKING:
     from index.export import Format, Progress
     from ingest.store import Filters, MentionStore
-
-FORMATS = ("csv", "xlsx", "jsonl", "parquet")
 
 
 @contextmanager
@@ -38,7 +37,7 @@ def _progress(store: MentionStore, filters: Filters) -> Iterator[Progress | None
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(FORMATS),
+    type=click.Choice(list(FORMATS)),
     help="Default: from the --out file's extension, else csv.",
 )
 @click.option(
