@@ -36,6 +36,7 @@ COMMANDS = {
     "search": "veille.cli.reading:search",
     "report": "veille.cli.reports:report",
     "reports": "veille.cli.reports:reports",
+    "export": "veille.cli.export:export",
     "status": "veille.cli.reading:status",
     "dead": "veille.cli.reading:dead",
     "authors": "veille.cli.authors:authors",

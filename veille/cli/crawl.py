@@ -204,7 +204,7 @@ def extract(
         else:
             author = mention.author.display if mention.author else ""
             rows.append([item.kind, item.position, mention.published, author, mention.text])
-    if fmt == "table":
+    if fmt != "json":
         click.echo(table(rows, ["kind", "#", "published", "author", "text"], width=120))
     engine_note = f" ({result.engine})" if result.engine else ""
     click.echo(

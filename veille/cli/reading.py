@@ -14,7 +14,7 @@ import click
 
 from ingest.access import read_only
 from veille.cli.common import State, filter_options, parse_time, pass_state
-from veille.output import format_option, mention_json, mention_rows, table
+from veille.output import format_option, mention_json, mention_rows, note, table
 
 if TYPE_CHECKING:
     from ingest.store import Filters
@@ -53,14 +53,14 @@ def search(
     click.echo(table(rows, headers))
     first = (page - 1) * size + 1
     shown = f"{first}-{first + len(result.hits) - 1}" if result.hits else "none"
-    click.echo(
+    note(
         f"\n{shown} of {result.total} mentions"
         + (f"; next page: --page {page + 1}" if first + size <= result.total else "")
     )
 
 
 @click.command()
-@format_option()
+@format_option(csv=False)
 @pass_state
 def status(state: State, fmt: str) -> None:
     """What Veille holds and how its stages are doing."""

@@ -15,7 +15,7 @@ import click
 
 from ingest.access import read_only
 from veille.cli.common import State, filter_options, parse_interval, parse_time, pass_state
-from veille.output import format_option, table
+from veille.output import format_option, note, table
 
 if TYPE_CHECKING:
     from ingest.store import Distinct, Filters
@@ -103,7 +103,7 @@ def report(
     ]
     click.echo(table(rows, [f"from ({zone.key})", *labels, "total"]))
     for facet, terms in tops.items():
-        click.echo("")
+        note("")
         click.echo(table([[t.key, t.count] for t in terms], [facet, "mentions"]))
 
 

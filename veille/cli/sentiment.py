@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from veille.cli.common import State, pass_state
-from veille.output import format_option, table
+from veille.output import format_option, note, table
 
 if TYPE_CHECKING:
     from enrich.sentiment import SentimentBackend
@@ -83,7 +83,7 @@ def sentiment_eval(
     if fmt == "json":
         click.echo(json.dumps(report, ensure_ascii=False))
         return
-    click.echo(
+    note(
         f"{report['backend']} on {data.name}: n={report['n']}  macro-F1 {report['macro_f1']}"
         f"  macro-recall {report['macro_recall']}  accuracy {report['accuracy']}"
     )
@@ -92,7 +92,7 @@ def sentiment_eval(
         for label, c in report["per_class"].items()
     ]
     click.echo(table(rows, ["label", "precision", "recall", "F1", "n"]))
-    click.echo("\nconfusion (rows: label, columns: predicted)")
+    note("\nconfusion (rows: label, columns: predicted)")
     labels = list(report["confusion"])
     rows = [[g, *(report["confusion"][g][p] for p in labels)] for g in labels]
     click.echo(table(rows, ["", *labels]))
