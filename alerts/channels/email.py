@@ -61,16 +61,21 @@ class EmailNotifier(Notifier):
                 f"cannot read ca_file {self.settings.ca_file}: {exc.strerror}", retryable=False
             ) from None
 
-    def compose(self, notification: Notification) -> EmailMessage:
-        msg = message(notification)
+    def envelope(self, subject: str, key: str) -> EmailMessage:
+        """A message to this channel's recipients, its Message-ID made from ``key``: a copy sent
+        again after a timeout has the same one, and mail systems that drop duplicate Message-IDs
+        show it once."""
         mail = EmailMessage()
-        mail["Subject"] = msg.title
+        mail["Subject"] = subject
         mail["From"] = self.settings.sender
         mail["To"] = ", ".join(self.settings.to)
         mail["Date"] = formatdate(usegmt=True)
-        # The idempotency key as the Message-ID: a copy sent again after a timeout has the same
-        # one, and mail systems that drop duplicate Message-IDs show it once.
-        mail["Message-ID"] = f"<{notification.key}@veille.local>"
+        mail["Message-ID"] = f"<{key}@veille.local>"
+        return mail
+
+    def compose(self, notification: Notification) -> EmailMessage:
+        msg = message(notification)
+        mail = self.envelope(msg.title, notification.key)
         mail["X-Veille-Alert"] = notification.alert.id
         mail.set_content(plain(msg))
         mail.add_alternative(html(msg), subtype="html")

@@ -8,6 +8,8 @@ from midnight and weeks from Monday in the configured ``timezone``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +21,7 @@ from veille.output import format_option, note, table
 
 if TYPE_CHECKING:
     from ingest.store import Distinct, Filters
+    from veille.reports.schedule import ReportsWorker
 
 
 class _ReportGroup(click.Group):
@@ -193,6 +196,17 @@ def reports() -> None:
     """The scheduled reports of the ``reports:`` settings: list, show, send, run."""
 
 
+@contextmanager
+def _worker(state: State) -> Iterator[ReportsWorker]:
+    """The reports worker of these settings, for one command."""
+    with state.app() as app:
+        worker = app.reports_worker()
+        try:
+            yield worker
+        finally:
+            worker.close()
+
+
 def _schedule(state: State, name: str) -> Any:
     for schedule in state.settings.reports:
         if schedule.name == name:
@@ -206,27 +220,23 @@ def _schedule(state: State, name: str) -> Any:
 @pass_state
 def list_reports(state: State, fmt: str) -> None:
     """Each scheduled report: when it is due, its last period and where it went."""
-    with state.app() as app:
-        worker = app.reports_worker()
-        try:
-            rows: list[dict[str, Any]] = []
-            for s in state.settings.reports:
-                last = worker.db.produced(s.name)[:1]
-                deliveries = worker.db.deliveries(s.name, last[0].period) if last else []
-                rows.append(
-                    {
-                        "name": s.name,
-                        "period": s.period,
-                        "at": s.at,
-                        "brands": s.brands or [b.name for b in state.settings.brands],
-                        "formats": s.formats,
-                        "next": worker.next_due(s).isoformat(),
-                        "last": last[0].period if last else None,
-                        "deliveries": {d.target: d.status for d in deliveries},
-                    }
-                )
-        finally:
-            worker.close()
+    rows: list[dict[str, Any]] = []
+    with _worker(state) as worker:
+        for s in state.settings.reports:
+            last = worker.db.produced(s.name)[:1]
+            deliveries = worker.db.deliveries(s.name, last[0].period) if last else []
+            rows.append(
+                {
+                    "name": s.name,
+                    "period": s.period,
+                    "at": s.at,
+                    "brands": s.brands or [b.name for b in state.settings.brands],
+                    "formats": s.formats,
+                    "next": worker.next_due(s).isoformat(),
+                    "last": last[0].period if last else None,
+                    "deliveries": {d.target: d.status for d in deliveries},
+                }
+            )
     if fmt == "json":
         for row in rows:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -260,19 +270,15 @@ def list_reports(state: State, fmt: str) -> None:
 def show(state: State, name: str, period: str | None) -> None:
     """The files of one report's period, and each delivery's outcome."""
     schedule = _schedule(state, name)
-    with state.app() as app:
-        worker = app.reports_worker()
-        try:
-            label = _label(schedule, period, worker) if period else None
-            produced = worker.db.produced(schedule.name, label)[:1]
-            if not produced:
-                raise click.ClickException(
-                    f"{name}: nothing produced{f' for {label}' if label else ' yet'}"
-                )
-            made = produced[0]
-            deliveries = worker.db.deliveries(made.name, made.period)
-        finally:
-            worker.close()
+    with _worker(state) as worker:
+        label = _named_period(schedule, period, worker).label if period else None
+        produced = worker.db.produced(schedule.name, label)[:1]
+        if not produced:
+            raise click.ClickException(
+                f"{name}: nothing produced{f' for {label}' if label else ' yet'}"
+            )
+        made = produced[0]
+        deliveries = worker.db.deliveries(made.name, made.period)
     click.echo(f"{made.name} {made.period}: {made.subject}")
     click.echo(made.summary)
     for path in made.files:
@@ -287,11 +293,12 @@ def show(state: State, name: str, period: str | None) -> None:
         )
 
 
-def _label(schedule: Any, period: str, worker: Any) -> str:
+def _named_period(schedule: Any, period: str, worker: ReportsWorker) -> Any:
+    """The period ``--period`` names, or a usage error that shows its form."""
     from veille.reports.schedule import parse_period
 
     try:
-        return parse_period(schedule, period, worker.zone(schedule)).label
+        return parse_period(schedule, period, worker.zone(schedule))
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--period") from None
 
@@ -302,36 +309,24 @@ def _label(schedule: Any, period: str, worker: Any) -> str:
 @pass_state
 def send(state: State, name: str, period: str | None) -> None:
     """Produce one report's period again and deliver it to every target, now."""
-    from veille.reports.schedule import due_periods, parse_period
+    from veille.reports.schedule import due_periods
 
     schedule = _schedule(state, name)
-    with state.app() as app:
-        worker = app.reports_worker()
-        try:
-            zone = worker.zone(schedule)
-            chosen = (
-                _parse(parse_period, schedule, period, zone)
-                if period
-                else due_periods(schedule, app.clock.now(), zone, None)[0]
-            )
-            produced = worker.produce(schedule, chosen)
-            worker.deliver(schedule, produced)
-            deliveries = worker.db.deliveries(produced.name, produced.period)
-        finally:
-            worker.close()
+    with _worker(state) as worker:
+        chosen = (
+            _named_period(schedule, period, worker)
+            if period
+            else due_periods(schedule, worker.clock.now(), worker.zone(schedule), None)[0]
+        )
+        produced = worker.produce(schedule, chosen)
+        worker.deliver(schedule, produced)
+        deliveries = worker.db.deliveries(produced.name, produced.period)
     for path in produced.files:
         click.echo(str(path))
     for d in deliveries:
         click.echo(f"{d.target}: {d.status}" + (f" ({d.error})" if d.error else ""))
     if any(d.status != "sent" for d in deliveries):
         raise SystemExit(1)
-
-
-def _parse(parse: Any, schedule: Any, period: str, zone: Any) -> Any:
-    try:
-        return parse(schedule, period, zone)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="--period") from None
 
 
 @reports.command("run")

@@ -61,44 +61,20 @@ class View:
     def headline(self, section: BrandSection) -> list[tuple[str, str, str, str]]:
         """(label, this period, previous period, change) for each headline figure."""
         w, now, before = self.words, section.figures.headline, section.figures.before
-        return [
-            (
-                w("mentions"),
-                w.number(now.mentions),
-                w.number(before.mentions),
-                w.change(now.mentions, before.mentions),
-            ),
-            (
-                w("authors"),
-                w.number(now.authors),
-                w.number(before.authors),
-                w.change(now.authors, before.authors),
-            ),
-            (
-                w("reach"),
-                w.number(now.reach),
-                w.number(before.reach),
-                w.change(now.reach, before.reach),
-            ),
-            (
-                w("negative_share"),
-                w.percent(now.negative_share),
-                w.percent(before.negative_share),
-                w.change(now.negative_share, before.negative_share, points=True),
-            ),
-            (
-                w("net_sentiment"),
-                w.signed(now.net_sentiment),
-                w.signed(before.net_sentiment),
-                w.change(now.net_sentiment, before.net_sentiment, points=True),
-            ),
-            (
-                w("satisfaction"),
-                w.percent(now.satisfaction),
-                w.percent(before.satisfaction),
-                w.change(now.satisfaction, before.satisfaction, points=True),
-            ),
-        ]
+        rows = []
+        for key, write, points in (
+            ("mentions", w.number, False),
+            ("authors", w.number, False),
+            ("reach", w.number, False),
+            ("negative_share", w.percent, True),
+            ("net_sentiment", w.signed, True),
+            ("satisfaction", w.percent, True),
+        ):
+            value, earlier = getattr(now, key), getattr(before, key)
+            rows.append(
+                (w(key), write(value), write(earlier), w.change(value, earlier, points=points))
+            )
+        return rows
 
     def completeness(self, section: BrandSection) -> tuple[list[SourceDays], int]:
         """The sources to show day by day: each one that fell silent on a day, and the busiest

@@ -24,7 +24,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from email.message import EmailMessage
-from email.utils import formatdate
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -37,6 +36,7 @@ from veille.reports.settings import ReportSchedule
 
 if TYPE_CHECKING:
     from alerts.channels.base import Notifier
+    from alerts.channels.email import EmailNotifier
     from veille.app import App
 
 log = logging.getLogger("veille.reports")
@@ -408,13 +408,8 @@ class ReportsWorker:
         else:  # the settings allow only these two
             raise TypeError(f"{target} cannot carry a report")
 
-    def _mail(self, notifier: Any, produced: Produced, key: str) -> EmailMessage:
-        mail = EmailMessage()
-        mail["Subject"] = produced.subject
-        mail["From"] = notifier.settings.sender
-        mail["To"] = ", ".join(notifier.settings.to)
-        mail["Date"] = formatdate(usegmt=True)
-        mail["Message-ID"] = f"<{key}@veille.local>"
+    def _mail(self, notifier: EmailNotifier, produced: Produced, key: str) -> EmailMessage:
+        mail = notifier.envelope(produced.subject, key)
         mail["X-Veille-Report"] = f"{produced.name} {produced.period}"
         mail.set_content(
             produced.summary + "\n\n" + "\n".join(f.name for f in produced.files) + "\n"
