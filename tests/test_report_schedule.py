@@ -222,3 +222,31 @@ def test_a_schedule_that_names_an_unknown_brand_or_channel_is_refused(
     result = CliRunner().invoke(cli, ["--config", str(bad), "reports", "list"])
     assert result.exit_code == 2
     assert "'nope' is not an email or webhook channel" in result.output
+
+
+def test_a_webhook_receives_the_report_signed_with_its_files(config: Path, tmp_path: Path) -> None:
+    import base64
+
+    from veille.demo.receiver import Receiver, webhook_check
+
+    with Receiver(webhook_check("clé-partagée")) as receiver:
+        data = yaml.safe_load(config.read_text())
+        data["alerts"]["channels"]["client-hook"] = {
+            "type": "webhook",
+            "url": f"{receiver.url}/rapports",
+            "secret": "clé-partagée",
+        }
+        data["reports"][0]["channels"] = ["client-hook"]
+        data["reports"][0]["formats"] = ["md", "json"]
+        hooked = tmp_path / "hook.yaml"
+        hooked.write_text(yaml.safe_dump(data, allow_unicode=True))
+        assert tick(hooked, FakeClock(paris(2026, 11, 9, 9).astimezone(UTC))) == 1
+        [request] = receiver.received
+    assert request.headers["x-veille-event"] == "report"
+    assert request.headers["idempotency-key"] == "report-hebdo-acme-2026-W45"
+    body = request.json
+    assert body["period"] == "2026-W45"
+    files = {f["name"]: base64.b64decode(f["content_base64"]) for f in body["files"]}
+    report = json.loads(files["hebdo-acme-acme-2026-W45.json"])
+    assert report["brands"][0]["headline"]["mentions"] > 0
+    assert files["hebdo-acme-acme-2026-W45.md"].decode().startswith("# Rapport hebdomadaire")

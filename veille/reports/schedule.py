@@ -471,6 +471,7 @@ def _webhook_body(produced: Produced, key: str) -> bytes:
         for path in produced.files
     ]
     data = {
+        "event": "report",
         "report": produced.name,
         "period": produced.period,
         "subject": produced.subject,
