@@ -45,9 +45,12 @@ def index_text(text: str | None) -> str:
     return " ".join(tokenize(text))
 
 
+@lru_cache(maxsize=65_536)
 def fold(text: str) -> str:
     """Lowercase, strip diacritics and punctuation: ``"Élan-Société"`` gives ``"elan societe"``.
 
-    Used for exact-value fields (author, source) so that they compare like words do.
+    Used for exact-value fields (author, source, entity) so that they compare like words do.
+    Those values repeat from one mention to the next (a source's name, a prolific author), so
+    each distinct one is folded once.
     """
     return index_text(text)
