@@ -7,7 +7,8 @@ Tables (`index.sqlite.schema`), each one row per combination that has mentions:
   source kind; ``rollup_brand_counts``: the same per brand (a mention with two brands counts
   once in each);
 - ``rollup_terms``: mentions per facet (`TERMS`: site, author, source name), hour and value;
-  ``rollup_brand_terms``: the same per brand;
+  ``rollup_brand_terms``: the same per brand, for the facets of `BRAND_TERMS` (what a report
+  shows of a brand; each costs the writes a row per mention and brand, nearly);
 - ``rollup_sources``: mentions per source key (folded name), to tell a source filter that names
   a kind only from one that names a source.
 
@@ -46,6 +47,9 @@ TERMS: dict[str, str] = {
 }
 """The facets of ``rollup_terms``, and the column of ``mentions m`` each counts."""
 
+BRAND_TERMS = ("site", "author")
+"""The facets of `TERMS` that ``rollup_brand_terms`` also counts per brand."""
+
 COUNTED: dict[str, str] = {
     "sentiment": "CASE sentiment WHEN '' THEN 'unknown' ELSE sentiment END",
     "lang": "lang",
@@ -72,10 +76,14 @@ def _statements(which: str) -> list[str]:
         f" FROM mentions m WHERE {which} GROUP BY 1" + upsert.format(key="source_key"),
     ]
     for facet, column in TERMS.items():
-        out += [
+        out.append(
             f"INSERT INTO rollup_terms (facet, hour, key, n) SELECT '{facet}', m.published /"
             f" {HOUR}, {column}, ? * COUNT(*) FROM mentions m WHERE {which}"
-            f" AND {column} IS NOT NULL GROUP BY 2, 3" + upsert.format(key="facet, hour, key"),
+            f" AND {column} IS NOT NULL GROUP BY 2, 3" + upsert.format(key="facet, hour, key")
+        )
+    for facet in BRAND_TERMS:
+        column = TERMS[facet]
+        out += [
             f"INSERT INTO rollup_brand_terms (facet, brand, hour, key, n) SELECT '{facet}',"
             f" b.brand, m.published / {HOUR}, {column}, ? * COUNT(*) FROM {brands}"
             f" WHERE {which} AND {column} IS NOT NULL GROUP BY 2, 3, 4"
@@ -150,10 +158,10 @@ class Plan:
     def answers(self, facet: Facet) -> bool:
         """Whether the rollups hold the counts of ``facet`` under these filters: those of
         `COUNTED` under any (but the brands of mentions that name a brand), those of `TERMS`
-        under a brand filter at most."""
+        under a brand filter at most (one of `BRAND_TERMS`), or none."""
         f = self.filters
         if facet in TERMS:
-            return not (f.sentiment or f.source or f.lang)
+            return not (f.sentiment or f.source or f.lang or (f.brand and facet not in BRAND_TERMS))
         return facet in COUNTED and not (facet == "brand" and f.brand)
 
     def counts(self, select: str, *, by_brand: bool = False) -> tuple[str, list[Any]]:
