@@ -156,6 +156,8 @@ def test_scan_reads_every_match_once_oldest_first_across_batches(store: Store) -
     since = T0 + timedelta(hours=5)
     assert [m.id for b in store.scan(Filters(brand="Acme", since=since)) for m in b] == ids[15:]
     assert list(store.scan(Filters(brand="Nobody"))) == []
+    # A query's matches, in the same order, however the store finds them.
+    assert [m.id for b in store.scan(q("numero", brand="Acme"), batch=23) for m in b] == ids
 
 
 def test_relevance_ranks_the_better_match_first(store: Store) -> None:

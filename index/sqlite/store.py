@@ -229,10 +229,10 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             return self._scanned_count(filters, distinct)
         sql, params = plan.counts("SUM(n)")
         total = self.db.read(sql, params)[0][0] or 0
-        return int(total) + sum(self._scanned_count(edge, None) for edge in plan.edges)
+        return int(total) + sum(self._scanned_count(e, None, by_date=True) for e in plan.edges)
 
-    def _scanned_count(self, filters: Filters, distinct: Distinct) -> int:
-        where, params = filters_where(filters)
+    def _scanned_count(self, filters: Filters, distinct: Distinct, *, by_date: bool = False) -> int:
+        where, params = filters_where(filters, by_date=by_date)
         sql = f"SELECT {_count(distinct)} FROM mentions m WHERE {where}"
         return int(self.db.read(sql, params)[0][0])
 
@@ -261,9 +261,10 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         )
 
     def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
-        # One statement walks ``mentions_published_id`` in order: the matches of a query or a
-        # brand are found once, not once per page, whatever the depth.
-        where, params = filters_where(filters)
+        # One statement, read as it goes: the matches of a query or a brand are found once, not
+        # once per page, whatever the depth. Without a query it walks ``mentions_published_id``
+        # in order (nothing to sort); a query's matches are found first, then sorted.
+        where, params = filters_where(filters, by_date=filters.query is None)
         for rows in self.db.stream(
             f"SELECT m.doc FROM mentions m WHERE {where} ORDER BY m.published, m.id",
             params,
@@ -288,7 +289,7 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             )
             self._tally(counts, self.db.read(f"{sql} GROUP BY 1, 2", [step, step, *params]))
         for edge in edges:
-            where, params = filters_where(edge)
+            where, params = filters_where(edge, by_date=plan is not None)
             self._tally(
                 counts,
                 self.db.read(
@@ -326,7 +327,8 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             sql += " GROUP BY k"
         counts: Counter[str] = Counter(dict(self.db.read(sql, params)))
         for edge in plan.edges:
-            counts.update({t.key: t.count for t in self._scanned_top(edge, facet, None, None)})
+            edge_top = self._scanned_top(edge, facet, None, None, by_date=True)
+            counts.update({t.key: t.count for t in edge_top})
         # The order SQL gives: most first, then by key (brands compare without case).
         order = (lambda key: key.translate(_ASCII_LOWER)) if facet == "brand" else str
         ranked = sorted(
@@ -335,9 +337,15 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         return [TermCount(key, n) for key, n in ranked[:limit]]
 
     def _scanned_top(
-        self, filters: Filters, facet: Facet, limit: int | None, distinct: Distinct
+        self,
+        filters: Filters,
+        facet: Facet,
+        limit: int | None,
+        distinct: Distinct,
+        *,
+        by_date: bool = False,
     ) -> list[TermCount]:
-        where, params = filters_where(filters)
+        where, params = filters_where(filters, by_date=by_date)
         count = _count(distinct)
         if facet == "brand":
             sql = (
