@@ -18,13 +18,15 @@ the stored rows: a redelivered mention leaves the counts as they were, a rewritt
 between rows. `rebuild` recounts everything (at every set-up of the schema: a migration, or a
 store last set up by another version of Veille, which may not have kept them).
 
-Read (`Plan`): counts, timelines and tops of brand, sentiment, language and source kind read
+Read (`Plan`): counts, timelines and tops of brand, sentiment and language read
 ``rollup_counts`` or ``rollup_brand_counts`` whatever the brand, sentiment, language and source
-kind filters; tops of sites, authors and source names read the terms, with a brand filter at
-most. A period is read from the rollups by whole hours and from the mentions for the part
-hours at its ends. Anything else (a query, an entity, a source filter that names a source, a
-cluster counted once, a timeline interval that is not whole hours) is read from the mentions,
-and `tests/test_sqlite_rollups.py` holds both ways to the same numbers.
+kind filters (but the brands of a brand's mentions); tops of sites and authors read the terms
+under a brand filter at most, of source names under none. A period is read from the rollups by
+whole hours and from the mentions for the part hours at its ends (each a seek on the date
+index). Anything else (a query, an entity, a source filter that names a source, a cluster
+counted once, a timeline interval that is not whole hours, a mention dated before 1970) is read
+from the mentions: `tests/test_sqlite_rollups.py` holds both ways to the same numbers, and
+`tests/test_store_contract.py` holds them to a count of what is stored.
 """
 
 from __future__ import annotations
