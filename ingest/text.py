@@ -9,7 +9,8 @@ what a word is, or the same query would select different mentions. This module i
   ``l oreal``, ``#Acme`` is ``acme``.
 
 Stores index the folded tokens joined by single spaces (`index_text`), so their own tokenizers
-only ever split on spaces and cannot disagree with this module.
+only ever split on spaces and cannot disagree with this module. (SQLite gives FTS5 a text all in
+ASCII as it is, since FTS5 cuts ASCII exactly so: `index.sqlite.schema.index_input`.)
 """
 
 from __future__ import annotations

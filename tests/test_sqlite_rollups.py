@@ -1,8 +1,10 @@
-"""What only the SQLite store has to prove about its rollups (`index.sqlite.rollups`): figures
-read from them are, to the order of equal counts, those counted from the mentions; a file of an
-earlier version gets them when it is upgraded; and a file whose rollups may be stale is counted
-from its mentions until a worker sets it up again. (`tests/test_store_contract.py` holds every
-store's figures to a count of what it stores, through rewrites and drops.)"""
+"""What only the SQLite store has to prove about what it keeps to be fast: its rollups
+(`index.sqlite.rollups`), whose figures are, to the order of equal counts, those counted from
+the mentions; a file of an earlier version gets them when it is upgraded, and a file whose
+rollups may be stale is counted from its mentions until a worker sets it up again
+(`tests/test_store_contract.py` holds every store's figures to a count of what it stores,
+through rewrites and drops). And the ASCII text it gives FTS5 as it is (`schema.index_input`),
+which FTS5 must cut into the words `ingest.text` would."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from index.sqlite import SqliteStore, schema
 from ingest.access import read_only
 from ingest.record import SourceKind
 from ingest.store import Facet, Figures, Filters
+from ingest.text import index_text
 from tests.support.mentions import T0, make_mention
 
 FACETS: tuple[Facet, ...] = ("brand", "sentiment", "site", "author", "source", "lang")
@@ -123,3 +126,21 @@ def test_rollups_another_version_may_have_left_stale_are_not_read(tmp_path: Path
     with SqliteStore.from_url(f"sqlite://{path}") as store:  # a worker sets it up: recounted
         assert store.db.read("SELECT SUM(n) FROM rollup_counts") == [(80,)]
         _assert_rollups_read_as_the_mentions_count(store)
+
+
+def test_fts5_cuts_an_ascii_text_into_the_words_ingest_text_gives() -> None:
+    every = "".join(chr(c) for c in range(1, 128))
+    texts = [every, every[::-1], "l'Acme-Box #panne @support_fr 4G/5G x_y a.b,c;d:e!f?g", "A_b"]
+    conn = sqlite3.connect(":memory:")
+    conn.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(body, tokenize = 'unicode61 remove_diacritics 0')"
+    )
+    conn.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)")
+    for i, text in enumerate(texts):
+        assert schema.index_input(text) == text  # given as it is
+        conn.execute("INSERT INTO t (rowid, body) VALUES (?, ?)", (i, text))
+        words = [
+            w for (w,) in conn.execute("SELECT term FROM v WHERE doc = ? ORDER BY offset", (i,))
+        ]
+        assert words == index_text(text).split() == schema.indexed_words(text)
+    assert schema.index_input("Société générale") == "societe generale"
