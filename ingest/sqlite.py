@@ -265,6 +265,26 @@ class SqliteFile:
         with self.guard():
             return self.connection().execute(sql, params).fetchall()
 
+    def stream(self, sql: str, params: Sequence[Any] = (), size: int = 500) -> Iterator[list[Any]]:
+        """The rows of one read, ``size`` at a time, however many: one statement, on a
+        connection of its own, closed when the rows run out or the caller stops. It reads one
+        snapshot of the file however long it lasts, and leaves this thread's connection free
+        (a statement left open on it would hold its snapshot, and make its next write fail)."""
+        with self.guard():
+            conn = self._connect()
+        try:
+            with self.guard():
+                cursor = conn.execute(sql, params)
+            while True:
+                with self.guard():
+                    rows = cursor.fetchmany(size)
+                if rows:
+                    yield rows
+                if len(rows) < size:
+                    return
+        finally:
+            conn.close()
+
     def setup(
         self,
         schema: str,

@@ -7,6 +7,7 @@ Implementations are listed in `tests.support.backends`: each gives a fresh, empt
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 
 from ingest.query import parse
-from ingest.record import Entity, Influence, Mention
+from ingest.record import Author, Entity, Influence, Mention, Source, SourceKind
 from ingest.store import (
     AuthorActivity,
     AuthorScore,
@@ -25,6 +26,7 @@ from ingest.store import (
     Signature,
     Store,
 )
+from ingest.text import fold
 from tests.support.backends import STORES
 from tests.support.mentions import T0, make_mention
 from veille.output import mention_json
@@ -155,6 +157,8 @@ def test_scan_reads_every_match_once_oldest_first_across_batches(store: Store) -
     since = T0 + timedelta(hours=5)
     assert [m.id for b in store.scan(Filters(brand="Acme", since=since)) for m in b] == ids[15:]
     assert list(store.scan(Filters(brand="Nobody"))) == []
+    # A query's matches, in the same order, however the store finds them.
+    assert [m.id for b in store.scan(q("numero", brand="Acme"), batch=23) for m in b] == ids
 
 
 def test_export_writes_what_scan_reads_as_json_lines(store: Store) -> None:
@@ -276,6 +280,152 @@ def test_figures_are_the_count_timeline_and_tops_read_together(
         assert figures.timeline == store.timeline(filters, timedelta(days=1), distinct=distinct)
         assert figures.tops == {f: store.top(filters, f, 3, distinct=distinct) for f in facets}
     assert store.figures(Filters()).timeline == []
+
+
+def _selects(m: Mention, f: Filters) -> bool:
+    """What ``f`` (without a query or an entity) selects, said in Python."""
+    brands = {b.lower() for b in (m.enrichment.brands if m.enrichment else ())}
+    label = m.enrichment.sentiment.label if m.enrichment and m.enrichment.sentiment else None
+    return (
+        (f.brand is None or f.brand.lower() in brands)
+        and (f.sentiment is None or label == f.sentiment)
+        and (
+            f.source is None
+            or fold(m.source.name) == fold(f.source)
+            or m.source.kind.value == f.source.lower()
+        )
+        and (f.lang is None or m.effective_lang == f.lang.lower())
+        and (f.since is None or m.published >= f.since)
+        and (f.until is None or m.published < f.until)
+    )
+
+
+def _values(m: Mention, facet: Facet) -> set[str]:
+    enrichment = m.enrichment
+    match facet:
+        case "brand":
+            return {b for b in (enrichment.brands if enrichment else ())}
+        case "sentiment":
+            sentiment = enrichment.sentiment if enrichment else None
+            return {sentiment.label if sentiment else "unknown"}
+        case "site":
+            return {m.site}
+        case "author":
+            return {m.author.display} if m.author and m.author.display else set()
+        case "source":
+            return {m.source.name}
+        case "lang":
+            return {m.effective_lang}
+    raise AssertionError(facet)
+
+
+def _counted(stored: list[Mention], f: Filters, step: timedelta, facets: tuple[Facet, ...]) -> Any:
+    """The figures of ``f`` counted in Python over ``stored``: the total, the timeline and the
+    tops (as mappings: the order of equal counts is the stores' own)."""
+    chosen = [m for m in stored if _selects(m, f)]
+    ms = int(step.total_seconds() * 1000)
+    buckets: dict[int, Counter[str]] = {}
+    for m in chosen:
+        start = int(m.published.timestamp() * 1000) // ms * ms
+        buckets.setdefault(start, Counter()).update(_values(m, "sentiment"))
+    timeline = (
+        [
+            (start, dict(buckets.get(start, {})))
+            for start in range(min(buckets), max(buckets) + ms, ms)
+        ]
+        if buckets
+        else []
+    )
+    tops = {facet: Counter(v for m in chosen for v in _values(m, facet)) for facet in facets}
+    return len(chosen), timeline, tops
+
+
+def _read(store: Store, f: Filters, step: timedelta, facets: tuple[Facet, ...]) -> Any:
+    figures = store.figures(f, interval=step, facets=facets, limit=100)
+    for terms in figures.tops.values():
+        assert [t.count for t in terms] == sorted((t.count for t in terms), reverse=True)
+    return (
+        figures.total,
+        [(int(b.start.timestamp() * 1000), b.counts) for b in figures.timeline],
+        {facet: Counter({t.key: t.count for t in terms}) for facet, terms in figures.tops.items()},
+    )
+
+
+def test_figures_stay_what_the_stored_mentions_count_through_rewrites_and_drops(
+    store: Store,
+) -> None:
+    """Figures are counts of what is stored, however a store keeps them (SQLite keeps counts
+    per hour as it writes): a redelivered mention counts once, a rewritten one moves from its
+    old values to its new ones, a stale copy changes nothing, and a drop starts from zero."""
+    start = T0 + timedelta(minutes=17)  # periods that start and end inside hours
+    mentions = [
+        make_mention(
+            f"m{i}",
+            site=f"s{i % 4}.fr",
+            author=(f"a{i % 5}", None)[i % 7 == 0],
+            source=("forum-x", "blog-y", "news")[i % 3],
+            kind=(SourceKind.FORUM, SourceKind.BLOG, SourceKind.NEWS)[i % 3],
+            brands=(("Acme",), ("Globex",), ("Acme", "Globex"), ())[i % 4],
+            sentiment=("negative", "neutral", "positive", None)[i % 4],
+            lang=("fr", "en")[i % 2],
+            published=start + timedelta(minutes=37 * i),
+        )
+        for i in range(60)
+    ]
+    facets: tuple[Facet, ...] = ("brand", "sentiment", "site", "author", "source", "lang")
+    week = (start + timedelta(hours=5, minutes=3), start + timedelta(hours=29, minutes=41))
+    selections = [
+        Filters(),
+        Filters(brand="acme"),
+        Filters(brand="Acme", since=week[0], until=week[1]),
+        Filters(since=week[0]),
+        Filters(until=week[1]),
+        Filters(since=T0 + timedelta(hours=3), until=T0 + timedelta(hours=9)),
+        Filters(sentiment="negative", lang="fr"),
+        Filters(source="forum"),
+        Filters(source="blog-y", brand="Globex"),
+        Filters(since=week[0], until=week[0] + timedelta(minutes=20)),
+    ]
+
+    def check() -> None:
+        stored = [m for batch in store.scan(Filters()) for m in batch]
+        for f in selections:
+            for step in (timedelta(hours=1), timedelta(days=1), timedelta(minutes=90)):
+                assert _read(store, f, step, facets) == _counted(stored, f, step, facets), (f, step)
+
+    store.upsert(mentions[:40])
+    store.upsert(mentions[30:])  # ten of them again, as they were
+    check()
+    later = timedelta(days=2)
+    changed = [
+        m.model_copy(
+            update={
+                "site": "moved.fr",
+                "published": m.published + timedelta(hours=7),
+                "fetched": m.fetched + later,
+                "source": Source(kind=SourceKind.NEWS, name="wire"),
+                "author": Author(name="Zoé"),
+            }
+        )
+        for m in mentions[::5]
+    ]
+    relabelled = [
+        _enriched(m, brands=("Initech",), sentiment=None, lang="en").model_copy(
+            update={"fetched": m.fetched + later}
+        )
+        for m in mentions[1::5]
+        if m.enrichment
+    ]
+    stale = [m.model_copy(update={"site": "old.fr"}) for m in mentions[2::5]]
+    store.upsert([*changed, *relabelled, *changed[:3]])  # a batch that repeats mentions
+    store.upsert([*stale, *mentions[4::5]])
+    store.upsert(changed)  # a redelivery, changed already
+    check()
+    store.drop()
+    store.setup()
+    check()
+    store.upsert(mentions[10:25])
+    check()
 
 
 # -- what enrich adds: entities, near-duplicate clusters, authors -----------------------------

@@ -159,8 +159,19 @@ def rank_expression(node: Node) -> str | None:
     return " OR ".join(_text(t) for t in texts)
 
 
-def filters_where(filters: Filters) -> tuple[str, list[Any]]:
-    """A SQL boolean expression (over ``mentions m``) selecting what ``filters`` selects."""
+def filters_where(filters: Filters, *, by_date: bool = False) -> tuple[str, list[Any]]:
+    """A SQL boolean expression (over ``mentions m``) selecting what ``filters`` selects.
+
+    ``by_date``: the mentions are to be walked in the order of ``mentions_published_id`` (a
+    scan in date order, or a period of an hour), and a brand or an entity only checks each one
+    (one seek). Left to itself, SQLite lists all the brand's mentions first, which are many (it
+    knows no better without statistics), then sorts them, or looks each one up for its date."""
+
+    def tagged(table: str, column: str) -> str:
+        if by_date:
+            return f"EXISTS (SELECT 1 FROM {table} WHERE {column} = ? AND mention = m.rowid)"
+        return f"m.rowid IN (SELECT mention FROM {table} WHERE {column} = ?)"
+
     clauses: list[str] = []
     params: list[Any] = []
     if filters.query is not None:
@@ -168,7 +179,7 @@ def filters_where(filters: Filters) -> tuple[str, list[Any]]:
         clauses.append(sql)
         params += query_params
     if filters.brand:
-        clauses.append("m.rowid IN (SELECT mention FROM mention_brands WHERE brand = ?)")
+        clauses.append(tagged("mention_brands", "brand"))
         params.append(filters.brand)
     if filters.sentiment:
         clauses.append("m.sentiment = ?")
@@ -186,6 +197,6 @@ def filters_where(filters: Filters) -> tuple[str, list[Any]]:
         clauses.append("m.published < ?")
         params.append(epoch_ms(filters.until))
     if filters.entity:
-        clauses.append("m.rowid IN (SELECT mention FROM mention_entities WHERE entity = ?)")
+        clauses.append(tagged("mention_entities", "entity"))
         params.append(fold(filters.entity))
     return (" AND ".join(clauses) or "1"), params

@@ -2,7 +2,9 @@
 
 The mentions: one row per mention in ``mentions`` (the record as JSON, plus the columns that
 filters and aggregations need), its brands in ``mention_brands``, its entities in
-``mention_entities``, and its folded words in the FTS5 table ``mentions_fts`` (same rowid).
+``mention_entities``, and its words in the FTS5 table ``mentions_fts`` (same rowid; see
+`index_input`). Counts of them per hour, kept as they are written, are in the ``rollup_*``
+tables (`index.sqlite.rollups`).
 
 What enrich keeps beside them: ``author_activity`` (one row per mention, by id) and the authors
 it @-mentions (``author_mentioned``), aggregated into ``authors`` (`index.sqlite.authors`);
@@ -10,15 +12,18 @@ it @-mentions (``author_mentioned``), aggregated into ``authors`` (`index.sqlite
 
 `create` is the migration: it brings a new file, or a store of an earlier version, to
 `SCHEMA_VERSION`, and is safe to run at every start (the store runs it only when the file's
-fingerprint of `FINGERPRINT` differs, so that opening a store set up already writes nothing).
-`drop` undoes it.
+fingerprint of `FINGERPRINT` differs, so that opening a store set up already writes nothing,
+and then builds the rollups again from the mentions: `index.sqlite.rollups.rebuild`). `drop`
+undoes it.
 """
 
 from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+from ingest.text import index_text
+
+SCHEMA_VERSION = 3
 
 FTS_TABLE = "mentions_fts"
 VOCABULARY = "temp.mentions_vocab"
@@ -42,7 +47,7 @@ _SCHEMA = [
         cluster TEXT,
         author_key TEXT,
         doc TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS mentions_published ON mentions (published)",
+    "CREATE INDEX IF NOT EXISTS mentions_published_id ON mentions (published, id)",
     "CREATE INDEX IF NOT EXISTS mentions_site ON mentions (site)",
     """CREATE TABLE IF NOT EXISTS mention_brands (
         brand TEXT NOT NULL COLLATE NOCASE,
@@ -109,7 +114,46 @@ _SCHEMA_2 = [
         PRIMARY KEY (key, signature)) WITHOUT ROWID""",
 ]
 
-FINGERPRINT = ";\n".join([*_SCHEMA, *_SCHEMA_2, f"-- version {SCHEMA_VERSION}"])
+# Version 3: rollups (`index.sqlite.rollups`), and indexes that let a scan walk the mentions in
+# order (``mentions_published_id``, above, replaces ``mentions_published``) and filters on
+# sentiment and period seek.
+_SCHEMA_3 = [
+    "DROP INDEX IF EXISTS mentions_published",
+    "CREATE INDEX IF NOT EXISTS mentions_sentiment ON mentions (sentiment, published)",
+    """CREATE TABLE IF NOT EXISTS rollup_counts (
+        hour INTEGER NOT NULL,
+        sentiment TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        source_kind TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (hour, sentiment, lang, source_kind)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS rollup_brand_counts (
+        brand TEXT NOT NULL COLLATE NOCASE,
+        hour INTEGER NOT NULL,
+        sentiment TEXT NOT NULL,
+        lang TEXT NOT NULL,
+        source_kind TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (brand, hour, sentiment, lang, source_kind)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS rollup_terms (
+        facet TEXT NOT NULL,
+        hour INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (facet, hour, key)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS rollup_brand_terms (
+        facet TEXT NOT NULL,
+        brand TEXT NOT NULL COLLATE NOCASE,
+        hour INTEGER NOT NULL,
+        key TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (facet, brand, hour, key)) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS rollup_sources (
+        source_key TEXT PRIMARY KEY,
+        n INTEGER NOT NULL) WITHOUT ROWID""",
+]
+
+FINGERPRINT = ";\n".join([*_SCHEMA, *_SCHEMA_2, *_SCHEMA_3, f"-- version {SCHEMA_VERSION}"])
 """The text `ingest.sqlite.SqliteFile.setup` fingerprints: a change to it sets a store up again."""
 
 TABLES = (
@@ -123,8 +167,13 @@ TABLES = (
     "authors",
     "dup_signatures",
     "dup_keys",
+    "rollup_counts",
+    "rollup_brand_counts",
+    "rollup_terms",
+    "rollup_brand_terms",
+    "rollup_sources",
 )
-"""Every table `_SCHEMA` and `_SCHEMA_2` create (their indices go with them)."""
+"""Every table `_SCHEMA`, `_SCHEMA_2` and `_SCHEMA_3` create (their indices go with them)."""
 
 
 def create(conn: sqlite3.Connection) -> None:
@@ -135,6 +184,8 @@ def create(conn: sqlite3.Connection) -> None:
     if "author_key" not in columns:  # a version 1 store
         conn.execute("ALTER TABLE mentions ADD COLUMN author_key TEXT")
     for statement in _SCHEMA_2:
+        conn.execute(statement)
+    for statement in _SCHEMA_3:
         conn.execute(statement)
     conn.execute(
         "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"
@@ -159,3 +210,20 @@ def vocabulary(conn: sqlite3.Connection) -> str:
         f" instance)"
     )
     return VOCABULARY
+
+
+def index_input(text: str | None) -> str:
+    """What `FTS_TABLE` is given for ``text``: its words (`ingest.text.index_text`), except
+    that a text all in ASCII goes as it is, since FTS5's ``unicode61`` tokenizer cuts and
+    lowercases ASCII exactly as `ingest.text.tokenize` does (letters and digits; every other
+    character separates), and in C. So the stored content is not always folded: read the
+    words back with `indexed_words`."""
+    if not text:
+        return ""
+    return text if text.isascii() and "\x00" not in text else index_text(text)
+
+
+def indexed_words(content: str) -> list[str]:
+    """The words of what `index_input` gave `FTS_TABLE`: folded words joined by spaces, or an
+    ASCII text as it was."""
+    return index_text(content).split() if content.isascii() else content.split()

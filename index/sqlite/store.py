@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import timedelta
@@ -32,14 +33,15 @@ from index.base import (
     from_epoch_ms,
 )
 from index.settings import StoreSettings
-from index.sqlite import schema
+from index.sqlite import rollups, schema
 from index.sqlite.authors import SqliteAuthors
 from index.sqlite.clusters import SqliteClusters
 from index.sqlite.query import filters_where, rank_expression
-from index.sqlite.schema import FTS_TABLE
+from index.sqlite.rollups import Plan
+from index.sqlite.schema import FTS_TABLE, index_input, indexed_words
 from ingest.errors import ConfigError, StoreBroken, StoreUnavailable
 from ingest.record import Mention
-from ingest.sqlite import SqliteFile
+from ingest.sqlite import SqliteFile, fingerprint
 from ingest.store import (
     Bucket,
     Distinct,
@@ -52,7 +54,7 @@ from ingest.store import (
     Store,
     TermCount,
 )
-from ingest.text import fold, index_text
+from ingest.text import fold
 
 _UPSERT = """
 INSERT INTO mentions (id, published, fetched, source_kind, source_key, source_label, site, lang,
@@ -68,7 +70,6 @@ ON CONFLICT (id) DO UPDATE SET
     sentiment = excluded.sentiment, cluster = excluded.cluster, author_key = excluded.author_key,
     doc = excluded.doc
 WHERE excluded.fetched >= mentions.fetched
-RETURNING rowid
 """
 
 
@@ -103,6 +104,16 @@ def _row(m: Mention) -> tuple[Any, ...]:
     )
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_STAMP = fingerprint(schema.FINGERPRINT)
+"""The stamp of a file this version set up, whose rollups it has kept."""
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    schema.create(conn)
+    rollups.rebuild(conn)
+
+
 def _count(distinct: Distinct) -> str:
     return "COUNT(DISTINCT COALESCE(m.cluster, m.id))" if distinct == "cluster" else "COUNT(*)"
 
@@ -120,6 +131,8 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             setting="store.url",
             lock_timeout=lock_timeout,
         )
+        self.use_rollups = True
+        """False: every figure is counted from the mentions (what the tests compare to)."""
         super().__init__(SqliteAuthors(self.db), SqliteClusters(self.db))
 
     @classmethod
@@ -136,29 +149,53 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
     def setup(self) -> None:
         """Create or migrate the tables (`index.sqlite.schema`); a store set up already is only
         read."""
-        self.db.setup(schema.FINGERPRINT, schema.create, marker="mentions")
+        self.db.setup(schema.FINGERPRINT, _create, marker="mentions")
 
     # -- writes --------------------------------------------------------------------------------
 
     def upsert(self, mentions: Sequence[Mention]) -> list[Rejected]:
         if not mentions:
             return []
+        rows = [_row(m) for m in mentions]
         with self.db.write() as conn:
-            by_rowid: dict[int, Mention] = {}  # one entry per row, if a batch repeats a mention
-            for mention in mentions:
-                row = conn.execute(_UPSERT, _row(mention)).fetchone()
-                if row is not None:  # None: the stored copy was fetched later, keep it
-                    by_rowid[row[0]] = mention
-            written = list(by_rowid.items())
-            for chunk in chunks(written):
+            ids = json.dumps(list(dict.fromkeys(row[0] for row in rows)))
+            stored = {
+                mention_id: (rowid, fetched)
+                for mention_id, rowid, fetched in conn.execute(
+                    "SELECT id, rowid, fetched FROM mentions WHERE id IN"
+                    " (SELECT value FROM json_each(?))",
+                    (ids,),
+                )
+            }
+            # What the upsert's WHERE decides row by row, decided here for the whole batch: a
+            # copy fetched earlier than the stored one is not written, and of a mention the
+            # batch repeats, the last copy written wins.
+            latest = {mention_id: fetched for mention_id, (_, fetched) in stored.items()}
+            winners: dict[str, tuple[tuple[Any, ...], Mention]] = {}
+            for row, mention in zip(rows, mentions, strict=True):
+                if row[0] not in latest or row[2] >= latest[row[0]]:
+                    latest[row[0]] = row[2]
+                    winners[row[0]] = (row, mention)
+            if not winners:
+                return []
+            rewritten = [stored[i][0] for i in winners if i in stored]
+            rollups.add(conn, rewritten, -1)  # what they counted, before their rows change
+            conn.executemany(_UPSERT, [row for row, _ in winners.values()])
+            rowid_of = dict(
+                conn.execute(
+                    "SELECT id, rowid FROM mentions WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(list(winners)),),
+                ).fetchall()
+            )
+            written = [(rowid_of[i], m) for i, (_, m) in winners.items()]
+            for chunk in chunks(rewritten):
                 marks = ",".join("?" * len(chunk))
-                rowids = [rowid for rowid, _ in chunk]
-                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", rowids)
-                conn.execute(f"DELETE FROM mention_brands WHERE mention IN ({marks})", rowids)
-                conn.execute(f"DELETE FROM mention_entities WHERE mention IN ({marks})", rowids)
+                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM mention_brands WHERE mention IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM mention_entities WHERE mention IN ({marks})", chunk)
             conn.executemany(
                 f"INSERT INTO {FTS_TABLE} (rowid, title, body) VALUES (?, ?, ?)",
-                [(rowid, index_text(m.heading), index_text(m.text)) for rowid, m in written],
+                [(rowid, index_input(m.heading), index_input(m.text)) for rowid, m in written],
             )
             conn.executemany(
                 "INSERT OR IGNORE INTO mention_brands VALUES (?, ?)",
@@ -177,6 +214,7 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
                     if fold(e.kb_id or e.text)
                 ],
             )
+            rollups.add(conn, [rowid for rowid, _ in written], 1)
         return []
 
     # -- reads ---------------------------------------------------------------------------------
@@ -186,7 +224,15 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         return Mention.model_validate_json(rows[0][0]) if rows else None
 
     def count(self, filters: Filters, *, distinct: Distinct = None) -> int:
-        where, params = filters_where(filters)
+        plan = self._plan(filters, distinct)
+        if plan is None:
+            return self._scanned_count(filters, distinct)
+        sql, params = plan.counts("SUM(n)")
+        total = self.db.read(sql, params)[0][0] or 0
+        return int(total) + sum(self._scanned_count(e, None, by_date=True) for e in plan.edges)
+
+    def _scanned_count(self, filters: Filters, distinct: Distinct, *, by_date: bool = False) -> int:
+        where, params = filters_where(filters, by_date=by_date)
         sql = f"SELECT {_count(distinct)} FROM mentions m WHERE {where}"
         return int(self.db.read(sql, params)[0][0])
 
@@ -215,20 +261,16 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         )
 
     def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
-        where, params = filters_where(filters)
-        after: list[Any] = []
-        while True:
-            keyset = " AND (m.published > ? OR (m.published = ? AND m.id > ?))" if after else ""
-            rows = self.db.read(
-                f"SELECT m.published, m.id, m.doc FROM mentions m WHERE {where}{keyset}"
-                " ORDER BY m.published, m.id LIMIT ?",
-                [*params, *after, batch],
-            )
-            if rows:
-                yield [Mention.model_validate_json(r[2]) for r in rows]
-            if len(rows) < batch:
-                return
-            after = [rows[-1][0], rows[-1][0], rows[-1][1]]
+        # One statement, read as it goes: the matches of a query or a brand are found once, not
+        # once per page, whatever the depth. Without a query it walks ``mentions_published_id``
+        # in order (nothing to sort); a query's matches are found first, then sorted.
+        where, params = filters_where(filters, by_date=filters.query is None)
+        for rows in self.db.stream(
+            f"SELECT m.doc FROM mentions m WHERE {where} ORDER BY m.published, m.id",
+            params,
+            batch,
+        ):
+            yield [Mention.model_validate_json(r[0]) for r in rows]
 
     def timeline(
         self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
@@ -236,34 +278,79 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         step = int(interval.total_seconds() * 1000)
         if step <= 0:
             raise ValueError("the timeline interval must be positive")
-        where, params = filters_where(filters)
-        rows = self.db.read(
-            f"SELECT (m.published / ?) * ? AS b, COALESCE(m.sentiment, 'unknown'),"
-            f" {_count(distinct)}"
-            f" FROM mentions m WHERE {where} GROUP BY b, 2 ORDER BY b",
-            [step, step, *params],
-        )
-        counts: dict[int, dict[str, int]] = {}
-        for start, label, n in rows:
-            counts.setdefault(start, {})[label] = n
+        plan = self._plan(filters, distinct)
+        counts: dict[int, Counter[str]] = {}
+        if plan is None or step % rollups.HOUR:
+            edges: Sequence[Filters] = (filters,)
+        else:
+            edges = plan.edges
+            sql, params = plan.counts(
+                f"(hour * {rollups.HOUR} / ?) * ? AS b, {rollups.COUNTED['sentiment']}, SUM(n)"
+            )
+            self._tally(counts, self.db.read(f"{sql} GROUP BY 1, 2", [step, step, *params]))
+        for edge in edges:
+            where, params = filters_where(edge, by_date=plan is not None)
+            self._tally(
+                counts,
+                self.db.read(
+                    f"SELECT (m.published / ?) * ? AS b, COALESCE(m.sentiment, 'unknown'),"
+                    f" {_count(distinct)} FROM mentions m WHERE {where} GROUP BY b, 2",
+                    [step, step, *params],
+                ),
+            )
+        counts = {start: +labels for start, labels in counts.items() if +labels}
         if not counts:
             return []
         first, last = min(counts), max(counts)
         return [
-            Bucket(from_epoch_ms(start), counts.get(start, {}))
+            Bucket(from_epoch_ms(start), dict(sorted(counts.get(start, Counter()).items())))
             for start in range(first, last + step, step)
         ]
+
+    @staticmethod
+    def _tally(counts: dict[int, Counter[str]], rows: list[Any]) -> None:
+        for start, label, n in rows:
+            counts.setdefault(start, Counter())[label] += n
 
     def top(
         self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
     ) -> list[TermCount]:
-        where, params = filters_where(filters)
+        plan = self._plan(filters, distinct)
+        if plan is None or not plan.answers(facet):
+            return self._scanned_top(filters, facet, limit, distinct)
+        if facet in rollups.TERMS:
+            sql, params = plan.terms(facet)
+        else:
+            sql, params = plan.counts(
+                f"{rollups.COUNTED[facet]} AS k, SUM(n) AS n", by_brand=facet == "brand"
+            )
+            sql += " GROUP BY k"
+        counts: Counter[str] = Counter(dict(self.db.read(sql, params)))
+        for edge in plan.edges:
+            edge_top = self._scanned_top(edge, facet, None, None, by_date=True)
+            counts.update({t.key: t.count for t in edge_top})
+        # The order SQL gives: most first, then by key (brands compare without case).
+        order = (lambda key: key.translate(_ASCII_LOWER)) if facet == "brand" else str
+        ranked = sorted(
+            ((k, n) for k, n in counts.items() if n > 0), key=lambda t: (-t[1], order(t[0]))
+        )
+        return [TermCount(key, n) for key, n in ranked[:limit]]
+
+    def _scanned_top(
+        self,
+        filters: Filters,
+        facet: Facet,
+        limit: int | None,
+        distinct: Distinct,
+        *,
+        by_date: bool = False,
+    ) -> list[TermCount]:
+        where, params = filters_where(filters, by_date=by_date)
         count = _count(distinct)
         if facet == "brand":
             sql = (
                 f"SELECT b.brand, {count} AS n FROM mention_brands b JOIN mentions m"
                 f" ON m.rowid = b.mention WHERE {where} GROUP BY b.brand ORDER BY n DESC, 1"
-                f" LIMIT ?"
             )
         elif facet == "entity":
             # A mention names an entity once, whatever labels it was found under.
@@ -271,15 +358,47 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             sql = (
                 f"SELECT MIN(e.name), {count} AS n FROM mention_entities e JOIN mentions m"
                 f" ON m.rowid = e.mention WHERE {where} GROUP BY e.entity ORDER BY n DESC, 1"
-                f" LIMIT ?"
             )
         else:
             column = _FACET_COLUMNS[facet]
             sql = (
                 f"SELECT {column} AS k, {count} AS n FROM mentions m WHERE {where}"
-                f" AND k IS NOT NULL GROUP BY k ORDER BY n DESC, k LIMIT ?"
+                f" AND k IS NOT NULL GROUP BY k ORDER BY n DESC, k"
             )
-        return [TermCount(key, n) for key, n in self.db.read(sql, [*params, limit])]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = [*params, limit]
+        return [TermCount(key, n) for key, n in self.db.read(sql, params)]
+
+    def _plan(self, filters: Filters, distinct: Distinct) -> Plan | None:
+        """How the rollups answer ``filters`` (`rollups.Plan`), or None: when they cannot, when
+        this store does not read them (`use_rollups`), or when the file was last set up by
+        another version of Veille, which may not have kept them (a read-only command reads it
+        as it is)."""
+        if not self.use_rollups or distinct is not None:
+            return None
+        plan = Plan.of(filters)
+        if plan is None:
+            return None
+        with self.db.guard():
+            conn = self.db.connection()
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version != _STAMP:
+                return None
+            # Sources are counted by kind; a filter that names a source by its name (or a
+            # name that is also a kind) is read from the mentions.
+            if (
+                filters.source
+                and conn.execute(
+                    "SELECT 1 FROM rollup_sources WHERE source_key = ? AND n > 0",
+                    (fold(filters.source),),
+                ).fetchone()
+            ):
+                return None
+            # Hour 0 of the rollups also holds what was published before 1970.
+            if conn.execute("SELECT 1 FROM mentions WHERE published < 0 LIMIT 1").fetchone():
+                return None
+        return plan
 
     def significant_terms(
         self, filters: Filters, background: Filters | None = None, limit: int = 10
@@ -292,7 +411,7 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         )
         inside: Counter[str] = Counter()
         for title, body in rows:
-            inside.update(set(f"{title} {body}".split()))
+            inside.update({*indexed_words(title), *indexed_words(body)})
         candidates = [term for term, n in inside.items() if n >= SIGNIFICANT_MIN_COUNT]
         if not candidates:
             return []
