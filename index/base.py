@@ -18,7 +18,7 @@ import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ingest.closing import Closing
 from ingest.record import Mention
@@ -65,10 +65,15 @@ class BaseStore(Closing, ABC, Generic[A, C]):
     @abstractmethod
     def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]: ...
 
-    def export(self, filters: Filters, *, batch: int = 500) -> Iterator[list[str]]:
-        """`MentionStore.export` from `scan`: a store that keeps the JSON overrides it."""
+    def fields(self, filters: Filters, *, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """`MentionStore.fields` from `scan`: a store that keeps the JSON overrides it."""
         for mentions in self.scan(filters, batch=batch):
-            yield [export_line(m.model_dump(mode="json", exclude_none=True)) for m in mentions]
+            yield [m.model_dump(mode="json", exclude_none=True) for m in mentions]
+
+    def export(self, filters: Filters, *, batch: int = 500) -> Iterator[list[str]]:
+        """`MentionStore.export` from `fields`."""
+        for rows in self.fields(filters, batch=batch):
+            yield [export_line(row) for row in rows]
 
     # -- figures -------------------------------------------------------------------------------
 

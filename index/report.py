@@ -22,10 +22,9 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from ingest.record import Mention
 from ingest.store import Bucket, Distinct, Facet, Figures, Filters, MentionStore, TermCount
 from ingest.text import is_term, tokenize
 
@@ -35,6 +34,8 @@ HOUR = timedelta(hours=1)
 LABELS = ("negative", "neutral", "positive")
 
 T = TypeVar("T", bound=tuple[object, ...])
+Fields = dict[str, Any]
+"""A mention's fields as `MentionStore.fields` gives them."""
 
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
 
@@ -215,20 +216,19 @@ class MentionLine:
     engagement: int
 
     @classmethod
-    def of(cls, m: Mention) -> MentionLine:
-        e = m.enrichment
-        sentiment = e.sentiment if e else None
-        title = m.title or m.text
-        title = " ".join(title.split())
+    def of(cls, m: Fields) -> MentionLine:
+        """The line of a mention given as its fields (`MentionStore.fields`)."""
+        sentiment = (m.get("enrichment") or {}).get("sentiment") or {}
+        title = " ".join((m.get("title") or m.get("text") or "").split())
         return cls(
-            id=m.id,
-            published=m.published,
-            site=m.site,
-            author=m.author.display if m.author else "",
+            id=m["id"],
+            published=_when(m["published"]),
+            site=m["site"],
+            author=_display(m.get("author")),
             title=title if len(title) <= 160 else title[:159] + "…",
-            url=m.url,
-            sentiment=sentiment.label if sentiment else "unknown",
-            score=sentiment.score if sentiment else None,
+            url=m["url"],
+            sentiment=sentiment.get("label", "unknown"),
+            score=sentiment.get("score"),
             engagement=engagement(m),
         )
 
@@ -302,16 +302,23 @@ class BrandFigures:
     completeness: list[SourceDays]
 
 
-def engagement(m: Mention) -> int:
+def engagement(m: Fields) -> int:
     """Likes, shares and replies: what a reader did with a mention (views are not doing)."""
-    e = m.engagement
-    return (e.likes or 0) + (e.shares or 0) + (e.replies or 0)
+    e = m.get("engagement") or {}
+    return int(e.get("likes") or 0) + int(e.get("shares") or 0) + int(e.get("replies") or 0)
 
 
-def _author_key(m: Mention) -> str | None:
-    a = m.author
-    who = (a.handle or a.name or "").strip().lower() if a else ""
-    return f"{m.site}/{who}" if who else None
+def _when(value: str) -> datetime:
+    return datetime.fromisoformat(value).astimezone(UTC)
+
+
+def _display(author: Fields | None) -> str:
+    """`Author.display`: the name, else @handle."""
+    if not author:
+        return ""
+    name = author.get("name")
+    handle = author.get("handle")
+    return str(name) if name else (f"@{handle}" if handle else "")
 
 
 @dataclass
@@ -325,14 +332,15 @@ class _AuthorSeen:
 
 @dataclass
 class _ClusterSeen:
-    first: Mention
-    mentions: int = 1
+    first: tuple[datetime, str]
+    """(published, id) of the earliest copy: the one that published first."""
+    mentions: int = 0
     sites: set[str] = field(default_factory=set)
 
 
 class _Pass:
-    """What one stream over a period's mentions gathers: bounded lists, and one small record
-    per author, cluster and source."""
+    """What one stream over a period's mentions gathers, from their fields: bounded lists, and
+    one small record per author, cluster and source."""
 
     def __init__(self, zone: ZoneInfo, limit: int) -> None:
         self.zone = zone
@@ -340,34 +348,59 @@ class _Pass:
         self.authors: dict[str, _AuthorSeen] = {}
         self.clusters: dict[str, _ClusterSeen] = {}
         self.sources: dict[str, Counter[date]] = {}
-        self.engaging: list[tuple[int, str, Mention]] = []
-        self.negative: list[tuple[float, int, str, Mention]] = []
+        self.engaging: list[tuple[int, str, MentionLine]] = []
+        self.negative: list[tuple[float, int, str, MentionLine]] = []
+        self._days: dict[str, date] = {}
 
-    def add(self, m: Mention) -> None:
-        day = m.published.astimezone(self.zone).date()
-        self.sources.setdefault(m.source.name, Counter())[day] += 1
-        key = _author_key(m)
-        if key is not None and m.author is not None:
+    def _day(self, published: str, moment: datetime) -> date:
+        """The local day of ``moment``, remembered by its minute (as written, in UTC): zones
+        differ from UTC by whole minutes, and converting every mention costs more."""
+        minute = published[:16]
+        day = self._days.get(minute)
+        if day is None:
+            day = self._days[minute] = moment.astimezone(self.zone).date()
+        return day
+
+    def add(self, m: Fields) -> None:
+        moment = _when(m["published"])
+        site = m["site"]
+        self.sources.setdefault(m["source"]["name"], Counter())[
+            self._day(m["published"], moment)
+        ] += 1
+        author = m.get("author") or {}
+        who = str(author.get("handle") or author.get("name") or "").strip().lower()
+        if who:
+            key = f"{site}/{who}"
             seen = self.authors.get(key)
-            followers = m.author.followers or 0
+            followers = int(author.get("followers") or 0)
             if seen is None:
-                self.authors[key] = _AuthorSeen(m.author.display, m.site, m.author.url, followers)
+                self.authors[key] = _AuthorSeen(
+                    _display(author), site, author.get("url"), followers
+                )
             else:
                 seen.followers = max(seen.followers, followers)
                 seen.mentions += 1
-        cluster = m.enrichment.cluster if m.enrichment else None
+        enrichment = m.get("enrichment") or {}
+        cluster = enrichment.get("cluster")
         if cluster:
-            story = self.clusters.setdefault(cluster, _ClusterSeen(m, 0))
+            story = self.clusters.get(cluster)
+            if story is None:
+                story = self.clusters[cluster] = _ClusterSeen((moment, m["id"]))
             story.mentions += 1
-            story.sites.add(m.site)
-            if (m.published, m.id) < (story.first.published, story.first.id):
-                story.first = m
+            story.sites.add(site)
+            story.first = min(story.first, (moment, m["id"]))
         score = engagement(m)
-        if score > 0:
-            _keep(self.engaging, (score, m.id, m), self.limit)
-        sentiment = m.enrichment.sentiment if m.enrichment else None
-        if sentiment is not None and sentiment.label == "negative":
-            _keep(self.negative, (-sentiment.score, score, m.id, m), self.limit)
+        if score > 0 and self._wanted(self.engaging, (score, m["id"])):
+            _keep(self.engaging, (score, m["id"], MentionLine.of(m)), self.limit)
+        sentiment = enrichment.get("sentiment") or {}
+        if sentiment.get("label") == "negative":
+            rank = (-float(sentiment.get("score", 0.0)), score, m["id"])
+            if self._wanted(self.negative, rank):
+                _keep(self.negative, (*rank, MentionLine.of(m)), self.limit)
+
+    def _wanted(self, heap: list[Any], rank: tuple[Any, ...]) -> bool:
+        """Whether an item ranked ``rank`` would enter ``heap`` (its line is made only then)."""
+        return len(heap) < self.limit or rank > heap[0][: len(rank)]
 
     def headline(self, total: int, counts: dict[str, int]) -> Headline:
         return Headline(
@@ -389,12 +422,17 @@ class _Pass:
             if a.followers > 0
         ]
 
-    def stories(self) -> list[Story]:
+    def stories(self, store: MentionStore) -> list[Story]:
+        """The clusters carried by several outlets, most outlets first; the first copy of each
+        is read back from the store."""
         carried = [(k, c) for k, c in self.clusters.items() if c.mentions > 1]
         carried.sort(key=lambda kc: (-len(kc[1].sites), -kc[1].mentions, kc[0]))
         stories = []
         for key, c in carried[: self.limit]:
-            line = MentionLine.of(c.first)
+            first = store.get(c.first[1])
+            if first is None:  # deleted since: the story is still the week's
+                continue
+            line = MentionLine.of(first.model_dump(mode="json", exclude_none=True))
             stories.append(
                 Story(
                     key,
@@ -432,10 +470,10 @@ def brand_figures(
     )
     previous = store.figures(there, facets=("sentiment", "source"), limit=1000)
     now, before = _Pass(zone, limit), _Pass(zone, limit)
-    for batch in store.scan(here):
+    for batch in store.fields(here):
         for m in batch:
             now.add(m)
-    for batch in store.scan(there):
+    for batch in store.fields(there):
         for m in batch:
             before.add(m)
     days = period.days()
@@ -458,9 +496,9 @@ def brand_figures(
         hourly=figures.timeline,
         tops={f: figures.tops.get(f, []) for f in ("site", "author", "source", "entity")},
         influencers=now.influencers(),
-        stories=now.stories(),
-        engaging=[MentionLine.of(m) for *_, m in sorted(now.engaging, reverse=True)],
-        negative=[MentionLine.of(m) for *_, m in sorted(now.negative, reverse=True)],
+        stories=now.stories(store),
+        engaging=[line for *_, line in sorted(now.engaging, reverse=True)],
+        negative=[line for *_, line in sorted(now.negative, reverse=True)],
         terms=_terms(store, brand, here, limit),
         grew=grew,
         fell=fell,
@@ -469,11 +507,10 @@ def brand_figures(
 
 
 def _terms(store: MentionStore, brand: str, here: Filters, limit: int) -> list[TermCount]:
-    """The words of the brand's period over-represented against every brand's last four weeks,
-    without stop words, numbers and the brand's own name."""
-    background = Filters(since=here.since - 4 * WEEK if here.since else None, until=here.until)
+    """The words of the brand's period over-represented against everything collected (the
+    FTS5 index counts those at once), without stop words, numbers and the brand's own name."""
     own = set(tokenize(brand))
-    found = store.significant_terms(here, background=background, limit=limit * 4)
+    found = store.significant_terms(here, limit=limit * 4)
     return [TermCount(t.key, t.count) for t in found if is_term(t.key) and t.key not in own][:limit]
 
 

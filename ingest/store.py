@@ -244,6 +244,11 @@ class MentionStore(Protocol):
         however many there are: what exports and recounts read (``search`` pages stop at a
         depth on Elasticsearch)."""
 
+    def fields(self, filters: Filters, *, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """What `scan` reads, each mention as its fields (``Mention.model_dump(mode="json",
+        exclude_none=True)``, or the store's copy of them), not validated into a `Mention`: for
+        the reads that need a few fields of very many mentions (reports, exports)."""
+
     def export(self, filters: Filters, *, batch: int = 500) -> Iterator[list[str]]:
         """What `scan` reads, each mention as its `export_line`: a store that keeps the JSON
         writes it out as it is, without reading it into a `Mention` and back."""

@@ -103,7 +103,6 @@ from ingest.store import (
     SortOrder,
     Store,
     TermCount,
-    export_line,
 )
 
 log = logging.getLogger(__name__)
@@ -532,19 +531,15 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         )
 
     def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
-        for sources in self._sources(filters, batch):
+        for sources in self.fields(filters, batch=batch):
             yield [from_document(source) for source in sources]
 
-    def export(self, filters: Filters, *, batch: int = 500) -> Iterator[list[str]]:
-        """See `MentionStore.export`: each stored ``_source`` (less ``search``) written out as
-        it is, the fields of the `Mention` it was written from."""
-        for sources in self._sources(filters, batch):
-            yield [export_line(source) for source in sources]
-
-    def _sources(self, filters: Filters, batch: int) -> Iterator[list[dict[str, Any]]]:
-        """The ``_source`` of every mention ``filters`` select, without ``search``, oldest first
-        (then by id), ``batch`` at a time: read `SCAN_PAGE` at a time with ``search_after`` in
-        one point in time (`ElasticIndices.pages`), so memory stays flat however many."""
+    def fields(self, filters: Filters, *, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """`MentionStore.fields`: the ``_source`` of every mention ``filters`` select (the
+        fields of the `Mention` it was written from), without ``search``, oldest first (then by
+        id), ``batch`` at a time; `BaseStore.export` writes each out as it is. Read `SCAN_PAGE`
+        at a time with ``search_after`` in one point in time (`ElasticIndices.pages`), so memory
+        stays flat however many."""
         self.indices.fresh(self.alias)
         pages = self.indices.pages(
             "read mentions",

@@ -196,20 +196,22 @@ def create(conn: sqlite3.Connection) -> None:
 
 def drop(conn: sqlite3.Connection) -> None:
     """Delete every table `create` made (in the caller's write transaction)."""
-    conn.execute(f"DROP TABLE IF EXISTS {VOCABULARY}")
+    for kind in ("", "_row"):
+        conn.execute(f"DROP TABLE IF EXISTS {VOCABULARY}{kind}")
     for table in TABLES:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def vocabulary(conn: sqlite3.Connection) -> str:
-    """The name of ``conn``'s ``fts5vocab`` table over `FTS_TABLE`, created on first use:
-    every occurrence of every word, by mention, straight from the FTS5 index. (Temporary, so it is
-    never written to the file.)"""
+def vocabulary(conn: sqlite3.Connection, kind: str = "instance") -> str:
+    """The name of ``conn``'s ``fts5vocab`` table over `FTS_TABLE`, created on first use,
+    straight from the FTS5 index: with ``instance``, every occurrence of every word, by mention;
+    with ``row``, each word and how many mentions hold it. (Temporary, so it is never written to
+    the file.)"""
+    name = VOCABULARY if kind == "instance" else f"{VOCABULARY}_{kind}"
     conn.execute(
-        f"CREATE VIRTUAL TABLE IF NOT EXISTS {VOCABULARY} USING fts5vocab(main, {FTS_TABLE},"
-        f" instance)"
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5vocab(main, {FTS_TABLE}, {kind})"
     )
-    return VOCABULARY
+    return name
 
 
 def index_input(text: str | None) -> str:

@@ -23,6 +23,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
+import orjson
+
 from index.base import (
     SIGNIFICANT_MIN_COUNT,
     SIGNIFICANT_SAMPLE,
@@ -261,16 +263,26 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         )
 
     def scan(self, filters: Filters, *, batch: int = 500) -> Iterator[list[Mention]]:
-        # One statement, read as it goes: the matches of a query or a brand are found once, not
-        # once per page, whatever the depth. Without a query it walks ``mentions_published_id``
-        # in order (nothing to sort); a query's matches are found first, then sorted.
+        for rows in self._docs(filters, batch):
+            yield [Mention.model_validate_json(doc) for doc in rows]
+
+    def fields(self, filters: Filters, *, batch: int = 500) -> Iterator[list[dict[str, Any]]]:
+        """`MentionStore.fields`: the stored JSON, parsed (orjson) and not validated."""
+        for rows in self._docs(filters, batch):
+            yield [orjson.loads(doc) for doc in rows]
+
+    def _docs(self, filters: Filters, batch: int) -> Iterator[list[str]]:
+        """The stored JSON of what ``filters`` select, oldest first (then by id). One statement,
+        read as it goes: the matches of a query or a brand are found once, not once per page,
+        whatever the depth. Without a query it walks ``mentions_published_id`` in order
+        (nothing to sort); a query's matches are found first, then sorted."""
         where, params = filters_where(filters, by_date=filters.query is None)
         for rows in self.db.stream(
             f"SELECT m.doc FROM mentions m WHERE {where} ORDER BY m.published, m.id",
             params,
             batch,
         ):
-            yield [Mention.model_validate_json(r[0]) for r in rows]
+            yield [r[0] for r in rows]
 
     def timeline(
         self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
@@ -415,16 +427,26 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         candidates = [term for term, n in inside.items() if n >= SIGNIFICANT_MIN_COUNT]
         if not candidates:
             return []
-        # Background document frequencies of the candidates, straight from the FTS5 index.
+        # Background document frequencies of the candidates, straight from the FTS5 index: for
+        # every mention, the index's own count of each word; else its occurrences, by mention.
         with self.db.guard():
-            vocabulary = schema.vocabulary(self.db.connection())
-        bg_where, bg_params = filters_where(background or Filters())
-        counts = self.db.read(
-            f"SELECT term, COUNT(DISTINCT doc) FROM {vocabulary} WHERE term IN"
-            f" (SELECT value FROM json_each(?)) AND doc IN (SELECT m.rowid FROM mentions m"
-            f" WHERE {bg_where}) GROUP BY term",
-            [json.dumps(candidates), *bg_params],
-        )
+            vocabulary = schema.vocabulary(
+                self.db.connection(), "row" if background is None else "instance"
+            )
+        if background is None:
+            counts = self.db.read(
+                f"SELECT term, doc FROM {vocabulary} WHERE term IN"
+                f" (SELECT value FROM json_each(?))",
+                [json.dumps(candidates)],
+            )
+        else:
+            bg_where, bg_params = filters_where(background)
+            counts = self.db.read(
+                f"SELECT term, COUNT(DISTINCT doc) FROM {vocabulary} WHERE term IN"
+                f" (SELECT value FROM json_each(?)) AND doc IN (SELECT m.rowid FROM mentions m"
+                f" WHERE {bg_where}) GROUP BY term",
+                [json.dumps(candidates), *bg_params],
+            )
         total = self.count(background or Filters())
         scored = [
             SignificantTerm(term, inside[term], n, chi_square(inside[term], len(rows), n, total))
