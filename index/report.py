@@ -494,7 +494,7 @@ def brand_figures(
         days=days,
         daily=daily,
         hourly=figures.timeline,
-        tops={f: figures.tops.get(f, []) for f in ("site", "author", "source", "entity")},
+        tops={f: figures.tops.get(f, []) for f in ("site", "author", "source")},
         influencers=now.influencers(),
         stories=now.stories(store),
         engaging=[line for *_, line in sorted(now.engaging, reverse=True)],
@@ -514,7 +514,7 @@ def _terms(store: MentionStore, brand: str, here: Filters, limit: int) -> list[T
     return [TermCount(t.key, t.count) for t in found if is_term(t.key) and t.key not in own][:limit]
 
 
-REPORT_FACETS: tuple[Facet, ...] = ("sentiment", "site", "author", "source", "entity")
+REPORT_FACETS: tuple[Facet, ...] = ("sentiment", "site", "author", "source")
 
 
 def _counts(terms: Iterable[TermCount]) -> dict[str, int]:
