@@ -153,18 +153,17 @@ def markdown(report: WeeklyReport) -> str:
 
 def pdf(report: WeeklyReport) -> bytes:
     """The report typeset on A4 pages by WeasyPrint, from the HTML template."""
+    # WeasyPrint logs its steps at INFO from its import on, and warns on every run where the
+    # system's HarfBuzz lacks its subsetter; fontTools logs its font subsetting: nothing for a
+    # user to act on (the template's CSS is the project's, checked by the tests).
+    logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    logging.getLogger("fontTools").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         # Where the system's HarfBuzz lacks its subsetter (Debian 12 ships it apart, as
         # libharfbuzz-subset0), WeasyPrint says it will need it one day and embeds fonts with
         # fontTools meanwhile: the PDF is the same.
         warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
         from weasyprint import HTML
-
-    # WeasyPrint warns on every run where the system's HarfBuzz lacks its subsetter, and falls
-    # back to fontTools, which embeds the same fonts: nothing for a user to act on.
-    logging.getLogger("weasyprint").setLevel(logging.ERROR)
-    logging.getLogger("fontTools").setLevel(logging.ERROR)
-    logging.getLogger("weasyprint.progress").setLevel(logging.ERROR)
 
     document: bytes = HTML(string=_render("weekly.html", report, for_print=True)).write_pdf()
     return document
