@@ -142,7 +142,24 @@ def zoned_figures(
             filters, interval=interval, facets=facets, limit=limit, distinct=distinct
         )
     hourly = store.figures(filters, interval=HOUR, facets=facets, limit=limit, distinct=distinct)
-    return replace(hourly, timeline=regroup(hourly.timeline, interval, zone))
+    days = regroup(hourly.timeline, interval, zone)
+    if distinct is not None:
+        # A cluster with copies in two hours of one day counts once that day: each local
+        # bucket is counted on its own (hours cannot be added up).
+        days = [_distinct_bucket(store, filters, b.start, interval, distinct) for b in days]
+    return replace(hourly, timeline=days)
+
+
+def _distinct_bucket(
+    store: MentionStore, filters: Filters, start: datetime, interval: timedelta, distinct: Distinct
+) -> Bucket:
+    end = (start + interval).astimezone(start.tzinfo)  # local midnight, across a DST change too
+    end = datetime.combine(end.date(), time(), start.tzinfo)
+    since = max(start, filters.since) if filters.since else start
+    until = min(end, filters.until) if filters.until else end
+    bounded = replace(filters, since=since.astimezone(UTC), until=until.astimezone(UTC))
+    by_label = store.top(bounded, "sentiment", limit=10, distinct=distinct)
+    return Bucket(start, {t.key: t.count for t in by_label})
 
 
 def regroup(hours: Iterable[Bucket], interval: timedelta, zone: ZoneInfo) -> list[Bucket]:

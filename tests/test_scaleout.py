@@ -12,9 +12,10 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -254,11 +255,11 @@ def test_veille_run_on_kafka_and_elasticsearch_then_search_answers(
             assert shown.returncode == 0, shown.stderr
             totals[collapse] = sum(b["total"] for b in json.loads(shown.stdout)["timeline"])
         assert _copies(stored)
-        # Collapsed per day of the timeline: copies published on two days count once a day.
-        days: dict[datetime, list[Mention]] = {}
+        # Collapsed per day of the timeline (days in Paris, the default timezone): copies
+        # published on two days count once a day.
+        days: dict[date, list[Mention]] = {}
         for m in stored:
-            day = m.published.replace(hour=0, minute=0, second=0, microsecond=0)
-            days.setdefault(day, []).append(m)
+            days.setdefault(m.published.astimezone(ZoneInfo("Europe/Paris")).date(), []).append(m)
         copies = sum(
             len(day) - len({(m.enrichment and m.enrichment.cluster) or m.id for m in day})
             for day in days.values()

@@ -315,6 +315,26 @@ def test_the_report_agrees_with_veille_report_to_the_unit(config: Path) -> None:
     by_day = {b["start"][:10]: b["total"] for b in plain["timeline"] if b["total"]}
     assert by_day == {d["day"]: d["total"] for d in acme["timeline"] if d["total"]}
     assert all(b["start"].endswith("T00:00:00+01:00") for b in plain["timeline"])
+    collapsed = json.loads(
+        veille(
+            config,
+            "report",
+            "--brand",
+            "Acme",
+            "--since",
+            "2026-11-02T00:00+01:00",
+            "--until",
+            "2026-11-09T00:00+01:00",
+            "--collapse-copies",
+            "--format",
+            "json",
+        )
+    )
+    # Tuesday's two copies of one story, at 12:00 and 13:00, count once that day; Wednesday's
+    # third copy once on Wednesday.
+    by_day = {b["start"][:10]: b["total"] for b in collapsed["timeline"] if b["total"]}
+    assert by_day["2026-11-03"] == 2
+    assert by_day["2026-11-04"] == 1
 
 
 def test_the_pdf_says_the_figures_the_french_way_and_its_charts_are_drawn(
