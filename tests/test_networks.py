@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 from click.testing import CliRunner
 from pydantic import ValidationError
 
@@ -29,7 +30,9 @@ from ingest.counters import MemoryCounters
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention, SourceKind
 from tests.support.mastodon import FakeMastodon
+from veille.app import App
 from veille.cli import cli
+from veille.settings import Settings
 
 TOPIC = "mentions.raw"
 TOKEN = "tok-Zq81-secret-4f9a2c"
@@ -532,3 +535,28 @@ def test_sources_test_networks_run_and_status_from_the_command_line(
         assert code == 1
         assert "auth_failed" in out
         assert "revoked-token-0001" not in out
+
+
+def test_veille_run_has_a_networks_worker_only_when_connectors_are_configured(
+    tmp_path: Path, settings_for: Callable[..., Settings]
+) -> None:
+    plain = {"data_dir": str(tmp_path / "data")}
+    connector = {"type": "mastodon", "name": "m", "instances": ["http://127.0.0.1:9"]}
+    with App(settings_for(plain)) as app:
+        assert "networks" not in [w.name for w in app.workers()]
+    networks = {**plain, "sources": {"networks": [{**connector, "hashtags": ["acme"]}]}}
+    with App(settings_for(networks)) as app:
+        assert "networks" in [w.name for w in app.workers()]
+
+
+def test_the_commented_example_in_configs_sources_yaml_is_valid() -> None:
+    lines = (Path(__file__).resolve().parents[1] / "configs" / "sources.yaml").read_text()
+    block = lines[lines.index("  # networks:") :].splitlines()
+    example = []
+    for line in block:
+        if not line.startswith("  #"):
+            break
+        example.append(line[:2] + line[4:])
+    settings = yaml.safe_load("\n".join(example))["networks"]
+    [mastodon] = [MastodonSettings.model_validate(c) for c in settings]
+    assert mastodon.instances[1].token is not None
