@@ -210,7 +210,7 @@ def test_later_polls_read_forward_from_min_id_through_prev_links_until_an_empty_
         server.statuses[95]["id"],
     ]
     state = h.state.get("acme-tags", "mastodon")
-    assert state.cursor_map() == {f"{server.url} tag acme": server.statuses[-1]["id"]}
+    assert state.cursor_map()[f"{server.url} tag acme"] == server.statuses[-1]["id"]
     assert server.statuses[-1]["id"] == "1090"
 
 
@@ -560,3 +560,31 @@ def test_the_commented_example_in_configs_sources_yaml_is_valid() -> None:
     settings = yaml.safe_load("\n".join(example))["networks"]
     [mastodon] = [MastodonSettings.model_validate(c) for c in settings]
     assert mastodon.instances[1].token is not None
+
+
+def test_a_deleted_status_is_reported_once_by_looking_it_up_again(
+    mastodon: Callable[..., FakeMastodon], harness: HarnessFactory, clock: FakeClock
+) -> None:
+    """Documented: ``GET /api/v1/statuses/:id`` answers 404 ``{"error": "Record not found"}``
+    for a status that was deleted. Statuses older than ``recheck_window`` are not looked up."""
+    server = mastodon()
+    old = server.post("vieux", tags=("acme",))
+    clock.advance(3600)
+    kept, gone = server.post("reste", tags=("acme",)), server.post("effacé", tags=("acme",))
+    host = server.url.removeprefix("http://")
+    h = harness(tags(server, recheck_window="30m"))
+    h.poller.poll_due()
+    server.delete(gone["id"])
+    server.delete(old["id"])  # too old to be watched: its deletion is not looked for
+    clock.advance(330)
+
+    [outcome] = h.poller.poll_due()
+
+    assert (outcome.status, outcome.deletions) == ("ok", 1)
+    assert h.state.deleted() == [status_id(host, gone["id"])]
+    looked_up = [p for p, _, _ in server.requests if p.startswith("/api/v1/statuses/")]
+    assert sorted(looked_up) == [f"/api/v1/statuses/{i}" for i in (kept["id"], gone["id"])]
+    clock.advance(330)
+    assert h.poller.poll_due()[0].deletions == 0
+    assert h.state.get("acme-tags", "mastodon").deletions == 1
+    assert h.counters.read()["networks"]["deletions"] == 1

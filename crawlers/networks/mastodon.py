@@ -13,6 +13,11 @@ The cursor of each timeline (``<instance> tag <hashtag>``, ``<instance> search <
 the newest status id published. Ids are compared as numbers of any length: Mastodon's are
 digit strings that grow with time, longer ones being newer.
 
+Deletions: the statuses published in the last ``recheck_window`` (24 h) are watched (a cursor,
+``watched``) and looked up again, ``recheck_per_poll`` at each poll, the longest unchecked first
+(``GET /api/v1/statuses/:id``, with the instance's token if it has one); a 404 or 410 makes the
+status's id a deletion of the batch. A spent rate limit leaves the lookups for the next poll.
+
 Rate limits: each answer's ``X-RateLimit-*`` headers are kept; when ``Remaining`` reaches 0 the
 poll stops and the runner waits for ``Reset``; a 429 does the same. One instance failing (429,
 401, 5xx, malformed JSON) ends the poll with what the others and the pages before brought.
@@ -28,11 +33,12 @@ which is the mention.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlsplit
 
 from pydantic import ValidationError
@@ -65,6 +71,9 @@ from ingest.record import (
 log = logging.getLogger(__name__)
 
 PLATFORM = "mastodon"
+WATCHED = "watched"
+"""The cursor that holds the statuses watched for deletion (`_Watched`, as JSON)."""
+_MAX_WATCHED = 2000
 
 
 def status_id(host: str, native: str) -> str:
@@ -146,6 +155,8 @@ class MastodonConnector(_Connector):
         super().__init__(settings.name, settings.interval)
         self.settings = settings
         self.clock = clock or SystemClock()
+        self._requests = 0
+        self._last_limit: RateLimit | None = None
         self._limits: dict[str, RateLimit] = {}
         """Each instance's rate limit, as its last answer said."""
         self._clients = {
@@ -190,21 +201,18 @@ class MastodonConnector(_Connector):
 
     def poll(self, cursors: Cursors) -> Batch:
         new = dict(cursors)
+        self._requests, self._last_limit = 0, None
         mentions: dict[str, Mention] = {}
-        requests = 0
-        rate_limit: RateLimit | None = None
+        read: list[_Watched] = []
         more = False
         error: ConnectorError | None = None
         failed: set[str] = set()  # instances that failed: their other timelines wait too
         for timeline in self.timelines():
             if timeline.instance.url in failed:
                 continue
-            pages = self._pages(timeline, new.get(timeline.key))
             try:
-                for reply, statuses in pages:
-                    requests += 1
-                    rate_limit = reply.rate_limit or rate_limit
-                    ids = self._read(statuses, timeline, mentions)
+                for statuses in self._pages(timeline, new.get(timeline.key)):
+                    ids = self._read(statuses, timeline, mentions, read)
                     newest = _newest(ids, new.get(timeline.key))
                     if newest is not None:
                         new[timeline.key] = newest
@@ -214,19 +222,64 @@ class MastodonConnector(_Connector):
                 failed.add(timeline.instance.url)
                 error = error or exc
                 log.debug("mastodon %s: %s: %s", self.name, timeline.key, exc)
+        watched = _load_watched(new.get(WATCHED)) + read
+        deletions, watched, recheck_error = self._recheck(watched, failed)
+        new[WATCHED] = json.dumps([list(w) for w in watched], separators=(",", ":"))
         return Batch(
             mentions=list(mentions.values()),
+            deletions=deletions,
             cursors=new,
-            rate_limit=rate_limit,
-            requests=requests,
+            rate_limit=self._last_limit,
+            requests=self._requests,
             more=more,
-            error=error,
+            error=error or recheck_error,
         )
 
+    def _recheck(
+        self, watched: list[_Watched], failed: set[str]
+    ) -> tuple[list[str], list[_Watched], ConnectorError | None]:
+        """Look up the statuses watched the longest ago (``recheck_per_poll`` of them): the ids
+        of those the instance no longer has (404, 410), what is still watched, and what
+        stopped the lookups."""
+        now = self.clock.now().timestamp()
+        horizon = now - self.settings.recheck_window.total_seconds()
+        by_key = {(w.instance, w.native): w for w in watched if w.published >= horizon}
+        watched = sorted(by_key.values(), key=lambda w: w.published)[-_MAX_WATCHED:]
+        tokens = {i.url: i.token is not None for i in self.settings.instances}
+        deletions: list[str] = []
+        gone: set[_Watched] = set()
+        checked: dict[_Watched, _Watched] = {}
+        error: ConnectorError | None = None
+        due = sorted(watched, key=lambda w: w.checked)[: self.settings.recheck_per_poll]
+        for w in due:
+            if w.instance in failed or w.instance not in tokens or w.checked >= now:
+                continue
+            url = f"{w.instance}/api/v1/statuses/{quote(w.native, safe='')}"
+            try:
+                self._get(w.instance, url, None, auth=tokens[w.instance])
+            except RateLimited:
+                failed.add(w.instance)  # the lookups wait for the next poll; not a failure
+                continue
+            except ConnectorError as exc:
+                if exc.http_status in (404, 410):
+                    deletions.append(status_id(urlsplit(w.instance).netloc, w.native))
+                    gone.add(w)
+                    continue
+                failed.add(w.instance)
+                error = error or exc
+                continue
+            checked[w] = w._replace(checked=now)
+        kept = [checked.get(w, w) for w in watched if w not in gone]
+        return deletions, kept, error
+
     def _read(
-        self, statuses: list[Any], timeline: _Timeline, into: dict[str, Mention]
+        self,
+        statuses: list[Any],
+        timeline: _Timeline,
+        into: dict[str, Mention],
+        read: list[_Watched],
     ) -> list[str]:
-        """Map ``statuses`` into ``into``; their native ids."""
+        """Map ``statuses`` into ``into``, and note them in ``read``; their native ids."""
         fetched = self.clock.now()
         ids = []
         for status in statuses:
@@ -244,11 +297,13 @@ class MastodonConnector(_Connector):
                 )
                 continue
             into[mention.id] = mention
+            now = fetched.timestamp()
+            read.append(
+                _Watched(timeline.instance.url, ids[-1], mention.published.timestamp(), now)
+            )
         return ids
 
-    def _pages(
-        self, timeline: _Timeline, cursor: str | None
-    ) -> Iterator[tuple[JsonReply, list[Any]]]:
+    def _pages(self, timeline: _Timeline, cursor: str | None) -> Iterator[list[Any]]:
         """Each page of ``timeline`` newer than ``cursor``, oldest page first once a cursor
         is known; raises `_MorePages` when ``max_pages`` were read and more are left."""
         settings = self.settings
@@ -270,7 +325,7 @@ class MastodonConnector(_Connector):
         for _ in range(pages):
             reply = self._get(timeline.instance.url, url, query, auth=auth)
             statuses = _statuses(reply, timeline)
-            yield reply, statuses
+            yield statuses
             if not statuses:
                 return
             link = reply.links.get(rel)
@@ -290,10 +345,29 @@ class MastodonConnector(_Connector):
         now = self.clock.now().timestamp()
         if limit is not None and limit.remaining == 0 and (limit.reset or 0) > now:
             raise RateLimited("rate limit spent (X-RateLimit-Remaining: 0)", reset=limit.reset)
+        self._requests += 1
         reply = self._clients[instance].get(url, query, auth=auth)
         if reply.rate_limit is not None:
-            self._limits[instance] = reply.rate_limit
+            self._limits[instance] = self._last_limit = reply.rate_limit
         return reply
+
+
+class _Watched(NamedTuple):
+    """A status published, watched for its deletion until it is ``recheck_window`` old."""
+
+    instance: str
+    native: str
+    published: float
+    checked: float
+    """When it was last seen or looked up."""
+
+
+def _load_watched(value: str | None) -> list[_Watched]:
+    try:
+        rows = json.loads(value) if value else []
+        return [_Watched(str(i), str(n), float(p), float(c)) for i, n, p, c in rows]
+    except (ValueError, TypeError):
+        return []
 
 
 class _MorePages(Exception):

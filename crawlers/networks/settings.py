@@ -51,6 +51,10 @@ class MastodonSettings(Strict):
     """Pages read per timeline and poll; what is left is read at the next poll, soon after."""
     backfill_pages: Annotated[int, Field(ge=1, le=100)] = 1
     """Pages read back from the newest post the first time a timeline is polled."""
+    recheck_window: Duration = timedelta(hours=24)
+    """Statuses younger than this are looked up again, to learn which were deleted."""
+    recheck_per_poll: Annotated[int, Field(ge=0, le=300)] = 20
+    """Lookups per poll at most (0: deletions are not looked for), the longest unchecked first."""
 
     @field_validator("instances", mode="before")
     @classmethod

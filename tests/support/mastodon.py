@@ -11,6 +11,8 @@ What it serves, and the documented behaviour it holds the client to:
   ``{"accounts": [], "statuses": [...], "hashtags": []}``, paged by ``max_id``/``min_id``, no
   ``Link`` header. Searching statuses needs a user token here (the documentation lets an
   anonymous caller search, but statuses only come back to a signed-in account);
+- ``GET /api/v1/statuses/:id`` (https://docs.joinmastodon.org/methods/statuses/#get): the
+  status, or ``404 {"error": "Record not found"}`` once its author deleted it (`delete`);
 - ``GET /api/v1/accounts/verify_credentials`` (a user token) and ``GET /api/v2/instance``;
 - authentication (https://docs.joinmastodon.org/client/token/): ``Authorization: Bearer``; a
   token it does not know is ``401 {"error": "The access token is invalid"}`` on any endpoint;
@@ -122,6 +124,12 @@ class FakeMastodon(LoopbackServer):
             self.statuses.append(status)
             return status
 
+    def delete(self, native: str) -> None:
+        """The author deletes status ``native``: it leaves every timeline, and looking it up
+        answers 404."""
+        with self._lock:
+            self.statuses = [s for s in self.statuses if s["id"] != native]
+
     def queried(self, path_start: str) -> list[dict[str, str]]:
         """The queries of the requests whose path starts with ``path_start``."""
         return [q for p, q, _ in self.requests if p.startswith(path_start)]
@@ -163,6 +171,13 @@ class FakeMastodon(LoopbackServer):
                 found = [s for s in self.statuses if words in s["content"].lower()]
             body = {"accounts": [], "statuses": _page(found, query), "hashtags": []}
             return _json(200, body, limits)
+        if path.startswith("/api/v1/statuses/"):
+            native = path.removeprefix("/api/v1/statuses/")
+            with self._lock:
+                found = [s for s in self.statuses if s["id"] == native]
+            if not found:
+                return _json(404, {"error": "Record not found"}, limits)
+            return _json(200, found[0], limits)
         if path == "/api/v1/accounts/verify_credentials":
             if token is None:
                 return _json(401, {"error": "This method requires an authenticated user"}, limits)
