@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 from pydantic import ValidationError
 
-from crawlers.networks.mastodon import status_id
+from crawlers.networks.mastodon import status_id, status_to_mention
 from crawlers.networks.poller import NetworkPoller
 from crawlers.networks.registry import build_connector
 from crawlers.networks.settings import MastodonSettings
@@ -588,3 +588,24 @@ def test_a_deleted_status_is_reported_once_by_looking_it_up_again(
     assert h.poller.poll_due()[0].deletions == 0
     assert h.state.get("acme-tags", "mastodon").deletions == 1
     assert h.counters.read()["networks"]["deletions"] == 1
+
+
+def test_a_boost_is_the_boosted_status_and_a_status_without_words_is_no_mention() -> None:
+    """Documented: a Status's ``reblog`` holds the boosted status; ``content`` is HTML."""
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    boosted = {
+        "id": "1500",
+        "created_at": "2026-11-30T08:00:00.000Z",
+        "url": "https://ailleurs.example/@dan/1500",
+        "content": "<p>Acme rembourse enfin</p>",
+        "account": {"acct": "dan@ailleurs.example", "followers_count": 3},
+        "favourites_count": 1,
+    }
+    boost = {"id": "2000", "created_at": "2026-11-30T09:00:00Z", "reblog": boosted, "content": ""}
+    mention = status_to_mention(boost, "m.example", "src", now)
+    assert mention.id == status_id("m.example", "1500")
+    assert mention.text == "Acme rembourse enfin"
+    assert mention.author is not None
+    assert mention.author.handle == "dan@ailleurs.example"
+    with pytest.raises(ValidationError, match="a mention needs a text or a title"):
+        status_to_mention({**boosted, "content": "<p></p>"}, "m.example", "src", now)

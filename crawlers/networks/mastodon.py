@@ -297,10 +297,15 @@ class MastodonConnector(_Connector):
                 )
                 continue
             into[mention.id] = mention
-            now = fetched.timestamp()
-            read.append(
-                _Watched(timeline.instance.url, ids[-1], mention.published.timestamp(), now)
+            # A boost shows another status: that one is the mention, and the one to watch.
+            shown = status["reblog"] if isinstance(status.get("reblog"), dict) else status
+            watch = _Watched(
+                timeline.instance.url,
+                str(shown["id"]),
+                mention.published.timestamp(),
+                fetched.timestamp(),
             )
+            read.append(watch)
         return ids
 
     def _pages(self, timeline: _Timeline, cursor: str | None) -> Iterator[list[Any]]:
