@@ -361,12 +361,12 @@ class App(Closing):
         http = self.settings.sources.http
         return [build_connector(n, http, self.clock) for n in self.settings.sources.networks]
 
-    def network_poller(self, connectors: list[Connector] | None = None) -> NetworkPoller:
-        """The ``networks`` worker, on every connector or on ``connectors``."""
+    def network_poller(self) -> NetworkPoller:
+        """The ``networks`` worker, on every connector of ``sources.networks``."""
         from crawlers.networks.poller import NetworkPoller
 
         return NetworkPoller(
-            self.connectors() if connectors is None else connectors,
+            self.connectors(),
             bus=self.bus,
             topic=self.topics.raw,
             state=self.network_state,

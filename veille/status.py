@@ -100,7 +100,8 @@ def collect_status(app: App) -> dict[str, Any]:
 
 
 def _rate(limit: dict[str, Any]) -> str:
-    """``12/300 until 14:05:00Z``: what the platform said was left of its rate limit."""
+    """``12/300 until 2026-12-02T14:05:00+00:00``: what the platform said was left of its rate
+    limit, and when it is renewed."""
     if limit["remaining"] is None and limit["limit"] is None:
         return "-"
     remaining = "?" if limit["remaining"] is None else limit["remaining"]
