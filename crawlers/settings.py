@@ -1,5 +1,6 @@
-"""Settings the crawlers own: feed sources, Google News searches, blogs and forums to crawl, and
-how to fetch politely."""
+"""Settings the crawlers own: feed sources, Google News searches, blogs and forums to crawl,
+social-network connectors (their models are in `crawlers.networks.settings`), and how to fetch
+politely."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from crawlers.networks.settings import ConnectorSettings
 from ingest.record import SourceKind
 from ingest.settings import Duration, Strict, require_unique
 
@@ -270,6 +272,8 @@ class SourcesSettings(Strict):
     google_news: list[GoogleNewsSource] = []
     blogs: list[BlogSite] = []
     forums: list[ForumSite] = []
+    networks: list[ConnectorSettings] = []
+    """Social networks, one connector each (`crawlers.networks`)."""
     http: HttpSettings = HttpSettings()
     poller: FeedPollerSettings = FeedPollerSettings()
     crawl: CrawlSettings = CrawlSettings()
@@ -282,6 +286,7 @@ class SourcesSettings(Strict):
     @model_validator(mode="after")
     def _unique_sites(self) -> SourcesSettings:
         require_unique([s.name for s in self.sites], "blog and forum names")
+        require_unique([n.name for n in self.networks], "network connector names")
         return self
 
     @field_validator("feeds")

@@ -159,6 +159,14 @@ def base_config(echo: str, smtp_port: int) -> dict[str, Any]:
             },
             "feeds": [{"name": "acme-feed", "url": "http://news.acme.example/feed.xml"}],
             "blogs": [{"name": "acme-blog", "start_urls": ["http://blog.acme.example/"]}],
+            "networks": [
+                {
+                    "type": "mastodon",
+                    "name": "acme-masto",
+                    "instances": [{"url": "http://masto.acme.example", "token": filler}],
+                    "search": ["acme"],
+                }
+            ],
         },
         "store": {
             "elastic": {"username": "elastic", "password": filler, "api_key": filler},
@@ -334,6 +342,8 @@ def test_every_planted_secret_is_masked_everywhere(
     sweep.run("alerts", "resolve", ident)
     sweep.run("--log-level", "DEBUG", "poll", "--once")
     sweep.run("--log-level", "DEBUG", "crawl", "--once", "all")
+    sweep.run("--log-level", "DEBUG", "networks", "run", "--once")
+    sweep.run("--log-level", "DEBUG", "sources", "test", "acme-masto")
     sweep.run("status")
     sweep.run("status", "--format", "json")
     sweep.run("dead")
@@ -346,11 +356,16 @@ def test_every_planted_secret_is_masked_everywhere(
     # ...and echoed every secret they were sent (a server that repeats nothing proves nothing).
     echoed = "\n".join(s.path + str(s.headers) + s.body.decode() for s in echo.seen)
     sent = {where for secret, where in planted.where.items() if secret in echoed}
-    assert {"alerts.channels.slack.url", "alerts.channels.hook.headers.Authorization"} <= sent
+    assert {
+        "alerts.channels.slack.url",
+        "alerts.channels.hook.headers.Authorization",
+        "sources.networks.0.instances.0.token",
+    } <= sent
     through_proxy = [s for s in echo.seen if s.path.startswith("http://")]
     assert {s.path.split("/")[2] for s in through_proxy} >= {
         "news.acme.example",
         "blog.acme.example",
+        "masto.acme.example",
     }
     assert all("proxy-authorization" in s.headers for s in through_proxy)
 

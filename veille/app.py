@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from crawlers.feeds.poller import FeedPoller
     from crawlers.feeds.state import FeedStateStore
     from crawlers.fetch import Fetcher
+    from crawlers.networks.base import Connector
+    from crawlers.networks.poller import NetworkPoller
+    from crawlers.networks.state import NetworkStateStore
     from crawlers.settings import FeedSource
     from enrich.entities import EntityExtractor
     from enrich.sentiment import SentimentBackend
@@ -114,6 +117,12 @@ class App(Closing):
         from crawlers.crawl.progress import CrawlState
 
         return CrawlState(self.settings.state_dir / "crawl.db")
+
+    @cached_property
+    def network_state(self) -> NetworkStateStore:
+        from crawlers.networks.state import NetworkStateStore
+
+        return NetworkStateStore(self.settings.state_dir / "networks.db")
 
     @cached_property
     def alerts_db(self) -> AlertsDb:
@@ -345,6 +354,27 @@ class App(Closing):
             counters=self.counters,
         )
 
+    def connectors(self) -> list[Connector]:
+        """One connector per entry of ``sources.networks``."""
+        from crawlers.networks.registry import build_connector
+
+        http = self.settings.sources.http
+        return [build_connector(n, http, self.clock) for n in self.settings.sources.networks]
+
+    def network_poller(self) -> NetworkPoller:
+        """The ``networks`` worker, on every connector of ``sources.networks``."""
+        from crawlers.networks.poller import NetworkPoller
+
+        return NetworkPoller(
+            self.connectors(),
+            bus=self.bus,
+            topic=self.topics.raw,
+            state=self.network_state,
+            settings=self.settings.sources.poller,
+            clock=self.clock,
+            counters=self.counters,
+        )
+
     # -- running -------------------------------------------------------------------------------
 
     def workers(self) -> list[Worker]:
@@ -352,6 +382,8 @@ class App(Closing):
         workers = [Worker("poll", self.feed_poller().run)]
         if self.settings.sources.sites:
             workers.append(Worker("crawl", self.crawl_runner().run))
+        if self.settings.sources.networks:
+            workers.append(Worker("networks", self.network_poller().run))
         for step in self.steps():
             loop = self.enrich_loop() if step.name == "enrich" else self.loop(step.name)
             workers.append(Worker(step.name, loop.run))
@@ -388,6 +420,7 @@ class App(Closing):
             "counters",
             "feed_state",
             "crawl_state",
+            "network_state",
             "alerts_db",
         ):
             if name in self.__dict__:

@@ -9,6 +9,7 @@ from ingest.store import Filters
 from veille.app import PIPELINE, App
 from veille.logs import redact
 from veille.output import table
+from veille.settings import secret_values
 
 
 def _when(epoch: float | None) -> str | None:
@@ -24,6 +25,7 @@ def _when(epoch: float | None) -> str | None:
 
 def collect_status(app: App) -> dict[str, Any]:
     settings = app.settings
+    secrets = secret_values(settings)
     topics: dict[str, Any] = {}
     for topic in app.topics.all():
         topics[topic] = {"records": sum(app.bus.end_offsets(topic).values()), "lag": {}}
@@ -59,6 +61,29 @@ def collect_status(app: App) -> dict[str, Any]:
         }
         for c in app.crawl_state.sites()
     ]
+    configured = {n.name for n in settings.sources.networks}
+    networks = [
+        {
+            "name": n.name,
+            "platform": n.platform,
+            "status": n.last_status or "never polled",
+            "failures": n.failures,
+            "errors": n.errors,
+            "mentions": n.mentions,
+            "deletions": n.deletions,
+            "requests": n.requests,
+            "last_success": _when(n.last_success),
+            "next_poll": _when(n.next_poll),
+            "rate_limit": {
+                "limit": n.rate_limit,
+                "remaining": n.rate_remaining,
+                "reset": _when(n.rate_reset),
+            },
+            "last_error": redact(n.last_error, secrets) if n.last_error else None,
+        }
+        for n in app.network_state.all()
+        if n.name in configured
+    ]
     return {
         "bus": {"url": redact(settings.bus_url), "topics": topics},
         "crawls": crawls,
@@ -69,8 +94,19 @@ def collect_status(app: App) -> dict[str, Any]:
             "sentiment": {t.key: t.count for t in figures.tops["sentiment"]},
         },
         "feeds": feed_states,
+        "networks": networks,
         "stages": app.counters.read(),
     }
+
+
+def _rate(limit: dict[str, Any]) -> str:
+    """``12/300 until 2026-12-02T14:05:00+00:00``: what the platform said was left of its rate
+    limit, and when it is renewed."""
+    if limit["remaining"] is None and limit["limit"] is None:
+        return "-"
+    remaining = "?" if limit["remaining"] is None else limit["remaining"]
+    left = f"{remaining}/{limit['limit'] or '?'}"
+    return f"{left} until {limit['reset']}" if limit["reset"] else left
 
 
 def render_status(report: dict[str, Any]) -> str:
@@ -105,6 +141,23 @@ def render_status(report: dict[str, Any]) -> str:
             table(rows, ["feed", "status", "failing", "entries", "last success", "last error"]),
             "",
         ]
+    networks = report.get("networks") or []
+    if networks:
+        rows = [
+            [
+                n["name"],
+                n["platform"],
+                n["status"],
+                n["failures"],
+                n["mentions"],
+                n["last_success"] or "-",
+                _rate(n["rate_limit"]),
+                n["last_error"] or "",
+            ]
+            for n in networks
+        ]
+        headers = ["network", "platform", "status", "failing", "mentions", "last success"]
+        out += [table(rows, [*headers, "rate limit", "last error"]), ""]
     crawls = report.get("crawls") or []
     if crawls:
         rows = [

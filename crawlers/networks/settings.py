@@ -1,0 +1,84 @@
+"""What ``sources.networks`` says: one entry per connector, each with its platform (``type``),
+its name, how often it polls, and the platform's own options. Secrets (access tokens) are
+`SecretStr`, written ``${NAME}`` in the file and read from the environment.
+
+``ConnectorSettings`` is the type of one entry; when a second platform comes it becomes a union
+discriminated by ``type``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from ingest.settings import Duration, Strict
+
+ConnectorName = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")]
+
+
+class MastodonInstance(Strict):
+    """One Mastodon server, and the access token of an account on it (``read:search`` scope),
+    needed for ``search`` only."""
+
+    url: str
+    token: SecretStr | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"expected an http:// or https:// URL, not '{value}'")
+        return value.rstrip("/")
+
+
+class MastodonSettings(Strict):
+    """Mastodon: public hashtag timelines on each instance, and with a token, full-text search
+    of statuses (``/api/v2/search``)."""
+
+    type: Literal["mastodon"]
+    name: ConnectorName
+    instances: Annotated[list[MastodonInstance], Field(min_length=1)]
+    """``{url, token}`` entries, or bare URLs: ``["https://mastodon.social"]``."""
+    hashtags: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    """Hashtags to follow, without ``#``."""
+    search: list[Annotated[str, Field(min_length=1, max_length=500)]] = []
+    """Search queries (statuses), run on the instances that have a token."""
+    interval: Duration = timedelta(minutes=5)
+    page_size: Annotated[int, Field(ge=1, le=40)] = 40
+    max_pages: Annotated[int, Field(ge=1, le=100)] = 10
+    """Pages read per timeline and poll; what is left is read at the next poll, soon after."""
+    backfill_pages: Annotated[int, Field(ge=1, le=100)] = 1
+    """Pages read back from the newest post the first time a timeline is polled."""
+    recheck_window: Duration = timedelta(hours=24)
+    """Statuses younger than this are looked up again, to learn which were deleted."""
+    recheck_per_poll: Annotated[int, Field(ge=0, le=300)] = 20
+    """Lookups per poll at most (0: deletions are not looked for), the longest unchecked first."""
+
+    @field_validator("instances", mode="before")
+    @classmethod
+    def _bare_urls(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"url": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("hashtags")
+    @classmethod
+    def _tags(cls, tags: list[str]) -> list[str]:
+        return [t.removeprefix("#") for t in tags]
+
+    @model_validator(mode="after")
+    def _something_to_read(self) -> MastodonSettings:
+        if not self.hashtags and not self.search:
+            raise ValueError("give hashtags to follow, or search queries (with a token)")
+        if self.search and not any(i.token for i in self.instances):
+            raise ValueError(
+                "search needs an access token on at least one instance "
+                '(instances: [{url: ..., token: "${MASTODON_TOKEN}"}])'
+            )
+        return self
+
+
+ConnectorSettings = MastodonSettings
+"""One entry of ``sources.networks``."""
