@@ -305,3 +305,37 @@ def test_a_worker_that_lost_its_lock_writes_nothing(
         "m2": "m1",
         "m3": "m1",
     }
+
+
+def test_a_batch_whose_worker_failed_halfway_through_its_writes_is_completed_once(
+    store: DisposableElasticStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clusters = store.cluster_index
+    store.assign_clusters([Signature("m1", (1, 2))])
+    bulk = store.indices.bulk
+
+    def one_posting_then_fail(what: str, index: str, actions: Any) -> list[int]:
+        if index == clusters.postings_index:
+            bulk(what, index, list(actions)[:1])
+        raise StoreUnavailable("the cluster went away")
+
+    monkeypatch.setattr(store.indices, "bulk", one_posting_then_fail)
+    with pytest.raises(StoreUnavailable, match="went away"):
+        store.assign_clusters([Signature("m2", (1, 5)), Signature("m3", (5, 6))])
+    monkeypatch.undo()
+    # The lock holds what the batch decided, expired at once, for the next worker to complete.
+    lock = store.client.get(index=clusters.locks_index, id="clusters")["_source"]
+    assert [s[:2] for s in lock["pending"]["signatures"]] == [["m2", "m1"], ["m3", "m1"]]
+    assert store.assign_clusters([Signature("m4", (6, 7))]) == {"m4": "m1"}  # with m3
+    assert not store.client.exists(index=clusters.locks_index, id="clusters")
+    redelivered = [Signature("m2", (9,)), Signature("m3", (9,))]
+    assert store.assign_clusters(redelivered) == {"m2": "m1", "m3": "m1"}
+    # Each signature counted once, the one posting written before the failure included.
+    postings = store.client.mget(index=clusters.postings_index, ids=["1", "2", "5", "6", "7"])
+    assert [d["_source"]["clusters"] for d in postings["docs"]] == [
+        {"m1": 2},
+        {"m1": 1},
+        {"m1": 2},
+        {"m1": 2},
+        {"m1": 1},
+    ]
