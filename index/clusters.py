@@ -12,13 +12,12 @@ keys, calls `assign`, and writes what it returns, in one transaction (SQLite) or
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from ingest.store import Signature
 
-Postings = dict[int, Counter[str]]
+Postings = dict[int, dict[str, int]]
 """For each LSH key, how many stored signatures of each cluster carry it."""
 
 
@@ -30,7 +29,7 @@ class Assignment:
     """Every mention of the batch to its cluster (those assigned before included)."""
     new: list[tuple[Signature, str]] = field(default_factory=list)
     """The signatures to store, in order, each with its cluster and its keys made distinct."""
-    added: Counter[tuple[int, str]] = field(default_factory=Counter)
+    added: dict[tuple[int, str], int] = field(default_factory=dict)
     """By (key, cluster), how many of ``new`` carry the key: what the postings gain."""
 
 
@@ -54,18 +53,25 @@ def assign(
     sees the earlier ones; ties go to the smallest cluster id (code point order, which is
     SQLite's byte order of UTF-8)."""
     out = Assignment(dict(assigned))
+    added = out.added
+    # Plain dicts, not Counters: this runs for every key of every batch.
     for signature in signatures:
-        if signature.mention_id in out.clusters:  # assigned before, or repeated in the batch
+        mention_id = signature.mention_id
+        if mention_id in out.clusters:  # assigned before, or repeated in the batch
             continue
         keys = distinct(signature.keys)
-        shared: Counter[str] = Counter()
+        cluster = mention_id
         if signature.joins:
+            shared: dict[str, int] = {}
             for key in keys:
-                shared.update(postings.get(key, {}))
-        cluster = min(shared, key=lambda c: (-shared[c], c)) if shared else signature.mention_id
+                for other, count in postings.get(key, {}).items():
+                    shared[other] = shared.get(other, 0) + count
+            if shared:
+                cluster = min(shared, key=lambda c: (-shared[c], c))
         for key in keys:
-            postings.setdefault(key, Counter())[cluster] += 1
-            out.added[key, cluster] += 1
-        out.clusters[signature.mention_id] = cluster
-        out.new.append((Signature(signature.mention_id, keys, signature.joins), cluster))
+            counts = postings.setdefault(key, {})
+            counts[cluster] = counts.get(cluster, 0) + 1
+            added[key, cluster] = added.get((key, cluster), 0) + 1
+        out.clusters[mention_id] = cluster
+        out.new.append((Signature(mention_id, keys, signature.joins), cluster))
     return out

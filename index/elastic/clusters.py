@@ -174,7 +174,7 @@ class ElasticClusters:
             decided = assign(
                 signatures,
                 assigned,
-                {key: Counter(d["_source"]["clusters"]) for key, d in docs.items()},
+                {key: dict(d["_source"]["clusters"]) for key, d in docs.items()},
             )
             if decided.new:
                 journal = {

@@ -12,7 +12,6 @@ clusters that carry them, not on how many copies those clusters hold.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 from index.base import chunks
@@ -41,13 +40,13 @@ class SqliteClusters:
                     ).fetchall()
                 )
             postings: Postings = {}
-            for keys in chunks(batch_keys(signatures, assigned)):
+            for keys in chunks(sorted(batch_keys(signatures, assigned))):
                 for key, cluster, count in conn.execute(
                     f"SELECT key, cluster, signatures FROM dup_postings WHERE key IN"
                     f" ({', '.join('?' * len(keys))})",
                     keys,
                 ):
-                    postings.setdefault(key, Counter())[cluster] = count
+                    postings.setdefault(key, {})[cluster] = count
             decided = assign(signatures, assigned, postings)
             conn.executemany(
                 "INSERT INTO dup_signatures (mention_id, cluster) VALUES (?, ?)",
@@ -56,6 +55,7 @@ class SqliteClusters:
             conn.executemany(
                 "INSERT INTO dup_postings VALUES (?, ?, ?) ON CONFLICT (key, cluster)"
                 " DO UPDATE SET signatures = signatures + excluded.signatures",
-                [(key, cluster, n) for (key, cluster), n in decided.added.items()],
+                # In key order: each B-tree page is visited once, in turn.
+                sorted((key, cluster, n) for (key, cluster), n in decided.added.items()),
             )
         return decided.clusters
