@@ -328,11 +328,11 @@ class ElasticClusters:
             yield lease
         except BaseException:
             if lease.pending is not None:
-                self.indices.call("hand the lock over", lambda: self._abandon(lease))
+                self.indices.call("hand the lock over", lambda: self._end(lease, hand_over=True))
             else:
-                self.indices.call("release the lock", lambda: self._release(lease))
+                self.indices.call("release the lock", lambda: self._end(lease, hand_over=False))
             raise
-        self.indices.call("release the lock", lambda: self._release(lease))
+        self.indices.call("release the lock", lambda: self._end(lease, hand_over=False))
 
     def _recover(self, lease: _Lease, journal: dict[str, Any]) -> None:
         log.warning(
@@ -418,34 +418,21 @@ class ElasticClusters:
                 )
             time.sleep(random.uniform(0.005, 0.05))
 
-    def _abandon(self, lease: _Lease) -> None:
-        """Leave the lease expired with its journal, for the next worker to complete."""
+    def _end(self, lease: _Lease, *, hand_over: bool) -> None:
+        """Release the lease; or, with ``hand_over``, leave it expired with its journal, for the
+        next worker to complete."""
+        client = self.indices.client
+        held = {"if_seq_no": lease.held["_seq_no"], "if_primary_term": lease.held["_primary_term"]}
         try:
-            self.indices.client.index(
-                index=self.locks_index,
-                id=lease.name,
-                document=self._lease(lease.owner, pending=lease.pending, expires=0),
-                if_seq_no=lease.held["_seq_no"],
-                if_primary_term=lease.held["_primary_term"],
-            )
+            if hand_over:
+                document = self._lease(lease.owner, pending=lease.pending, expires=0)
+                client.index(index=self.locks_index, id=lease.name, document=document, **held)
+            else:
+                client.delete(index=self.locks_index, id=lease.name, **held)
         except (ConflictError, NotFoundError):
             log.warning(
-                "%s: the lock on %s was taken over before its hand-over",
+                "%s: the lock on %s was taken over before its %s",
                 self.indices.display,
                 lease.name,
-            )
-
-    def _release(self, lease: _Lease) -> None:
-        try:
-            self.indices.client.delete(
-                index=self.locks_index,
-                id=lease.name,
-                if_seq_no=lease.held["_seq_no"],
-                if_primary_term=lease.held["_primary_term"],
-            )
-        except (ConflictError, NotFoundError):
-            log.warning(
-                "%s: the lock on %s was taken over before its release",
-                self.indices.display,
-                lease.name,
+                "hand-over" if hand_over else "release",
             )
