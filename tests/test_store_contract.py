@@ -444,8 +444,8 @@ def test_a_cluster_of_many_copies_takes_late_copies_and_redeliveries_keep_theirs
     late = [Signature("late1", (3, 50, 9999)), Signature("late2", (50, 51, 1000))]
     assert store.assign_clusters(late) == {"late1": "a000", "late2": "b"}
     assert store.assign_clusters([Signature("c", (1, 50, 51))]) == {"c": "a000"}
-    # Keys 50 and 51: 6 pairs with b, 3 with a000 (late1's 50, c's 50 and 51). Had the redeliveries above, which
-    # came with keys 50 and 51, been counted, a000 would have 108 more.
+    # Keys 50 and 51: 6 pairs with b, 3 with a000 (late1's 50, c's 50 and 51). Had the
+    # redeliveries above, which came with keys 50 and 51, been counted, a000 would have 108 more.
     assert store.assign_clusters([Signature("d", (50, 51))]) == {"d": "b"}
 
 
