@@ -225,14 +225,20 @@ def test_an_elasticsearch_store_without_postings_counts_them_from_its_signatures
         before = store.assign_clusters(_BEFORE)
         # A store of the previous version kept the same signatures, and no postings.
         clusters = store.cluster_index
+        clusters.posting_from = 2  # a posting for every key two signatures carry
         store.indices.delete_indices([clusters.postings_index])
         store.setup()
-        store.setup()  # once only: now it has postings
         assert store.assign_clusters(_BEFORE) == before
         fresh = elastic_store()
         try:
             assert store.assign_clusters(_LATE) == _assigned_afresh(fresh)
         finally:
             fresh.close()
+        # The keys the late copies carry now have their postings, counted from the signatures.
+        postings = store.client.mget(index=clusters.postings_index, ids=["3", "8"])
+        assert [d["_source"]["clusters"] for d in postings["docs"]] == [
+            {"a0": 7},
+            {"b0": 4, "a0": 1},  # b0 to b2 and y; x
+        ]
     finally:
         store.close()

@@ -6,13 +6,23 @@ Three indices beside the mentions, under the same prefix, strict, created by set
 
 - ``<prefix>-cluster-signatures``: one document per mention (id: the mention id): its cluster
   and its LSH keys. Written once (``create``), never changed: a redelivered mention keeps its
-  cluster. Only read by id; the keys are kept so that the postings can be counted from them
-  again (`rebuild`);
-- ``<prefix>-cluster-postings``: one document per LSH key (id: the key in decimal): for each
-  cluster whose signatures carry the key, how many do, and the batch that wrote it last. Read
-  by id, so an assignment needs no refresh, and reads one document per key of its batch
-  however many copies the clusters hold;
+  cluster. Read by id, and searched by key for the keys that have no posting;
+- ``<prefix>-cluster-postings``: one document per LSH key that many signatures carry
+  (``posting_from``, 16, or more; id: the key in decimal): for each cluster whose signatures
+  carry the key, how many do. So a key shared by many copies costs one document however many
+  there are;
 - ``<prefix>-locks``: the lease that serialises assignments, and the writes it has pending.
+
+Most keys are carried by one signature or a few (an original post's, a handful of copies'),
+and a document for each would cost more to keep than it saves: a batch would write one per
+key, where it writes one per signature. So a key has a posting only once ``posting_from``
+signatures carry it. A key without one is carried by fewer (postings are never removed), and
+a search of the signatures (after a refresh, under the lease) finds them; the batch that
+brings a key to ``posting_from`` creates its posting with the counts of all of them. The counts
+a batch decides on are thus exactly those of every stored signature, as the rule wants, and
+what it reads is bounded by its keys, not by the copies the clusters hold. A store set up by a
+version that kept no postings needs no migration: each of its keys is counted by the same
+search, once, the first time a batch carries it, and has its posting from then on.
 
 Why a lock. Elasticsearch has no transaction, and first-writer-wins documents alone (say a
 ``create`` per LSH key naming its cluster) cannot make two copies enriched at the same instant
@@ -21,20 +31,21 @@ interleave, each wins some of the shared keys, and whatever rule each then appli
 owners it sees, there is an interleaving where they pick different clusters (each sees its own
 unshared keys, never the other's). So an assignment holds a lease on one document of
 ``<prefix>-locks`` (taken with ``create``; one left by a dead worker is taken over by
-compare-and-set once expired) while it: reads the batch's stored signatures by id; reads the
-postings of the batch's keys by id (real time: every posting written under an earlier lease);
-decides in memory, in order, as SQLite does; renews the lease by compare-and-set, writing into
-the lock document the batch's new signatures and their clusters (the journal), which fails if
-another worker has taken the lease over; writes the postings, each by compare-and-set on the
-version it read and marked with the batch's id, then the signatures with ``create``;
-releases, which deletes the journal with the lease.
+compare-and-set once expired) while it: reads the batch's stored signatures by id; refreshes
+the two indices, so that everything stored under an earlier lease is visible; searches the
+postings of the batch's keys, then the signatures for the keys without one; decides in memory,
+in order, as SQLite does; renews the lease by compare-and-set, which fails if another worker
+has taken the lease over, writing into the lock document, when the batch changes postings,
+its new signatures, their clusters and its postings as they are after it (the journal);
+writes the postings, each by compare-and-set on the version it read (``create`` for a new
+one), then the signatures with ``create``; releases, which deletes the journal with the lease.
 
 A worker that fails or dies between the journal and the release leaves the journal in the
 lock document (expired at once when it can still say so). The next worker to take the lease
-applies it before anything else: a posting that already bears the batch's id is skipped, a
-signature already stored is kept. So every batch counts in the postings exactly once, even one
-whose worker died halfway through its writes. What this guarantees, across any number of
-workers and machines:
+applies it before anything else: the journal holds each posting's counts after the batch, not
+what it adds, so a posting already written is left as it is, and a signature already stored
+is kept. So every batch counts in the postings exactly once, even one whose worker died
+halfway through its writes. What this guarantees, across any number of workers and machines:
 
 - assignments are serialised, so every signature sees every signature stored before it:
   copies enriched at the same moment by several workers land in one cluster (held by
@@ -47,10 +58,6 @@ workers and machines:
   applied the stalled one's journal first, so both agree on what it decided. A worker that dies
   holding the lease delays the others by up to the lease.
 
-Set-up counts the postings from the signatures (`rebuild`) once, for a store of a version that
-kept no postings; it holds the lease meanwhile, with the rebuild as its journal, so that one
-interrupted is done again by the next worker.
-
 Workers' clocks must agree within a fraction of the lease (NTP does).
 """
 
@@ -60,15 +67,15 @@ import logging
 import random
 import time
 import uuid
-from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from index.base import chunks
 from index.clusters import assign, batch_keys
-from index.elastic.client import ConflictError, ElasticIndices, NotFoundError
-from index.elastic.mapping import DATE, KEYWORD, LONG, UNINDEXED, strict
+from index.elastic.client import MAX_WINDOW, ConflictError, ElasticIndices, NotFoundError
+from index.elastic.mapping import DATE, KEYWORD, LONG, strict
 from ingest.errors import StoreUnavailable
 from ingest.store import Signature
 
@@ -78,14 +85,10 @@ OPAQUE: dict[str, Any] = {"type": "object", "enabled": False}
 """Kept in ``_source`` as it is, neither parsed nor indexed: read back by id only."""
 
 SIGNATURES_MAPPING = strict(mention_id=KEYWORD, cluster=KEYWORD, keys=LONG)
-POSTINGS_MAPPING = strict(clusters=OPAQUE, batch=UNINDEXED)
+POSTINGS_MAPPING = strict(key=LONG, clusters=OPAQUE)
 LOCKS_MAPPING = strict(owner=KEYWORD, expires=DATE, pending=OPAQUE)
 
 _LOCK = "clusters"
-_REBUILD: dict[str, Any] = {"rebuild": True}
-"""The journal of a rebuild of the postings."""
-_REBUILD_PAGE = 10_000
-"""Postings counted per request of a rebuild (a composite aggregation's page)."""
 
 
 @dataclass
@@ -98,8 +101,6 @@ class _Lease:
     """The lock document's ``_seq_no`` and ``_primary_term`` as this worker last wrote it."""
     pending: dict[str, Any] | None = None
     """The journal in the lock document: writes that must be completed if this worker fails."""
-    recovered: dict[str, Any] | None = None
-    """The journal a dead worker left, which this worker completed on taking the lease."""
 
 
 class ElasticClusters:
@@ -110,6 +111,11 @@ class ElasticClusters:
     """Seconds an assignment may hold the lock before another worker may take it over."""
     lock_wait = 120.0
     """Seconds to wait for the lock before giving up with `StoreUnavailable` (retried)."""
+    posting_from = 16
+    """How many signatures must carry a key for it to have a posting. Lower, a batch writes
+    more postings; higher, its search reads more signatures (`bench.clusters` measures both
+    workloads: 16 keeps the common one at the previous version's cost, and the one of large
+    clusters flat)."""
 
     def __init__(self, indices: ElasticIndices) -> None:
         self.indices = indices
@@ -132,35 +138,11 @@ class ElasticClusters:
         return [self.signatures_index, self.postings_index, self.locks_index]
 
     def setup(self) -> None:
+        # A store of a version that kept no postings needs no migration: a key without a
+        # posting has its signatures counted by a search the first time a batch carries it.
         self.indices.ensure_index(self.signatures_index, SIGNATURES_MAPPING)
+        self.indices.ensure_index(self.postings_index, POSTINGS_MAPPING)
         self.indices.ensure_index(self.locks_index, LOCKS_MAPPING)
-        if self._has_postings():
-            self.indices.ensure_index(self.postings_index, POSTINGS_MAPPING)
-            return
-        client = self.indices.client
-        self.indices.call(
-            "refresh the near-duplicate signatures",
-            lambda: client.indices.refresh(index=self.signatures_index),
-        )
-        stored = self.indices.call(
-            "count the near-duplicate signatures",
-            lambda: int(client.count(index=self.signatures_index)["count"]),
-        )
-        if not stored:
-            self.indices.ensure_index(self.postings_index, POSTINGS_MAPPING)
-            return
-        # A store of the version that kept no postings. The postings index is created under
-        # the lease, once the rebuild is its journal: one that exists is complete, or will be
-        # completed by the next worker to take the lease.
-        with self._lock(_LOCK) as lease:
-            if lease.recovered != _REBUILD and not self._has_postings():
-                self.rebuild(lease)
-
-    def _has_postings(self) -> bool:
-        return self.indices.call(
-            "check the near-duplicate postings",
-            lambda: bool(self.indices.client.indices.exists(index=self.postings_index)),
-        )
 
     def assign_clusters(self, signatures: Sequence[Signature]) -> dict[str, str]:
         if not signatures:
@@ -170,51 +152,87 @@ class ElasticClusters:
                 self.signatures_index, [s.mention_id for s in signatures], ["cluster"]
             )
             assigned = {mention_id: d["_source"]["cluster"] for mention_id, d in stored.items()}
-            docs = self._shared(batch_keys(signatures, assigned))
-            decided = assign(
-                signatures,
-                assigned,
-                {key: dict(d["_source"]["clusters"]) for key, d in docs.items()},
-            )
+            docs, counts = self._shared(batch_keys(signatures, assigned))
+            decided = assign(signatures, assigned, counts)  # counts: now with the batch's
             if decided.new:
+                touched = dict.fromkeys(key for key, _ in decided.added)
                 journal = {
-                    "batch": uuid.uuid4().hex,
                     "signatures": [[s.mention_id, c, list(s.keys)] for s, c in decided.new],
+                    "postings": [
+                        [key, counts[key]]
+                        for key in touched
+                        if key in docs or sum(counts[key].values()) >= self.posting_from
+                    ],
                 }
-                self._renew(lease, journal)
+                # Signatures alone need no journal: one left unwritten is assigned again when
+                # its mention comes back, and nothing counts it meanwhile.
+                self._renew(lease, journal if journal["postings"] else None)
                 self._apply(journal, docs, again=False)
         return decided.clusters
 
-    def _shared(self, keys: Iterable[int]) -> dict[int, dict[str, Any]]:
-        """The postings of ``keys`` that exist, by key: for each, how many stored signatures of
-        each cluster have it (``_source.clusters``), and the version it was read at."""
-        found = self.indices.mget(self.postings_index, [str(k) for k in keys])
-        return {int(doc_id): doc for doc_id, doc in found.items()}
+    def _shared(
+        self, keys: Sequence[int]
+    ) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, int]]]:
+        """The postings of ``keys`` that exist, by key (with the version each was read at), and
+        for every key, how many stored signatures of each cluster carry it: its posting's
+        counts, or for a key without one, those of the signatures that a search finds."""
+        docs: dict[int, dict[str, Any]] = {}
+        counts: dict[int, dict[str, int]] = {}
+        if not keys:
+            return docs, counts
+        client = self.indices.client
+        both = f"{self.signatures_index},{self.postings_index}"
+        # Everything stored under an earlier lease, by any worker, visible to the searches.
+        self.indices.call("refresh", lambda: client.indices.refresh(index=both))
+        for chunk in chunks(keys, MAX_WINDOW):  # at most one posting per key
+            result = self.indices.search(
+                "read near-duplicate postings",
+                index=self.postings_index,
+                query={"terms": {"key": list(chunk)}},
+                size=len(chunk),
+                seq_no_primary_term=True,
+            )
+            docs.update((hit["_source"]["key"], hit) for hit in result["hits"]["hits"])
+        counts.update((key, dict(doc["_source"]["clusters"])) for key, doc in docs.items())
+        # Postings never go away, so a key without one is carried by fewer than
+        # ``posting_from`` signatures (or is a key of a store of a version that kept none).
+        unposted = [k for k in keys if k not in docs]
+        keyset = set(unposted)
+        for chunk in chunks(unposted, 10_000):
+            for hits in self.indices.pages(
+                "read near-duplicate signatures",
+                index=self.signatures_index,
+                query={"terms": {"keys": list(chunk)}},
+                sort=[{"mention_id": "asc"}],
+                size=MAX_WINDOW,
+                source_includes=["cluster", "keys"],
+            ):
+                for hit in hits:
+                    cluster = hit["_source"]["cluster"]
+                    for key in keyset.intersection(hit["_source"]["keys"]):
+                        shared = counts.setdefault(key, {})
+                        shared[cluster] = shared.get(cluster, 0) + 1
+        return docs, counts
 
     def _apply(
         self, journal: dict[str, Any], docs: dict[int, dict[str, Any]], *, again: bool
     ) -> None:
-        """Write what ``journal`` decided: the postings it adds to (``docs``, as read under this
-        lease), then its signatures. ``again``: it is a dead worker's, maybe written in part."""
-        batch = journal["batch"]
-        gained: dict[int, Counter[str]] = {}
-        for _, cluster, keys in journal["signatures"]:
-            for key in keys:
-                gained.setdefault(key, Counter())[cluster] += 1
+        """Write what ``journal`` decided: its postings, each as it is after the batch, by
+        compare-and-set on ``docs`` (read under this lease; created where none was), then its
+        signatures. ``again``: it is a dead worker's, maybe written in part."""
         actions: list[dict[str, Any]] = []
-        for key, clusters in gained.items():
+        for key, clusters in journal["postings"]:
             doc = docs.get(key)
             action: dict[str, Any] = {"_index": self.postings_index, "_id": str(key)}
             if doc is None:
                 action["_op_type"] = "create"
-            elif doc["_source"].get("batch") == batch:
+            elif doc["_source"]["clusters"] == clusters:
                 continue  # written before its worker died
             else:
-                clusters.update(doc["_source"]["clusters"])
                 action.update(
                     _op_type="index", if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"]
                 )
-            actions.append({**action, "_source": {"clusters": dict(clusters), "batch": batch}})
+            actions.append({**action, "_source": {"key": key, "clusters": clusters}})
         if self.indices.bulk("store near-duplicate postings", self.postings_index, actions):
             raise self._lost_lock()  # a posting changed since read: another worker's lease
         conflicts = self.indices.bulk(
@@ -236,76 +254,6 @@ class ElasticClusters:
                 f"by another worker meanwhile; the batch will be assigned again"
             )
 
-    def rebuild(self, lease: _Lease) -> None:
-        """Count the postings again from the stored signatures (under ``lease``): set-up's
-        migration of a store that kept none, and its recovery when interrupted."""
-        self._renew(lease, _REBUILD)
-        self.indices.ensure_index(self.postings_index, POSTINGS_MAPPING)
-        client = self.indices.client
-        # Every posting there has keys among the signatures' (a dead worker's journal is
-        # completed before), so writing each key's counts over it is enough.
-        self.indices.call(
-            "refresh the near-duplicate signatures",
-            lambda: client.indices.refresh(index=self.signatures_index),
-        )
-        started, written = time.monotonic(), 0
-        for postings in self._counted():
-            self.indices.bulk(
-                "rebuild near-duplicate postings",
-                self.postings_index,
-                (
-                    {
-                        "_op_type": "index",
-                        "_index": self.postings_index,
-                        "_id": str(key),
-                        "_source": {"clusters": clusters, "batch": "rebuild"},
-                    }
-                    for key, clusters in postings.items()
-                ),
-            )
-            written += len(postings)
-            self._renew(lease, _REBUILD)  # still held: a long rebuild outlasts one lease
-        log.info(
-            "%s: counted %d near-duplicate postings from the signatures in %.0f s",
-            self.indices.display,
-            written,
-            time.monotonic() - started,
-        )
-
-    def _counted(self) -> Iterator[dict[int, dict[str, int]]]:
-        """The postings the stored signatures make, a page at a time, by key: a composite
-        aggregation over (key, cluster) counts them without holding them all."""
-        sources = [
-            {"key": {"terms": {"field": "keys"}}},
-            {"cluster": {"terms": {"field": "cluster"}}},
-        ]
-        after: dict[str, Any] | None = None
-        postings: dict[int, dict[str, int]] = {}
-        while True:
-            composite: dict[str, Any] = {"size": _REBUILD_PAGE, "sources": sources}
-            if after is not None:
-                composite["after"] = after
-            result = self.indices.search(
-                "count near-duplicate postings",
-                index=self.signatures_index,
-                size=0,
-                aggregations={"postings": {"composite": composite}},
-            )
-            buckets = result["aggregations"]["postings"]["buckets"]
-            for bucket in buckets:
-                key, cluster = bucket["key"]["key"], bucket["key"]["cluster"]
-                postings.setdefault(key, {})[cluster] = bucket["doc_count"]
-            after = result["aggregations"]["postings"].get("after_key")
-            if len(buckets) < _REBUILD_PAGE or after is None:
-                if postings:
-                    yield postings
-                return
-            # Keys come in order: the last one may go on in the next page.
-            last = postings.pop(after["key"])
-            if postings:
-                yield postings
-            postings = {after["key"]: last}
-
     def _lost_lock(self) -> StoreUnavailable:
         return StoreUnavailable(
             f"{self.indices.display}: another worker took the near-duplicate lock over (this one "
@@ -317,9 +265,9 @@ class ElasticClusters:
 
     @contextmanager
     def _lock(self, name: str) -> Iterator[_Lease]:
-        """Hold the lease on ``name``, after applying the journal a dead worker left there (the
-        lease's ``recovered`` then tells what). Leaving with an error while a journal
-        is pending leaves it for the next worker, the lease expired at once."""
+        """Hold the lease on ``name``, after applying the journal a dead worker left there.
+        Leaving with an error while a journal is pending leaves it for the next worker, the
+        lease expired at once."""
         owner = uuid.uuid4().hex
         lease = self.indices.call("take the lock", lambda: self._acquire(name, owner))
         try:
@@ -339,13 +287,9 @@ class ElasticClusters:
             "%s: a worker died while storing near-duplicate clusters; completing its writes",
             self.indices.display,
         )
-        if journal.get("rebuild"):
-            self.rebuild(lease)
-        else:
-            keys = dict.fromkeys(k for _, _, keys in journal["signatures"] for k in keys)
-            self._apply(journal, self._shared(keys), again=True)
+        found = self.indices.mget(self.postings_index, [str(k) for k, _ in journal["postings"]])
+        self._apply(journal, {int(i): doc for i, doc in found.items()}, again=True)
         self._renew(lease, None)
-        lease.recovered = journal
 
     def _renew(self, lease: _Lease, pending: dict[str, Any] | None) -> None:
         """Extend the lease, with ``pending`` as its journal; `StoreUnavailable` if another
