@@ -35,10 +35,10 @@ compare-and-set once expired) while it: reads the batch's stored signatures by i
 the two indices, so that everything stored under an earlier lease is visible; searches the
 postings of the batch's keys, then the signatures for the keys without one; decides in memory,
 in order, as SQLite does; renews the lease by compare-and-set, which fails if another worker
-has taken the lease over, writing into the lock document, when the batch changes postings,
-its new signatures, their clusters and its postings as they are after it (the journal);
-writes the postings, each by compare-and-set on the version it read (``create`` for a new
-one), then the signatures with ``create``; releases, which deletes the journal with the lease.
+has taken the lease over, writing into the lock document the batch's new signatures, their
+clusters and the postings it changes as they are after it (the journal); writes the postings,
+each by compare-and-set on the version it read (``create`` for a new one), then the
+signatures with ``create``; releases, which deletes the journal with the lease.
 
 A worker that fails or dies between the journal and the release leaves the journal in the
 lock document (expired at once when it can still say so). The next worker to take the lease
@@ -164,9 +164,7 @@ class ElasticClusters:
                         if key in docs or sum(counts[key].values()) >= self.posting_from
                     ],
                 }
-                # Signatures alone need no journal: one left unwritten is assigned again when
-                # its mention comes back, and nothing counts it meanwhile.
-                self._renew(lease, journal if journal["postings"] else None)
+                self._renew(lease, journal)
                 self._apply(journal, docs, again=False)
         return decided.clusters
 
