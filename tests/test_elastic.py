@@ -316,8 +316,9 @@ def test_a_batch_whose_worker_failed_halfway_through_its_writes_is_completed_onc
     bulk = store.indices.bulk
 
     def one_posting_then_fail(what: str, index: str, actions: Any) -> list[int]:
-        if index == clusters.postings_index:
-            bulk(what, index, list(actions)[:1])
+        [first, *_] = actions  # the postings come first, then the signatures
+        assert first["_index"] == clusters.postings_index
+        bulk(what, index, [first])
         raise StoreUnavailable("the cluster went away")
 
     monkeypatch.setattr(store.indices, "bulk", one_posting_then_fail)

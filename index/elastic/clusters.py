@@ -6,7 +6,7 @@ Three indices beside the mentions, under the same prefix, strict, created by set
 
 - ``<prefix>-cluster-signatures``: one document per mention (id: the mention id): its cluster
   and its LSH keys. Written once (``create``), never changed: a redelivered mention keeps its
-  cluster. Read by id, and searched by key for the keys that have no posting;
+  cluster. Searched by id, and by key for the keys that have no posting;
 - ``<prefix>-cluster-postings``: one document per LSH key that many signatures carry
   (``posting_from``, 16, or more; id: the key in decimal): for each cluster whose signatures
   carry the key, how many do. So a key shared by many copies costs one document however many
@@ -31,14 +31,14 @@ interleave, each wins some of the shared keys, and whatever rule each then appli
 owners it sees, there is an interleaving where they pick different clusters (each sees its own
 unshared keys, never the other's). So an assignment holds a lease on one document of
 ``<prefix>-locks`` (taken with ``create``; one left by a dead worker is taken over by
-compare-and-set once expired) while it: reads the batch's stored signatures by id; refreshes
-the two indices, so that everything stored under an earlier lease is visible; searches the
-postings of the batch's keys, then the signatures for the keys without one; decides in memory,
+compare-and-set once expired) while it: refreshes the two indices, so that everything stored
+under an earlier lease is visible; searches the batch's stored signatures by id and the
+postings of its keys (one request), then the signatures for the keys without one; decides in memory,
 in order, as SQLite does; renews the lease by compare-and-set, which fails if another worker
 has taken the lease over, writing into the lock document the batch's new signatures, their
-clusters and the postings it changes as they are after it (the journal); writes the postings,
-each by compare-and-set on the version it read (``create`` for a new one), then the
-signatures with ``create``; releases, which deletes the journal with the lease.
+clusters and the postings it changes as they are after it (the journal); writes, in one bulk
+request, the postings, each by compare-and-set on the version it read (``create`` for a new
+one), and the signatures with ``create``; releases, which deletes the journal with the lease.
 
 A worker that fails or dies between the journal and the release leaves the journal in the
 lock document (expired at once when it can still say so). The next worker to take the lease
@@ -148,11 +148,7 @@ class ElasticClusters:
         if not signatures:
             return {}
         with self._lock(_LOCK) as lease:
-            stored = self.indices.mget(
-                self.signatures_index, [s.mention_id for s in signatures], ["cluster"]
-            )
-            assigned = {mention_id: d["_source"]["cluster"] for mention_id, d in stored.items()}
-            docs, counts = self._shared(batch_keys(signatures, assigned))
+            assigned, docs, counts = self._shared(signatures)
             decided = assign(signatures, assigned, counts)  # counts: now with the batch's
             if decided.new:
                 touched = dict.fromkeys(key for key, _ in decided.added)
@@ -169,32 +165,35 @@ class ElasticClusters:
         return decided.clusters
 
     def _shared(
-        self, keys: Sequence[int]
-    ) -> tuple[dict[int, dict[str, Any]], dict[int, dict[str, int]]]:
-        """The postings of ``keys`` that exist, by key (with the version each was read at), and
+        self, signatures: Sequence[Signature]
+    ) -> tuple[dict[str, str], dict[int, dict[str, Any]], dict[int, dict[str, int]]]:
+        """What an assignment reads: the clusters given before to mentions of ``signatures``;
+        the postings of their keys that exist, by key (with the version each was read at); and
         for every key, how many stored signatures of each cluster carry it: its posting's
         counts, or for a key without one, those of the signatures that a search finds."""
-        docs: dict[int, dict[str, Any]] = {}
-        counts: dict[int, dict[str, int]] = {}
-        if not keys:
-            return docs, counts
         client = self.indices.client
         both = f"{self.signatures_index},{self.postings_index}"
         # Everything stored under an earlier lease, by any worker, visible to the searches.
         self.indices.call("refresh", lambda: client.indices.refresh(index=both))
+        ids = list(dict.fromkeys(s.mention_id for s in signatures))
+        keys = batch_keys(signatures, {})  # a redelivered mention's too: one request for all
+        searches: list[dict[str, Any]] = [
+            {"index": self.signatures_index},
+            {"query": {"ids": {"values": ids}}, "size": len(ids), "_source": ["cluster"]},
+        ]
         for chunk in chunks(keys, MAX_WINDOW):  # at most one posting per key
-            result = self.indices.search(
-                "read near-duplicate postings",
-                index=self.postings_index,
-                query={"terms": {"key": list(chunk)}},
-                size=len(chunk),
-                seq_no_primary_term=True,
-            )
-            docs.update((hit["_source"]["key"], hit) for hit in result["hits"]["hits"])
-        counts.update((key, dict(doc["_source"]["clusters"])) for key, doc in docs.items())
+            query = {"terms": {"key": list(chunk)}}
+            searches += [
+                {"index": self.postings_index},
+                {"query": query, "size": len(chunk), "seq_no_primary_term": True},
+            ]
+        found = self._searched("read near-duplicate signatures and postings", searches)
+        assigned = {hit["_id"]: hit["_source"]["cluster"] for hit in found[0]}
+        docs = {hit["_source"]["key"]: hit for hits in found[1:] for hit in hits}
+        counts = {key: dict(doc["_source"]["clusters"]) for key, doc in docs.items()}
         # Postings never go away, so a key without one is carried by fewer than
         # ``posting_from`` signatures (or is a key of a store of a version that kept none).
-        unposted = [k for k in keys if k not in docs]
+        unposted = [k for k in batch_keys(signatures, assigned) if k not in docs]
         keyset = set(unposted)
         for chunk in chunks(unposted, 10_000):
             for hits in self.indices.pages(
@@ -210,14 +209,28 @@ class ElasticClusters:
                     for key in keyset.intersection(hit["_source"]["keys"]):
                         shared = counts.setdefault(key, {})
                         shared[cluster] = shared.get(cluster, 0) + 1
-        return docs, counts
+        return assigned, docs, counts
+
+    def _searched(self, what: str, searches: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+        """The hits of each search of a multi-search (``searches``: header, body, ...), in
+        one request."""
+        client = self.indices.client
+        result = self.indices.call(what, lambda: client.msearch(searches=searches))
+        out = []
+        for response in result["responses"]:
+            if "error" in response:
+                raise StoreUnavailable(
+                    f"{self.indices.display}: could not {what} ({response['error'].get('type')})"
+                )
+            out.append(response["hits"]["hits"])
+        return out
 
     def _apply(
         self, journal: dict[str, Any], docs: dict[int, dict[str, Any]], *, again: bool
     ) -> None:
         """Write what ``journal`` decided: its postings, each as it is after the batch, by
         compare-and-set on ``docs`` (read under this lease; created where none was), then its
-        signatures. ``again``: it is a dead worker's, maybe written in part."""
+        signatures, in one request. ``again``: it is a dead worker's, maybe written in part."""
         actions: list[dict[str, Any]] = []
         for key, clusters in journal["postings"]:
             doc = docs.get(key)
@@ -231,26 +244,20 @@ class ElasticClusters:
                     _op_type="index", if_seq_no=doc["_seq_no"], if_primary_term=doc["_primary_term"]
                 )
             actions.append({**action, "_source": {"key": key, "clusters": clusters}})
-        if self.indices.bulk("store near-duplicate postings", self.postings_index, actions):
-            raise self._lost_lock()  # a posting changed since read: another worker's lease
-        conflicts = self.indices.bulk(
-            "store near-duplicate signatures",
-            self.signatures_index,
-            (
-                {
-                    "_op_type": "create",
-                    "_index": self.signatures_index,
-                    "_id": mention_id,
-                    "_source": {"mention_id": mention_id, "cluster": cluster, "keys": keys},
-                }
-                for mention_id, cluster, keys in journal["signatures"]
-            ),
+        actions += (
+            {
+                "_op_type": "create",
+                "_index": self.signatures_index,
+                "_id": mention_id,
+                "_source": {"mention_id": mention_id, "cluster": cluster, "keys": keys},
+            }
+            for mention_id, cluster, keys in journal["signatures"]
         )
-        if conflicts and not again:
-            raise StoreUnavailable(
-                f"{self.indices.display}: {len(conflicts)} near-duplicate signatures were stored "
-                f"by another worker meanwhile; the batch will be assigned again"
-            )
+        # A conflict: a posting changed since read, or a signature stored meanwhile, each by a
+        # worker that took the lease over, and applied this journal first: what this batch
+        # writes besides is what that worker wrote, or will.
+        if self.indices.bulk("store near-duplicates", self.signatures_index, actions) and not again:
+            raise self._lost_lock()
 
     def _lost_lock(self) -> StoreUnavailable:
         return StoreUnavailable(
