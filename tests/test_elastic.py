@@ -287,8 +287,8 @@ def test_a_worker_that_lost_its_lock_writes_nothing(
     locks = store.cluster_index.locks_index
     shared = store.cluster_index._shared
 
-    def then_taken_over(keys: Any) -> Any:
-        found = shared(keys)
+    def then_taken_over(*read: Any) -> Any:
+        found = shared(*read)
         # Meanwhile this worker stalled past its lease, and another one took the lock over.
         lease = {"owner": "other", "expires": int(time.time() * 1000) + 60_000}
         store.client.index(index=locks, id="clusters", document=lease)
@@ -342,3 +342,22 @@ def test_a_batch_whose_worker_failed_halfway_through_its_writes_is_completed_onc
         {"m1": 2},
         None,
     ]
+
+
+def test_a_long_count_of_signatures_renews_the_lease(
+    store: DisposableElasticStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clusters = store.cluster_index
+    store.assign_clusters([Signature("m1", (1, 2)), Signature("m2", (1, 3))])
+    clusters.lock_lease = 0.0  # so that each page of signatures read renews it
+    renewals: list[Any] = []
+    renew = clusters._renew
+
+    def counted(lease: Any, pending: Any) -> None:
+        renewals.append(pending)
+        renew(lease, pending)
+
+    monkeypatch.setattr(clusters, "_renew", counted)
+    assert store.assign_clusters([Signature("m3", (1, 9))]) == {"m3": "m1"}
+    assert renewals[0] is None  # while it reads, before the journal
+    assert renewals[-1]["signatures"] == [["m3", "m1", [1, 9]]]

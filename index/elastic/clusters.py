@@ -148,7 +148,7 @@ class ElasticClusters:
         if not signatures:
             return {}
         with self._lock(_LOCK) as lease:
-            assigned, docs, counts = self._shared(signatures)
+            assigned, docs, counts = self._shared(signatures, lease)
             decided = assign(signatures, assigned, counts)  # counts: now with the batch's
             if decided.new:
                 touched = dict.fromkeys(key for key, _ in decided.added)
@@ -165,7 +165,7 @@ class ElasticClusters:
         return decided.clusters
 
     def _shared(
-        self, signatures: Sequence[Signature]
+        self, signatures: Sequence[Signature], lease: _Lease
     ) -> tuple[dict[str, str], dict[int, dict[str, Any]], dict[int, dict[str, int]]]:
         """What an assignment reads: the clusters given before to mentions of ``signatures``;
         the postings of their keys that exist, by key (with the version each was read at); and
@@ -195,6 +195,7 @@ class ElasticClusters:
         # ``posting_from`` signatures (or is a key of a store of a version that kept none).
         unposted = [k for k in batch_keys(signatures, assigned) if k not in docs]
         keyset = set(unposted)
+        renewed = time.monotonic()
         for chunk in chunks(unposted, 10_000):
             for hits in self.indices.pages(
                 "read near-duplicate signatures",
@@ -209,6 +210,11 @@ class ElasticClusters:
                     for key in keyset.intersection(hit["_source"]["keys"]):
                         shared = counts.setdefault(key, {})
                         shared[cluster] = shared.get(cluster, 0) + 1
+                # A store of a version that kept no postings can have many signatures to
+                # count, once: the lease must outlast them.
+                if time.monotonic() - renewed > self.lock_lease / 4:
+                    self._renew(lease, None)
+                    renewed = time.monotonic()
         return assigned, docs, counts
 
     def _searched(self, what: str, searches: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
