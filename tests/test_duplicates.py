@@ -4,6 +4,7 @@ assignment survives redelivery and holds across worker processes, on both stores
 from __future__ import annotations
 
 import multiprocessing
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from index.elastic.client import connect
 from index.settings import ElasticSettings
 from index.sqlite import SqliteStore
 from ingest.record import Mention
-from ingest.store import Store
+from ingest.store import Signature, Store
 from tests.support.backends import ELASTICSEARCH_ENV, elastic_store, server_url
 from tests.support.mentions import make_mention
 
@@ -146,5 +147,98 @@ def test_copies_enriched_at_once_by_several_processes_share_one_cluster(
             assert w.exitcode == 0
         clusters = DuplicateDetector(store).clusters(copies)  # already assigned: read back
         assert len(set(clusters.values())) == 1
+    finally:
+        store.close()
+
+
+# -- stores of the previous version: their clusters are kept -------------------------------------
+
+# Three clusters of copies (each with its article's keys and one of its own), and a post.
+_BEFORE = [
+    *(Signature(f"a{i}", (1, 2, 3, 100 + i)) for i in range(6)),
+    *(Signature(f"b{i}", (7, 8, 200 + i)) for i in range(3)),
+    Signature("c0", (9, 10)),
+    Signature("c1", (9, 300)),
+    Signature("post", (1, 7, 9), joins=False),
+]
+# Late copies, each decided by the counts of pairs: a0 6 to b0 3; b0 3 to c0 2 and a0 1 (x's
+# 8); c0 3 to b0 1 (y's 10) and post 1; a tie, b0 3 and c0 3, to the smallest cluster id.
+_LATE = [
+    Signature("x", (3, 8)),
+    Signature("y", (8, 10, 300)),
+    Signature("z", (9, 10)),
+    Signature("t", (7, 9)),
+]
+_LATE_CLUSTERS = {"x": "a0", "y": "b0", "z": "c0", "t": "b0"}
+
+
+def _assigned_afresh(store: Store) -> dict[str, str]:
+    """What a store that never held anything answers to `_BEFORE`, then `_LATE`."""
+    store.setup()
+    store.assign_clusters(_BEFORE)
+    late = store.assign_clusters(_LATE)
+    assert late == _LATE_CLUSTERS
+    return late
+
+
+def test_a_version_2_sqlite_store_is_upgraded_and_keeps_its_clusters(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = SqliteStore(path)
+    store.setup()
+    before = store.assign_clusters(_BEFORE)
+    store.close()
+    # Back to version 2: every signature's keys, by signature (``dup_keys``), and no postings.
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("BEGIN")
+    conn.execute(
+        "CREATE TABLE dup_keys (key INTEGER NOT NULL, signature INTEGER NOT NULL,"
+        " PRIMARY KEY (key, signature)) WITHOUT ROWID"
+    )
+    rowids = dict(conn.execute("SELECT mention_id, rowid FROM dup_signatures"))
+    conn.executemany(
+        "INSERT INTO dup_keys VALUES (?, ?)",
+        [(k, rowids[s.mention_id]) for s in _BEFORE for k in s.keys],
+    )
+    conn.execute("DROP TABLE dup_postings")
+    conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    conn.execute("PRAGMA user_version = 1")  # the fingerprint of another schema
+    conn.execute("COMMIT")
+    conn.close()
+
+    store = SqliteStore(path)
+    store.setup()
+    assert store.assign_clusters(_BEFORE) == before  # redelivered: kept
+    assert store.assign_clusters(_LATE) == _assigned_afresh(SqliteStore(tmp_path / "new.db"))
+    store.close()
+    conn = sqlite3.connect(path)
+    tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+    assert "dup_keys" not in tables
+    assert "dup_postings" in tables
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    conn.close()
+
+
+def test_an_elasticsearch_store_without_postings_counts_them_from_its_signatures() -> None:
+    store = elastic_store()
+    try:
+        store.setup()
+        before = store.assign_clusters(_BEFORE)
+        # A store of the previous version kept the same signatures, and no postings.
+        clusters = store.cluster_index
+        clusters.posting_from = 2  # a posting for every key two signatures carry
+        store.indices.delete_indices([clusters.postings_index])
+        store.setup()
+        assert store.assign_clusters(_BEFORE) == before
+        fresh = elastic_store()
+        try:
+            assert store.assign_clusters(_LATE) == _assigned_afresh(fresh)
+        finally:
+            fresh.close()
+        # The keys the late copies carry now have their postings, counted from the signatures.
+        postings = store.client.mget(index=clusters.postings_index, ids=["3", "8"])
+        assert [d["_source"]["clusters"] for d in postings["docs"]] == [
+            {"a0": 7},
+            {"b0": 4, "a0": 1},  # b0 to b2 and y; x
+        ]
     finally:
         store.close()

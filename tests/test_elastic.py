@@ -288,8 +288,8 @@ def test_a_worker_that_lost_its_lock_writes_nothing(
     locks = store.cluster_index.locks_index
     shared = store.cluster_index._shared
 
-    def then_taken_over(keys: Any) -> Any:
-        found = shared(keys)
+    def then_taken_over(*read: Any) -> Any:
+        found = shared(*read)
         # Meanwhile this worker stalled past its lease, and another one took the lock over.
         lease = {"owner": "other", "expires": int(time.time() * 1000) + 60_000}
         store.client.index(index=locks, id="clusters", document=lease)
@@ -429,3 +429,59 @@ def test_a_cluster_without_points_in_time_is_scanned_with_search_after(
         assert _sent(faults, "DELETE", "/_pit") == 0
     assert _sent(faults, "POST", "/_pit") == 0  # found once, at the first scan, and remembered
     assert not store.indices.points_in_time
+
+
+def test_a_batch_whose_worker_failed_halfway_through_its_writes_is_completed_once(
+    store: DisposableElasticStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clusters = store.cluster_index
+    clusters.posting_from = 2  # a posting for every key two signatures carry
+    store.assign_clusters([Signature("m1", (1, 2))])
+    bulk = store.indices.bulk
+
+    def one_posting_then_fail(what: str, index: str, actions: Any) -> list[int]:
+        [first, *_] = actions  # the postings come first, then the signatures
+        assert first["_index"] == clusters.postings_index
+        bulk(what, index, [first])
+        raise StoreUnavailable("the cluster went away")
+
+    monkeypatch.setattr(store.indices, "bulk", one_posting_then_fail)
+    with pytest.raises(StoreUnavailable, match="went away"):
+        store.assign_clusters([Signature("m2", (1, 5)), Signature("m3", (5, 6))])
+    monkeypatch.undo()
+    # The lock holds what the batch decided, expired at once, for the next worker to complete.
+    lock = store.client.get(index=clusters.locks_index, id="clusters")["_source"]
+    assert [s[:2] for s in lock["pending"]["signatures"]] == [["m2", "m1"], ["m3", "m1"]]
+    assert store.assign_clusters([Signature("m4", (6, 7))]) == {"m4": "m1"}  # with m3
+    assert not store.client.exists(index=clusters.locks_index, id="clusters")
+    redelivered = [Signature("m2", (9,)), Signature("m3", (9,))]
+    assert store.assign_clusters(redelivered) == {"m2": "m1", "m3": "m1"}
+    # Each signature counted once, the one posting written before the failure included; keys
+    # that one signature carries (2, 7) have none.
+    postings = store.client.mget(index=clusters.postings_index, ids=["1", "2", "5", "6", "7"])
+    assert [d["_source"]["clusters"] if d["found"] else None for d in postings["docs"]] == [
+        {"m1": 2},
+        None,
+        {"m1": 2},
+        {"m1": 2},
+        None,
+    ]
+
+
+def test_a_long_count_of_signatures_renews_the_lease(
+    store: DisposableElasticStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clusters = store.cluster_index
+    store.assign_clusters([Signature("m1", (1, 2)), Signature("m2", (1, 3))])
+    clusters.lock_lease = 0.0  # so that each page of signatures read renews it
+    renewals: list[Any] = []
+    renew = clusters._renew
+
+    def counted(lease: Any, pending: Any) -> None:
+        renewals.append(pending)
+        renew(lease, pending)
+
+    monkeypatch.setattr(clusters, "_renew", counted)
+    assert store.assign_clusters([Signature("m3", (1, 9))]) == {"m3": "m1"}
+    assert renewals[0] is None  # while it reads, before the journal
+    assert renewals[-1]["signatures"] == [["m3", "m1", [1, 9]]]

@@ -580,6 +580,54 @@ def test_clusters_are_assigned_once_and_joined_by_shared_keys(store: Store) -> N
     assert store.assign_clusters([Signature("m7", ())]) == {"m7": "m7"}
 
 
+def test_a_signature_joins_the_cluster_whose_signatures_share_the_most_keys(store: Store) -> None:
+    # "z" gathers three signatures with key 1, "b" one with keys 2 and 3.
+    store.assign_clusters([Signature("z", (1, 10)), Signature("z2", (1, 11))])
+    store.assign_clusters([Signature("z3", (1, 12)), Signature("b", (2, 3))])
+    # A tie (key 12 with z3, key 3 with b) goes to the smallest cluster id, not the oldest.
+    assert store.assign_clusters([Signature("y", (12, 3, 30))]) == {"y": "b"}
+    # Key 1 with three of z's signatures; keys 2 and 30 with one of b's each: 3 pairs to 2.
+    assert store.assign_clusters([Signature("x", (1, 2, 30))]) == {"x": "z"}
+    # Redelivered, a signature counts once: "r" has key 5 however often it comes back.
+    store.assign_clusters([Signature("r", (5,)), Signature("s", (6,)), Signature("s2", (6, 7))])
+    for _ in range(3):
+        assert store.assign_clusters([Signature("r", (5,))]) == {"r": "r"}
+    assert store.assign_clusters([Signature("w", (5, 6, 7))]) == {"w": "s"}
+    # In a batch, a signature counts those before it: with "v1" in "p", "v2" shares 80 twice
+    # and 81 once with p, more than 70 twice with q.
+    store.assign_clusters([Signature("q", (70,)), Signature("q2", (70, 71)), Signature("p", (80,))])
+    batch = [Signature("v1", (80, 81)), Signature("v2", (70, 80, 81))]
+    assert store.assign_clusters(batch) == {"v1": "p", "v2": "p"}
+
+
+def test_a_cluster_of_many_copies_takes_late_copies_and_redeliveries_keep_theirs(
+    store: Store,
+) -> None:
+    # 120 copies of one article over batches, each with a few keys of its own besides the
+    # article's; and another cluster, of two.
+    article = (1, 2, 3, 4)
+    for start in range(0, 120, 40):
+        batch = [Signature(f"a{i:03}", (*article, 1000 + i)) for i in range(start, start + 40)]
+        assert set(store.assign_clusters(batch).values()) == {"a000"}
+    assert store.assign_clusters([Signature("b", (60, 50, 51)), Signature("b2", (50, 51))]) == {
+        "b": "b",
+        "b2": "b",
+    }
+    # Redelivered, alone or amid others, each keeps its cluster (and is not counted again).
+    for _ in range(3):
+        again = [Signature(f"a{i:03}", (50, 51)) for i in range(0, 120, 7)]
+        assert store.assign_clusters(again) == {s.mention_id: "a000" for s in again}
+        assert store.assign_clusters([Signature("b2", (1, 2, 3))]) == {"b2": "b"}
+    # A late copy that shares one key with 120 copies and one with b and b2 joins a000. The
+    # next shares 50 and 51 with b and b2 (4 pairs), 50 with late1 and 1000 with a000 (2): b.
+    late = [Signature("late1", (3, 50, 9999)), Signature("late2", (50, 51, 1000))]
+    assert store.assign_clusters(late) == {"late1": "a000", "late2": "b"}
+    assert store.assign_clusters([Signature("c", (1, 50, 51))]) == {"c": "a000"}
+    # Keys 50 and 51: 6 pairs with b, 3 with a000 (late1's 50, c's 50 and 51). Had the
+    # redeliveries above, which came with keys 50 and 51, been counted, a000 would have 108 more.
+    assert store.assign_clusters([Signature("d", (50, 51))]) == {"d": "b"}
+
+
 def test_significant_terms_are_the_words_of_the_spike(store: Store) -> None:
     calm = [
         "Le service client a répondu vite, merci",

@@ -8,7 +8,8 @@ tables (`index.sqlite.rollups`).
 
 What enrich keeps beside them: ``author_activity`` (one row per mention, by id) and the authors
 it @-mentions (``author_mentioned``), aggregated into ``authors`` (`index.sqlite.authors`);
-``dup_signatures`` and their ``dup_keys`` for near-duplicate clusters (`index.sqlite.clusters`).
+``dup_signatures`` (each mention's cluster) and ``dup_postings`` (for each LSH key, the clusters
+whose signatures carry it, and how many do) for near-duplicate clusters (`index.sqlite.clusters`).
 
 `create` is the migration: it brings a new file, or a store of an earlier version, to
 `SCHEMA_VERSION`, and is safe to run at every start (the store runs it only when the file's
@@ -108,10 +109,6 @@ _SCHEMA_2 = [
         rowid INTEGER PRIMARY KEY,
         mention_id TEXT NOT NULL UNIQUE,
         cluster TEXT NOT NULL)""",
-    """CREATE TABLE IF NOT EXISTS dup_keys (
-        key INTEGER NOT NULL,
-        signature INTEGER NOT NULL,
-        PRIMARY KEY (key, signature)) WITHOUT ROWID""",
 ]
 
 # Version 3: rollups (`index.sqlite.rollups`), and indexes that let a scan walk the mentions in
@@ -153,7 +150,22 @@ _SCHEMA_3 = [
         n INTEGER NOT NULL) WITHOUT ROWID""",
 ]
 
-FINGERPRINT = ";\n".join([*_SCHEMA, *_SCHEMA_2, *_SCHEMA_3, f"-- version {SCHEMA_VERSION}"])
+
+# -- version 3, near-duplicate postings (`index.sqlite.clusters`) --------------------------------
+# One row per LSH key and cluster, instead of one per key and signature (version 2's
+# ``dup_keys``, which `_postings_from_keys` turns into these, then drops).
+_SCHEMA_3_CLUSTERS = [
+    """CREATE TABLE IF NOT EXISTS dup_postings (
+        key INTEGER NOT NULL,
+        cluster TEXT NOT NULL,
+        signatures INTEGER NOT NULL,
+        PRIMARY KEY (key, cluster)) WITHOUT ROWID""",
+]
+# -- end of version 3, near-duplicate postings ---------------------------------------------------
+
+FINGERPRINT = ";\n".join(
+    [*_SCHEMA, *_SCHEMA_2, *_SCHEMA_3, *_SCHEMA_3_CLUSTERS, f"-- version {SCHEMA_VERSION}"]
+)
 """The text `ingest.sqlite.SqliteFile.setup` fingerprints: a change to it sets a store up again."""
 
 TABLES = (
@@ -166,14 +178,14 @@ TABLES = (
     "author_mentioned",
     "authors",
     "dup_signatures",
-    "dup_keys",
+    "dup_postings",
     "rollup_counts",
     "rollup_brand_counts",
     "rollup_terms",
     "rollup_brand_terms",
     "rollup_sources",
 )
-"""Every table `_SCHEMA`, `_SCHEMA_2` and `_SCHEMA_3` create (their indices go with them)."""
+"""Every table the ``_SCHEMA`` lists create (their indices go with them)."""
 
 
 def create(conn: sqlite3.Connection) -> None:
@@ -187,11 +199,25 @@ def create(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
     for statement in _SCHEMA_3:
         conn.execute(statement)
+    for statement in _SCHEMA_3_CLUSTERS:
+        conn.execute(statement)
+    _postings_from_keys(conn)
     conn.execute(
         "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"
         " SET value = excluded.value",
         (str(SCHEMA_VERSION),),
     )
+
+
+def _postings_from_keys(conn: sqlite3.Connection) -> None:
+    """Version 2 kept every signature's keys (``dup_keys``, by signature); version 3 keeps
+    postings by key and cluster: counted once from them, then the keys go."""
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'dup_keys'").fetchone():
+        conn.execute(
+            "INSERT INTO dup_postings SELECT k.key, s.cluster, COUNT(*) FROM dup_keys k"
+            " JOIN dup_signatures s ON s.rowid = k.signature GROUP BY k.key, s.cluster"
+        )
+        conn.execute("DROP TABLE dup_keys")
 
 
 def drop(conn: sqlite3.Connection) -> None:
