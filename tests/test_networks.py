@@ -17,12 +17,12 @@ import httpx
 import pytest
 import yaml
 from click.testing import CliRunner
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from crawlers.networks.mastodon import status_id, status_to_mention
 from crawlers.networks.poller import NetworkPoller
 from crawlers.networks.registry import build_connector
-from crawlers.networks.settings import MastodonSettings
+from crawlers.networks.settings import BlueskySettings, ConnectorSettings, MastodonSettings
 from crawlers.networks.state import NetworkStateStore
 from crawlers.settings import FeedPollerSettings, HttpSettings
 from ingest.clock import Clock, FakeClock, SystemClock
@@ -558,8 +558,10 @@ def test_the_commented_example_in_configs_sources_yaml_is_valid() -> None:
             break
         example.append(line[:2] + line[4:])
     settings = yaml.safe_load("\n".join(example))["networks"]
-    [mastodon] = [MastodonSettings.model_validate(c) for c in settings]
+    mastodon, bluesky = [TypeAdapter(ConnectorSettings).validate_python(c) for c in settings]
+    assert isinstance(mastodon, MastodonSettings)
     assert mastodon.instances[1].token is not None
+    assert isinstance(bluesky, BlueskySettings)
 
 
 def test_a_deleted_status_is_reported_once_by_looking_it_up_again(
