@@ -13,59 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from crawlers.networks.bluesky import post_id, post_to_mention
-from crawlers.networks.poller import NetworkPoller
-from crawlers.networks.registry import build_connector
-from crawlers.networks.settings import BlueskySettings, ConnectorSettings
-from crawlers.networks.state import NetworkStateStore
-from crawlers.settings import FeedPollerSettings, HttpSettings
+from crawlers.networks.settings import BlueskySettings
 from ingest.clock import FakeClock
-from ingest.counters import MemoryCounters
-from ingest.locallog import LocalLogBus
-from ingest.record import Mention, SourceKind
+from ingest.record import SourceKind
 from ingest.settings import Brand
 from tests.support.jetstream import FakeJetstream
+from tests.support.networks import CONNECTORS, Harness
 
-TOPIC = "mentions.raw"
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 BRANDS = [Brand(name="Acme", query="acme"), Brand(name="Lumen", query='"lumen telecom"')]
-CONNECTORS = TypeAdapter(ConnectorSettings)
-
-
-class Poller:
-    """A networks poller on Bluesky connectors, into a local bus and a state file in
-    ``directory``: a new one on the same directory is a restart."""
-
-    def __init__(self, directory: Path, clock: FakeClock, *configs: dict[str, Any]) -> None:
-        self.bus = LocalLogBus(directory / "bus.db")
-        self.state = NetworkStateStore(directory / "networks.db")
-        self.counters = MemoryCounters()
-        connectors = [
-            build_connector(CONNECTORS.validate_python(c), HttpSettings(), clock, BRANDS)
-            for c in configs
-        ]
-        self.poller = NetworkPoller(
-            connectors,
-            bus=self.bus,
-            topic=TOPIC,
-            state=self.state,
-            settings=FeedPollerSettings(),
-            clock=clock,
-            counters=self.counters,
-        )
-
-    def close(self) -> None:
-        self.poller.close()
-        self.state.close()
-        self.bus.close()
-
-    def published(self) -> list[Mention]:
-        return [Mention.from_json(m.value) for m in self.bus.peek(TOPIC, 100_000)]
-
-    def texts(self) -> list[str]:
-        return sorted(m.text for m in self.published())
 
 
 @pytest.fixture
@@ -87,11 +46,11 @@ def jetstream() -> Iterator[Callable[[], FakeJetstream]]:
 
 
 @pytest.fixture
-def poller(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Poller]]:
-    made: list[Poller] = []
+def poller(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Harness]]:
+    made: list[Harness] = []
 
-    def make(*configs: dict[str, Any]) -> Poller:
-        made.append(Poller(tmp_path, clock, *configs))
+    def make(*configs: dict[str, Any]) -> Harness:
+        made.append(Harness(tmp_path, list(configs), clock, BRANDS))
         return made[-1]
 
     yield make
@@ -106,7 +65,7 @@ def bluesky(server: FakeJetstream, name: str = "bsky", **options: Any) -> dict[s
 
 
 def test_posts_matching_a_brand_are_kept_others_dropped_and_fields_mapped(
-    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Poller]
+    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Harness]
 ) -> None:
     """Documented: the stream sends only the ``wantedCollections`` commits, and identity events
     to everyone; a post record has ``text``, ``langs``, ``createdAt``, ``reply.parent/root``."""
@@ -151,7 +110,7 @@ def test_posts_matching_a_brand_are_kept_others_dropped_and_fields_mapped(
 
 
 def test_a_restart_resumes_from_the_cursor_no_post_twice_none_lost(
-    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Poller], clock: FakeClock
+    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Harness], clock: FakeClock
 ) -> None:
     """Documented: ``cursor=<time_us>`` replays every event from that time on. The connector
     asks for ``rewind`` (5 s) before its cursor, and the seen-table drops what it reads twice."""
@@ -181,7 +140,7 @@ def test_a_restart_resumes_from_the_cursor_no_post_twice_none_lost(
 
 
 def test_a_batch_that_could_not_be_published_is_read_again(
-    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Poller], clock: FakeClock
+    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Harness], clock: FakeClock
 ) -> None:
     """The cursors handed to a poll are not those it returned (the runner did not keep them):
     the connector reconnects from the cursor it is given, and loses nothing."""
@@ -200,7 +159,7 @@ def test_a_batch_that_could_not_be_published_is_read_again(
 
 
 def test_delete_events_of_kept_posts_are_reported_as_deletions(
-    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Poller]
+    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Harness]
 ) -> None:
     """Documented: a ``commit`` with ``operation: delete`` names the record deleted; an
     ``account`` event with ``active: false, status: deleted`` says the whole account is gone."""
@@ -226,7 +185,7 @@ def test_delete_events_of_kept_posts_are_reported_as_deletions(
 
 
 def test_a_closed_stream_is_reported_and_reconnected_with_backoff_while_others_go_on(
-    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Poller], clock: FakeClock
+    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Harness], clock: FakeClock
 ) -> None:
     """A relay restart closes the stream (close code 1011), a relay down refuses the upgrade
     (503): the connector is reported and backed off, resumes from its cursor, and the other
@@ -265,7 +224,7 @@ def test_a_closed_stream_is_reported_and_reconnected_with_backoff_while_others_g
 
 
 def test_malformed_json_is_counted_and_skipped(
-    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Poller]
+    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Harness]
 ) -> None:
     """Jetstream documents one JSON object per message: anything else is skipped and counted,
     and what comes after it is read."""
