@@ -12,7 +12,8 @@ What it serves (https://github.com/bluesky-social/jetstream, "Consuming Jetstrea
   {"rev", "operation": "create"|"delete", "collection", "rkey", "record", "cid"}}``,
   ``{"did", "time_us", "kind": "identity", "identity": {"did", "handle", "seq", "time"}}``,
   ``{"did", "time_us", "kind": "account", "account": {"active", "did", "seq", "time",
-  "status"}}``; ``time_us`` grows strictly.
+  "status"}}``; ``time_us`` is the relay's clock when it received the event, and grows
+  strictly.
 
 Faults for the tests: `close_streams` closes every open stream (as a relay restart does),
 `publish_raw` sends a message that is not JSON, and `refuse` answers the next connections
@@ -23,7 +24,7 @@ from __future__ import annotations
 
 import json
 import threading
-from datetime import UTC, datetime
+import time
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -36,13 +37,13 @@ POSTS = "app.bsky.feed.post"
 
 
 class FakeJetstream:
-    def __init__(self, *, start_us: int | None = None) -> None:
+    def __init__(self) -> None:
         self.events: list[tuple[int, str | None, str]] = []
         """Each event: its ``time_us``, its collection (None: not a commit), the message."""
         self.connections: list[tuple[ServerConnection, dict[str, list[str]]]] = []
         """Each connection made: the connection, its query."""
         self.refusing: int | None = None
-        self._time_us = start_us or int(datetime(2026, 11, 30, 9, tzinfo=UTC).timestamp() * 1e6)
+        self._time_us = 0
         self._seq = 0
         self._changed = threading.Condition()
         self._server: Server | None = None
@@ -75,7 +76,8 @@ class FakeJetstream:
 
     def _append(self, collection: str | None, event: dict[str, Any]) -> int:
         with self._changed:
-            self._time_us += 1000 + len(self.events) % 7  # strictly growing, not evenly
+            # The relay's wall clock, in microseconds, strictly growing.
+            self._time_us = max(self._time_us + 1, time.time_ns() // 1000)
             self._seq += 1
             event = {"time_us": self._time_us, **event}
             self.events.append((self._time_us, collection, json.dumps(event)))
