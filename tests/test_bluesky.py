@@ -7,6 +7,7 @@ clock."""
 
 from __future__ import annotations
 
+import json
 import random
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from pydantic import ValidationError
 
 from crawlers.networks.bluesky import post_id, post_to_mention
@@ -30,6 +32,7 @@ from ingest.settings import Brand
 from tests.support.jetstream import FakeJetstream
 from tests.support.networks import CONNECTORS, Harness
 from tests.support.waiting import wait_for
+from veille.cli import cli
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 BRANDS = [Brand(name="Acme", query="acme"), Brand(name="Lumen", query='"lumen telecom"')]
@@ -336,3 +339,46 @@ def test_sigkill_at_random_moments_while_the_stream_publishes_loses_no_post(
     assert set(published) == set(expected)
     assert len(expected) > 100
     assert len(published) - len(set(published)) <= 10  # at most one replay per kill
+
+
+def test_sources_test_and_networks_run_once_from_the_command_line(
+    jetstream: Callable[[], FakeJetstream], write_config: Callable[..., Path], tmp_path: Path
+) -> None:
+    """What a user runs: ``veille sources test`` checks that the stream sends events and shows
+    what one poll keeps; ``veille networks run --once`` publishes it and ``veille status``
+    shows the connector's health."""
+    server = jetstream()
+    stop = threading.Event()
+
+    def publish() -> None:
+        n = 0
+        while not stop.wait(0.02):
+            n += 1
+            server.post(f"acme n°{n}" if n % 2 else f"autre chose n°{n}")
+
+    config = write_config(
+        {
+            "data_dir": str(tmp_path / "data"),
+            "brands": [{"name": "Acme", "query": "acme"}],
+            "sources": {"networks": [bluesky(server)]},
+        }
+    )
+    publisher = threading.Thread(target=publish, daemon=True)
+    publisher.start()
+    try:
+        result = CliRunner().invoke(cli, ["--config", str(config), "sources", "test", "bsky"])
+        assert result.exit_code == 0, result.output
+        assert (
+            "the stream sends events; posts kept when one of the brands' queries matches (1)"
+            in result.output
+        )
+        assert "one poll: " in result.output
+        assert "bsky.app/profile/did:plc:alice/post/" in result.output
+        result = CliRunner().invoke(cli, ["--config", str(config), "networks", "run", "--once"])
+        assert result.exit_code == 0, result.output
+        result = CliRunner().invoke(cli, ["--config", str(config), "status", "--format", "json"])
+        [row] = json.loads(result.output)["networks"]
+        assert (row["name"], row["status"]) == ("bsky", "ok")
+    finally:
+        stop.set()
+        publisher.join(5)

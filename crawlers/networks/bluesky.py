@@ -359,10 +359,12 @@ class BlueskyConnector(_Connector):
             raise PlatformError(f"the stream closed: {exc}") from None
         finally:
             self.close()
-        brands = f"{len(self.trees)} brand queries" if self.trees else "no brand: nothing is kept"
-        return [
-            f"{self.settings.jetstream}: the stream sends events; posts matched against {brands}"
-        ]
+        kept = (
+            f"posts kept when one of the brands' queries matches ({len(self.trees)})"
+            if self.trees
+            else "no brand is configured: nothing is kept"
+        )
+        return [f"{self.settings.jetstream}: the stream sends events; {kept}"]
 
     def poll(self, cursors: Cursors) -> Batch:
         cursor = cursors.get(CURSOR)
