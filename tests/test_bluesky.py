@@ -382,3 +382,37 @@ def test_sources_test_and_networks_run_once_from_the_command_line(
     finally:
         stop.set()
         publisher.join(5)
+
+
+def test_a_replay_cut_short_by_max_events_never_moves_the_cursor_back(
+    jetstream: Callable[[], FakeJetstream], poller: Callable[..., Harness]
+) -> None:
+    """The replay from ``rewind`` before the cursor starts with events already read: a poll that
+    stops inside it (``max_events``) keeps the cursor where it was, and the next reads on."""
+    server = jetstream()
+    first = poller(bluesky(server))
+    first.poller.poll_due()
+    for i in range(6):
+        server.post(f"acme {i}")
+    first.poller.poll_due(force=True)
+    saved = first.state.get("bsky", "bluesky").cursor_map()["time_us"]
+    first.close()
+    server.post("acme après")
+
+    second = poller(bluesky(server, max_events=3))
+    [outcome] = second.poller.poll_due(force=True)
+
+    assert outcome.new == 0  # 3 events of the replay, all published before
+    assert second.state.get("bsky", "bluesky").cursor_map()["time_us"] == saved
+    second.poller.poll_due(force=True)
+    second.poller.poll_due(force=True)
+    assert second.texts() == [
+        "acme 0",
+        "acme 1",
+        "acme 2",
+        "acme 3",
+        "acme 4",
+        "acme 5",
+        "acme après",
+    ]
+    assert len(server.connections) == 2

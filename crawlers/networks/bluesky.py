@@ -402,7 +402,12 @@ class BlueskyConnector(_Connector):
             error = PlatformError(f"the stream closed: {exc}")
             self.close()
         new = {k: v for k, v in cursors.items() if k not in (CURSOR, WATCHED)}
-        at = str(reader.cursor) if reader.cursor is not None else cursor
+        at = cursor
+        if reader.cursor is not None and (
+            at is None or not at.isdigit() or reader.cursor > int(at)
+        ):
+            # Never back: a replay that ends before it caught up must not rewind further.
+            at = str(reader.cursor)
         if at is not None:
             new[CURSOR] = at
         new[WATCHED] = self._watched(reader)
