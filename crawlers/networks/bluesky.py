@@ -410,7 +410,7 @@ class BlueskyConnector(_Connector):
             at = str(reader.cursor)
         if at is not None:
             new[CURSOR] = at
-        new[WATCHED] = self._watched(reader)
+        new[WATCHED] = self._watched(reader, int(at) if at and at.isdigit() else 0)
         self._at = at if self._ws is not None else None
         if reader.skipped:
             log.info(
@@ -428,11 +428,10 @@ class BlueskyConnector(_Connector):
             skipped=reader.skipped,
         )
 
-    def _watched(self, reader: JetstreamReader) -> str:
+    def _watched(self, reader: JetstreamReader, now_us: int) -> str:
         """The posts still watched, as the ``watched`` cursor: the newest ``max_watched`` of
-        those younger than ``watch_deletions``."""
-        newest = (reader.cursor or 0) / 1e6
-        horizon = newest - self.settings.watch_deletions.total_seconds()
+        those younger than ``watch_deletions`` at the stream's time ``now_us``."""
+        horizon = now_us / 1e6 - self.settings.watch_deletions.total_seconds()
         rows = sorted(
             ((t, m, d) for m, (d, t) in reader.watched.items() if t >= horizon), reverse=True
         )[: self.settings.max_watched]
