@@ -17,60 +17,20 @@ import httpx
 import pytest
 import yaml
 from click.testing import CliRunner
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from crawlers.networks.mastodon import status_id, status_to_mention
-from crawlers.networks.poller import NetworkPoller
-from crawlers.networks.registry import build_connector
-from crawlers.networks.settings import MastodonSettings
-from crawlers.networks.state import NetworkStateStore
-from crawlers.settings import FeedPollerSettings, HttpSettings
+from crawlers.networks.settings import BlueskySettings, ConnectorSettings, MastodonSettings
 from ingest.clock import Clock, FakeClock, SystemClock
-from ingest.counters import MemoryCounters
-from ingest.locallog import LocalLogBus
-from ingest.record import Mention, SourceKind
+from ingest.record import SourceKind
 from tests.support.mastodon import FakeMastodon
+from tests.support.networks import Harness
 from veille.app import App
 from veille.cli import cli
 from veille.settings import Settings
 
-TOPIC = "mentions.raw"
 TOKEN = "tok-Zq81-secret-4f9a2c"
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
-
-
-class Harness:
-    """A networks poller on the given connectors, into a local bus and a state file in
-    ``directory``: a new one on the same directory is a restart."""
-
-    def __init__(self, directory: Path, connectors: list[dict[str, Any]], clock: Clock) -> None:
-        self.clock = clock
-        self.bus = LocalLogBus(directory / "bus.db")
-        self.state = NetworkStateStore(directory / "networks.db")
-        self.counters = MemoryCounters()
-        self.poller = NetworkPoller(
-            [
-                build_connector(MastodonSettings.model_validate(c), HttpSettings(), clock)
-                for c in connectors
-            ],
-            bus=self.bus,
-            topic=TOPIC,
-            state=self.state,
-            settings=FeedPollerSettings(),
-            clock=clock,
-            counters=self.counters,
-        )
-
-    def close(self) -> None:
-        self.poller.close()
-        self.state.close()
-        self.bus.close()
-
-    def published(self) -> list[Mention]:
-        return [Mention.from_json(m.value) for m in self.bus.peek(TOPIC, 100_000)]
-
-    def texts(self) -> list[str]:
-        return sorted(m.text for m in self.published())
 
 
 HarnessFactory = Callable[..., Harness]
@@ -558,8 +518,10 @@ def test_the_commented_example_in_configs_sources_yaml_is_valid() -> None:
             break
         example.append(line[:2] + line[4:])
     settings = yaml.safe_load("\n".join(example))["networks"]
-    [mastodon] = [MastodonSettings.model_validate(c) for c in settings]
+    mastodon, bluesky = [TypeAdapter(ConnectorSettings).validate_python(c) for c in settings]
+    assert isinstance(mastodon, MastodonSettings)
     assert mastodon.instances[1].token is not None
+    assert isinstance(bluesky, BlueskySettings)
 
 
 def test_a_deleted_status_is_reported_once_by_looking_it_up_again(

@@ -358,8 +358,10 @@ class App(Closing):
         """One connector per entry of ``sources.networks``."""
         from crawlers.networks.registry import build_connector
 
-        http = self.settings.sources.http
-        return [build_connector(n, http, self.clock) for n in self.settings.sources.networks]
+        http, brands = self.settings.sources.http, self.settings.brands
+        return [
+            build_connector(n, http, self.clock, brands) for n in self.settings.sources.networks
+        ]
 
     def network_poller(self) -> NetworkPoller:
         """The ``networks`` worker, on every connector of ``sources.networks``."""

@@ -6,5 +6,5 @@
   ``mentions.raw``; `state`: each connector's cursors, health and rate limit, in SQLite;
 - `http`: JSON GETs with bearer tokens, rate-limit headers and error bodies read;
 - `registry`: which module serves which ``type``; `settings`: what ``sources.networks`` says;
-- one module per platform: `mastodon`.
+- one module per platform: `mastodon`, `bluesky`.
 """

@@ -87,6 +87,9 @@ class Batch:
     """Pages were left unread (``max_pages``): poll again soon rather than after the interval."""
     error: ConnectorError | None = None
     """What stopped the poll part way; what came before it is in this batch."""
+    skipped: int = 0
+    """Items the platform sent that could not be read (not JSON, not as documented), passed
+    over; counted by the runner."""
 
 
 class Connector(ABC):

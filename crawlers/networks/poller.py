@@ -156,6 +156,7 @@ class NetworkPoller:
         counts["new_mentions"] += fresh
         counts["deletions"] += len(batch.deletions)
         counts["requests"] += batch.requests
+        counts["skipped"] += batch.skipped
         state = self._after(connector, state, batch, fresh)
         self.state.save(state)
         counts["ok" if batch.error is None else f"{batch.error.status}_failures"] += 1

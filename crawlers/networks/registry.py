@@ -3,18 +3,29 @@ added. Each platform's module is imported only when a connector of its type is b
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from crawlers.networks.base import Connector
-from crawlers.networks.settings import ConnectorSettings
+from crawlers.networks.settings import BlueskySettings, ConnectorSettings, MastodonSettings
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock
+from ingest.settings import Brand
 
 
 def build_connector(
-    settings: ConnectorSettings, http: HttpSettings, clock: Clock | None = None
+    settings: ConnectorSettings,
+    http: HttpSettings,
+    clock: Clock | None = None,
+    brands: Sequence[Brand] = (),
 ) -> Connector:
-    """The connector that ``settings`` describes."""
-    if settings.type == "mastodon":
+    """The connector that ``settings`` describes. ``brands``: for the connectors that read a
+    whole stream and keep what matches a brand's query (Bluesky)."""
+    if isinstance(settings, MastodonSettings):
         from crawlers.networks.mastodon import MastodonConnector
 
         return MastodonConnector(settings, http, clock)
+    if isinstance(settings, BlueskySettings):
+        from crawlers.networks.bluesky import BlueskyConnector
+
+        return BlueskyConnector(settings, http, clock, brands)
     raise ValueError(f"unknown network type '{settings.type}'")

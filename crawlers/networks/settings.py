@@ -2,8 +2,7 @@
 its name, how often it polls, and the platform's own options. Secrets (access tokens) are
 `SecretStr`, written ``${NAME}`` in the file and read from the environment.
 
-``ConnectorSettings`` is the type of one entry; when a second platform comes it becomes a union
-discriminated by ``type``.
+``ConnectorSettings`` is the type of one entry: a union discriminated by ``type``.
 """
 
 from __future__ import annotations
@@ -80,5 +79,34 @@ class MastodonSettings(Strict):
         return self
 
 
-ConnectorSettings = MastodonSettings
+class BlueskySettings(Strict):
+    """Bluesky: every new post of the network, read from a Jetstream (the official JSON
+    firehose) and kept when it matches a brand's query."""
+
+    type: Literal["bluesky"]
+    name: ConnectorName
+    jetstream: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    """The Jetstream's ``/subscribe`` URL (Bluesky runs four public ones)."""
+    interval: Duration = timedelta(seconds=1)
+    """The pause between two reads of the stream (the connection stays open)."""
+    read_for: Duration = timedelta(seconds=10)
+    """How long one poll reads the stream before its posts are published and its cursor kept."""
+    max_events: Annotated[int, Field(ge=1, le=1_000_000)] = 20_000
+    """Events read per poll at most (a replay after a stop can be long)."""
+    rewind: Duration = timedelta(seconds=5)
+    """On reconnecting, the stream is asked to replay from this long before the cursor, so
+    that nothing is lost at the seam; what is read twice is published once."""
+    watch_deletions: Duration = timedelta(days=7)
+    """Posts kept younger than this are watched: a delete event for one is reported."""
+    max_watched: Annotated[int, Field(ge=0, le=100_000)] = 5000
+
+    @field_validator("jetstream")
+    @classmethod
+    def _ws_url(cls, value: str) -> str:
+        if not value.startswith(("ws://", "wss://")):
+            raise ValueError(f"expected a ws:// or wss:// URL, not '{value}'")
+        return value
+
+
+ConnectorSettings = Annotated[MastodonSettings | BlueskySettings, Field(discriminator="type")]
 """One entry of ``sources.networks``."""
