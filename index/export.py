@@ -402,9 +402,11 @@ def write_stream(
 
 
 @contextlib.contextmanager
-def _replacing(path: Path) -> Iterator[Path]:
+def replacing(path: Path) -> Iterator[Path]:
     """A temporary path beside ``path``, renamed to it when the block ends well and removed
-    when it does not (an error, Ctrl-C)."""
+    when it does not (an error, Ctrl-C): a reader never sees half a file, and a failure leaves
+    the file that was there as it was. `VeilleError` (one line) when ``path`` cannot be
+    written."""
     if path.is_dir():
         raise VeilleError(f"cannot write {path}: it is a directory; give a file name")
     try:
@@ -437,7 +439,7 @@ def write_file(
     """Write ``batches`` to the file ``path`` in ``fmt``, as they come, under a temporary name
     renamed to ``path`` once complete; return how many mentions were written. A CSV file starts
     with a BOM. `VeilleError` (one line) when ``path`` cannot be written."""
-    with _replacing(path) as temporary:
+    with replacing(path) as temporary:
         if fmt in STREAMABLE:
             with open(temporary, "wb") as stream:
                 written = write_stream(batches, fmt, stream, zone=zone, bom=True, progress=progress)

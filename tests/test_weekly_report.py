@@ -292,44 +292,35 @@ def test_the_figures_are_those_of_the_stored_week_in_paris_time(config: Path) ->
     assert globex["incidents"] == []
 
 
+def acme_week(config: Path, *more: str) -> str:
+    """``veille report`` of Acme's week 2026-W45 in Paris, as JSON."""
+    since, until = "2026-11-02T00:00+01:00", "2026-11-09T00:00+01:00"
+    return veille(
+        config,
+        "report",
+        "--brand",
+        "Acme",
+        "--since",
+        since,
+        "--until",
+        until,
+        *more,
+        "--format",
+        "json",
+    )
+
+
 def test_the_report_agrees_with_veille_report_to_the_unit(config: Path) -> None:
     report = json.loads(weekly(config, "json", "-", "--brand", "Acme"))
     [acme] = report["brands"]
-    plain = json.loads(
-        veille(
-            config,
-            "report",
-            "--brand",
-            "Acme",
-            "--since",
-            "2026-11-02T00:00+01:00",
-            "--until",
-            "2026-11-09T00:00+01:00",
-            "--format",
-            "json",
-        )
-    )
+    plain = json.loads(acme_week(config))
     assert plain["total"] == acme["headline"]["mentions"]
     assert plain["top_sites"] == acme["top_sites"]
     assert plain["top_authors"] == acme["top_authors"]
     by_day = {b["start"][:10]: b["total"] for b in plain["timeline"] if b["total"]}
     assert by_day == {d["day"]: d["total"] for d in acme["timeline"] if d["total"]}
     assert all(b["start"].endswith("T00:00:00+01:00") for b in plain["timeline"])
-    collapsed = json.loads(
-        veille(
-            config,
-            "report",
-            "--brand",
-            "Acme",
-            "--since",
-            "2026-11-02T00:00+01:00",
-            "--until",
-            "2026-11-09T00:00+01:00",
-            "--collapse-copies",
-            "--format",
-            "json",
-        )
-    )
+    collapsed = json.loads(acme_week(config, "--collapse-copies"))
     # Tuesday's two copies of one story, at 12:00 and 13:00, count once that day; Wednesday's
     # third copy once on Wednesday.
     by_day = {b["start"][:10]: b["total"] for b in collapsed["timeline"] if b["total"]}

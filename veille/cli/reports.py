@@ -147,26 +147,25 @@ def weekly(
     """The weekly report of one brand or several: headline figures against the week before,
     share of voice against competitors, charts, top authors, sites and stories, the week's
     incidents and data gaps."""
-    from veille.reports.files import file_name, render, write_atomically
+    from veille.reports.files import render, write_atomically, write_report
     from veille.reports.weekly import build_report
 
     settings = state.settings
+    to_stdout = str(out) == "-"
+    if to_stdout and fmt in ("pdf", "xlsx"):  # said before any work
+        raise click.UsageError(f"--out -: a {fmt} report needs a file")
     period = _period(settings.zone, week, since, until)
     for name in brands:
         settings.brand(name)  # an unknown brand is a usage error before anything is read
     with read_only(), state.app() as app:
         built = build_report(app, brands, period, lang=lang, limit=limit)
-    data = render(built, fmt)
-    if str(out) == "-":
-        if fmt in ("pdf", "xlsx"):
-            raise click.UsageError(f"--out -: a {fmt} report needs a file")
-        click.echo(data.decode(), nl=False)
-        return
-    target = out or settings.data_dir / "reports"
-    if target.is_dir() or out is None:
-        target = target / file_name(built, fmt)
-    write_atomically(target, data)
-    click.echo(f"{target}")
+    if to_stdout:
+        click.echo(render(built, fmt).decode(), nl=False)
+    elif out is None or out.is_dir():
+        click.echo(str(write_report(built, fmt, out or settings.data_dir / "reports")))
+    else:
+        write_atomically(out, render(built, fmt))
+        click.echo(str(out))
 
 
 def _period(zone: Any, week: str | None, since: str | None, until: str | None) -> Any:

@@ -228,7 +228,7 @@ def summarize(app: App, echo: Echo, now: datetime) -> None:
 def write_reports(app: App, echo: Echo, now: datetime) -> None:
     """The weekly report of the demo's brands over the last seven days, as PDF and XLSX."""
     from index.report import Period
-    from veille.reports.files import file_name, render, write_atomically
+    from veille.reports.files import write_report
     from veille.reports.weekly import build_report
 
     zone = app.settings.zone
@@ -236,9 +236,7 @@ def write_reports(app: App, echo: Echo, now: datetime) -> None:
     report = build_report(app, [], Period.of_days(today - timedelta(days=6), 7, zone))
     echo("\n9. The weekly report of both brands, in French (veille report weekly):")
     for fmt in ("pdf", "xlsx"):
-        path = app.settings.data_dir / "reports" / file_name(report, fmt)
-        write_atomically(path, render(report, fmt))
-        echo(f"   {path}")
+        echo(f"   {write_report(report, fmt, app.settings.data_dir / 'reports')}")
 
 
 def show_alerts(app: App, receiver: Receiver, echo: Echo, now: datetime) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import unicodedata
 from pathlib import Path
 
@@ -45,15 +43,18 @@ def file_name(report: WeeklyReport, fmt: str, name: str = "weekly") -> str:
     return f"{slug(name)}-{brands}-{report.period.label.replace('/', '_')}.{fmt}"
 
 
+def write_report(report: WeeklyReport, fmt: str, folder: Path, name: str = "weekly") -> Path:
+    """Write ``report`` in ``fmt`` into ``folder`` under its `file_name`; return its path."""
+    path = folder / file_name(report, fmt, name)
+    write_atomically(path, render(report, fmt))
+    return path
+
+
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file beside it, so that a reader never
-    sees half a report and a failure leaves the previous file as it was."""
+    """Write ``data`` to ``path`` whole or not at all (`index.export.replacing`), creating its
+    folder."""
+    from index.export import replacing
+
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as temporary:
+        temporary.write_bytes(data)

@@ -315,17 +315,13 @@ class ReportsWorker:
     def produce(self, schedule: ReportSchedule, period: Period) -> Produced:
         """Build the report of ``period``, write its files, and record them with the deliveries
         to make (all of them again when it was produced before: a resend)."""
-        from veille.reports.files import file_name, render, write_atomically
+        from veille.reports.files import write_report
         from veille.reports.render import View
         from veille.reports.weekly import build_report
 
         report = build_report(self.app, schedule.brands, period, lang=schedule.language)
         folder = self.settings.data_dir / "reports" / schedule.name
-        files = []
-        for fmt in schedule.formats:
-            path = folder / file_name(report, fmt, schedule.name)
-            write_atomically(path, render(report, fmt))
-            files.append(path)
+        files = [write_report(report, fmt, folder, schedule.name) for fmt in schedule.formats]
         view = View(report)
         produced = Produced(
             schedule.name,
