@@ -257,7 +257,7 @@ def list_reports(state: State, fmt: str) -> None:
                 ]
                 for r in rows
             ],
-            ["name", "when", "brands", "formats", "next due", "last", "deliveries"],
+            ["name", "when", "brands", "formats", "next due (local)", "last", "deliveries"],
         )
     )
 
@@ -278,6 +278,7 @@ def show(state: State, name: str, period: str | None) -> None:
             )
         made = produced[0]
         deliveries = worker.db.deliveries(made.name, made.period)
+        zone = worker.zone(schedule)
     click.echo(f"{made.name} {made.period}: {made.subject}")
     click.echo(made.summary)
     for path in made.files:
@@ -286,8 +287,11 @@ def show(state: State, name: str, period: str | None) -> None:
         click.echo("")
         click.echo(
             table(
-                [[d.target, d.status, d.attempts, d.at, d.error or ""] for d in deliveries],
-                ["to", "status", "attempts", "at", "error"],
+                [
+                    [d.target, d.status, d.attempts, d.at and d.at.astimezone(zone), d.error or ""]
+                    for d in deliveries
+                ],
+                ["to", "status", "attempts", f"at ({zone.key})", "error"],
             )
         )
 
