@@ -1,4 +1,4 @@
-"""The Bluesky connector against a local Jetstream (`tests.support.jetstream`) that enforces the
+"""The Bluesky connector against a local Jetstream (`veille.demo.jetstream`) that enforces the
 documented contract: ``wantedCollections``, replay from ``cursor``, the commit, identity and
 account events. Each test names the documented behaviour it checks.
 
@@ -29,10 +29,10 @@ from ingest.clock import FakeClock
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention, SourceKind
 from ingest.settings import Brand
-from tests.support.jetstream import FakeJetstream
 from tests.support.networks import CONNECTORS, Harness
 from tests.support.waiting import wait_for
 from veille.cli import cli
+from veille.demo.jetstream import FakeJetstream
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 BRANDS = [Brand(name="Acme", query="acme"), Brand(name="Lumen", query='"lumen telecom"')]

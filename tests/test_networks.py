@@ -1,5 +1,5 @@
 """Social-network connectors against local servers that enforce each platform's documented
-contract (`tests.support.mastodon`): the first connector is Mastodon. Each test names the
+contract (`veille.demo.mastodon`): the first connector is Mastodon. Each test names the
 documented behaviour it checks."""
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from crawlers.networks.mastodon import status_id, status_to_mention
 from crawlers.networks.settings import BlueskySettings, ConnectorSettings, MastodonSettings
 from ingest.clock import Clock, FakeClock, SystemClock
 from ingest.record import SourceKind
-from tests.support.mastodon import FakeMastodon
 from tests.support.networks import Harness
 from veille.app import App
 from veille.cli import cli
+from veille.demo.mastodon import FakeMastodon
 from veille.settings import Settings
 
 TOKEN = "tok-Zq81-secret-4f9a2c"

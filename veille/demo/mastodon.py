@@ -1,4 +1,5 @@
-"""A local Mastodon instance for the tests, written from the API documentation and enforcing it.
+"""A local Mastodon instance for the tests and the demo, written from the API documentation and
+enforcing it.
 
 What it serves, and the documented behaviour it holds the client to:
 
@@ -148,8 +149,8 @@ class FakeMastodon(LoopbackServer):
         if over:
             return _json(429, {"error": "Too many requests"}, limits)
         if self.fault is not None:
-            status, body = self.fault
-            return Reply(status, [("Content-Type", "application/json"), *limits], body)
+            status, raw = self.fault
+            return Reply(status, [("Content-Type", "application/json"), *limits], raw)
         if token is not None and token not in self.tokens:
             message = "The access token is invalid"
             if self.echo_token:

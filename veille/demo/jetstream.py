@@ -1,4 +1,4 @@
-"""A local Jetstream for the tests, written from its documentation and enforcing it.
+"""A local Jetstream for the tests and the demo, written from its documentation and enforcing it.
 
 What it serves (https://github.com/bluesky-social/jetstream, "Consuming Jetstream"):
 
@@ -105,8 +105,8 @@ class FakeJetstream:
         if reply is not None:
             parent, root = reply
             record["reply"] = {"parent": {"uri": parent, "cid": "b"}, "root": {"uri": root}}
-        commit = {"rev": "r", "operation": "create", "collection": collection, "rkey": rkey}
-        commit |= {"record": record, "cid": "bafy" + rkey}
+        commit: dict[str, Any] = {"rev": "r", "operation": "create", "collection": collection}
+        commit |= {"rkey": rkey, "record": record, "cid": "bafy" + rkey}
         self._append(collection, {"did": did, "kind": "commit", "commit": commit})
         return f"at://{did}/{collection}/{rkey}"
 
