@@ -36,7 +36,8 @@ def test_the_demo_pages_the_outage_within_one_bucket(demo: tuple[Path, Result, d
     assert "within one bucket: True" in section
     assert "Lumen Télécom\u202f: " in section  # written in French, as the demo asks
     assert "panne" in section  # an emerging term
-    assert "http://forum.parlonsbox.example/viewtopic.php?p=" in section  # top mentions, linked
+    # Top mentions, linked: the outage started on Mastodon (and Bluesky), before the forum.
+    assert "http://mastodon.example/@" in section
     assert "Velora" not in section.split("Explore:")[0]  # the quiet brand stays quiet
 
 

@@ -68,6 +68,51 @@ def test_the_demo_shows_influencers_and_collapses_duplicates(
     assert first["reach"] == 1_200_000  # the audience configured for actu-eco.example
 
 
+def test_the_demo_bad_buzz_starts_on_mastodon_and_bluesky(demo_dir: tuple[Path, Result]) -> None:
+    """The demo serves a local Mastodon and a local Jetstream beside its web: what their users
+    post is stored as `social` mentions, every one its connector published (and counted in
+    `veille status`), and the demo shows the outage on them before the forum."""
+    data, result = demo_dir
+    config = str(data / "veille.yaml")
+    query = "source:mastodon OR source:bluesky"
+    lines = invoke("--config", config, "search", query, "--all").output.splitlines()
+    social = [json.loads(line) for line in lines]
+    stored = Counter(m["source"]["name"] for m in social)
+    status = json.loads(invoke("--config", config, "status", "--format", "json").output)
+    connectors = {c["name"]: c for c in status["networks"]}
+    assert set(stored) == set(connectors) == {"mastodon", "bluesky"}
+    for name, count in stored.items():
+        assert connectors[name]["status"] == "ok", connectors[name]
+        assert connectors[name]["mentions"] == count  # published by the connector, all stored
+    assert {m["source"]["kind"] for m in social} == {"social"}
+    toots = [m for m in social if m["source"]["name"] == "mastodon"]
+    posts = [m for m in social if m["source"]["name"] == "bluesky"]
+    assert len(toots) >= 3
+    assert len(posts) >= 3
+    for toot in toots:  # the instance's own accounts, with their followers and engagement
+        assert toot["url"].startswith("http://mastodon.example/@")
+        assert toot["author"]["handle"].endswith("@mastodon.example")
+        assert toot["author"]["followers"] > 0
+        assert toot["engagement"]["likes"] > 0
+    for post in posts:  # handles from the stream's identity events
+        assert post["url"].startswith("https://bsky.app/profile/did:plc:")
+        assert post["author"]["handle"].endswith(".bsky.social")
+    # The stream also carried posts that name no brand (a market, a torch): none was kept.
+    assert not any("lumens" in m["text"] or "marché" in m["text"] for m in posts)
+    lumen = [m for m in social if m["enrichment"]["brands"] == ["Lumen Télécom"]]
+    assert sum(m["enrichment"]["sentiment"]["label"] == "negative" for m in lumen) >= 6
+
+    out = result.output
+    assert "1c. Reading the social networks" in out
+    started = out[out.index("Where it started") : out.index("6. Who matters")]
+    kinds = [line.split()[1] for line in started.splitlines()[3:] if line[:2].isdigit()]
+    assert kinds[0] == "social"
+    assert kinds.index("forum") > 1  # the forum picked it up after several social posts
+    assert "The bad buzz started on the social networks" in started
+    for name in ("mastodon", "bluesky"):
+        assert f"{name:<16}  social  {stored[name]}" in out  # section 3's table counts them
+
+
 def test_the_demo_ends_with_the_weekly_report_of_its_two_brands(
     demo_dir: tuple[Path, Result],
 ) -> None:

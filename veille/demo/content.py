@@ -7,7 +7,8 @@
 
 A background of ordinary posts (praise, questions, complaints, news, a press release syndicated
 by three news sites) spreads over the last seven days. The bad-buzz scenario is a network outage
-at Lumen: a burst of negative forum posts, news articles and blog posts in the last hour.
+at Lumen: it starts on Mastodon and Bluesky (`veille.demo.social`), and a burst of negative forum
+posts, news articles and blog posts follows in the last hour.
 
 Times are minutes before "now", so every run of the demo looks current; URLs are stable, so
 mention ids are too.
@@ -20,6 +21,9 @@ from dataclasses import dataclass
 
 BURST_MINUTES = 55
 """The outage burst starts this many minutes before the demo runs."""
+
+FORUM_LAG = 3
+"""Minutes between the outage's first posts on the social networks and the forum's first."""
 
 
 @dataclass(frozen=True)
@@ -344,8 +348,8 @@ _OUTAGE_AUTHORS = [
 ]
 
 
-# The first minutes of an outage: a wave of short "is it down for you too?" posts, the way a bad
-# buzz starts (three in its first minute), and what the alert rule picks up within one bucket.
+# The forum's first minutes of the outage: a wave of short "is it down for you too?" posts (three
+# in its first minute), the way a bad buzz spreads once it leaves the social networks.
 _OUTAGE_FIRST_MINUTES = [
     ("Manon_T", "Lumen en panne ? Plus rien chez moi, c'est nul.", 0),
     ("Hugo.R", "Panne Lumen ici aussi, c'est scandaleux.", 0),
@@ -380,7 +384,7 @@ def forum_posts() -> list[SamplePost]:
     rng = random.Random(7)
     thread, title = "panne-lumen", "Panne Lumen ce soir ?!"
     for i, text in enumerate(_OUTAGE_POSTS):
-        minutes = BURST_MINUTES - 3 * i - rng.randint(0, 2)
+        minutes = BURST_MINUTES - FORUM_LAG - 3 * i - rng.randint(0, 2)
         posts.append(
             SamplePost(
                 FORUM,
@@ -394,7 +398,10 @@ def forum_posts() -> list[SamplePost]:
                 position=i + 1,
             )
         )
-    first = [(author, text, BURST_MINUTES - after) for author, text, after in _OUTAGE_FIRST_MINUTES]
+    first = [
+        (author, text, BURST_MINUTES - FORUM_LAG - after)
+        for author, text, after in _OUTAGE_FIRST_MINUTES
+    ]
     posts += _thread("lumen-en-panne", "Lumen en panne chez vous ?", first)
     return posts
 

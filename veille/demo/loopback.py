@@ -4,12 +4,16 @@
 A subclass says which methods it answers and turns each `Request` into a `Reply` in `handle`;
 the base reads bodies, writes replies, keeps connections alive (HTTP/1.1), logs nothing, and
 takes a client that hangs up in the middle of a reply (a crawler refusing a page too large) as
-the client's business, not an error. The sample web (`veille.demo.web`), the webhook receiver
-(`veille.demo.receiver`) and the tests' fake services are built on it.
+the client's business, not an error. A server whose `tunnel` names a local address for a host
+also answers ``CONNECT``, as a forward proxy does for a WebSocket client, and copies bytes both
+ways until either side closes. The sample web (`veille.demo.web`), the webhook receiver
+(`veille.demo.receiver`), the local Mastodon (`veille.demo.mastodon`) and the tests' fake
+services are built on it.
 """
 
 from __future__ import annotations
 
+import selectors
 import socket
 import sys
 import threading
@@ -55,6 +59,11 @@ class LoopbackServer:
     def handle(self, request: Request) -> Reply:
         """The reply to one request; called from the server's threads, one per connection."""
         raise NotImplementedError
+
+    def tunnel(self, authority: str) -> tuple[str, int] | None:
+        """The local address a ``CONNECT authority`` (``host:port``) is tunnelled to; None
+        refuses it (502, as a proxy answers for a host it cannot reach)."""
+        return None
 
     @property
     def port(self) -> int:
@@ -107,7 +116,41 @@ class _Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError):
             return
 
+    def do_CONNECT(self) -> None:
+        target = self.server.app.tunnel(self.path)
+        if target is None:
+            self.send_error(502, f"No tunnel to {self.path}")
+            return
+        try:
+            upstream = socket.create_connection(target, timeout=5)
+        except OSError as exc:
+            self.send_error(502, f"Cannot reach {self.path}: {exc}")
+            return
+        self.close_connection = True
+        with upstream:
+            upstream.settimeout(None)
+            self.send_response(200, "Connection established")
+            self.end_headers()
+            _pipe(self.connection, upstream)
+
     do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = _serve
+
+
+def _pipe(one: socket.socket, other: socket.socket) -> None:
+    """Copy what either socket receives to the other, until either closes."""
+    with selectors.DefaultSelector() as selector:
+        selector.register(one, selectors.EVENT_READ, (one, other))
+        selector.register(other, selectors.EVENT_READ, (other, one))
+        while True:
+            for key, _ in selector.select():
+                source, target = key.data
+                try:
+                    data = source.recv(65536)
+                    if not data:
+                        return
+                    target.sendall(data)
+                except OSError:
+                    return
 
 
 class _Server(ThreadingHTTPServer):

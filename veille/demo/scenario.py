@@ -1,10 +1,12 @@
 """``veille demo``: the whole pipeline, embedded, on the sample web, in one command.
 
-It writes a configuration into the demo directory, serves the sample web on localhost, polls
-every feed, crawls the forum and the blogs (their comments too), runs enrich, index and alerts
-until their topics are empty, and prints what it collected, by source, brand and sentiment, with
-sample searches and the negative timeline of the brand in trouble, then the alert that fired, as
-the local webhook that received it saw it. The directory stays, so
+It writes a configuration into the demo directory, serves the sample web on localhost with a
+local Mastodon instance and a local Bluesky Jetstream beside it (`veille.demo.social`), polls
+every feed, crawls the forum and the blogs (their comments too), reads the social networks,
+runs enrich, index and alerts until their topics are empty, and prints what it collected, by
+source, brand and sentiment, with sample searches, the negative timeline of the brand in
+trouble and where its bad buzz started, then the alert that fired, as the local webhook that
+received it saw it. The directory stays, so
 ``veille --config veille-demo/veille.yaml search ...`` works afterwards.
 """
 
@@ -13,7 +15,9 @@ from __future__ import annotations
 import secrets
 import shutil
 import threading
+from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -24,12 +28,23 @@ from alerts.render import message, plain
 from alerts.settings import AlertSettings
 from ingest.errors import ConfigError
 from ingest.query import parse
-from ingest.store import Filters
+from ingest.record import Mention
+from ingest.store import Filters, MentionStore
 from veille.app import App
 from veille.demo.content import BURST_MINUTES
 from veille.demo.enrichment import DEMO_AUDIENCES, show_influence_and_duplicates
+from veille.demo.jetstream import FakeJetstream
 from veille.demo.receiver import Receiver, webhook_check
 from veille.demo.sites import DEMO_BRANDS, DEMO_FEEDS, DEMO_SITES, demo_routes
+from veille.demo.social import (
+    DEMO_NETWORKS,
+    HASHTAGS,
+    MASTODON_HOST,
+    TOOTS,
+    mastodon,
+    publish_bluesky,
+    tunnels,
+)
 from veille.demo.web import Web
 from veille.logs import setup_logging
 from veille.output import mention_rows, table
@@ -101,6 +116,7 @@ def write_config(data_dir: Path, proxy: str, alerts: dict[str, object] | None = 
         "sources": {
             "feeds": DEMO_FEEDS,
             **DEMO_SITES,
+            "networks": DEMO_NETWORKS,
             "http": {"proxy": proxy, "host_delay": "0s"},
         },
         "enrich": {"influence": {"audiences": DEMO_AUDIENCES}},
@@ -136,10 +152,18 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
     prepare(data_dir)
     now = demo_now(AlertSettings().bucket)
     key, key_file = signing_key(data_dir)
-    with Web(demo_routes(now)) as web, Receiver(webhook_check(key)) as receiver:
+    with ExitStack() as stack:
+        # The social networks are served beside the sample web and reached through its proxy.
+        instance = stack.enter_context(mastodon(now))
+        web = stack.enter_context(Web(demo_routes(now), services={MASTODON_HOST: instance}))
+        receiver = stack.enter_context(Receiver(webhook_check(key)))
         config = write_config(data_dir, web.proxy, alerts_config(key_file, receiver.url))
         settings = load_settings(config)
         setup_logging(settings.log_level, secret_values(settings))
+        # Started once logging is set up: its server says at INFO that it listens.
+        jetstream = FakeJetstream().start()
+        stack.callback(jetstream.stop)
+        web.tunnels.update(tunnels(jetstream))
         app = App(settings)
         # Models load while the sources are read: spaCy's French model alone takes seconds.
         models = threading.Thread(target=app.warm_up, name="warm-up", daemon=True)
@@ -157,6 +181,7 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             crawled = app.crawl_runner().crawl()
             rows = [[o.site, o.status, o.pages, o.new, o.errors, o.note or ""] for o in crawled]
             echo(table(rows, ["site", "status", "pages", "new mentions", "errors", "note"]))
+            read_networks(app, jetstream, echo, now)
             echo(
                 "\n2. Enriching (language, brands, sentiment), indexing, and watching for bad buzz"
             )
@@ -183,12 +208,33 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
     return 0
 
 
+def read_networks(app: App, jetstream: FakeJetstream, echo: Echo, now: datetime) -> None:
+    """Poll the Mastodon and Bluesky connectors once, the Jetstream sending its posts as the
+    Bluesky connector listens (it replays a few seconds before it connects)."""
+    echo(
+        f"\n1c. Reading the social networks: hashtags {', '.join('#' + t for t in HASHTAGS)} on "
+        f"the local Mastodon ({len(TOOTS)} statuses), every post of the local Bluesky Jetstream"
+    )
+    sent = publish_bluesky(jetstream, now)
+    poller = app.network_poller()
+    try:
+        outcomes = poller.poll_due(force=True)
+    finally:
+        poller.close()
+    notes = {"bluesky": f"{sent} posts on the stream, kept those that name a brand"}
+    rows = [[o.connector, o.status, o.new, o.error or notes.get(o.connector, "")] for o in outcomes]
+    echo(table(rows, ["connector", "status", "new mentions", "note"]))
+
+
 def summarize(app: App, echo: Echo, now: datetime) -> None:
     store = app.store
     everything = Filters()
     echo(f"\n3. What Veille collected: {store.count(everything)} mentions")
-    rows = [[t.key, t.count] for t in store.top(everything, "source", 20)]
-    echo(table(rows, ["source", "mentions"]))
+    sources: Counter[tuple[str, str]] = Counter()
+    for batch in store.scan(everything):
+        sources.update((m.source.name, m.source.kind.value) for m in batch)
+    rows = [[name, kind, count] for (name, kind), count in sources.most_common()]
+    echo(table(rows, ["source", "kind", "mentions"]))
     echo("")
     rows = []
     for brand in app.settings.brands:
@@ -221,8 +267,65 @@ def summarize(app: App, echo: Echo, now: datetime) -> None:
     )
     for bucket in buckets:
         echo(f"   {bucket.start:%H:%M} UTC  {'#' * bucket.total} {bucket.total}")
+    where_it_started(store, troubled, now, echo)
     brands = [b.name for b in app.settings.brands]
     show_influence_and_duplicates(store, brands, app.settings.enrich.influence.percentile, echo)
+
+
+_PLACES = {"social": "the social networks", "forum": "the forum", "news": "the news"}
+
+
+def where_it_started(store: MentionStore, brand: str, now: datetime, echo: Echo) -> None:
+    """The first negative mentions of ``brand`` since the outage began, from the store, and
+    when each kind of source first carried it."""
+    start = now - timedelta(minutes=BURST_MINUTES)
+    filters = Filters(brand=brand, sentiment="negative", since=start - timedelta(minutes=1))
+    found = sorted((m for batch in store.scan(filters) for m in batch), key=lambda m: m.published)
+    if not found:
+        return
+    echo(f"\n   Where it started: the first negative mentions of {brand}")
+    rows = [
+        [
+            f"{m.published:%H:%M:%S}",
+            m.source.kind.value,
+            m.source.name,
+            m.author.display if m.author else "",
+            m.author.followers if m.author and m.author.followers is not None else "",
+            m.text,
+        ]
+        for m in found[:8]
+    ]
+    echo(table(rows, ["UTC", "kind", "source", "author", "followers", "text"], width=120))
+    first: dict[str, Mention] = {}
+    for m in found:
+        first.setdefault(m.source.kind.value, m)
+    origin = found[0]
+    platforms = [m for m in {m.source.name: m for m in reversed(found)}.values()]
+    social = sorted((m for m in platforms if m.source.kind == "social"), key=lambda m: m.published)
+
+    def later(m: Mention) -> str:
+        minutes = (m.published - origin.published).total_seconds() / 60
+        return f"{minutes:.0f} min later" if minutes >= 1 else f"{minutes * 60:.0f} s later"
+
+    began = f"at {origin.published:%H:%M:%S} UTC"
+    if social:
+        began += (
+            " ("
+            + ", then ".join(
+                f"{m.source.name}" if m is social[0] else f"{m.source.name} {later(m)}"
+                for m in social
+            )
+            + ")"
+        )
+    followed = [
+        f"{_PLACES.get(kind, 'the ' + kind + 's')} {later(m)}"
+        for kind, m in first.items()
+        if kind != origin.source.kind
+    ]
+    echo(
+        f"   The bad buzz started on {_PLACES.get(origin.source.kind, origin.source.kind)} "
+        f"{began}; it reached {', '.join(followed) or 'nowhere else yet'}."
+    )
 
 
 def write_reports(app: App, echo: Echo, now: datetime) -> None:

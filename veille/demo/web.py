@@ -8,12 +8,17 @@ leaves the machine. Tests use the same server with routes of their own (slow, br
 A route is a `Response` or a callable that returns one; a route whose path has no query answers
 that path with any query. Unknown hosts and paths get 404, and every host gets a permissive
 robots.txt unless a route says otherwise.
+
+Services that are servers of their own answer under a host name too: requests for a host in
+``services`` go to that server's `handle` (the demo's Mastodon, as ``mastodon.example``), and a
+``CONNECT`` to a host in ``tunnels`` is tunnelled to its local address (the demo's Jetstream, a
+WebSocket, as ``jetstream.example``).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -44,9 +49,18 @@ class Web(LoopbackServer):
 
     thread_name = "sample-web"
 
-    def __init__(self, routes: Routes) -> None:
+    def __init__(
+        self,
+        routes: Routes,
+        *,
+        services: Mapping[str, LoopbackServer] | None = None,
+    ) -> None:
         super().__init__()
         self.routes = routes
+        self.services = dict(services or {})
+        """Host to the server that answers for it."""
+        self.tunnels: dict[str, tuple[str, int]] = {}
+        """Host to the local address a ``CONNECT`` to it is tunnelled to."""
         self.requests: list[tuple[str, str]] = []
         """(host, path) of every request received, in order."""
 
@@ -61,6 +75,8 @@ class Web(LoopbackServer):
         if parts.query:
             path += "?" + parts.query
         self.requests.append((host, path))
+        if host in self.services:
+            return self.services[host].handle(request)
         route = self.routes.get((host, path))
         if route is None and parts.query:  # a route without a query answers any query
             route = self.routes.get((host, parts.path or "/"))
@@ -77,3 +93,6 @@ class Web(LoopbackServer):
             return Reply(304, [("ETag", etag)])
         headers = [("Content-Type", response.content_type), *response.headers.items()]
         return Reply(response.status, headers, response.body)
+
+    def tunnel(self, authority: str) -> tuple[str, int] | None:
+        return self.tunnels.get(authority.rsplit(":", 1)[0].lower())
