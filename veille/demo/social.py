@@ -16,6 +16,7 @@ reached through the sample web's proxy under public-looking names (`MASTODON_HOS
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -33,124 +34,133 @@ _DAY = 24 * 3600
 
 @dataclass(frozen=True)
 class SocialPost:
-    """One post: by whom (handle; display name and followers on Mastodon, as the Jetstream
-    carries neither), what, when (seconds after the outage began; negative: before it), and
-    the post it answers (its index in the list)."""
+    """One post: when (seconds after the outage began; negative: before it), by whom (handle;
+    display name, followers and engagement on Mastodon, as the Jetstream carries none), what,
+    and the post it answers (its index in the list)."""
 
+    after: int
     author: str
     text: str
-    after: int
     name: str = ""
     followers: int = 0
     counts: tuple[int, int, int] = (0, 0, 0)
     """Favourites, boosts, replies (Mastodon)."""
-    tags: tuple[str, ...] = ()
     reply_to: int | None = None
     lang: str = "fr"
 
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"#(\w+)", self.text))
+
+
+def _toot(
+    after: int,
+    author: str,
+    name: str,
+    followers: int,
+    counts: tuple[int, int, int],
+    text: str,
+    reply_to: int | None = None,
+) -> SocialPost:
+    return SocialPost(after, author, text, name, followers, counts, reply_to)
+
 
 TOOTS = [
-    SocialPost(
+    _toot(
+        -3 * _DAY,
         "camille_velo",
+        "Camille 🚲",
+        148,
+        (9, 2, 1),
         "Premier vélotaf de l'hiver avec mon Velora City : 12 km sous la pluie, batterie à "
         "60 %, un régal. #Velora #velotaf",
-        -3 * _DAY,
-        name="Camille 🚲",
-        followers=148,
-        counts=(9, 2, 1),
-        tags=("Velora", "velotaf"),
     ),
-    SocialPost(
+    _toot(
+        0,
         "manon_t",
+        "Manon T.",
+        312,
+        (4, 6, 3),
         "Box Lumen en panne à l'instant, plus d'internet ni de télé. Aucune info, c'est "
         "lamentable. #LumenTelecom",
-        0,
-        name="Manon T.",
-        followers=312,
-        counts=(4, 6, 3),
-        tags=("LumenTelecom",),
     ),
-    SocialPost(
+    _toot(
+        50,
         "karim_dev",
+        "Karim B.",
+        1840,
+        (12, 9, 5),
         "Panne Lumen à Lyon aussi. En plein télétravail, visio coupée devant un client. "
         "Inadmissible. #LumenTelecom #panne",
-        50,
-        name="Karim B.",
-        followers=1840,
-        counts=(12, 9, 5),
-        tags=("LumenTelecom", "panne"),
     ),
-    SocialPost(
+    _toot(
+        100,
         "lucie_b",
+        "Lucie B.",
+        96,
+        (2, 1, 0),
         "Pareil à Nantes, fibre Lumen coupée, la hotline sonne dans le vide. Scandaleux. "
         "#LumenTelecom",
-        100,
-        name="Lucie B.",
-        followers=96,
-        counts=(2, 1, 0),
-        tags=("LumenTelecom",),
         reply_to=1,
     ),
-    SocialPost(
+    _toot(
+        150,
         "jp_martin",
+        "Jean-Pierre Martin",
+        2210,
+        (31, 14, 8),
         "Troisième panne Lumen en un mois. Je résilie dès que ça revient, le service client "
         "est nul. #LumenTelecom",
-        150,
-        name="Jean-Pierre Martin",
-        followers=2210,
-        counts=(31, 14, 8),
-        tags=("LumenTelecom",),
     ),
-    SocialPost(
+    _toot(
+        40 * 60,
         "asso_numerique",
+        "Numérique pour tous 44",
+        5300,
+        (58, 41, 17),
         "Panne Lumen : nos ateliers de ce soir sont annulés, les abonnés du quartier n'ont "
         "plus de connexion depuis 40 minutes. Lumen, quand est-ce que ça revient ? "
         "#LumenTelecom",
-        40 * 60,
-        name="Numérique pour tous 44",
-        followers=5300,
-        counts=(58, 41, 17),
-        tags=("LumenTelecom",),
     ),
 ]
-"""The statuses on the local Mastodon, oldest first."""
+"""The statuses on the local Mastodon, oldest first; their hashtags are those in their text."""
 
 BLUESKY_POSTS = [
     SocialPost(
+        -3 * 3600,
         "theo-rides.bsky.social",
         "Mon Velora Trail est génial : 80 km de chemins aujourd'hui, super confortable.",
-        -3 * 3600,
     ),
     SocialPost(
+        20,
         "sophie-lrx.bsky.social",
         "Panne Lumen ici aussi, la box est morte, c'est vraiment nul 😤",
-        20,
     ),
     SocialPost(
+        40,
         "marchedenoel-lille.bsky.social",
         "Le marché de Noël ouvre ses portes vendredi, venez nombreux !",
-        40,
     ),
     SocialPost(
+        70,
         "thomas-rdx.bsky.social",
         "Le réseau Lumen est tombé à Bordeaux aussi. Service client injoignable, honteux.",
-        70,
         reply_to=1,
     ),
     SocialPost(
+        120,
         "nadia-k.bsky.social",
         "Lumen Telecom en panne géante ? Plus de fibre, plus de mobile. Catastrophe.",
-        120,
     ),
     SocialPost(
+        300,
         "trail-gear.bsky.social",
         "Frontale testée ce week-end : 1200 lumens, 6 h d'autonomie, parfaite pour le trail.",
-        300,
     ),
     SocialPost(
+        20 * 60,
         "ben-codes.bsky.social",
         "Lumen fibre outage in Paris too, support unreachable. Terrible service, awful.",
-        20 * 60,
         lang="en",
     ),
 ]
