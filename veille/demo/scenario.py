@@ -212,8 +212,8 @@ def read_networks(app: App, jetstream: FakeJetstream, echo: Echo, now: datetime)
     """Poll the Mastodon and Bluesky connectors once, the Jetstream sending its posts as the
     Bluesky connector listens (it replays a few seconds before it connects)."""
     echo(
-        f"\n1c. Reading the social networks: hashtags {', '.join('#' + t for t in HASHTAGS)} on "
-        f"the local Mastodon ({len(TOOTS)} statuses), every post of the local Bluesky Jetstream"
+        f"\n1c. Reading the social networks: {' and '.join('#' + t for t in HASHTAGS)} on the local"
+        f" Mastodon ({len(TOOTS)} statuses),\n    every post of the local Bluesky Jetstream"
     )
     sent = publish_bluesky(jetstream, now)
     poller = app.network_poller()
