@@ -116,7 +116,9 @@ def to_mention(
     if found.author or found.author_url:
         author = Author(name=found.author, url=found.author_url)
     if found.native is not None:
-        mention_key = mention_id(source=site_of(found.url), native_id=found.native)
+        # A saved page read by ``veille extract`` has a file:// URL, with no site.
+        site = site_of(found.url) or urlsplit(found.url).scheme
+        mention_key = mention_id(source=site, native_id=found.native)
     else:
         mention_key = identity(found.url, found.unique)
     return Mention(

@@ -23,7 +23,7 @@ from crawlers.settings import ReviewSite, SourcesSettings
 from ingest.record import Mention, Rating, SourceKind
 from tests.support.crawling import Harness
 from veille.demo.reviews import Review, demo_review_site, review_routes
-from veille.demo.web import Routes, Web
+from veille.demo.web import Response, Routes, Web
 
 PAGES = Path(__file__).parent / "pages" / "reviews"
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -268,3 +268,55 @@ def test_every_review_once_then_nothing_then_only_the_new_one(
     ]
     # The oldest review moved to page 2: same id, so not published again.
     assert harness.crawl(config) == []
+
+
+def test_a_shop_listing_leads_to_its_product_pages_and_a_hostile_one_costs_only_itself(
+    tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
+    """A category page links to product pages (``review_pattern``): one with 10,000 reviews
+    (``max_reviews`` read, the rest counted), one whose JSON-LD is broken but whose microdata is
+    not, one that answers 500. The crawl goes on past each, and says what it skipped."""
+    host = "bricoshop.example"
+    many: list[dict[str, object]] = [
+        {"@type": "Review", "author": f"client {i}", "datePublished": "2026-11-01",
+         "reviewBody": f"avis numéro {i}", "reviewRating": {"ratingValue": i % 5 + 1}}
+        for i in range(10_000)
+    ]  # fmt: skip
+    big = {"@context": "https://schema.org", "@type": "Product", "name": "Piège XL", "review": many}
+    routes: Routes = {
+        (host, "/c/pieges"): Response.text(
+            '<a href="/p/xl">XL</a> <a href="/p/classic">Classic</a> <a href="/p/broken">B</a>'
+            ' <a href="/compte">Mon compte</a>'
+        ),
+        (host, "/p/xl"): Response.text(
+            f'<script type="application/ld+json">{json.dumps(big)}</script>'
+        ),
+        (host, "/p/classic"): Response.text(
+            '<script type="application/ld+json">{"@type": "Product",,}</script>'
+            + (PAGES / "shop-microdata-fr.html").read_text()
+        ),
+        (host, "/p/broken"): Response.text("oops", status=500),
+    }
+    server = web(routes)
+    harness = Harness(tmp_path, server)
+    config = ReviewSite(
+        name="bricoshop",
+        start_urls=[f"http://{host}/c/pieges"],
+        review_pattern=r"/p/[a-z]+$",
+        max_reviews=50,
+        lang="fr",
+    )
+
+    found = harness.crawl(config)
+
+    outcome = harness.outcomes[0]
+    assert outcome.stats is not None
+    assert len(found) == 52
+    assert {m.rating.item for m in found if m.rating} == {"Piège XL", "Piège Acme Classic"}
+    assert outcome.stats["veille/reviews/reviews_over_limit"] == 9_950
+    assert outcome.stats["veille/reviews/json_ld_malformed"] == 1
+    assert outcome.errors == 1  # the page that answered 500
+    assert not any(path == "/compte" for _, path in server.requests)
+    # Each product page is its own list: the same author and date on two products are two
+    # reviews.
+    assert len({m.id for m in found}) == 52
