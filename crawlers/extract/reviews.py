@@ -47,10 +47,8 @@ MAX_DEPTH = 40
 """How deep the walk goes into nested structured data."""
 _MAX_PROBLEMS_SHOWN = 5
 
-_ITEM_TYPES = frozenset(
-    {"Product", "Organization", "LocalBusiness", "Store", "Restaurant", "Hotel", "Service",
-     "Brand", "Book", "Movie", "SoftwareApplication", "Place", "Corporation", "Event"}
-)  # fmt: skip
+_NOT_ITEMS = frozenset({"Review", "Rating", "AggregateRating", "Person", "WebPage"})
+"""Types that are never what a review is about, though they may carry a ``review`` key."""
 _NUMBER = re.compile(r"^[+-]?\d+(?:[.,]\d+)?$")
 
 
@@ -220,6 +218,12 @@ def _types(node: dict[str, Any]) -> set[str]:
     return {_type_name(v) for v in values if isinstance(v, str)}
 
 
+def _is_item(node: dict[str, Any]) -> bool:
+    """Whether ``node`` is something reviewed: a product, a company, a place, a book..."""
+    kinds = _types(node)
+    return bool(kinds) and not kinds & _NOT_ITEMS
+
+
 def _walk(data: list[Any], budget: list[int]) -> Iterator[tuple[dict[str, Any], str | None]]:
     """Every dictionary in ``data`` (depth-first, in order), with the name of the item whose
     ``review`` list holds it, if it is in one."""
@@ -235,7 +239,7 @@ def _walk(data: list[Any], budget: list[int]) -> Iterator[tuple[dict[str, Any], 
         yield node, holder
         if depth >= MAX_DEPTH:
             continue
-        name = _text(node.get("name")) if _types(node) & _ITEM_TYPES else None
+        name = _text(node.get("name")) if _is_item(node) else None
         children = []
         for key, value in node.items():
             if isinstance(value, dict | list):
@@ -413,13 +417,9 @@ def _read(
         kinds = _types(node)
         if page.aggregate is None and "AggregateRating" in kinds:
             page.aggregate = _aggregate(node)
-        if kinds & _ITEM_TYPES and page.aggregate is None:
+        if _is_item(node) and page.aggregate is None:
             page.aggregate = _aggregate(_resolve(node.get("aggregateRating"), ids))
-        if (
-            kinds & _ITEM_TYPES
-            and page.item is None
-            and ("review" in node or "aggregateRating" in node)
-        ):
+        if _is_item(node) and page.item is None and ("review" in node or "aggregateRating" in node):
             page.item = _text(node.get("name"))
     reviews = [(n, holder) for n, holder in nodes if "Review" in _types(n)]
     if len(reviews) > limit:

@@ -121,8 +121,8 @@ _DEMO_REVIEWS = [
     (150, "Claire M.", 4, "Installation rapide", "Box Lumen installée en 48 h, débit conforme."),
     (120, "Hugo", 2, "Service client lent", "Trois appels au service client Lumen pour un RIB."),
     (96, "Sandrine P.", 5, "Très satisfaite", "Lumen Télécom : fibre stable, prix honnête."),
-    (60, "Yanis", 1, "Facture erronée", "Lumen m'a facturé deux fois le forfait, toujours pas"
-     " remboursé. Honteux."),
+    (60, "Yanis", 1, "Facture erronée", "Lumen Télécom m'a facturé deux fois le forfait,"
+     " toujours pas remboursé. Honteux."),
     (30, "Émilie R.", 3, "Correct sans plus", "La box Lumen 5 marche, l'application moins."),
 ]  # fmt: skip
 
