@@ -463,7 +463,7 @@ def extract_reviews(
     lang: str | None = None,
 ) -> ReviewPage:
     """The reviews ``sel`` (a page fetched from ``url``) declares, in whichever syntax holds the
-    most; problems in the others are not reported."""
+    most. Its problems are that syntax's, and JSON-LD blocks that are not JSON."""
     root = sel.root
     pages = []
     json_page = ReviewPage(url=url)
@@ -483,9 +483,8 @@ def extract_reviews(
     if not pages:
         return json_page
     best = max(pages, key=lambda p: len(p.reviews))  # the first of equals: JSON-LD
-    if (
-        best.aggregate is None or best.item is None
-    ):  # e.g. JSON-LD for the product, microdata for reviews
+    # JSON-LD may describe the product, and microdata its reviews.
+    if best.aggregate is None or best.item is None:
         for other in pages:
             best.aggregate = best.aggregate or other.aggregate
             best.item = best.item or other.item
