@@ -226,6 +226,11 @@ def extract(
     if not any(item.text.strip() for item in result.items):
         from crawlers.extract.page import parser_stopped
 
-        why = parser_stopped(body) or "the page has no text Veille could find"
+        nothing = (
+            "the page has no schema.org review (JSON-LD, microdata or RDFa)"
+            if result.kind == "review"
+            else "the page has no text Veille could find"
+        )
+        why = parser_stopped(body) or nothing
         click.echo(f"error: nothing could be read from {target}: {why}", err=True)
         sys.exit(1)
