@@ -1,5 +1,5 @@
-"""What a page shows, and the mention it becomes: `Found` (an article, a comment or a forum post,
-as the page showed it), which the spiders yield, and `to_mention`, which turns it into the
+"""What a page shows, and the mention it becomes: `Found` (an article, a comment, a forum post or a
+review, as the page showed it), which the spiders yield, and `to_mention`, which turns it into the
 `Mention` that goes on ``mentions.raw``; ``veille extract`` uses it too, so what it prints is
 what the crawler publishes. The feed poller gives mentions their ids by the same rules
 (`identity`, `article_of`).
@@ -8,7 +8,8 @@ Identity: a post whose permalink names it alone (``viewtopic.php?p=1007``) gets 
 URL, the same id the site's feed gives it. A comment whose permalink only differs from its
 article's by the fragment (``/article/#comment-12``) gets an id from the site and that fragment.
 Its comment page (WordPress's ``/article/comment-page-2/#comment-12`` or ``?cpage=2``) is left
-out: a comment keeps its id when newer comments push it to another page.
+out: a comment keeps its id when newer comments push it to another page. A review gets an id
+from the site and `review_native`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from ingest.record import (
     Author,
     Engagement,
     Mention,
+    Rating,
     Source,
     SourceKind,
     Thread,
@@ -32,7 +34,7 @@ from ingest.record import (
     site_of,
 )
 
-Kind = Literal["article", "comment", "post"]
+Kind = Literal["article", "comment", "post", "review"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,10 @@ class Found:
     unique: bool = True
     """Whether ``url`` names this alone without its fragment."""
     likes: int | None = None
+    native: str | None = None
+    """An id native to the site, when the permalink does not name this alone (a review on a
+    page of reviews, see `review_native`)."""
+    rating: Rating | None = None
 
 
 _COMMENT_PAGE = re.compile(r"/comment-page-\d+/?$")
@@ -79,6 +85,13 @@ def identity(url: str, unique: bool = True) -> str:
     return mention_id(source=site_of(url), native_id=native)
 
 
+def review_native(root: str, key: str, *, own: bool) -> str:
+    """The native id of a review: its own ``@id`` or ``url`` if it has one (``own``), else its
+    key (author and date, text, place) on its list of reviews, whose first page is ``root``, so
+    that a review keeps its id when newer ones push it to the next page."""
+    return f"review:{key}" if own else f"review:{canonical_url(root)}|{key}"
+
+
 def to_mention(
     found: Found,
     *,
@@ -102,8 +115,14 @@ def to_mention(
     author = None
     if found.author or found.author_url:
         author = Author(name=found.author, url=found.author_url)
+    if found.native is not None:
+        # A saved page read by ``veille extract`` has a file:// URL, with no site.
+        site = site_of(found.url) or urlsplit(found.url).scheme
+        mention_key = mention_id(source=site, native_id=found.native)
+    else:
+        mention_key = identity(found.url, found.unique)
     return Mention(
-        id=identity(found.url, found.unique),
+        id=mention_key,
         source=Source(kind=kind, name=source),
         url=found.url,
         site=site_of(found.url),
@@ -116,4 +135,5 @@ def to_mention(
         parent=identity(found.parent_url) if found.parent_url else None,
         engagement=Engagement(likes=found.likes) if found.likes else Engagement(),
         lang=found.lang or lang,
+        rating=found.rating,
     )

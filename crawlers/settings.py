@@ -1,6 +1,6 @@
-"""Settings the crawlers own: feed sources, Google News searches, blogs and forums to crawl,
-social-network connectors (their models are in `crawlers.networks.settings`), and how to fetch
-politely."""
+"""Settings the crawlers own: feed sources, Google News searches, blogs, forums and review sites
+to crawl, social-network connectors (their models are in `crawlers.networks.settings`), and how
+to fetch politely."""
 
 from __future__ import annotations
 
@@ -240,6 +240,26 @@ class ForumSite(CrawlSite):
         return self
 
 
+class ReviewSite(CrawlSite):
+    """A review site, or a shop's product pages: pages whose schema.org ``Review`` markup
+    (JSON-LD, microdata or RDFa) is read, each review one mention (`crawlers.extract.reviews`).
+    ``start_urls`` are pages of reviews (a company's page on a review site, a product page), or
+    listings that link to them (see ``review_pattern``)."""
+
+    review_pattern: Pattern | None = None
+    """A regular expression that the URLs of pages of reviews match: links to them on the start
+    pages are followed (a shop's category page to its products). Default: only the start URLs
+    and the pages after them are read."""
+    next_page: Selector | None = None
+    """The link to the next page of reviews (default: ``rel="next"``)."""
+    max_reviews: Annotated[int, Field(ge=1, le=10_000)] = 500
+    """Reviews read per page at most; the rest are counted and left."""
+
+
+Site = BlogSite | ForumSite | ReviewSite
+"""Any site the spiders crawl."""
+
+
 class CrawlSettings(Strict):
     """How the spiders crawl: limits, manners, retries, and when they forget."""
 
@@ -272,6 +292,8 @@ class SourcesSettings(Strict):
     google_news: list[GoogleNewsSource] = []
     blogs: list[BlogSite] = []
     forums: list[ForumSite] = []
+    reviews: list[ReviewSite] = []
+    """Review sites and shops whose pages carry schema.org reviews."""
     networks: list[ConnectorSettings] = []
     """Social networks, one connector each (`crawlers.networks`)."""
     http: HttpSettings = HttpSettings()
@@ -279,13 +301,13 @@ class SourcesSettings(Strict):
     crawl: CrawlSettings = CrawlSettings()
 
     @property
-    def sites(self) -> list[BlogSite | ForumSite]:
-        """Every site to crawl: blogs, then forums."""
-        return [*self.blogs, *self.forums]
+    def sites(self) -> list[Site]:
+        """Every site to crawl: blogs, then forums, then review sites."""
+        return [*self.blogs, *self.forums, *self.reviews]
 
     @model_validator(mode="after")
     def _unique_sites(self) -> SourcesSettings:
-        require_unique([s.name for s in self.sites], "blog and forum names")
+        require_unique([s.name for s in self.sites], "blog, forum and review site names")
         require_unique([n.name for n in self.networks], "network connector names")
         return self
 

@@ -85,6 +85,10 @@ def _thread(field: str) -> Callable[[Mention], Any]:
     return lambda m: getattr(m.thread, field) if m.thread else None
 
 
+def _rating(field: str) -> Callable[[Mention], Any]:
+    return lambda m: getattr(m.rating, field) if m.rating else None
+
+
 def _brands(m: Mention) -> str:
     return ", ".join(m.enrichment.brands) if m.enrichment else ""
 
@@ -128,8 +132,13 @@ COLUMNS: tuple[Column, ...] = (
     Column("thread_title", "text", _thread("title"), 30),
     Column("thread_url", "text", _thread("url"), 30),
     Column("parent", "text", lambda m: m.parent, 34),
+    Column("rating", "float", _rating("stars"), 8),
+    Column("rating_value", "float", _rating("value"), 8),
+    Column("rating_best", "float", _rating("best"), 8),
+    Column("reviewed", "text", _rating("item"), 24),
 )
-"""The columns of every tabular export, in order."""
+"""The columns of every tabular export, in order. ``rating`` is a review's rating out of 5
+(`ingest.record.Rating.stars`); ``rating_value`` and ``rating_best`` as the page gave them."""
 
 
 def row(mention: Mention) -> list[Any]:

@@ -101,6 +101,52 @@ class Thread(_Model):
     position: Annotated[int, Field(ge=0)] | None = None
 
 
+_Finite = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class Rating(_Model):
+    """A review's rating as the page gives it (schema.org ``reviewRating``), on its own scale
+    (``worst`` to ``best``), with what was reviewed and the page's overall rating.
+
+    Kept on the record so that the sentiment enrich finds can be checked against what the
+    reviewer said in stars.
+    """
+
+    value: _Finite
+    best: _Finite = 5.0
+    worst: _Finite = 1.0
+    item: Annotated[str, Field(max_length=500)] | None = None
+    """What was reviewed (``itemReviewed``'s name): a product, a shop, a company."""
+    average: _Finite | None = None
+    """The page's ``AggregateRating`` value, on the same scale, if it gives one."""
+    count: Annotated[int, Field(ge=0)] | None = None
+    """How many ratings the page's ``AggregateRating`` counts."""
+
+    @model_validator(mode="after")
+    def _on_scale(self) -> Self:
+        if not self.worst < self.best:
+            raise ValueError(f"a rating's worst ({self.worst}) must be below its best")
+        for name, value in (("value", self.value), ("average", self.average)):
+            if value is not None and not self.worst <= value <= self.best:
+                raise ValueError(
+                    f"rating {name} {value} is outside its scale {self.worst}..{self.best}"
+                )
+        return self
+
+    @property
+    def normalised(self) -> float:
+        """The rating from 0 (the worst) to 1 (the best)."""
+        return (self.value - self.worst) / (self.best - self.worst)
+
+    @property
+    def stars(self) -> float:
+        """The rating out of 5, as people read ``8/10`` as 4 stars: what ``rating:`` in a query
+        and the exports compare and show."""
+        if self.worst >= 0:
+            return round(self.value * 5 / self.best, 2)
+        return round(5 * self.normalised, 2)
+
+
 class Sentiment(_Model):
     """A sentiment verdict and the model that gave it."""
 
@@ -154,6 +200,9 @@ class Mention(_Model):
     parent: str | None = None
     engagement: Engagement = Engagement()
     lang: str | None = None
+    rating: Rating | None = None
+    """A review's rating (review sites); None for everything else, and in records written
+    before ratings were kept."""
     enrichment: Enrichment | None = None
 
     @field_validator("lang")

@@ -163,7 +163,7 @@ def test_crawl_once_prints_each_site_and_fails_on_unknown_names(
 def test_crawl_without_sites_says_what_to_configure(write_config: Callable[..., Path]) -> None:
     result = run("--config", str(write_config({})), "crawl", "--once", "all")
     assert result.exit_code == 2
-    assert "sources.blogs or sources.forums" in result.output
+    assert "sources.blogs, sources.forums or sources.reviews" in result.output
 
 
 @pytest.mark.parametrize(

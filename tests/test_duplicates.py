@@ -214,7 +214,7 @@ def test_a_version_2_sqlite_store_is_upgraded_and_keeps_its_clusters(tmp_path: P
     tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     assert "dup_keys" not in tables
     assert "dup_postings" in tables
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("3",)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
     conn.close()
 
 

@@ -19,6 +19,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner, Result
+from openpyxl.utils import get_column_letter
 
 from index.export import (
     COLUMNS,
@@ -50,6 +51,8 @@ from tests.support.mentions import T0, make_mention
 from veille.cli import cli
 
 PARIS = ZoneInfo("Europe/Paris")
+LAST_COLUMN = get_column_letter(len(COLUMNS))
+"""The last column of a sheet: its filters span the columns."""
 SUMMER = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)  # 14:00 in Paris, where November is UTC+1
 
 
@@ -168,7 +171,7 @@ def test_xlsx_has_typed_cells_a_frozen_header_and_filters(store: Store, tmp_path
     sheet = openpyxl.load_workbook(out).active
     assert sheet is not None
     assert sheet.freeze_panes == "A2"
-    assert sheet.auto_filter.ref == f"A1:AD{len(MENTIONS) + 1}"
+    assert sheet.auto_filter.ref == f"A1:{LAST_COLUMN}{len(MENTIONS) + 1}"
     assert sheet.column_dimensions["H"].width > sheet.column_dimensions["C"].width  # text, kind
     rows = read_xlsx(out)
     assert sorted(r["id"] for r in rows) == sorted(BY_ID)
@@ -271,7 +274,7 @@ def test_xlsx_goes_on_in_a_new_sheet_when_one_is_full(tmp_path: Path) -> None:
     assert book.sheetnames == ["mentions", "mentions 2", "mentions 3"]
     ids = [r[0] for s in book.worksheets for r in s.iter_rows(min_row=2, values_only=True)]
     assert ids == [m.id for m in MENTIONS[:10]]
-    assert book["mentions 3"].auto_filter.ref == "A1:AD3"
+    assert book["mentions 3"].auto_filter.ref == f"A1:{LAST_COLUMN}3"
 
 
 def test_parquet_writes_a_row_group_every_n_mentions(tmp_path: Path) -> None:

@@ -204,7 +204,7 @@ def test_cross_references_are_checked(write_config: WriteConfig) -> None:
                 }
             },
             "b",
-            "blog and forum names",
+            "blog, forum and review site names",
         ),
     ],
 )

@@ -29,7 +29,7 @@ from crawlers.crawl.scrapy_settings import scrapy_settings
 from crawlers.crawl.spiders import spider_for
 from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
 from crawlers.crawl.urls import search_urls
-from crawlers.settings import BlogSite, CrawlSettings, ForumSite, HttpSettings
+from crawlers.settings import CrawlSettings, HttpSettings, Site
 from ingest.bus import Bus
 from ingest.clock import Clock, SystemClock
 from ingest.counters import Counters, MemoryCounters
@@ -38,8 +38,6 @@ log = logging.getLogger(__name__)
 
 SCOPE = "crawl"
 _MAX_BACKOFF_S = 6 * 3600.0
-
-Site = BlogSite | ForumSite
 
 
 @dataclass(frozen=True)

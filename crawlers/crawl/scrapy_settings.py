@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawlers.settings import BlogSite, CrawlSettings, ForumSite, HttpSettings
+from crawlers.settings import CrawlSettings, HttpSettings, Site
 
 _MIDDLEWARES = "crawlers.crawl.middlewares"
 
@@ -23,7 +23,7 @@ def robots_agent(user_agent: str) -> str:
 def scrapy_settings(
     http: HttpSettings,
     crawl: CrawlSettings,
-    sites: Sequence[BlogSite | ForumSite] = (),
+    sites: Sequence[Site] = (),
 ) -> dict[str, Any]:
     delay = http.host_delay.total_seconds()
     slots: dict[str, dict[str, Any]] = {}

@@ -1,6 +1,6 @@
 """One page to the `Found` items a spider yields from it, for the spiders and for
-``veille extract`` alike: an article and its comments, or the posts of a forum thread page
-(HTML, or Discourse's JSON).
+``veille extract`` alike: an article and its comments, the posts of a forum thread page
+(HTML, or Discourse's JSON), or the reviews of a page of reviews.
 """
 
 from __future__ import annotations
@@ -8,16 +8,20 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from crawlers.extract import discourse_json
 from crawlers.extract.article import Article, Comment, extract_article
 from crawlers.extract.forum_html import ForumPost, ThreadPage, detect_engine, html_engine
-from crawlers.extract.page import html_response
-from crawlers.items import Found
+from crawlers.extract.page import canonical_link, html_response, page_lang
+from crawlers.extract.reviews import MAX_REVIEWS, ReviewPage, extract_reviews
+from crawlers.items import Found, review_native
 from crawlers.settings import CommentMarkup, ForumMarkup
 
-PageKind = Literal["article", "forum", "auto"]
+if TYPE_CHECKING:
+    from parsel import Selector
+
+PageKind = Literal["article", "forum", "review", "auto"]
 
 
 def article_items(article: Article) -> list[Found]:
@@ -83,9 +87,41 @@ def thread_items(thread: ThreadPage) -> list[Found]:
     return [post_item(p, thread.thread_url, thread.title, thread.lang) for p in thread.posts]
 
 
+def review_items(page: ReviewPage, root: str, lang: str | None) -> list[Found]:
+    """The reviews of ``page``, one of the pages of the list of reviews that starts at ``root``
+    (their ids are scoped by it)."""
+    return [
+        Found(
+            kind="review",
+            url=review.url or page.url,
+            native=review_native(root, review.key, own=review.own),
+            text=review.text,
+            title=review.title,
+            author=review.author,
+            author_url=review.author_url,
+            published=review.published,
+            lang=lang,
+            thread_url=root,
+            thread_title=page.item,
+            rating=review.rating,
+        )
+        for review in page.reviews
+    ]
+
+
+def _reviews(
+    sel: Selector, url: str, limit: int, *, tz: str, now: datetime | None, lang: str | None
+) -> Extracted:
+    reviews = extract_reviews(sel, url, limit=limit, tz=tz, now=now, lang=lang)
+    items = review_items(reviews, canonical_link(sel, url) or url, page_lang(sel) or lang)
+    note = f"read as {reviews.syntax}" if reviews.syntax else "no schema.org reviews found"
+    problems = ", ".join(f"{n} {what}" for what, n in sorted(reviews.problems.items()))
+    return Extracted("review", None, items, f"{note}; skipped: {problems}" if problems else note)
+
+
 @dataclass(frozen=True)
 class Extracted:
-    kind: Literal["article", "forum"]
+    kind: Literal["article", "forum", "review"]
     engine: str | None
     items: list[Found]
     note: str | None = None
@@ -103,6 +139,7 @@ def extract(
     tz: str = "UTC",
     lang: str | None = None,
     now: datetime | None = None,
+    max_reviews: int = MAX_REVIEWS,
 ) -> Extracted:
     """What the crawler would take from one page (``veille extract``)."""
     head = body.lstrip()[:1]
@@ -119,6 +156,8 @@ def extract(
         return Extracted("forum", "discourse", items, note)
     response = html_response(body, url, content_type)
     sel = response.selector
+    if kind == "review":
+        return _reviews(sel, response.url, max_reviews, tz=tz, now=now, lang=lang)
     detected = engine or detect_engine(sel)
     if kind == "forum" or (kind == "auto" and (detected or markup)):
         forum = html_engine(detected or "generic", markup)

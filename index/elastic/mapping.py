@@ -12,8 +12,9 @@ A document (`document`) is the mention as JSON (`Mention` round-trips through ``
 compiler (`index.elastic.query`) targets, and those that counts group by: ``search.cluster``
 (the near-duplicate cluster, else the mention's own id, so that ``distinct="cluster"`` counts
 its distinct values), ``search.entities`` (each entity's folded canonical name: its ``kb_id``,
-else its text) and ``search.entity_names`` (the same, each followed by `NAME_SEP` and a name it
-was found under, to show the entity by).
+else its text), ``search.entity_names`` (the same, each followed by `NAME_SEP` and a name it
+was found under, to show the entity by) and ``search.rating`` (a review's rating out of 5,
+what ``rating:`` compares).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from index.elastic.query import MAX_TOKEN_CHARS, cut
 from ingest.record import Mention
 from ingest.text import fold, tokenize
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Bump it with any change to `mapping`: setup then migrates to a new index. (2: the keys of
-entities and clusters.)"""
+entities and clusters; 3: reviews' ratings.)"""
 
 NAME_SEP = "\x1f"
 
@@ -89,6 +90,9 @@ def mapping(capabilities: Capabilities) -> dict[str, Any]:
             "parent": KEYWORD,
             "engagement": obj(likes=long, shares=long, replies=long, views=long),
             "lang": KEYWORD,
+            "rating": obj(
+                value=DOUBLE, best=DOUBLE, worst=DOUBLE, item=KEYWORD, average=DOUBLE, count=long
+            ),
             "enrichment": obj(
                 brands=KEYWORD,
                 lang=KEYWORD,
@@ -113,6 +117,7 @@ def mapping(capabilities: Capabilities) -> dict[str, Any]:
                 cluster=KEYWORD,
                 entities=KEYWORD,
                 entity_names=KEYWORD,
+                rating=DOUBLE,
             ),
         },
     }
@@ -159,6 +164,7 @@ def document(mention: Mention) -> dict[str, Any]:
         "cluster": enrichment.cluster if enrichment and enrichment.cluster else mention.id,
         "entities": sorted({key for key, _ in names}),
         "entity_names": sorted(f"{key}{NAME_SEP}{name}" for key, name in names),
+        "rating": mention.rating.stars if mention.rating else None,
     }
     doc["search"] = {k: v for k, v in search.items() if v is not None}
     return doc

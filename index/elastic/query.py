@@ -29,13 +29,24 @@ from itertools import product
 from typing import Any
 
 from index.base import epoch_ms
-from ingest.query.tree import And, Field, Near, Node, Not, Or, Text, positive_texts
+from ingest.query.tree import (
+    And,
+    Field,
+    Near,
+    Node,
+    Not,
+    Or,
+    Text,
+    positive_texts,
+    rating_bound,
+)
 from ingest.store import Filters
 from ingest.text import fold
 
 Query = dict[str, Any]
 
 TEXT_FIELDS = ("search.title", "search.text")
+_RANGE = {"<": "lt", "<=": "lte", ">=": "gte", ">": "gt"}
 MAX_TOKEN_CHARS = 255
 _KEPT_CHARS = 200
 RANKING_CLAUSES = 256
@@ -122,6 +133,11 @@ def field_query(node: Field) -> Query:
             return _any(
                 [{"term": {"search.source": node.value}}, {"term": {"source.kind": node.value}}]
             )
+        case "rating":
+            op, bound = rating_bound(node.value)
+            if op == "=":
+                return {"term": {"search.rating": bound}}
+            return {"range": {"search.rating": {_RANGE[op]: bound}}}
     raise AssertionError(node.name)  # pragma: no cover
 
 

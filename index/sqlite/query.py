@@ -24,7 +24,17 @@ from typing import Any
 
 from index.base import epoch_ms
 from index.sqlite.schema import FTS_TABLE
-from ingest.query.tree import And, Field, Near, Node, Not, Or, Text, positive_texts
+from ingest.query.tree import (
+    And,
+    Field,
+    Near,
+    Node,
+    Not,
+    Or,
+    Text,
+    positive_texts,
+    rating_bound,
+)
 from ingest.store import Filters
 from ingest.text import fold
 
@@ -99,6 +109,10 @@ def _field(node: Field) -> tuple[str, list[object]]:
             return "(m.author_name IS ? OR m.author_handle IS ?)", [node.value, node.value]
         case "source":
             return "(m.source_key = ? OR m.source_kind = ?)", [node.value, node.value]
+        case "rating":
+            # COALESCE: a mention without a rating is FALSE, not NULL (see author).
+            op, bound = rating_bound(node.value)
+            return f"COALESCE(m.rating {op} ?, 0)", [bound]
     raise AssertionError(node.name)  # pragma: no cover
 
 

@@ -1,10 +1,10 @@
 """The SQLite store's tables, their version and their migration.
 
 The mentions: one row per mention in ``mentions`` (the record as JSON, plus the columns that
-filters and aggregations need), its brands in ``mention_brands``, its entities in
-``mention_entities``, and its words in the FTS5 table ``mentions_fts`` (same rowid; see
-`index_input`). Counts of them per hour, kept as they are written, are in the ``rollup_*``
-tables (`index.sqlite.rollups`).
+filters and aggregations need: a review's rating out of 5 in ``rating``, since version 4), its
+brands in ``mention_brands``, its entities in ``mention_entities``, and its words in the FTS5
+table ``mentions_fts`` (same rowid; see `index_input`). Counts of them per hour, kept as they are
+written, are in the ``rollup_*`` tables (`index.sqlite.rollups`).
 
 What enrich keeps beside them: ``author_activity`` (one row per mention, by id) and the authors
 it @-mentions (``author_mentioned``), aggregated into ``authors`` (`index.sqlite.authors`);
@@ -24,7 +24,7 @@ import sqlite3
 
 from ingest.text import index_text
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 FTS_TABLE = "mentions_fts"
 VOCABULARY = "temp.mentions_vocab"
@@ -47,7 +47,8 @@ _SCHEMA = [
         sentiment TEXT,
         cluster TEXT,
         author_key TEXT,
-        doc TEXT NOT NULL)""",
+        doc TEXT NOT NULL,
+        rating REAL)""",
     "CREATE INDEX IF NOT EXISTS mentions_published_id ON mentions (published, id)",
     "CREATE INDEX IF NOT EXISTS mentions_site ON mentions (site)",
     """CREATE TABLE IF NOT EXISTS mention_brands (
@@ -195,6 +196,8 @@ def create(conn: sqlite3.Connection) -> None:
     columns = {row[1] for row in conn.execute("PRAGMA table_info(mentions)")}
     if "author_key" not in columns:  # a version 1 store
         conn.execute("ALTER TABLE mentions ADD COLUMN author_key TEXT")
+    if "rating" not in columns:  # before version 4, whose mentions had no rating
+        conn.execute("ALTER TABLE mentions ADD COLUMN rating REAL")
     for statement in _SCHEMA_2:
         conn.execute(statement)
     for statement in _SCHEMA_3:

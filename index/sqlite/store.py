@@ -61,8 +61,8 @@ from ingest.text import fold
 _UPSERT = """
 INSERT INTO mentions (id, published, fetched, source_kind, source_key, source_label, site, lang,
                       author_name, author_handle, author_display, sentiment, cluster, author_key,
-                      doc)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                      doc, rating)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
     published = excluded.published, fetched = excluded.fetched,
     source_kind = excluded.source_kind, source_key = excluded.source_key,
@@ -70,7 +70,7 @@ ON CONFLICT (id) DO UPDATE SET
     site = excluded.site, lang = excluded.lang, author_name = excluded.author_name,
     author_handle = excluded.author_handle, author_display = excluded.author_display,
     sentiment = excluded.sentiment, cluster = excluded.cluster, author_key = excluded.author_key,
-    doc = excluded.doc
+    doc = excluded.doc, rating = excluded.rating
 WHERE excluded.fetched >= mentions.fetched
 """
 
@@ -103,6 +103,7 @@ def _row(m: Mention) -> tuple[Any, ...]:
         m.enrichment.cluster if m.enrichment else None,
         m.enrichment.influence.author_key if m.enrichment and m.enrichment.influence else None,
         m.model_dump_json(exclude_none=True),
+        m.rating.stars if m.rating else None,
     )
 
 

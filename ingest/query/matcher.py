@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from ingest.query.tree import And, Field, Near, Node, Not, Or, Text
+from ingest.query.tree import And, Field, Near, Node, Not, Or, Text, compare, rating_bound
 from ingest.record import Mention
 from ingest.text import fold, tokenize
 
@@ -83,6 +83,8 @@ class Doc:
     site: str
     authors: frozenset[str]
     sources: frozenset[str]
+    rating: float | None = None
+    """A review's rating out of 5."""
     _cache: dict[Text, bool] = field(default_factory=dict)
 
     @classmethod
@@ -95,6 +97,7 @@ class Doc:
             site=mention.site,
             authors=frozenset(a for a in authors if a),
             sources=frozenset({fold(mention.source.name), mention.source.kind.value}),
+            rating=mention.rating.stars if mention.rating else None,
         )
 
     def has(self, text: Text) -> bool:
@@ -129,6 +132,9 @@ def _field(doc: Doc, node: Field) -> bool:
             return node.value in doc.authors
         case "source":
             return node.value in doc.sources
+        case "rating":
+            op, bound = rating_bound(node.value)
+            return doc.rating is not None and compare(doc.rating, op, bound)
     return False  # pragma: no cover - FieldName is exhaustive
 
 

@@ -10,8 +10,9 @@ Grammar, loosest binding first::
     primary := "(" or ")" | WORD ["*"] | '"' PHRASE '"' ["*"] | FIELD ":" (WORD | '"' PHRASE '"')
 
 Operators are uppercase (``and``/``or`` in lowercase are ordinary words, as ``or`` is in French).
-Fields: ``lang:``, ``site:``, ``author:``, ``source:``. Every error is a `QuerySyntaxError` that
-points at the character where the problem is.
+Fields: ``lang:``, ``site:``, ``author:``, ``source:``, ``rating:`` (``rating:<=2``: a review's
+rating out of 5, compared with ``<``, ``<=``, ``=``, ``>=``, ``>``; ``rating:4`` is ``=4``).
+Every error is a `QuerySyntaxError` that points at the character where the problem is.
 
 The parser reads the tokens in one loop with a stack of open parentheses, not by recursion, so no
 input can exhaust Python's stack however deeply it nests. It hands the back ends a tree in a
@@ -34,6 +35,7 @@ from ingest.text import fold, tokenize
 TokenKind = Literal["(", ")", "AND", "OR", "NOT", "NEAR", "WORD", "PHRASE", "FIELD", "EOF"]
 
 _NEAR = re.compile(r"NEAR/([0-9]+)")
+_RATING = re.compile(r"(<=|>=|<|>|=)?\s*(\d{1,3}(?:[.,]\d{1,3})?)")
 _FIELD = re.compile(r"([A-Za-z]+):(.*)", re.DOTALL)
 _LANG = re.compile(r"[a-z]{2,3}")
 _SHOWN = 40
@@ -130,6 +132,17 @@ def _normalize_field(name: FieldName, raw: str, query: str, pos: int) -> Field:
             raise QuerySyntaxError(
                 f"lang: expects a language code such as fr or en, not '{_shown(raw)}'", query, pos
             )
+    elif name == "rating":
+        found = _RATING.fullmatch(value)
+        number = float(found.group(2).replace(",", ".")) if found else -1.0
+        if found is None or not 0 <= number <= 5:
+            raise QuerySyntaxError(
+                f"rating: expects a comparison with a rating out of 5 such as <=2 or >=4, not "
+                f"'{_shown(raw)}'",
+                query,
+                pos,
+            )
+        value = f"{found.group(1) or '='}{number:g}"
     elif name == "site":
         value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value.lower())
         value = value.split("/", 1)[0].split(":", 1)[0].removeprefix("www.").strip(".")

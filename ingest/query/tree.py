@@ -7,12 +7,39 @@ The parser (`ingest.query.parser`) builds it once. Three back ends read it: the 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 
-FieldName = Literal["lang", "site", "author", "source"]
-FIELDS: tuple[FieldName, ...] = ("lang", "site", "author", "source")
+FieldName = Literal["lang", "site", "author", "source", "rating"]
+FIELDS: tuple[FieldName, ...] = ("lang", "site", "author", "source", "rating")
+
+Comparison = Literal["<", "<=", "=", ">=", ">"]
+_COMPARISON = re.compile(r"(<=|>=|<|>|=)(\d+(?:\.\d+)?)")
+
+
+def rating_bound(value: str) -> tuple[Comparison, float]:
+    """The comparison and the number of a ``rating:`` field's value (``<=2`` as the parser
+    writes it): a review's rating out of 5 is compared with the number."""
+    found = _COMPARISON.fullmatch(value)
+    if found is None:  # pragma: no cover - the parser writes every value in this form
+        raise ValueError(f"not a rating comparison: {value!r}")
+    return cast(Comparison, found.group(1)), float(found.group(2))
+
+
+def compare(left: float, op: Comparison, right: float) -> bool:
+    match op:
+        case "<":
+            return left < right
+        case "<=":
+            return left <= right
+        case "=":
+            return left == right
+        case ">=":
+            return left >= right
+        case ">":
+            return left > right
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +60,8 @@ class Text:
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """A filter on a mention's metadata: ``lang:fr``, ``site:example.com``, ``author:"Jo"``."""
+    """A filter on a mention's metadata: ``lang:fr``, ``site:example.com``, ``author:"Jo"``,
+    ``rating:<=2``."""
 
     name: FieldName
     value: str

@@ -1,11 +1,11 @@
 """``veille crawl`` and ``veille extract``: the Scrapy spiders on their schedule or once, and
 what they would take from one page.
 
-``veille crawl`` runs every configured blog and forum (``sources.blogs``, ``sources.forums``)
-when it is due, until interrupted; ``veille crawl --once NAME`` crawls one site now (``--once
-all``: every site) and prints how it went. ``veille extract PATH_OR_URL`` prints, one JSON object
-per line, the mentions the crawler would publish from that page, with their ``kind`` (article,
-comment, post), ``parent``, ``thread`` and ``position``.
+``veille crawl`` runs every configured blog, forum and review site (``sources.blogs``,
+``sources.forums``, ``sources.reviews``) when it is due, until interrupted; ``veille crawl --once
+NAME`` crawls one site now (``--once all``: every site) and prints how it went. ``veille extract
+PATH_OR_URL`` prints, one JSON object per line, the mentions the crawler would publish from that
+page, with their ``kind`` (article, comment, post, review), ``parent``, ``thread`` and ``position``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from veille.output import format_option, table
 from veille.workers import stop_on_signals
 
 if TYPE_CHECKING:
-    from crawlers.settings import BlogSite, ForumSite
+    from crawlers.settings import Site
 
 _FAILED = ("unreachable", "failed", "bus_unavailable")
 
@@ -34,17 +34,18 @@ _FAILED = ("unreachable", "failed", "bus_unavailable")
     "once",
     multiple=True,
     metavar="NAME",
-    help="Crawl this blog or forum now, then exit (repeatable; 'all' for every site).",
+    help="Crawl this blog, forum or review site now, then exit (repeatable; 'all' for every site).",
 )
 @pass_state
 def crawl(state: State, once: tuple[str, ...]) -> None:
-    """Crawl the configured blogs and forums: each on its schedule, or --once now."""
+    """Crawl the configured blogs, forums and review sites: each on its schedule, or --once
+    now."""
     with state.app() as app:
         runner = app.crawl_runner()
         if not runner.sites:
             click.echo(
-                "error: no blogs or forums to crawl; add some under sources.blogs or "
-                "sources.forums in the settings",
+                "error: no blogs, forums or review sites to crawl; add some under "
+                "sources.blogs, sources.forums or sources.reviews in the settings",
                 err=True,
             )
             sys.exit(2)
@@ -73,7 +74,7 @@ def crawl(state: State, once: tuple[str, ...]) -> None:
             sys.exit(1)
 
 
-def _configured(state: State, name: str | None) -> BlogSite | ForumSite | None:
+def _configured(state: State, name: str | None) -> Site | None:
     if not name:
         return None
     for site in state.settings.sources.sites:
@@ -124,10 +125,11 @@ def _read(state: State, target: str) -> tuple[bytes, str, str | None]:
 @click.argument("target", metavar="PATH_OR_URL")
 @click.option(
     "--kind",
-    type=click.Choice(["article", "forum", "auto"]),
+    type=click.Choice(["article", "forum", "review", "auto"]),
     default="auto",
     show_default=True,
-    help="What the page is; auto tells forums by their engine's marks.",
+    help="What the page is; auto tells forums by their engine's marks (a review site's "
+    "--site reads reviews).",
 )
 @click.option(
     "--engine",
@@ -151,11 +153,14 @@ def extract(
 ) -> None:
     """Print what the crawler would take from one page (an article, a forum thread)."""
     from crawlers.extract.found import extract as extract_page
+    from crawlers.extract.reviews import MAX_REVIEWS
     from crawlers.items import identity, to_mention
-    from crawlers.settings import BlogSite, ForumSite
+    from crawlers.settings import BlogSite, ForumSite, ReviewSite
     from ingest.record import SourceKind
 
     site = _configured(state, site_name)
+    if isinstance(site, ReviewSite) and kind == "auto":
+        kind = "review"
     body, url, content_type = _read(state, target)
     forum = site if isinstance(site, ForumSite) else None
     blog = site if isinstance(site, BlogSite) else None
@@ -170,6 +175,7 @@ def extract(
             comments=blog.comments if blog else None,
             tz=tz or (site.timezone if site else "UTC"),
             lang=site.lang if site else None,
+            max_reviews=site.max_reviews if isinstance(site, ReviewSite) else MAX_REVIEWS,
         )
     except ValueError as exc:
         click.echo(f"error: {exc}", err=True)
@@ -177,7 +183,9 @@ def extract(
     except Exception as exc:  # a page that meets a bug: say so, in one line
         click.echo(f"error: could not read {target}: {type(exc).__name__}: {exc}", err=True)
         sys.exit(1)
-    source_kind = SourceKind.FORUM if result.kind == "forum" else SourceKind.BLOG
+    source_kind = {"forum": SourceKind.FORUM, "review": SourceKind.REVIEW}.get(
+        result.kind, SourceKind.BLOG
+    )
     fetched = datetime.now(UTC)
     rows = []
     for item in result.items:
@@ -203,7 +211,10 @@ def extract(
             click.echo(json.dumps(record, ensure_ascii=False))
         else:
             author = mention.author.display if mention.author else ""
-            rows.append([item.kind, item.position, mention.published, author, mention.text])
+            text = (
+                f"[{mention.rating.stars:g}/5] {mention.text}" if mention.rating else mention.text
+            )
+            rows.append([item.kind, item.position, mention.published, author, text])
     if fmt != "json":
         click.echo(table(rows, ["kind", "#", "published", "author", "text"], width=120))
     engine_note = f" ({result.engine})" if result.engine else ""
@@ -215,6 +226,11 @@ def extract(
     if not any(item.text.strip() for item in result.items):
         from crawlers.extract.page import parser_stopped
 
-        why = parser_stopped(body) or "the page has no text Veille could find"
+        nothing = (
+            "the page has no schema.org review (JSON-LD, microdata or RDFa)"
+            if result.kind == "review"
+            else "the page has no text Veille could find"
+        )
+        why = parser_stopped(body) or nothing
         click.echo(f"error: nothing could be read from {target}: {why}", err=True)
         sys.exit(1)

@@ -54,6 +54,7 @@ MARKER = ".veille-demo"
 SAMPLE_SEARCHES = [
     ('"service client" NEAR/5 lumen', "French phrase near the brand (accents folded)"),
     ("velora lang:en", "English posts about Velora"),
+    ("lumen rating:<=2", "reviews of Lumen rated 2 out of 5 or less"),
 ]
 
 Echo = Callable[[str], None]
@@ -177,7 +178,10 @@ def run_demo(data_dir: Path, *, echo: Echo = print) -> int:
             outcomes = app.feed_poller().poll_due(force=True)
             rows = [[o.feed, o.status, o.new, o.error or ""] for o in outcomes]
             echo(table(rows, ["feed", "status", "new entries", "note"]))
-            echo("\n1b. Crawling the forum and the blogs (Scrapy spiders: posts, comments)")
+            echo(
+                "\n1b. Crawling the forum, the blogs and a review site (Scrapy spiders: posts, "
+                "comments, reviews with their ratings)"
+            )
             crawled = app.crawl_runner().crawl()
             rows = [[o.site, o.status, o.pages, o.new, o.errors, o.note or ""] for o in crawled]
             echo(table(rows, ["site", "status", "pages", "new mentions", "errors", "note"]))

@@ -3,6 +3,7 @@
 Each site publishes the way its kind of site does: the French blog an RSS 2.0 feed, the English
 blog Atom, the forum a phpBB-style Atom feed of its latest posts, the news site a JSON Feed, the
 fishing shop RSS, and a Google Alerts-style Atom feed per brand whose links are Google redirects.
+A review site shows one brand's French reviews (`veille.demo.reviews`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from veille.demo.content import (
 )
 from veille.demo.forums import Board, Forum, ForumPost, phpbb_routes
 from veille.demo.forums import Thread as ForumThread
+from veille.demo.reviews import REVIEW_HOST, demo_review_site, review_routes
 from veille.demo.web import Response, Routes
 
 RSS = "application/rss+xml; charset=utf-8"
@@ -209,6 +211,7 @@ def demo_routes(now: datetime) -> Routes:
     routes.update(phpbb_routes(demo_forum(now)))
     for blog in demo_blogs(now):
         routes.update(blog_routes(blog))
+    routes.update(review_routes(demo_review_site(now)))
     return routes
 
 
@@ -290,8 +293,16 @@ DEMO_SITES = {
             "lang": "fr",
         }
     ],
+    "reviews": [
+        {
+            "name": "avisconso-reviews",
+            "start_urls": [f"http://{REVIEW_HOST}/entreprise/lumen-telecom.fr"],
+            "lang": "fr",
+        }
+    ],
 }
-"""The demo's ``sources.blogs`` and ``sources.forums``: what the spiders crawl."""
+"""The demo's ``sources.blogs``, ``sources.forums`` and ``sources.reviews``: what the spiders
+crawl."""
 
 
 DEMO_FEEDS = [

@@ -27,7 +27,7 @@ from crawlers.crawl.middlewares.urlpolicy import META_EXEMPT, META_HOPS, META_PA
 from crawlers.crawl.progress import CrawlState
 from crawlers.crawl.stats import count
 from crawlers.extract.page import repair_encoding
-from crawlers.settings import BlogSite, ForumSite
+from crawlers.settings import Site
 from ingest.bus import Bus
 from ingest.clock import Clock
 from ingest.record import SourceKind
@@ -42,7 +42,7 @@ META_OPTIONAL = "veille_optional"
 class CrawlContext:
     """What a spider and its pipelines work with, handed in by whoever runs the crawl."""
 
-    site: BlogSite | ForumSite
+    site: Site
     state: CrawlState
     bus: Bus
     topic: str
