@@ -21,7 +21,7 @@ from crawlers.networks.reddit import thing_id
 from crawlers.networks.settings import RedditSettings
 from ingest.clock import FakeClock
 from ingest.record import SourceKind
-from tests.support.networks import Harness
+from tests.support.networks import Harness, harnesses, servers
 from tests.support.reddit import FakeReddit
 from veille.cli import cli
 
@@ -37,28 +37,16 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def reddit(clock: FakeClock) -> Iterator[Callable[..., FakeReddit]]:
-    servers: list[FakeReddit] = []
-
-    def start(**options: Any) -> FakeReddit:
-        servers.append(FakeReddit(now=clock.now, apps={APP: SECRET}, **options).start())
-        return servers[-1]
-
-    yield start
-    for server in servers:
-        server.stop()
+    with servers(
+        lambda **options: FakeReddit(now=clock.now, apps={APP: SECRET}, **options)
+    ) as start:
+        yield start
 
 
 @pytest.fixture
 def harness(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Harness]]:
-    made: list[Harness] = []
-
-    def make(*connectors: dict[str, Any]) -> Harness:
-        made.append(Harness(tmp_path, list(connectors), clock))
-        return made[-1]
-
-    yield make
-    for h in made:
-        h.close()
+    with harnesses(tmp_path, clock) as make:
+        yield make
 
 
 def app(server: FakeReddit, name: str = "reddit-acme", **options: Any) -> dict[str, Any]:

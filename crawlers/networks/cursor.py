@@ -6,13 +6,21 @@ read within ``overlap`` before it. An item is new when it is younger than that w
 among those ids: the items at the boundary second are not read twice, and an item the
 platform's index added late (created before the newest seen, listed after it) is still found
 while it is younger than ``overlap``. It is stored as a string in the connector's cursors.
+
+`poll_by_time` runs one poll over such listings, each with its cursor.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+
+from crawlers.networks.base import Batch, ConnectorError, Cursors
+from ingest.record import Mention
+
+log = logging.getLogger(__name__)
 
 MAX_REMEMBERED = 2000
 """Ids kept at most; the oldest are forgotten first."""
@@ -79,3 +87,37 @@ class TimeCursor:
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             return None
+
+
+Reader = Callable[
+    [str, "TimeCursor | None"], tuple[list[Mention | None], "TimeCursor | None", bool]
+]
+"""Reads listing ``key`` from its cursor: its new mentions (None for an item that could not be
+made one), its new cursor, whether pages were left unread."""
+
+
+def poll_by_time(cursors: Cursors, keys: Sequence[str], overlap: float, read: Reader) -> Batch:
+    """One poll of the listings ``keys``, each read by ``read`` from its cursor. The first
+    failure ends the poll with what the listings before brought (the others would meet it
+    too: same host, same credentials). The caller adds the rate limit and requests spent."""
+    new = dict(cursors)
+    mentions: dict[str, Mention] = {}
+    skipped = 0
+    more = False
+    for key in keys:
+        try:
+            found, cursor, left = read(key, TimeCursor.load(new.get(key), overlap))
+        except ConnectorError as exc:
+            log.debug("%s: %s", key, exc)
+            return Batch(
+                list(mentions.values()), cursors=new, more=more, error=exc, skipped=skipped
+            )
+        for mention in found:
+            if mention is None:
+                skipped += 1
+            else:
+                mentions[mention.id] = mention
+        if cursor is not None:
+            new[key] = cursor.dump()
+        more = more or left
+    return Batch(list(mentions.values()), cursors=new, more=more, skipped=skipped)

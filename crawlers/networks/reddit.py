@@ -43,7 +43,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any, NamedTuple
@@ -55,13 +55,12 @@ from crawlers.feeds.parse import NotAFeed, parse_feed
 from crawlers.networks.base import (
     AuthFailed,
     Batch,
-    ConnectorError,
     Cursors,
     PlatformError,
     RateLimit,
 )
 from crawlers.networks.base import Connector as _Connector
-from crawlers.networks.cursor import TimeCursor
+from crawlers.networks.cursor import TimeCursor, poll_by_time
 from crawlers.networks.http import JsonClient, RateGate
 from crawlers.networks.settings import RedditSettings
 from crawlers.settings import HttpSettings
@@ -399,38 +398,17 @@ class RedditConnector(_Connector):
     # -- polling -------------------------------------------------------------------------------
 
     def poll(self, cursors: Cursors) -> Batch:
-        new = dict(cursors)
         self._requests = 0
-        mentions: dict[str, Mention] = {}
-        skipped = 0
-        more = False
-        error: ConnectorError | None = None
-        for listing in self.listings():
-            try:
-                items, cursor, left = self._read(
-                    listing, TimeCursor.load(new.get(listing.key), _OVERLAP_S)
-                )
-            except ConnectorError as exc:  # the other listings would meet it too
-                error = exc
-                log.debug("reddit %s: %s: %s", self.name, listing.key, exc)
-                break
-            for item in items:
-                if item.mention is None:
-                    skipped += 1
-                else:
-                    mentions[item.mention.id] = item.mention
-            if cursor is not None:
-                new[listing.key] = cursor.dump()
-            more = more or left
-        return Batch(
-            mentions=list(mentions.values()),
-            cursors=new,
-            rate_limit=self._gate.last,
-            requests=self._requests,
-            more=more,
-            error=error,
-            skipped=skipped,
-        )
+        listings = {listing.key: listing for listing in self.listings()}
+
+        def read(
+            key: str, cursor: TimeCursor | None
+        ) -> tuple[list[Mention | None], TimeCursor | None, bool]:
+            items, cursor, left = self._read(listings[key], cursor)
+            return [i.mention for i in items], cursor, left
+
+        batch = poll_by_time(cursors, list(listings), _OVERLAP_S, read)
+        return replace(batch, rate_limit=self._gate.last, requests=self._requests)
 
     def _read(
         self, listing: _Listing, cursor: TimeCursor | None

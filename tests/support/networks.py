@@ -1,12 +1,14 @@
 """A networks poller for the connector tests: the connectors built from their settings, into a
 local bus and a state file in a directory, so that a new one on the same directory is a
-restart."""
+restart. `harnesses` and `servers` make the tests' fixtures: what they start is stopped at the
+end."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -20,6 +22,7 @@ from ingest.counters import MemoryCounters
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention
 from ingest.settings import Brand
+from veille.demo.loopback import LoopbackServer
 
 TOPIC = "mentions.raw"
 CONNECTORS: TypeAdapter[ConnectorSettings] = TypeAdapter(ConnectorSettings)
@@ -63,3 +66,39 @@ class Harness:
 
     def texts(self) -> list[str]:
         return sorted(m.text for m in self.published())
+
+
+@contextmanager
+def harnesses(directory: Path, clock: Clock) -> Iterator[Callable[..., Harness]]:
+    """``make(*connectors)``: a `Harness` on ``directory``; all are closed on leaving."""
+    made: list[Harness] = []
+
+    def make(*connectors: dict[str, Any]) -> Harness:
+        made.append(Harness(directory, list(connectors), clock))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for harness in made:
+            harness.close()
+
+
+Server = TypeVar("Server", bound=LoopbackServer)
+
+
+@contextmanager
+def servers(build: Callable[..., Server]) -> Iterator[Callable[..., Server]]:
+    """``start(**options)``: a server ``build(**options)`` makes, started; all are stopped on
+    leaving."""
+    started: list[Server] = []
+
+    def start(**options: Any) -> Server:
+        started.append(build(**options).start())
+        return started[-1]
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
