@@ -254,7 +254,7 @@ class RedditConnector(_Connector):
         self.settings = settings
         self.clock = clock or SystemClock()
         self._credentials = (
-            (settings.client_id.get_secret_value(), settings.client_secret.get_secret_value())
+            (settings.client_id, settings.client_secret.get_secret_value())
             if settings.client_id is not None and settings.client_secret is not None
             else None
         )
@@ -262,7 +262,7 @@ class RedditConnector(_Connector):
         self._client = JsonClient(
             http,
             user_agent=settings.user_agent or f"python:veille:0.1 (connector {settings.name})",
-            secrets=self._credentials or (),
+            secrets=self._credentials[1:] if self._credentials else (),
             rate_limits=lambda headers: rate_limit_of(headers, self._now()),
         )
         self._gate = RateGate()
@@ -303,11 +303,17 @@ class RedditConnector(_Connector):
         if self._credentials is None:
             raise AuthFailed("the OAuth API needs client_id and client_secret")
         self._requests += 1
-        reply = self._client.post_form(
-            f"{self.settings.www_url}/api/v1/access_token",
-            {"grant_type": "client_credentials"},
-            basic=self._credentials,
-        )
+        try:
+            reply = self._client.post_form(
+                f"{self.settings.www_url}/api/v1/access_token",
+                {"grant_type": "client_credentials"},
+                basic=self._credentials,
+            )
+        except AuthFailed as exc:
+            raise AuthFailed(
+                f"Reddit refused the app's client_id and client_secret ({exc})",
+                http_status=exc.http_status,
+            ) from None
         data = reply.data if isinstance(reply.data, dict) else {}
         token, expires_in = data.get("access_token"), data.get("expires_in")
         if isinstance(data.get("error"), str):

@@ -127,7 +127,8 @@ class RedditSettings(Strict):
     """Subreddits (without ``r/``) whose every new post and comment is read."""
     comments: bool = True
     """Read the watched subreddits' new comments too."""
-    client_id: SecretStr | None = None
+    client_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    """The app's id (shown under its name; not a secret)."""
     client_secret: SecretStr | None = None
     user_agent: Annotated[str, Field(min_length=10, max_length=300)] | None = None
     """What Reddit asks of every client: ``<platform>:<app id>:<version> (by /u/<user>)``;
