@@ -173,6 +173,32 @@ def test_a_busy_window_is_split_and_read_over_several_polls_none_lost_none_twice
     assert all(int(q["page"]) < 3 for q in server.requests)
 
 
+def test_more_hits_in_one_second_than_max_pages_hold_are_read_in_one_poll(
+    hn: Callable[..., FakeHackerNews], harness: Callable[..., Harness], clock: FakeClock
+) -> None:
+    """A window of one second cannot be halved (``created_at_i`` counts seconds): all its
+    pages are read, rather than its newest ones again at every poll."""
+    server = hn()
+    server.story("acme seed")
+    h = harness(search(server, page_size=5, max_pages=2, overlap="0s"))
+    h.poller.poll_due()
+    clock.advance(330)
+    for i in range(23):
+        server.story(f"acme {i}")
+
+    news = []
+    for _ in range(20):
+        [outcome] = h.poller.poll_due(force=True)
+        news.append(outcome.new)
+        if h.poller.seconds_until_due(h.poller.connectors[0]) > 1:
+            break
+        clock.advance(1)
+
+    assert sum(news) == 23
+    assert len(news) == 2  # the first page of the newest second, then that second whole
+    assert len({m.id for m in h.published()}) == 24
+
+
 def test_more_hits_than_the_search_can_reach_are_split_too(
     hn: Callable[..., FakeHackerNews], harness: Callable[..., Harness], clock: FakeClock
 ) -> None:

@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,12 +23,16 @@ import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
 
+from crawlers.networks.hackernews import item_id
 from crawlers.networks.reddit import thing_id
 from crawlers.networks.settings import RedditSettings
 from ingest.clock import FakeClock
-from ingest.record import SourceKind
+from ingest.locallog import LocalLogBus
+from ingest.record import Mention, SourceKind
+from tests.support.hackernews import FakeHackerNews
 from tests.support.networks import Harness, harnesses, servers
 from tests.support.reddit import FakeReddit
+from tests.support.waiting import wait_for
 from veille.cli import cli
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -291,6 +301,61 @@ def test_a_refused_app_is_auth_failed_without_its_secret_anywhere_while_another_
     assert (outcomes["reddit-rss"].status, outcomes["reddit-rss"].new) == ("ok", 1)
 
 
+def test_a_token_the_api_refuses_twice_is_auth_failed_and_appears_nowhere(
+    reddit: Callable[..., FakeReddit],
+    harness: Callable[..., Harness],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Documented: 401 on the API for a token it does not take; the connector asks for a new
+    token once, then gives up. The server quotes the bearer tokens it received."""
+    server = reddit()
+    server.refuse_tokens = server.echo_secret = True
+    server.post("Acme", sub="acme")
+    h = harness(app(server, subreddits=["acme"], comments=False))
+    with caplog.at_level(logging.DEBUG):
+        [outcome] = h.poller.poll_due()
+
+    assert outcome.status == "auth_failed"
+    assert "401: Unauthorized (received Bearer ***)" in (outcome.error or "")
+    issued = list(server.tokens)
+    assert len(issued) == 2
+    for token in issued:
+        assert token not in (outcome.error or "")
+        assert token not in caplog.text
+        assert token not in repr(h.state.all())
+
+
+def test_cursors_survive_a_restart_none_lost_none_twice(
+    reddit: Callable[..., FakeReddit], tmp_path: Path, clock: FakeClock
+) -> None:
+    server = reddit()
+    for i in range(3):
+        server.post(f"a{i}", sub="acme")
+    first = Harness(tmp_path, [app(server, subreddits=["acme"], comments=False)], clock)
+    first.poller.poll_due()
+    first.close()
+    for i in range(4):
+        clock.advance(1)
+        server.post(f"b{i}", sub="acme")
+    clock.advance(330)
+
+    again = Harness(tmp_path, [app(server, subreddits=["acme"], comments=False)], clock)
+    try:
+        [outcome] = again.poller.poll_due()
+        assert outcome.new == 4
+        assert sorted(m.title or "" for m in again.published()) == [
+            "a0",
+            "a1",
+            "a2",
+            "b0",
+            "b1",
+            "b2",
+            "b3",
+        ]
+    finally:
+        again.close()
+
+
 @pytest.mark.parametrize(
     ("fault", "says"),
     [
@@ -411,3 +476,84 @@ def test_sources_test_checks_the_app_and_prints_one_poll(
         assert "auth_failed" in out
         assert "revoked-secret-0001" not in out
         assert json.dumps(out)  # printable
+
+
+def test_sigkill_at_random_moments_while_both_platforms_publish_loses_nothing(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    """``veille networks run`` with a Reddit and a Hacker News connector, killed with SIGKILL
+    ten times at random moments while both servers keep publishing: each restart reads on
+    from the saved cursors, so every post and comment reaches ``mentions.raw``; one can be
+    published twice only when a kill lands between publishing and marking it seen (the store
+    keeps it once, by its id)."""
+    now = lambda: datetime.now(UTC)  # noqa: E731
+    fake = FakeReddit(now=now, apps={APP: SECRET}, rate_limit=1_000_000)
+    with fake as rdt, FakeHackerNews(now=now) as hn:
+        config = write_config(
+            {
+                "data_dir": str(tmp_path / "data"),
+                "sources": {
+                    "networks": [
+                        app(rdt, subreddits=["acme"], page_size=20, max_pages=3, interval="100ms"),
+                        {
+                            "type": "hackernews",
+                            "name": "hn",
+                            "search": ["acme"],
+                            "api_url": f"{hn.url}/api/v1",
+                            "page_size": 20,
+                            "max_pages": 3,
+                            "interval": "100ms",
+                        },
+                    ]
+                },
+            }
+        )
+        log = (tmp_path / "run.log").open("ab")
+        command = [sys.executable, "-m", "veille.cli", "--config", str(config), "networks", "run"]
+        expected: list[str] = []
+        stop = threading.Event()
+
+        def publish() -> None:
+            n = 0
+            while not stop.wait(0.05):
+                n += 1
+                post = rdt.post(f"acme n°{n}", sub="acme")
+                comment = rdt.comment(post, f"réponse n°{n}")
+                story = hn.story(f"acme story {n}")
+                hn.story(f"other story {n}", url="https://other.example")
+                expected.extend(
+                    [thing_id(post["name"]), thing_id(comment["name"]), item_id(story["objectID"])]
+                )
+
+        rng = random.Random(14)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        publisher = threading.Thread(target=publish, daemon=True)
+        bus = LocalLogBus(tmp_path / "data" / "bus.db")
+
+        def ids() -> list[str]:
+            return [Mention.from_json(m.value).id for m in bus.peek("mentions.raw", 100_000)]
+
+        try:
+            wait_for(lambda: bool(rdt.tokens), 60, "the first poll")
+            publisher.start()
+            for _ in range(10):
+                time.sleep(rng.uniform(0.2, 2.0))
+                process.send_signal(signal.SIGKILL)
+                process.wait(10)
+                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            stop.set()
+            publisher.join(5)
+            wait_for(lambda: set(expected) <= set(ids()), 90, "every item after the restarts")
+            published = ids()
+            process.send_signal(signal.SIGINT)
+            assert process.wait(30) == 0, (tmp_path / "run.log").read_text()[-3000:]
+        finally:
+            stop.set()
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+            bus.close()
+            log.close()
+    assert set(published) == set(expected)
+    assert len(expected) > 150
+    assert len(published) - len(set(published)) <= 30  # at most one page per kill and connector

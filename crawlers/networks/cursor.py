@@ -57,6 +57,13 @@ class TimeCursor:
             newest, self.overlap, {n: c for c, n in kept[:MAX_REMEMBERED]}, anchor=anchor
         )
 
+    def through(self, moment: float) -> TimeCursor:
+        """The cursor once everything created before ``moment`` is read (a window read whole,
+        even if it held nothing new)."""
+        if moment <= self.newest:
+            return self
+        return TimeCursor(moment, self.overlap, self.seen, anchor=self.anchor).advance(())
+
     @classmethod
     def first(cls, items: list[tuple[str, float]], overlap: float) -> TimeCursor | None:
         """The cursor after a first read of ``items`` (oldest first; None if there were

@@ -8,12 +8,13 @@ search (``nbPages`` stops there). A client may send 10,000 requests an hour; pas
 
 The cursor of each query (``search <query>``) is a `TimeCursor` on ``created_at_i``: the newest
 hit's time and the ``objectID`` of the hits read in the last ``overlap`` (the index adds a hit a
-little after it is posted). A poll asks for the hits from ``overlap`` before the newest seen,
-and reads every page of that window (its upper end fixed at the newest hit of the first page,
-so that hits arriving meanwhile do not shift the pages). A window with more pages than
-``max_pages``, or more hits than the search can reach, is halved (from the newest hit seen) until
-it fits: the rest is read at the next poll, a second later. What was read already is passed
-over, so nothing is published twice and nothing between two polls is skipped.
+little after it is posted). A poll asks for the hits from ``overlap`` before the newest seen.
+When they fill more than a page, it pages through a window that ends a second before the
+newest hit (so that hits still arriving in that second do not shift the pages), and reads on a
+second later. A window with more pages than ``max_pages``, or more hits than the search can
+reach, is halved (from the newest hit seen) until it fits; a window of one second is not
+split: all its pages are read. What was read already is passed over, so nothing is published
+twice and nothing between two polls is skipped.
 
 Mapping: a hit is one mention, identified by ``hackernews`` + its ``objectID``; its URL is the
 item's page on news.ycombinator.com, the author's handle and profile page, ``points`` as likes
@@ -200,20 +201,38 @@ class HackerNewsConnector(_Connector):
             first = self._search(query, 0, None, None, size=size)
             return first.hits, TimeCursor.first(_keys(first.hits), overlap), False
         low = math.floor(cursor.horizon)
-        page = self._search(query, 0, low, None, size=size)
-        high = int(max((h[1] for h in page.hits), default=low))
+        first = self._search(query, 0, low, None, size=size)
+        if first.total <= len(first.hits):  # one page holds them all
+            fresh = [h for h in first.hits if cursor.is_new(h[0], h[1])]
+            return fresh, cursor.advance(_keys(fresh)), False
+        # More than a page: page through a window that ends before the newest second, which
+        # may still be filling (a hit added to it would shift the pages behind it).
+        newest = int(max(h[1] for h in first.hits))
+        high = max(low, newest - 1)
+        page = self._search(query, 0, low, high, size=size)
         narrowed = False
         while self._too_many(page) and high > low:
             if not narrowed:  # busy: skip the overlap, read on from the newest seen
                 low = max(low, math.floor(cursor.newest))
-            high = low + (high - low) // 2
+            high = max(low, low + (high - low) // 2)
             narrowed = True
             page = self._search(query, 0, low, high, size=size)
+        # One second cannot be split: it is read whole (at most the 1,000 reachable hits), or
+        # its newest pages would be read again at every poll and the others never.
+        pages = page.pages if high <= low else min(page.pages, self.settings.max_pages)
         hits = list(page.hits)
-        for number in range(1, min(page.pages, self.settings.max_pages)):
+        for number in range(1, pages):
             hits += self._search(query, number, low, high, size=size).hits
+        if not narrowed:  # the newest second, as far as the first page showed it
+            hits = [h for h in first.hits if h[1] > high] + hits
         fresh = [h for h in hits if cursor.is_new(h[0], h[1])]
-        return fresh, cursor.advance(_keys(fresh)), narrowed or page.pages > self.settings.max_pages
+        after = cursor.advance(_keys(fresh))
+        if high < newest:  # the window was read whole: the cursor moves past it
+            after = after.through(high + 1)
+        # Left for a poll a second later: the rest of a split window, or of the newest second
+        # when the first page held nothing older.
+        left = narrowed or page.pages > pages or (high < newest and first.hits[-1][1] >= newest)
+        return fresh, after, left
 
     def _too_many(self, page: _Page) -> bool:
         """More pages than a poll reads, or more hits than the search lets be reached."""

@@ -29,7 +29,9 @@ One server plays both hosts (the tests point ``api_url`` and ``www_url`` at it):
   (feeds), on the clock the test gives.
 
 Faults: `fault` answers every listing or feed with a given status and body; ``echo_secret``
-makes a 401 quote the credentials it received, as a careless server might.
+makes a 401 quote the credentials or token it received, as a careless server might;
+``refuse_tokens`` makes the API refuse every token the token endpoint hands out (an app
+barred from the API).
 """
 
 from __future__ import annotations
@@ -105,6 +107,7 @@ class FakeReddit(LoopbackServer):
         self.agents: set[str] = set()
         self.fault: tuple[int, bytes] | None = None
         self.echo_secret = False
+        self.refuse_tokens = False
         self._next = 36**5
         self._spent: Counter[tuple[str, float]] = Counter()
         self._lock = threading.Lock()
@@ -209,11 +212,10 @@ class FakeReddit(LoopbackServer):
             return _error(405, "Method Not Allowed")
         feed = path.endswith(".rss")
         client = self._client(auth) if not feed else "feeds"
-        if client is None:
+        if client is None or (self.refuse_tokens and not feed):
+            message = "Unauthorized" + (f" (received {auth})" if self.echo_secret else "")
             return _error(
-                401,
-                "Unauthorized",
-                [("WWW-Authenticate", 'Bearer realm="reddit", error="invalid_token"')],
+                401, message, [("WWW-Authenticate", 'Bearer realm="reddit", error="invalid_token"')]
             )
         limits, over = self._count(client, self.feed_rate_limit if feed else self.rate_limit)
         if over:
