@@ -8,11 +8,8 @@ from __future__ import annotations
 import json
 import logging
 import random
-import signal
-import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,7 +27,7 @@ from ingest.clock import FakeClock
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention, SourceKind
 from tests.support.hackernews import FakeHackerNews
-from tests.support.networks import Harness, harnesses, servers
+from tests.support.networks import Harness, Killed, harnesses, servers
 from tests.support.reddit import FakeReddit
 from tests.support.waiting import wait_for
 from veille.cli import cli
@@ -508,7 +505,6 @@ def test_sigkill_at_random_moments_while_both_platforms_publish_loses_nothing(
                 },
             }
         )
-        log = (tmp_path / "run.log").open("ab")
         command = [sys.executable, "-m", "veille.cli", "--config", str(config), "networks", "run"]
         expected: list[str] = []
         stop = threading.Event()
@@ -525,8 +521,7 @@ def test_sigkill_at_random_moments_while_both_platforms_publish_loses_nothing(
                     [thing_id(post["name"]), thing_id(comment["name"]), item_id(story["objectID"])]
                 )
 
-        rng = random.Random(14)
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        run = Killed(command, tmp_path / "run.log")
         publisher = threading.Thread(target=publish, daemon=True)
         bus = LocalLogBus(tmp_path / "data" / "bus.db")
 
@@ -536,24 +531,16 @@ def test_sigkill_at_random_moments_while_both_platforms_publish_loses_nothing(
         try:
             wait_for(lambda: bool(rdt.tokens), 60, "the first poll")
             publisher.start()
-            for _ in range(10):
-                time.sleep(rng.uniform(0.2, 2.0))
-                process.send_signal(signal.SIGKILL)
-                process.wait(10)
-                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            run.kill_and_restart(10, random.Random(14), most=2.0)
             stop.set()
             publisher.join(5)
             wait_for(lambda: set(expected) <= set(ids()), 90, "every item after the restarts")
             published = ids()
-            process.send_signal(signal.SIGINT)
-            assert process.wait(30) == 0, (tmp_path / "run.log").read_text()[-3000:]
+            assert run.stop() == 0, (tmp_path / "run.log").read_text()[-3000:]
         finally:
             stop.set()
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
+            run.close()
             bus.close()
-            log.close()
     assert set(published) == set(expected)
     assert len(expected) > 150
     assert len(published) - len(set(published)) <= 30  # at most one page per kill and connector

@@ -1,10 +1,14 @@
 """A networks poller for the connector tests: the connectors built from their settings, into a
 local bus and a state file in a directory, so that a new one on the same directory is a
 restart. `harnesses` and `servers` make the tests' fixtures: what they start is stopped at the
-end."""
+end. `Killed` runs ``veille networks run`` and kills it at random moments."""
 
 from __future__ import annotations
 
+import random
+import signal
+import subprocess
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -102,3 +106,35 @@ def servers(build: Callable[..., Server]) -> Iterator[Callable[..., Server]]:
     finally:
         for server in started:
             server.stop()
+
+
+class Killed:
+    """``command`` run in the background (its output appended to ``log``), to be killed with
+    SIGKILL at random moments and started again, then stopped with SIGINT."""
+
+    def __init__(self, command: list[str], log: Path) -> None:
+        self.command = command
+        self.log = log.open("ab")
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill_and_restart(self, times: int, rng: random.Random, most: float) -> None:
+        """``times`` times: wait up to ``most`` seconds, SIGKILL, start again."""
+        for _ in range(times):
+            time.sleep(rng.uniform(0.2, most))
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+            self.process = self._start()
+
+    def stop(self) -> int:
+        """SIGINT, and the exit status."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(30)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.log.close()
