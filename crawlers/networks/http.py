@@ -14,7 +14,8 @@ quotes a server's answer has the token (and any other secret the client was give
 secret, the Basic credentials made of it) taken out first: a server that echoes what it
 received cannot put a secret into a log or ``veille status``. Besides JSON GETs, the client
 POSTs forms (an OAuth token request) and GETs raw bytes (a feed), classified the same way; a
-platform whose rate-limit headers differ passes its own reader of them.
+platform whose rate-limit headers differ passes its own reader of them. A `RateGate` keeps the
+limit each host stated last, and stops a poll before a request the host would refuse.
 """
 
 from __future__ import annotations
