@@ -130,6 +130,10 @@ def _author(name: Any, www: str) -> Author | None:
     return Author(handle=name, url=f"{www}/user/{quote(name)}")
 
 
+def _thread_title(sub: str, title: Any) -> str:
+    return f"r/{sub}: {title}" if title else f"r/{sub}"
+
+
 def _absolute(www: str, link: Any) -> str:
     if not isinstance(link, str) or not link:
         raise ValueError("no permalink")
@@ -150,7 +154,7 @@ def thing_to_mention(
     if kind == "t3":
         title = data.get("title") or None
         text = str(data.get("selftext") or "")
-        thread = Thread(id=thing_id(fullname), title=f"r/{sub}: {title}", url=url, position=0)
+        thread = Thread(id=thing_id(fullname), title=_thread_title(sub, title), url=url, position=0)
         parent = None
         comments = data.get("num_comments")
         replies = int(comments) if isinstance(comments, int) and comments >= 0 else None
@@ -161,7 +165,7 @@ def thing_to_mention(
         link_url = data.get("link_permalink") or url.rsplit("/", 2)[0] + "/"
         thread = Thread(
             id=thing_id(link),
-            title=f"r/{sub}: {data.get('link_title') or ''}".rstrip(": "),
+            title=_thread_title(sub, data.get("link_title")),
             url=_absolute(www, link_url),
         )
         parent = thing_id(str(data["parent_id"])) if data.get("parent_id") else None
@@ -219,7 +223,7 @@ def entry_to_mention(
         fetched=fetched,
         thread=Thread(
             id=thing_id(post),
-            title=f"r/{sub}: {on or ''}".rstrip(": "),
+            title=_thread_title(sub, on),
             url=post_url.rstrip("/") + "/",
             position=0 if is_post else None,
         ),
