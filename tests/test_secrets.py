@@ -165,7 +165,16 @@ def base_config(echo: str, smtp_port: int) -> dict[str, Any]:
                     "name": "acme-masto",
                     "instances": [{"url": "http://masto.acme.example", "token": filler}],
                     "search": ["acme"],
-                }
+                },
+                {
+                    "type": "reddit",
+                    "name": "acme-reddit",
+                    "client_id": "acme-app",
+                    "client_secret": filler,
+                    "search": ["acme"],
+                    "api_url": echo,
+                    "www_url": echo,
+                },
             ],
         },
         "store": {
@@ -344,6 +353,7 @@ def test_every_planted_secret_is_masked_everywhere(
     sweep.run("--log-level", "DEBUG", "crawl", "--once", "all")
     sweep.run("--log-level", "DEBUG", "networks", "run", "--once")
     sweep.run("--log-level", "DEBUG", "sources", "test", "acme-masto")
+    sweep.run("--log-level", "DEBUG", "sources", "test", "acme-reddit")
     sweep.run("status")
     sweep.run("status", "--format", "json")
     sweep.run("dead")

@@ -6,5 +6,6 @@
   ``mentions.raw``; `state`: each connector's cursors, health and rate limit, in SQLite;
 - `http`: JSON GETs with bearer tokens, rate-limit headers and error bodies read;
 - `registry`: which module serves which ``type``; `settings`: what ``sources.networks`` says;
-- one module per platform: `mastodon`, `bluesky`.
+- `cursor`: a cursor by creation time, for listings that run newest first;
+- one module per platform: `mastodon`, `bluesky`, `reddit`, `hackernews`.
 """

@@ -4,21 +4,27 @@
 - 2xx with a JSON body: the data, the response's ``Link`` relations and its `RateLimit`;
 - 429: `RateLimited`, until ``X-RateLimit-Reset`` (an ISO 8601 time, as Mastodon sends it, or
   epoch seconds), else ``Retry-After``;
-- 401, 403: `AuthFailed`, with the platform's ``{"error": ...}`` message;
+- 401, 403: `AuthFailed`, with the platform's ``{"error": ...}`` (or ``{"message": ...}``)
+  message;
 - anything else (5xx, 404, a timeout, a closed connection, a body that is not JSON or too
   large): `PlatformError`.
 
 Tokens travel in the ``Authorization`` header only, never in a URL, and every message that
-quotes a server's answer has the token taken out first: a server that echoes what it received
-cannot put the token into a log or ``veille status``.
+quotes a server's answer has the token (and any other secret the client was given: a client
+secret, the Basic credentials made of it) taken out first: a server that echoes what it
+received cannot put a secret into a log or ``veille status``. Besides JSON GETs, the client
+POSTs forms (an OAuth token request) and GETs raw bytes (a feed), classified the same way; a
+platform whose rate-limit headers differ passes its own reader of them. A `RateGate` keeps the
+limit each host stated last, and stops a poll before a request the host would refuse.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -74,14 +80,54 @@ def rate_limit_of(headers: Mapping[str, str]) -> RateLimit | None:
     return RateLimit(limit=limit, remaining=remaining, reset=reset)
 
 
+class RateGate:
+    """The rate limit each host (or other key) stated last, to stop before a request it
+    would refuse: ``Remaining: 0`` raises `RateLimited` until its reset."""
+
+    def __init__(self) -> None:
+        self._limits: dict[str, RateLimit] = {}
+        self.last: RateLimit | None = None
+        """The limit stated by the latest answer that stated one."""
+
+    def check(self, key: str, now: float) -> None:
+        limit = self._limits.get(key)
+        if limit is not None and limit.remaining == 0 and (limit.reset or 0) > now:
+            raise RateLimited("rate limit spent (X-RateLimit-Remaining: 0)", reset=limit.reset)
+
+    def note(self, key: str, limit: RateLimit | None) -> None:
+        if limit is not None:
+            self._limits[key] = self.last = limit
+
+
+RateLimitReader = Callable[[Mapping[str, str]], RateLimit | None]
+"""Reads a platform's rate-limit headers (`rate_limit_of` unless the platform differs)."""
+
+
+@dataclass(frozen=True)
+class RawReply:
+    body: bytes
+    content_type: str | None
+    rate_limit: RateLimit | None
+
+
 class JsonClient:
     """GETs JSON from one platform, with its bearer token if it has one."""
 
-    def __init__(self, http: HttpSettings, token: str | None = None) -> None:
+    def __init__(
+        self,
+        http: HttpSettings,
+        token: str | None = None,
+        *,
+        user_agent: str | None = None,
+        secrets: Iterable[str] = (),
+        rate_limits: RateLimitReader = rate_limit_of,
+    ) -> None:
         self._token = token
+        self._secrets = [s for s in secrets if s]
+        self._rate_limits = rate_limits
         self._max_bytes = http.max_bytes
         self._client = httpx.Client(
-            headers={"User-Agent": http.user_agent, "Accept": "application/json"},
+            headers={"User-Agent": user_agent or http.user_agent, "Accept": "application/json"},
             timeout=httpx.Timeout(
                 http.read_timeout.total_seconds(), connect=http.connect_timeout.total_seconds()
             ),
@@ -92,23 +138,63 @@ class JsonClient:
     def close(self) -> None:
         self._client.close()
 
-    def _clean(self, text: str) -> str:
-        """``text`` with the token taken out, and short."""
+    def set_token(self, token: str | None) -> None:
+        """Use ``token`` from now on (a refreshed one); the old one stays scrubbed."""
         if self._token:
-            text = text.replace(self._token, "***")
+            self._secrets.append(self._token)
+        self._token = token
+
+    def _clean(self, text: str) -> str:
+        """``text`` with the secrets taken out, and short."""
+        for secret in (self._token, *self._secrets):
+            if secret:
+                text = text.replace(secret, "***")
         return text[:_ERROR_CHARS]
 
     def get(
         self, url: str, params: Mapping[str, str | int] | None = None, *, auth: bool = False
     ) -> JsonReply:
         """GET ``url``; with ``auth``, send the bearer token (`AuthFailed` if there is none)."""
-        headers = {}
+        response, body = self._send("GET", url, params, auth=auth)
+        return self._json(response, body)
+
+    def get_bytes(
+        self, url: str, params: Mapping[str, str | int] | None = None, *, auth: bool = False
+    ) -> RawReply:
+        """GET ``url`` as bytes (a feed), errors classified as for JSON."""
+        response, body = self._send("GET", url, params, auth=auth)
+        return RawReply(
+            body, response.headers.get("content-type"), self._rate_limits(response.headers)
+        )
+
+    def post_form(self, url: str, form: Mapping[str, str], *, basic: tuple[str, str]) -> JsonReply:
+        """POST ``form`` with HTTP Basic credentials ``basic`` (an OAuth token request)."""
+        pair = f"{basic[0]}:{basic[1]}".encode()
+        encoded = base64.b64encode(pair).decode()
+        self._secrets += [basic[1], encoded]
+        headers = {"Authorization": f"Basic {encoded}"}
+        response, body = self._send("POST", url, None, headers=headers, form=form)
+        return self._json(response, body)
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int] | None,
+        *,
+        auth: bool = False,
+        headers: dict[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+    ) -> tuple[httpx.Response, bytes]:
+        headers = dict(headers or {})
         if auth:
             if not self._token:
                 raise AuthFailed("this request needs an access token, and none is configured")
             headers["Authorization"] = f"Bearer {self._token}"
         try:
-            with self._client.stream("GET", url, params=params, headers=headers) as response:
+            with self._client.stream(
+                method, url, params=params, headers=headers, data=form
+            ) as response:
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
@@ -116,12 +202,13 @@ class JsonClient:
                         raise PlatformError(f"answer over {self._max_bytes} bytes")
         except httpx.HTTPError as exc:
             raise PlatformError(self._clean(f"{type(exc).__name__}: {exc}")) from None
-        return self._reply(response, bytes(body))
+        self._check(response, bytes(body))
+        return response, bytes(body)
 
-    def _reply(self, response: httpx.Response, body: bytes) -> JsonReply:
+    def _check(self, response: httpx.Response, body: bytes) -> None:
         status = response.status_code
-        rate_limit = rate_limit_of(response.headers)
         if status == 429:
+            rate_limit = self._rate_limits(response.headers)
             reset = rate_limit.reset if rate_limit else None
             if reset is None:
                 after = retry_after_seconds(response.headers.get("retry-after"))
@@ -133,23 +220,29 @@ class JsonClient:
             raise AuthFailed(f"{status}: {self._message(body)}", http_status=status)
         if not 200 <= status < 300:
             raise PlatformError(f"HTTP {status}: {self._message(body)}", http_status=status)
+
+    def _json(self, response: httpx.Response, body: bytes) -> JsonReply:
         try:
             data = json.loads(body)
         except ValueError:
             raise PlatformError(
                 f"the answer is not JSON: {self._clean(body.decode('utf-8', 'replace'))!r}",
-                http_status=status,
+                http_status=response.status_code,
             ) from None
         links = {rel: link["url"] for rel, link in response.links.items() if isinstance(rel, str)}
-        return JsonReply(data, links, rate_limit)
+        return JsonReply(data, links, self._rate_limits(response.headers))
 
     def _message(self, body: bytes) -> str:
-        """The platform's ``{"error": "..."}``, else the start of the body."""
+        """The platform's ``{"error": "..."}`` or ``{"message": "..."}``, else the start of
+        the body."""
         text = body.decode("utf-8", "replace")
         try:
             data = json.loads(text)
         except ValueError:
             data = None
-        if isinstance(data, dict) and isinstance(data.get("error"), str):
-            text = data["error"]
+        if isinstance(data, dict):
+            for key in ("error", "message"):
+                if isinstance(data.get(key), str):
+                    text = data[key]
+                    break
         return self._clean(text.strip()) or "(no message)"

@@ -6,7 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crawlers.networks.base import Connector
-from crawlers.networks.settings import BlueskySettings, ConnectorSettings, MastodonSettings
+from crawlers.networks.settings import (
+    BlueskySettings,
+    ConnectorSettings,
+    HackerNewsSettings,
+    MastodonSettings,
+    RedditSettings,
+)
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock
 from ingest.settings import Brand
@@ -28,4 +34,12 @@ def build_connector(
         from crawlers.networks.bluesky import BlueskyConnector
 
         return BlueskyConnector(settings, http, clock, brands)
+    if isinstance(settings, RedditSettings):
+        from crawlers.networks.reddit import RedditConnector
+
+        return RedditConnector(settings, http, clock)
+    if isinstance(settings, HackerNewsSettings):
+        from crawlers.networks.hackernews import HackerNewsConnector
+
+        return HackerNewsConnector(settings, http, clock)
     raise ValueError(f"unknown network type '{settings.type}'")

@@ -108,5 +108,92 @@ class BlueskySettings(Strict):
         return value
 
 
-ConnectorSettings = Annotated[MastodonSettings | BlueskySettings, Field(discriminator="type")]
+def _http_base(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, not '{value}'")
+    return value.rstrip("/")
+
+
+class RedditSettings(Strict):
+    """Reddit: new posts matching searches, and new posts and comments of watched subreddits.
+    With an approved app (``client_id``, ``client_secret``), through the OAuth API; without,
+    through the public RSS feeds."""
+
+    type: Literal["reddit"]
+    name: ConnectorName
+    search: list[Annotated[str, Field(min_length=1, max_length=512)]] = []
+    """Search queries (Reddit's syntax), over all of Reddit, newest first."""
+    subreddits: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{2,21}$")]] = []
+    """Subreddits (without ``r/``) whose every new post and comment is read."""
+    comments: bool = True
+    """Read the watched subreddits' new comments too."""
+    client_id: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    """The app's id (shown under its name; not a secret)."""
+    client_secret: SecretStr | None = None
+    user_agent: Annotated[str, Field(min_length=10, max_length=300)] | None = None
+    """What Reddit asks of every client: ``<platform>:<app id>:<version> (by /u/<user>)``;
+    by default Veille's, with the connector's name."""
+    interval: Duration = timedelta(minutes=5)
+    page_size: Annotated[int, Field(ge=1, le=100)] = 100
+    max_pages: Annotated[int, Field(ge=1, le=100)] = 10
+    """Pages read per listing and poll; what is left is read at the next poll, soon after."""
+    api_url: str = "https://oauth.reddit.com"
+    www_url: str = "https://www.reddit.com"
+    """Where the token is asked for (``/api/v1/access_token``) and the RSS feeds are read."""
+
+    @field_validator("api_url", "www_url")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        return _http_base(value)
+
+    @field_validator("subreddits", mode="before")
+    @classmethod
+    def _bare(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [
+                v.removeprefix("/").removeprefix("r/") if isinstance(v, str) else v for v in value
+            ]
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RedditSettings:
+        if not self.search and not self.subreddits:
+            raise ValueError("give search queries, or subreddits to watch")
+        if (self.client_id is None) != (self.client_secret is None):
+            raise ValueError(
+                "the OAuth API needs both client_id and client_secret (or neither: RSS feeds)"
+            )
+        return self
+
+
+class HackerNewsSettings(Strict):
+    """Hacker News: new stories and comments matching searches, through the public HN Search
+    API (Algolia), no key."""
+
+    type: Literal["hackernews"]
+    name: ConnectorName
+    search: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=512)]], Field(min_length=1)
+    ]
+    tags: Literal["(story,comment)", "story", "comment"] = "(story,comment)"
+    interval: Duration = timedelta(minutes=5)
+    page_size: Annotated[int, Field(ge=1, le=1000)] = 100
+    max_pages: Annotated[int, Field(ge=1, le=100)] = 10
+    """Pages read per query and poll; a busier window is split, and what is left is read at
+    the next poll, soon after."""
+    overlap: Duration = timedelta(minutes=5)
+    """Each poll also asks again for this much before the newest hit seen, so that a hit the
+    index took a while to add is not missed; what was read already is passed over."""
+    api_url: str = "https://hn.algolia.com/api/v1"
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_base(value)
+
+
+ConnectorSettings = Annotated[
+    MastodonSettings | BlueskySettings | RedditSettings | HackerNewsSettings,
+    Field(discriminator="type"),
+]
 """One entry of ``sources.networks``."""

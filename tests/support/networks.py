@@ -1,12 +1,18 @@
 """A networks poller for the connector tests: the connectors built from their settings, into a
 local bus and a state file in a directory, so that a new one on the same directory is a
-restart."""
+restart. `harnesses` and `servers` make the tests' fixtures: what they start is stopped at the
+end. `Killed` runs ``veille networks run`` and kills it at random moments."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -20,6 +26,7 @@ from ingest.counters import MemoryCounters
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention
 from ingest.settings import Brand
+from veille.demo.loopback import LoopbackServer
 
 TOPIC = "mentions.raw"
 CONNECTORS: TypeAdapter[ConnectorSettings] = TypeAdapter(ConnectorSettings)
@@ -63,3 +70,71 @@ class Harness:
 
     def texts(self) -> list[str]:
         return sorted(m.text for m in self.published())
+
+
+@contextmanager
+def harnesses(directory: Path, clock: Clock) -> Iterator[Callable[..., Harness]]:
+    """``make(*connectors)``: a `Harness` on ``directory``; all are closed on leaving."""
+    made: list[Harness] = []
+
+    def make(*connectors: dict[str, Any]) -> Harness:
+        made.append(Harness(directory, list(connectors), clock))
+        return made[-1]
+
+    try:
+        yield make
+    finally:
+        for harness in made:
+            harness.close()
+
+
+Server = TypeVar("Server", bound=LoopbackServer)
+
+
+@contextmanager
+def servers(build: Callable[..., Server]) -> Iterator[Callable[..., Server]]:
+    """``start(**options)``: a server ``build(**options)`` makes, started; all are stopped on
+    leaving."""
+    started: list[Server] = []
+
+    def start(**options: Any) -> Server:
+        started.append(build(**options).start())
+        return started[-1]
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+class Killed:
+    """``command`` run in the background (its output appended to ``log``), to be killed with
+    SIGKILL at random moments and started again, then stopped with SIGINT."""
+
+    def __init__(self, command: list[str], log: Path) -> None:
+        self.command = command
+        self.log = log.open("ab")
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def kill_and_restart(self, times: int, rng: random.Random, most: float) -> None:
+        """``times`` times: wait up to ``most`` seconds, SIGKILL, start again."""
+        for _ in range(times):
+            time.sleep(rng.uniform(0.2, most))
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(10)
+            self.process = self._start()
+
+    def stop(self) -> int:
+        """SIGINT, and the exit status."""
+        self.process.send_signal(signal.SIGINT)
+        return self.process.wait(30)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self.log.close()
