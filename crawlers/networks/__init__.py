@@ -5,6 +5,7 @@
 - `poller`: the ``networks`` worker that polls each connector on its schedule and publishes to
   ``mentions.raw``; `state`: each connector's cursors, health and rate limit, in SQLite;
 - `http`: JSON GETs with bearer tokens, rate-limit headers and error bodies read;
+- `quota`: a budget counted over a day or a month (YouTube's units, X's posts read);
 - `registry`: which module serves which ``type``; `settings`: what ``sources.networks`` says;
-- one module per platform: `mastodon`, `bluesky`.
+- one module per platform: `mastodon`, `bluesky`, `youtube`.
 """

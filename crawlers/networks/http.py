@@ -3,14 +3,19 @@
 
 - 2xx with a JSON body: the data, the response's ``Link`` relations and its `RateLimit`;
 - 429: `RateLimited`, until ``X-RateLimit-Reset`` (an ISO 8601 time, as Mastodon sends it, or
-  epoch seconds), else ``Retry-After``;
-- 401, 403: `AuthFailed`, with the platform's ``{"error": ...}`` message;
+  epoch seconds; X spells it ``x-rate-limit-reset``), else ``Retry-After``;
+- 401, 403: `AuthFailed`, with the platform's message: ``{"error": "..."}`` (Mastodon),
+  ``{"error": {"message": ..., "errors": [{"reason": ...}]}}`` (Google), ``{"title": ...,
+  "detail": ...}`` (RFC 7807, X); the reasons (Google's, the RFC 7807 title) ride along on the
+  error, for a connector that must tell a spent quota from a refused key;
 - anything else (5xx, 404, a timeout, a closed connection, a body that is not JSON or too
   large): `PlatformError`.
 
-Tokens travel in the ``Authorization`` header only, never in a URL, and every message that
-quotes a server's answer has the token taken out first: a server that echoes what it received
-cannot put the token into a log or ``veille status``.
+Tokens travel in the ``Authorization`` header, and every message that quotes a server's answer
+has the token taken out first, in any form the server may echo it (`ingest.secrets.Masker`): a
+server that echoes what it received cannot put the token into a log or ``veille status``. A
+platform that wants its key in the URL (YouTube's ``key=``) gives it as the token all the same,
+so that it is masked, and puts it in the query itself.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import httpx
 from crawlers.fetch import retry_after_seconds
 from crawlers.networks.base import AuthFailed, PlatformError, RateLimit, RateLimited
 from crawlers.settings import HttpSettings
+from ingest.secrets import Masker
 
 _ERROR_CHARS = 200
 
@@ -66,9 +72,14 @@ def reset_time(value: str | None) -> float | None:
 
 
 def rate_limit_of(headers: Mapping[str, str]) -> RateLimit | None:
-    limit = _number(headers.get("x-ratelimit-limit"))
-    remaining = _number(headers.get("x-ratelimit-remaining"))
-    reset = reset_time(headers.get("x-ratelimit-reset"))
+    """``X-RateLimit-*`` (Mastodon, most APIs) or ``x-rate-limit-*`` (X)."""
+
+    def header(name: str) -> str | None:
+        return headers.get(f"x-ratelimit-{name}") or headers.get(f"x-rate-limit-{name}")
+
+    limit = _number(header("limit"))
+    remaining = _number(header("remaining"))
+    reset = reset_time(header("reset"))
     if limit is None and remaining is None and reset is None:
         return None
     return RateLimit(limit=limit, remaining=remaining, reset=reset)
@@ -79,6 +90,7 @@ class JsonClient:
 
     def __init__(self, http: HttpSettings, token: str | None = None) -> None:
         self._token = token
+        self._mask = Masker([token] if token else [])
         self._max_bytes = http.max_bytes
         self._client = httpx.Client(
             headers={"User-Agent": http.user_agent, "Accept": "application/json"},
@@ -94,14 +106,28 @@ class JsonClient:
 
     def _clean(self, text: str) -> str:
         """``text`` with the token taken out, and short."""
-        if self._token:
-            text = text.replace(self._token, "***")
-        return text[:_ERROR_CHARS]
+        return self._mask(text)[:_ERROR_CHARS]
 
     def get(
         self, url: str, params: Mapping[str, str | int] | None = None, *, auth: bool = False
     ) -> JsonReply:
         """GET ``url``; with ``auth``, send the bearer token (`AuthFailed` if there is none)."""
+        response, body = self.get_bytes(url, params, auth=auth)
+        try:
+            data = json.loads(body)
+        except ValueError:
+            raise PlatformError(
+                f"the answer is not JSON: {self._clean(body.decode('utf-8', 'replace'))!r}",
+                http_status=response.status_code,
+            ) from None
+        links = {rel: link["url"] for rel, link in response.links.items() if isinstance(rel, str)}
+        return JsonReply(data, links, rate_limit_of(response.headers))
+
+    def get_bytes(
+        self, url: str, params: Mapping[str, str | int] | None = None, *, auth: bool = False
+    ) -> tuple[httpx.Response, bytes]:
+        """GET ``url``: the 2xx response and its body, whatever its type (a feed); the errors
+        as for `get`."""
         headers = {}
         if auth:
             if not self._token:
@@ -116,40 +142,45 @@ class JsonClient:
                         raise PlatformError(f"answer over {self._max_bytes} bytes")
         except httpx.HTTPError as exc:
             raise PlatformError(self._clean(f"{type(exc).__name__}: {exc}")) from None
-        return self._reply(response, bytes(body))
+        self._raise_for(response, bytes(body))
+        return response, bytes(body)
 
-    def _reply(self, response: httpx.Response, body: bytes) -> JsonReply:
+    def _raise_for(self, response: httpx.Response, body: bytes) -> None:
         status = response.status_code
         rate_limit = rate_limit_of(response.headers)
-        if status == 429:
-            reset = rate_limit.reset if rate_limit else None
-            if reset is None:
-                after = retry_after_seconds(response.headers.get("retry-after"))
-                reset = time.time() + after if after is not None else None
-            raise RateLimited(
-                f"429 rate limited: {self._message(body)}", reset=reset, http_status=status
-            )
-        if status in (401, 403):
-            raise AuthFailed(f"{status}: {self._message(body)}", http_status=status)
         if not 200 <= status < 300:
-            raise PlatformError(f"HTTP {status}: {self._message(body)}", http_status=status)
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise PlatformError(
-                f"the answer is not JSON: {self._clean(body.decode('utf-8', 'replace'))!r}",
-                http_status=status,
-            ) from None
-        links = {rel: link["url"] for rel, link in response.links.items() if isinstance(rel, str)}
-        return JsonReply(data, links, rate_limit)
+            message, reasons = self._problem(body)
+            if status == 429:
+                reset = rate_limit.reset if rate_limit else None
+                if reset is None:
+                    after = retry_after_seconds(response.headers.get("retry-after"))
+                    reset = time.time() + after if after is not None else None
+                raise RateLimited(
+                    f"429 rate limited: {message}", reset=reset, http_status=status, reasons=reasons
+                )
+            if status in (401, 403):
+                raise AuthFailed(f"{status}: {message}", http_status=status, reasons=reasons)
+            raise PlatformError(f"HTTP {status}: {message}", http_status=status, reasons=reasons)
 
-    def _message(self, body: bytes) -> str:
-        """The platform's ``{"error": "..."}``, else the start of the body."""
+    def _problem(self, body: bytes) -> tuple[str, tuple[str, ...]]:
+        """The platform's error message, else the start of the body; and its reasons."""
         text = body.decode("utf-8", "replace")
         try:
             data = json.loads(text)
         except ValueError:
             data = None
-        if isinstance(data, dict) and isinstance(data.get("error"), str):
-            text = data["error"]
-        return self._clean(text.strip()) or "(no message)"
+        reasons: list[str] = []
+        if isinstance(data, dict):
+            error = data.get("error")
+            if isinstance(error, str):
+                text = error
+            elif isinstance(error, dict):  # Google: {"error": {"message", "errors", "details"}}
+                text = str(error.get("message") or text)
+                for item in [*(error.get("errors") or []), *(error.get("details") or [])]:
+                    if isinstance(item, dict) and isinstance(item.get("reason"), str):
+                        reasons.append(item["reason"])
+            elif isinstance(data.get("title"), str):  # RFC 7807 problem details (X)
+                reasons.append(data["title"])
+                detail = data.get("detail")
+                text = f"{data['title']}: {detail}" if isinstance(detail, str) else data["title"]
+        return self._clean(text.strip()) or "(no message)", tuple(self._clean(r) for r in reasons)

@@ -6,7 +6,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from crawlers.networks.base import Connector
-from crawlers.networks.settings import BlueskySettings, ConnectorSettings, MastodonSettings
+from crawlers.networks.settings import (
+    BlueskySettings,
+    ConnectorSettings,
+    MastodonSettings,
+    YoutubeSettings,
+)
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock
 from ingest.settings import Brand
@@ -28,4 +33,8 @@ def build_connector(
         from crawlers.networks.bluesky import BlueskyConnector
 
         return BlueskyConnector(settings, http, clock, brands)
+    if isinstance(settings, YoutubeSettings):
+        from crawlers.networks.youtube import YoutubeConnector
+
+        return YoutubeConnector(settings, http, clock)
     raise ValueError(f"unknown network type '{settings.type}'")
