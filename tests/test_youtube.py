@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 from pydantic import ValidationError
 
 from crawlers.networks.quota import pacific_day, quota_of
@@ -21,9 +20,8 @@ from crawlers.networks.settings import YoutubeSettings
 from crawlers.networks.youtube import video_mention_id
 from ingest.clock import FakeClock
 from ingest.record import SourceKind, mention_id
-from tests.support.networks import Harness
+from tests.support.networks import Harness, command_line, harnesses, started
 from tests.support.youtube import CHANNEL, FakeYoutube
-from veille.cli import cli
 
 KEY = "AIzaSyTest-Key_0123456789abcdefXYZ"
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)  # 01:00 in California
@@ -37,30 +35,14 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def youtube(clock: FakeClock) -> Iterator[Callable[..., FakeYoutube]]:
-    servers: list[FakeYoutube] = []
-
-    def start(**options: Any) -> FakeYoutube:
-        server = FakeYoutube(now=clock.now, keys=frozenset({KEY}), **options).start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop()
+    yield from started(
+        lambda **options: FakeYoutube(now=clock.now, keys=frozenset({KEY}), **options)
+    )
 
 
 @pytest.fixture
 def harness(tmp_path: Path, clock: FakeClock) -> Iterator[Callable[..., Harness]]:
-    made: list[Harness] = []
-
-    def make(*connectors: dict[str, Any]) -> Harness:
-        h = Harness(tmp_path, list(connectors), clock)
-        made.append(h)
-        return h
-
-    yield make
-    for h in made:
-        h.close()
+    yield from harnesses(tmp_path, clock)
 
 
 def config(server: FakeYoutube, **options: Any) -> dict[str, Any]:
@@ -392,25 +374,17 @@ def test_sources_test_and_status_show_the_quota_spent(
         video = server.upload("Acme : mon avis", counts=(10, 2, 1))
         server.comment(video["id"], "Acme, jamais plus", author="@carol")
         monkeypatch.setenv("YOUTUBE_API_KEY", KEY)
-        path = tmp_path / "veille.yaml"
-        path.write_text(
-            f"data_dir: {tmp_path / 'data'}\n"
-            "brands: [{name: Acme, query: acme}]\n"
-            "sources:\n"
-            "  networks:\n"
+        run = command_line(
+            tmp_path,
             "    - type: youtube\n"
             "      name: yt\n"
             '      key: "${YOUTUBE_API_KEY}"\n'
             "      search: [acme]\n"
             f"      channels: [{CHANNEL}]\n"
             f"      api: {server.url}/youtube/v3\n"
-            f"      feeds: {server.url}/feeds/videos.xml\n"
+            f"      feeds: {server.url}/feeds/videos.xml\n",
+            KEY,
         )
-
-        def run(*args: str) -> tuple[int, str]:
-            result = CliRunner().invoke(cli, ["--config", str(path), *args])
-            assert KEY not in result.output
-            return result.exit_code, result.output
 
         code, out = run("sources", "test", "yt")
         assert code == 0, out

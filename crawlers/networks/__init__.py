@@ -7,5 +7,5 @@
 - `http`: JSON GETs with bearer tokens, rate-limit headers and error bodies read;
 - `quota`: a budget counted over a day or a month (YouTube's units, X's posts read);
 - `registry`: which module serves which ``type``; `settings`: what ``sources.networks`` says;
-- one module per platform: `mastodon`, `bluesky`, `youtube`.
+- one module per platform: `mastodon`, `bluesky`, `youtube`, `x`.
 """

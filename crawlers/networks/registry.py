@@ -10,6 +10,7 @@ from crawlers.networks.settings import (
     BlueskySettings,
     ConnectorSettings,
     MastodonSettings,
+    XSettings,
     YoutubeSettings,
 )
 from crawlers.settings import HttpSettings
@@ -37,4 +38,8 @@ def build_connector(
         from crawlers.networks.youtube import YoutubeConnector
 
         return YoutubeConnector(settings, http, clock)
+    if isinstance(settings, XSettings):
+        from crawlers.networks.x import XConnector
+
+        return XConnector(settings, http, clock)
     raise ValueError(f"unknown network type '{settings.type}'")

@@ -156,7 +156,34 @@ class YoutubeSettings(Strict):
         return self
 
 
+class XSettings(Strict):
+    """X: the API v2's recent search (the last 7 days) with an app's bearer token, within a
+    monthly budget of posts read (X bills each one)."""
+
+    type: Literal["x"]
+    name: ConnectorName
+    token: SecretStr
+    """The bearer token of an app in the X developer console."""
+    search: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=512)]], Field(min_length=1)
+    ]
+    """Search queries in X's query language (``acme -is:retweet lang:fr``)."""
+    api: HttpUrl = "https://api.x.com"
+    interval: Duration = timedelta(minutes=15)
+    monthly_posts: Annotated[int, Field(ge=10, le=100_000_000)] = 10_000
+    """Posts Veille may read per month (UTC), deletion lookups included; it stops before."""
+    max_results: Annotated[int, Field(ge=10, le=100)] = 100
+    max_pages: Annotated[int, Field(ge=1, le=50)] = 5
+    """Pages per query and poll; what is left is read at the next poll, soon after."""
+    recheck_after: Duration = timedelta(hours=1)
+    """Each post read is looked up once again this long after, to learn whether it was
+    deleted (X bills a post read twice in a day once; Veille counts it twice)."""
+    recheck_per_poll: Annotated[int, Field(ge=0, le=100)] = 100
+    """Posts looked up per poll at most, in one request, once the searches are done
+    (0: deletions are not looked for)."""
+
+
 ConnectorSettings = Annotated[
-    MastodonSettings | BlueskySettings | YoutubeSettings, Field(discriminator="type")
+    MastodonSettings | BlueskySettings | YoutubeSettings | XSettings, Field(discriminator="type")
 ]
 """One entry of ``sources.networks``."""

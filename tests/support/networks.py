@@ -4,9 +4,9 @@ restart."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
 
@@ -20,6 +20,7 @@ from ingest.counters import MemoryCounters
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention
 from ingest.settings import Brand
+from veille.demo.loopback import LoopbackServer
 
 TOPIC = "mentions.raw"
 CONNECTORS: TypeAdapter[ConnectorSettings] = TypeAdapter(ConnectorSettings)
@@ -63,3 +64,59 @@ class Harness:
 
     def texts(self) -> list[str]:
         return sorted(m.text for m in self.published())
+
+
+Served = TypeVar("Served", bound=LoopbackServer)
+
+
+def started(make: Callable[..., Served]) -> Iterator[Callable[..., Served]]:
+    """For a fixture: a function that starts a local platform built by ``make`` (its options
+    passed on), every one stopped when the test ends."""
+    servers: list[Served] = []
+
+    def start(**options: Any) -> Served:
+        server = make(**options).start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def harnesses(directory: Path, clock: Clock) -> Iterator[Callable[..., Harness]]:
+    """For a fixture: a function that makes a `Harness` on ``directory`` for the connectors it is
+    given, every one closed when the test ends."""
+    made: list[Harness] = []
+
+    def make(*connectors: dict[str, Any]) -> Harness:
+        h = Harness(directory, list(connectors), clock)
+        made.append(h)
+        return h
+
+    yield make
+    for h in made:
+        h.close()
+
+
+def command_line(directory: Path, connector: str, secret: str) -> Callable[..., tuple[int, str]]:
+    """``veille`` as a user runs it, on a configuration in ``directory`` whose
+    ``sources.networks`` is the YAML ``connector`` (indented as an item of it): each call gives
+    the exit code and what it printed, and fails the test if ``secret`` shows in it."""
+    from click.testing import CliRunner
+
+    from veille.cli import cli
+
+    path = directory / "veille.yaml"
+    path.write_text(
+        f"data_dir: {directory / 'data'}\n"
+        "brands: [{name: Acme, query: acme}]\n"
+        f"sources:\n  networks:\n{connector}"
+    )
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli, ["--config", str(path), *args])
+        assert secret not in result.output
+        return result.exit_code, result.output
+
+    return run

@@ -47,6 +47,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from crawlers.networks.quota import pacific_day
+from tests.support.mastodon import _json
 from veille.demo.loopback import LoopbackServer, Reply, Request
 
 COSTS = {"search": 100, "videos": 1, "commentThreads": 1}
@@ -72,7 +73,7 @@ def google_error(status: int, message: str, reason: str, domain: str = "global")
         body["details"] = [
             {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID"}
         ]
-    return _json(status, {"error": body})
+    return _json(status, {"error": body}, [])
 
 
 class FakeYoutube(LoopbackServer):
@@ -282,7 +283,7 @@ class FakeYoutube(LoopbackServer):
             else:
                 return google_error(400, "No filter selected.", "missingRequiredParameter")
         items = [{k: v[k] for k in ("kind", "id", *(parts - {"id"}))} for v in chosen]
-        return _json(200, {"kind": "youtube#videoListResponse", "items": items})
+        return _json(200, {"kind": "youtube#videoListResponse", "items": items}, [])
 
     def _threads(self, query: dict[str, str]) -> Reply:
         video = query.get("videoId", "")
@@ -344,7 +345,7 @@ class FakeYoutube(LoopbackServer):
         if offset + size < len(items):
             token = json.dumps([request, offset + size]).encode()
             body["nextPageToken"] = base64.urlsafe_b64encode(token).decode()
-        return _json(200, body)
+        return _json(200, body, [])
 
     def _feed(self, channel: str) -> Reply:
         with self._lock:
@@ -379,9 +380,3 @@ class FakeYoutube(LoopbackServer):
             + "</feed>"
         )
         return Reply(200, [("Content-Type", "text/xml; charset=UTF-8")], feed.encode())
-
-
-def _json(status: int, body: Any) -> Reply:
-    return Reply(
-        status, [("Content-Type", "application/json; charset=UTF-8")], json.dumps(body).encode()
-    )
