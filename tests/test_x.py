@@ -344,7 +344,7 @@ def test_sources_test_and_status_show_the_posts_read_this_month(
 
         code, out = run("sources", "test", "x-acme")
         assert code == 0, out
-        assert "query 'acme -is:retweet': 2 posts in the last 7 days" in out
+        assert "query 'acme -is:retweet': posts in the last 7 days: 2" in out
         assert "one poll: 2 mentions" in out
         assert "Carol" in out
         code, out = run("networks", "run", "--once")

@@ -389,7 +389,7 @@ def test_sources_test_and_status_show_the_quota_spent(
         code, out = run("sources", "test", "yt")
         assert code == 0, out
         assert "the API key is accepted" in out
-        assert f"channel {CHANNEL}: its feed answers (1 videos)" in out
+        assert f"channel {CHANNEL}: its feed answers (videos listed: 1)" in out
         assert "one poll: 2 mentions" in out
         assert "@carol" in out
 

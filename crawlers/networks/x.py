@@ -193,7 +193,7 @@ class XConnector(_Connector):
             reply = self._get("/2/tweets/counts/recent", {"query": query, "granularity": "day"})
             meta = reply.data.get("meta") if isinstance(reply.data, dict) else None
             total = meta.get("total_tweet_count") if isinstance(meta, dict) else None
-            checked.append(f"query {query!r}: {total} posts in the last 7 days")
+            checked.append(f"query {query!r}: posts in the last 7 days: {total}")
         return checked
 
     # -- polling -------------------------------------------------------------------------------

@@ -299,7 +299,7 @@ class YoutubeConnector(_Connector):
             checked.append("the API key is accepted (videos.list, 1 unit of the daily quota)")
         for channel in self.settings.channels:
             videos = feed_videos(self._client.get_bytes(self._feed_url(channel))[1])
-            checked.append(f"channel {channel}: its feed answers ({len(videos)} videos)")
+            checked.append(f"channel {channel}: its feed answers (videos listed: {len(videos)})")
         return checked
 
     def _feed_url(self, channel: str) -> str:
