@@ -7,6 +7,12 @@ from __future__ import annotations
 
 import json
 import logging
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,10 +22,13 @@ import httpx
 import pytest
 
 from crawlers.networks.quota import quota_of
+from crawlers.networks.state import NetworkStateStore
 from crawlers.networks.x import post_id
 from ingest.clock import FakeClock
-from ingest.record import SourceKind
+from ingest.locallog import LocalLogBus
+from ingest.record import Mention, SourceKind
 from tests.support.networks import Harness, command_line, harnesses, started
+from tests.support.waiting import wait_for
 from tests.support.x import FakeX
 
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAXtest%2Bbearer0123456789"
@@ -380,3 +389,75 @@ def test_settings_take_the_documented_bounds() -> None:
         with pytest.raises(ValidationError):
             XSettings.model_validate(base | wrong)
     assert XSettings.model_validate(base).recheck_after == timedelta(hours=1)
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_while_x_keeps_posting_loses_no_post_and_counts_reads(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    """``veille networks run`` killed with SIGKILL ten times at random moments while posts keep
+    coming: every post reaches ``mentions.raw`` (a reading's ``since_id`` and ``next_token`` are
+    saved only after its posts are published); one is published twice only when a kill lands
+    between publishing and marking it seen. The budget counts what X billed, short at most of
+    the pages of the polls a kill cut (their count is saved with their cursors)."""
+    with FakeX(
+        now=lambda: datetime.now(UTC), tokens=frozenset({TOKEN}), rate_limit=10**6
+    ) as server:
+        connector = config(server, interval="100ms", max_results=10, max_pages=2)
+        config_path = write_config(
+            {"data_dir": str(tmp_path / "data"), "sources": {"networks": [connector]}}
+        )
+        command = [sys.executable, "-m", "veille.cli", "--config", str(config_path)]
+        command += ["networks", "run"]
+        log = (tmp_path / "run.log").open("ab")
+        stop = threading.Event()
+
+        def publish() -> None:
+            n = 0
+            while not stop.wait(0.02):
+                n += 1
+                server.post(f"acme n°{n}" if n % 4 else f"rien n°{n}")
+
+        rng = random.Random(14)
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        publisher = threading.Thread(target=publish, daemon=True)
+        try:
+            wait_for(lambda: bool(server.requests), 60, "the first search")
+            publisher.start()
+            for _ in range(10):
+                time.sleep(rng.uniform(0.2, 2.0))
+                process.send_signal(signal.SIGKILL)
+                process.wait(10)
+                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+            stop.set()
+            publisher.join(5)
+            expected = {post_id(p["id"]) for p in server.posts if "acme" in p["text"]}
+            bus = LocalLogBus(tmp_path / "data" / "bus.db")
+            try:
+
+                def ids() -> list[str]:
+                    return [Mention.from_json(m.value).id for m in bus.peek("mentions.raw", 10**5)]
+
+                wait_for(lambda: expected <= set(ids()), 60, "every post after the restarts")
+                published = ids()
+            finally:
+                bus.close()
+            process.send_signal(signal.SIGINT)
+            assert process.wait(30) == 0, (tmp_path / "run.log").read_text()[-3000:]
+        finally:
+            stop.set()
+            if process.poll() is None:
+                process.kill()
+                process.wait(10)
+            log.close()
+        state = NetworkStateStore(tmp_path / "data" / "state" / "networks.db")
+        try:
+            quota = quota_of(state.get("x", "x").cursor_map())
+        finally:
+            state.close()
+        billed = server.billed
+    assert set(published) == expected
+    assert len(expected) > 100
+    assert len(published) - len(set(published)) <= 10 * 2 * 10  # at most a poll's pages a kill
+    assert quota is not None
+    assert billed - 10 * 2 * 10 <= quota.used <= billed
