@@ -107,6 +107,28 @@ def test_a_post_is_mapped_with_its_author_metrics_reply_and_conversation(
     assert read(h) == server.billed == 3
 
 
+def test_the_first_poll_reads_the_newest_page_only_and_a_malformed_post_is_skipped(
+    x: Callable[..., FakeX], harness: Callable[..., Harness], clock: FakeClock
+) -> None:
+    """Without ``since_id`` a search goes back 7 days, which could be a month's budget: the
+    first poll takes the newest page and leaves its ``next_token``."""
+    server = x()
+    for i in range(150):
+        server.post(f"acme {i}")
+    del server.posts[-1]["created_at"]  # an answer not as documented
+    h = harness(config(server))
+
+    [outcome] = h.poller.poll_due()
+
+    assert (outcome.status, outcome.new) == ("ok", 99)
+    assert h.counters.read()["networks"]["skipped"] == 1
+    assert len(server.queried(SEARCH)) == 1
+    assert read(h) == server.billed == 100
+    server.post("acme new")
+    clock.advance(900)
+    assert h.poller.poll_due(force=True)[0].new == 1
+
+
 def test_later_polls_read_since_the_newest_and_page_across_polls_nothing_doubled_or_lost(
     x: Callable[..., FakeX], harness: Callable[..., Harness], clock: FakeClock
 ) -> None:

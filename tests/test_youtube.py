@@ -410,3 +410,22 @@ def test_sources_test_and_status_show_the_quota_spent(
         assert code == 1
         assert "auth_failed" in out
         assert "AIzaSyRevoked-Key-000111222" not in out
+
+
+def test_a_video_or_comment_not_as_documented_is_skipped_and_counted(
+    youtube: Callable[..., FakeYoutube], harness: Callable[..., Harness]
+) -> None:
+    server = youtube()
+    broken = server.upload("acme cassée")
+    broken["snippet"]["channelTitle"] = {"not": "a name"}
+    video = server.upload("acme entière")
+    server.comment(video["id"], "bien")
+    odd = server.comment(video["id"], "sans date")
+    del odd["snippet"]["topLevelComment"]["snippet"]["publishedAt"]
+    h = harness(config(server))
+
+    [outcome] = h.poller.poll_due()
+
+    assert (outcome.status, outcome.new) == ("ok", 2)
+    assert sorted(m.title or m.text for m in h.published()) == ["acme entière", "bien"]
+    assert h.counters.read()["networks"]["skipped"] == 2

@@ -297,7 +297,8 @@ class XConnector(_Connector):
             for native in self._read(posts, data, into, watched, now):
                 if _newer(native, top):
                     top = native
-            token = (data.get("meta") or {}).get("next_token")
+            meta = data.get("meta")
+            token = meta.get("next_token") if isinstance(meta, dict) else None
             if token and reading.since is not None:
                 reading = _Reading(reading.since, str(token), top)
                 cursors[key] = json.dumps(list(reading))
@@ -318,13 +319,16 @@ class XConnector(_Connector):
         now: datetime,
     ) -> list[str]:
         """Map ``posts`` into ``into`` and watch them; their ids."""
-        includes = data.get("includes") or {}
-        users = {str(u.get("id")): u for u in includes.get("users") or [] if isinstance(u, dict)}
+        includes = data.get("includes")
+        listed = includes.get("users") if isinstance(includes, dict) else None
+        users = {str(u.get("id")): u for u in listed or [] if isinstance(u, dict)}
         ids = []
         later = now.timestamp() + self.settings.recheck_after.total_seconds()
         for post in posts:
-            if not isinstance(post, dict) or not isinstance(post.get("id"), str):
-                raise PlatformError("a post without an id")
+            if not isinstance(post, dict) or not str(post.get("id", "")).isdigit():
+                self._skipped += 1
+                log.info("x %s: skipped a post without an id", self.name)
+                continue
             ids.append(post["id"])
             try:
                 mention = post_to_mention(post, users, self.name, now)

@@ -130,7 +130,9 @@ def _count(value: Any) -> int | None:
 def video_to_mention(video: dict[str, Any], source: str, fetched: datetime) -> Mention:
     """The mention for a ``videos.list`` item (or a feed entry read into one); ValueError (or
     pydantic's ValidationError) if it cannot be one."""
-    native = str(video["id"])
+    native = video["id"]
+    if not isinstance(native, str) or not native:
+        raise ValueError("a video without an id")
     snippet = video["snippet"]
     stats = video.get("statistics") or {}
     channel = snippet.get("channelId")
