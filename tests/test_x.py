@@ -7,12 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import signal
-import subprocess
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,10 +20,15 @@ from crawlers.networks.quota import quota_of
 from crawlers.networks.state import NetworkStateStore
 from crawlers.networks.x import post_id
 from ingest.clock import FakeClock
-from ingest.locallog import LocalLogBus
-from ingest.record import Mention, SourceKind
-from tests.support.networks import Harness, command_line, harnesses, started
-from tests.support.waiting import wait_for
+from ingest.record import SourceKind
+from tests.support.networks import (
+    Harness,
+    command_line,
+    harnesses,
+    killed_at_random,
+    published_ids,
+    started,
+)
 from tests.support.x import FakeX
 
 TOKEN = "AAAAAAAAAAAAAAAAAAAAAXtest%2Bbearer0123456789"
@@ -430,48 +430,18 @@ def test_sigkill_at_random_moments_while_x_keeps_posting_loses_no_post_and_count
             {"data_dir": str(tmp_path / "data"), "sources": {"networks": [connector]}}
         )
         command = [sys.executable, "-m", "veille.cli", "--config", str(config_path)]
-        command += ["networks", "run"]
-        log = (tmp_path / "run.log").open("ab")
-        stop = threading.Event()
 
-        def publish() -> None:
-            n = 0
-            while not stop.wait(0.02):
-                n += 1
-                server.post(f"acme n°{n}" if n % 4 else f"rien n°{n}")
+        def publish(n: int) -> None:
+            server.post(f"acme n°{n}" if n % 4 else f"rien n°{n}")
 
-        rng = random.Random(14)
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        publisher = threading.Thread(target=publish, daemon=True)
-        try:
-            wait_for(lambda: bool(server.requests), 60, "the first search")
-            publisher.start()
-            for _ in range(10):
-                time.sleep(rng.uniform(0.2, 2.0))
-                process.send_signal(signal.SIGKILL)
-                process.wait(10)
-                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-            stop.set()
-            publisher.join(5)
+        with killed_at_random(
+            [*command, "networks", "run"],
+            tmp_path / "run.log",
+            ready=lambda: bool(server.requests),
+            publish=publish,
+        ):
             expected = {post_id(p["id"]) for p in server.posts if "acme" in p["text"]}
-            bus = LocalLogBus(tmp_path / "data" / "bus.db")
-            try:
-
-                def ids() -> list[str]:
-                    return [Mention.from_json(m.value).id for m in bus.peek("mentions.raw", 10**5)]
-
-                wait_for(lambda: expected <= set(ids()), 60, "every post after the restarts")
-                published = ids()
-            finally:
-                bus.close()
-            process.send_signal(signal.SIGINT)
-            assert process.wait(30) == 0, (tmp_path / "run.log").read_text()[-3000:]
-        finally:
-            stop.set()
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-            log.close()
+            published = published_ids(tmp_path / "data", lambda ids: expected <= set(ids))
         state = NetworkStateStore(tmp_path / "data" / "state" / "networks.db")
         try:
             quota = quota_of(state.get("x", "x").cursor_map())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,10 +18,18 @@ from pydantic import ValidationError
 
 from crawlers.networks.quota import pacific_day, quota_of
 from crawlers.networks.settings import YoutubeSettings
+from crawlers.networks.state import NetworkStateStore
 from crawlers.networks.youtube import video_mention_id
 from ingest.clock import FakeClock
 from ingest.record import SourceKind, mention_id
-from tests.support.networks import Harness, command_line, harnesses, started
+from tests.support.networks import (
+    Harness,
+    command_line,
+    harnesses,
+    killed_at_random,
+    published_ids,
+    started,
+)
 from tests.support.youtube import CHANNEL, FakeYoutube
 
 KEY = "AIzaSyTest-Key_0123456789abcdefXYZ"
@@ -429,3 +438,56 @@ def test_a_video_or_comment_not_as_documented_is_skipped_and_counted(
     assert (outcome.status, outcome.new) == ("ok", 2)
     assert sorted(m.title or m.text for m in h.published()) == ["acme entière", "bien"]
     assert h.counters.read()["networks"]["skipped"] == 2
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_while_videos_and_comments_keep_coming_loses_none(
+    tmp_path: Path, write_config: Callable[..., Path]
+) -> None:
+    """``veille networks run`` killed with SIGKILL ten times at random moments while videos and
+    comments keep coming: a search window's page token and a video's comment reading are saved
+    only after what they brought is published, so every video and comment reaches
+    ``mentions.raw``, and the units spent that were saved never exceed what YouTube counted."""
+    with FakeYoutube(now=lambda: datetime.now(UTC), keys=frozenset({KEY}), quota=10**9) as server:
+        connector = config(
+            server,
+            interval="100ms",
+            daily_budget=10**8,
+            max_pages=1,
+            comment_videos=100,
+            comment_pages=1,
+        )
+        config_path = write_config(
+            {"data_dir": str(tmp_path / "data"), "sources": {"networks": [connector]}}
+        )
+        server.upload("acme n°0")
+
+        def publish(n: int) -> None:
+            if n % 50 == 0:
+                server.upload(f"acme n°{n}")
+            else:
+                server.comment(server.videos[-1]["id"], f"avis n°{n}")
+
+        command = [sys.executable, "-m", "veille.cli", "--config", str(config_path)]
+        with killed_at_random(
+            [*command, "networks", "run"],
+            tmp_path / "run.log",
+            ready=lambda: bool(server.called("commentThreads")),
+            publish=publish,
+        ):
+            expected = {video_mention_id(v["id"]) for v in server.videos} | {
+                mention_id(source="youtube", native_id=t["id"])
+                for threads in server.comments.values()
+                for t in threads
+            }
+            published = published_ids(tmp_path / "data", lambda ids: expected <= set(ids))
+        state = NetworkStateStore(tmp_path / "data" / "state" / "networks.db")
+        try:
+            quota = quota_of(state.get("yt", "youtube").cursor_map())
+        finally:
+            state.close()
+        spent = server.spent_today()
+    assert set(published) == expected
+    assert len(expected) > 200
+    assert quota is not None
+    assert quota.used <= spent
