@@ -200,11 +200,13 @@ def test_comments_are_read_down_to_the_newest_already_read_and_paged_across_poll
 def test_a_video_with_comments_off_or_gone_is_no_longer_watched(
     youtube: Callable[..., FakeYoutube], harness: Callable[..., Harness], clock: FakeClock
 ) -> None:
-    """Documented: ``403 commentsDisabled`` and ``404 videoNotFound`` from
-    ``commentThreads.list`` are the video's, not the key's."""
+    """Documented: ``403 commentsDisabled``, ``403 forbidden`` and ``404 videoNotFound`` of
+    domain ``youtube.commentThread`` are the video's, not the key's."""
     server = youtube()
     closed = server.upload("acme sans commentaires", comments=False)
     gone = server.upload("acme bientôt supprimée")
+    hidden = server.upload("acme privée")
+    server.private.add(hidden["id"])
     h = harness(config(server))
     h.poller.poll_due()
     server.delete(gone["id"])
@@ -216,7 +218,7 @@ def test_a_video_with_comments_off_or_gone_is_no_longer_watched(
     h.poller.poll_due(force=True)
     asked = [q["videoId"] for q in server.called("commentThreads")]
     # the closed one once; the other while it was there, once more to learn it is gone
-    assert sorted(asked) == sorted([closed["id"], gone["id"], gone["id"]])
+    assert sorted(asked) == sorted([closed["id"], hidden["id"], gone["id"], gone["id"]])
 
 
 def test_the_daily_budget_stops_the_connector_before_it_is_spent_until_midnight_pacific(

@@ -49,7 +49,8 @@ class ConnectorError(Exception):
         self.http_status = http_status
         self.reasons = reasons
         """The machine-readable reasons of the platform's error body (Google's
-        ``errors[].reason``, an RFC 7807 ``title``), for a connector to tell its errors apart."""
+        ``errors[].reason`` and ``domain``, an RFC 7807 ``title``), for a connector to tell its
+        errors apart."""
 
 
 class RateLimited(ConnectorError):

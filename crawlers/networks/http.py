@@ -5,9 +5,10 @@
 - 429: `RateLimited`, until ``X-RateLimit-Reset`` (an ISO 8601 time, as Mastodon sends it, or
   epoch seconds; X spells it ``x-rate-limit-reset``), else ``Retry-After``;
 - 401, 403: `AuthFailed`, with the platform's message: ``{"error": "..."}`` (Mastodon),
-  ``{"error": {"message": ..., "errors": [{"reason": ...}]}}`` (Google), ``{"title": ...,
-  "detail": ...}`` (RFC 7807, X); the reasons (Google's, the RFC 7807 title) ride along on the
-  error, for a connector that must tell a spent quota from a refused key;
+  ``{"error": {"message": ..., "errors": [{"reason": ..., "domain": ...}]}}`` (Google),
+  ``{"title": ..., "detail": ...}`` (RFC 7807, X); the reasons (Google's reasons and domains,
+  the RFC 7807 title) ride along on the error, for a connector that must tell a spent quota
+  from a refused key;
 - anything else (5xx, 404, a timeout, a closed connection, a body that is not JSON or too
   large): `PlatformError`.
 
@@ -177,8 +178,9 @@ class JsonClient:
             elif isinstance(error, dict):  # Google: {"error": {"message", "errors", "details"}}
                 text = str(error.get("message") or text)
                 for item in [*(error.get("errors") or []), *(error.get("details") or [])]:
-                    if isinstance(item, dict) and isinstance(item.get("reason"), str):
-                        reasons.append(item["reason"])
+                    for field in ("reason", "domain"):
+                        if isinstance(item, dict) and isinstance(item.get(field), str):
+                            reasons.append(item[field])
             elif isinstance(data.get("title"), str):  # RFC 7807 problem details (X)
                 reasons.append(data["title"])
                 detail = data.get("detail")

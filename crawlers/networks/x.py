@@ -337,7 +337,8 @@ class XConnector(_Connector):
                 log.info("x %s: skipped post %s (%s)", self.name, post["id"], str(exc)[:200])
                 continue
             into[mention.id] = mention
-            watched.setdefault(post["id"], later)
+            if self.settings.recheck_per_poll:
+                watched.setdefault(post["id"], later)
         return ids
 
     def _recheck(self, watched: dict[str, float], now: datetime) -> list[str]:

@@ -15,9 +15,9 @@ What it reads (https://developers.google.com/youtube/v3/docs):
 - ``commentThreads.list`` (``videoId, part=snippet, order=time, maxResults=100, pageToken``):
   the top-level comments of the newest videos found (``comment_videos`` a poll, younger than
   ``comment_window``), newest first, down to the newest comment already read; a video whose
-  comments are off (403 ``commentsDisabled``) or that is gone (404 ``videoNotFound``) is no
-  longer watched. The watched videos and where each one's reading stands are a cursor
-  (``videos``);
+  comments are off (403 ``commentsDisabled``), that is private (403, domain
+  ``youtube.commentThread``) or gone (404 ``videoNotFound``) is no longer watched. The watched
+  videos and where each one's reading stands are a cursor (``videos``);
 - ``https://www.youtube.com/feeds/videos.xml?channel_id=...`` (Atom, the channel's 15 newest
   videos, views and likes in ``media:community``) for each watched channel.
 
@@ -97,7 +97,9 @@ _NS = {
     "yt": "http://www.youtube.com/xml/schemas/2015",
     "media": "http://search.yahoo.com/mrss/",
 }
-_GONE = {"commentsDisabled", "videoNotFound"}
+_VIDEOS_OWN = {"youtube.commentThread", "commentsDisabled", "videoNotFound"}
+"""What a 403 or 404 of ``commentThreads.list`` says when it is the video's (comments off, the
+video gone or private), not the key's."""
 
 
 def video_mention_id(native: str) -> str:
@@ -492,7 +494,7 @@ class YoutubeConnector(_Connector):
                 try:
                     read = self._comment_page(watched[video.id], into, now)
                 except ConnectorError as exc:
-                    if exc.http_status in (403, 404) and _GONE & set(exc.reasons):
+                    if exc.http_status in (403, 404) and _VIDEOS_OWN & set(exc.reasons):
                         watched[video.id] = video._replace(off=True)
                         break
                     raise

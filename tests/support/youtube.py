@@ -23,8 +23,8 @@ What it serves, and the documented behaviour it holds the client to
 - ``GET /youtube/v3/commentThreads``
   (https://developers.google.com/youtube/v3/docs/commentThreads/list): ``part=snippet``,
   ``videoId``, ``order=time`` (newest first, the default), ``maxResults`` 1 to 100 (default
-  20), ``pageToken``; ``404 videoNotFound``, ``403 commentsDisabled`` (domain
-  ``youtube.commentThread``);
+  20), ``pageToken``; ``404 videoNotFound``, ``403 commentsDisabled``, ``403 forbidden`` (a
+  private video), all of domain ``youtube.commentThread``;
 - ``GET /feeds/videos.xml?channel_id=...``: the channel's Atom feed, its 15 newest videos, with
   ``yt:videoId``, ``yt:channelId`` and ``media:group`` (``media:description``,
   ``media:community``: ``media:starRating count``, ``media:statistics views``); 404 for a
@@ -89,6 +89,7 @@ class FakeYoutube(LoopbackServer):
         self.videos: list[dict[str, Any]] = []
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.disabled: set[str] = set()
+        self.private: set[str] = set()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.spent: Counter[str] = Counter()
         """Units spent, by Pacific day."""
@@ -296,6 +297,13 @@ class FakeYoutube(LoopbackServer):
                     "The video identified by the <code>videoId</code> parameter could not be"
                     " found.",
                     "videoNotFound",
+                    "youtube.commentThread",
+                )
+            if video in self.private:
+                return google_error(
+                    403,
+                    "The comment thread could not be retrieved due to insufficient permissions.",
+                    "forbidden",
                     "youtube.commentThread",
                 )
             if video in self.disabled:
