@@ -115,7 +115,7 @@ def test_the_first_poll_reads_the_newest_page_only_and_a_malformed_post_is_skipp
     server = x()
     for i in range(150):
         server.post(f"acme {i}")
-    del server.posts[-1]["created_at"]  # an answer not as documented
+    server.posts[-1]["public_metrics"] = {"like_count": -3}  # an answer not as documented
     h = harness(config(server))
 
     [outcome] = h.poller.poll_due()
@@ -453,3 +453,24 @@ def test_sigkill_at_random_moments_while_x_keeps_posting_loses_no_post_and_count
     assert len(published) - len(set(published)) <= 10 * 2 * 10  # at most a poll's pages a kill
     assert quota is not None
     assert billed - 10 * 2 * 10 <= quota.used <= billed
+
+
+def test_a_connector_stopped_longer_than_a_week_starts_again_from_the_newest_post(
+    x: Callable[..., FakeX], harness: Callable[..., Harness], clock: FakeClock
+) -> None:
+    """Documented: recent search covers 7 days; a ``since_id`` older than that is ``400
+    Invalid Request`` ("Please use a 'since_id' that is larger than ...")."""
+    server = x()
+    server.post("acme avant")
+    h = harness(config(server, recheck_per_poll=0))
+    h.poller.poll_due()
+    clock.advance(8 * 24 * 3600)
+    server.post("acme après")
+
+    [outcome] = h.poller.poll_due()
+
+    assert (outcome.status, outcome.new) == ("ok", 1)
+    _, refused, fresh = server.queried(SEARCH)
+    assert "since_id" in refused
+    assert "since_id" not in fresh
+    assert h.texts() == ["acme après", "acme avant"]

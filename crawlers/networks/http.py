@@ -185,4 +185,8 @@ class JsonClient:
                 reasons.append(data["title"])
                 detail = data.get("detail")
                 text = f"{data['title']}: {detail}" if isinstance(detail, str) else data["title"]
+                errors = data.get("errors")  # X says which parameter was wrong there
+                first = errors[0] if isinstance(errors, list) and errors else None
+                if isinstance(first, dict) and isinstance(first.get("message"), str):
+                    text += f" ({first['message']})"
         return self._clean(text.strip()) or "(no message)", tuple(self._clean(r) for r in reasons)

@@ -288,7 +288,16 @@ class XConnector(_Connector):
                 params["since_id"] = reading.since
             if reading.page:
                 params["next_token"] = reading.page
-            data = self._get("/2/tweets/search/recent", params).data
+            try:
+                data = self._get("/2/tweets/search/recent", params).data
+            except PlatformError as exc:
+                if exc.http_status != 400 or "since_id" not in str(exc) or not reading.since:
+                    raise
+                # Stopped for more than the 7 days recent search covers: what was posted
+                # meanwhile is out of reach; start again from the newest page.
+                log.warning("x %s: %s: %s; reading from the newest post", self.name, key, exc)
+                reading = _Reading(None, None, None)
+                continue
             posts = data.get("data") or []
             if not isinstance(posts, list):
                 raise PlatformError(f"{key}: expected a list of posts")

@@ -9,12 +9,13 @@ What it serves, and the documented behaviour it holds the client to (https://doc
   Forbidden``;
 - ``GET /2/tweets/search/recent`` (https://docs.x.com/x-api/posts/search-recent-posts):
   ``query`` required (512 characters at most; here: every plain word must be in the text),
-  ``max_results`` 10 to 100 (default 10), ``since_id``, ``next_token`` (from ``meta.next_token``
-  of the same request); ``tweet.fields``, ``expansions``, ``user.fields`` checked against the
-  documented names (an unknown one is ``400 Invalid Request``); newest first; ``{"data": [...],
-  "includes": {"users": [...]}, "meta": {"newest_id", "oldest_id", "result_count",
-  "next_token"}}``, and only ``meta`` (``result_count: 0``) when nothing matched; fields that
-  were not asked for are left out;
+  the last 7 days only, ``max_results`` 10 to 100 (default 10), ``since_id`` (one older than
+  7 days is ``400 Invalid Request``, "Please use a 'since_id' that is larger than ..."),
+  ``next_token`` (from ``meta.next_token`` of the same request); ``tweet.fields``,
+  ``expansions``, ``user.fields`` checked against the documented names (an unknown one is
+  ``400 Invalid Request``); newest first; ``{"data": [...], "includes": {"users": [...]},
+  "meta": {"newest_id", "oldest_id", "result_count", "next_token"}}``, and only ``meta``
+  (``result_count: 0``) when nothing matched; fields that were not asked for are left out;
 - ``GET /2/tweets?ids=`` (https://docs.x.com/x-api/posts/get-posts-by-ids): 1 to 100 ids;
   those that exist in ``data``, the others in ``errors`` as ``{"value", "detail", "title": "Not
   Found Error", "resource_type": "tweet", "parameter": "ids", "resource_id", "type"}``;
@@ -36,7 +37,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -232,6 +233,12 @@ class FakeX(LoopbackServer):
             return tweet, user, f"this fake knows no expansions {sorted(expansions)}"
         return tweet, (user if "author_id" in expansions else set()), None
 
+    def _week(self) -> int:
+        """The oldest post id recent search still covers: the first of the last 7 days."""
+        horizon = self.now() - timedelta(days=7)
+        recent = [int(p["id"]) for p in self.posts if _created(p) >= horizon]
+        return min(recent, default=self._next + 1)
+
     def _matching(self, query: str) -> list[dict[str, Any]]:
         words = [w.lower() for w in query.split() if ":" not in w and not w.startswith("-")]
         return [p for p in self.posts if all(w in p["text"].lower() for w in words)]
@@ -266,6 +273,10 @@ class FakeX(LoopbackServer):
         if wrong:
             return self._invalid(wrong, limits)
         since = int(query.get("since_id", "0"))
+        with self._lock:
+            week = self._week()
+        if "since_id" in query and since < week:
+            return self._invalid(f"Please use a 'since_id' that is larger than {week}", limits)
         until: int | None = None
         if "next_token" in query:
             try:
@@ -278,7 +289,7 @@ class FakeX(LoopbackServer):
             found = [
                 p
                 for p in self._matching(text)
-                if int(p["id"]) > since and (until is None or int(p["id"]) < until)
+                if int(p["id"]) > max(since, week - 1) and (until is None or int(p["id"]) < until)
             ]
             found.sort(key=lambda p: int(p["id"]), reverse=True)
             page = found[:size]
@@ -323,6 +334,10 @@ class FakeX(LoopbackServer):
                 for i in missing
             ]
         return _json(200, body, limits)
+
+
+def _created(post: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(post["created_at"].replace("Z", "+00:00"))
 
 
 def _request(query: dict[str, str]) -> str:
