@@ -462,7 +462,7 @@ def test_a_connector_stopped_longer_than_a_week_starts_again_from_the_newest_pos
     Invalid Request`` ("Please use a 'since_id' that is larger than ...")."""
     server = x()
     server.post("acme avant")
-    h = harness(config(server, recheck_per_poll=0))
+    h = harness(config(server, recheck_per_poll=0, max_pages=1))
     h.poller.poll_due()
     clock.advance(8 * 24 * 3600)
     server.post("acme après")

@@ -9,6 +9,7 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -493,3 +494,30 @@ def test_sigkill_at_random_moments_while_videos_and_comments_keep_coming_loses_n
     assert len(expected) > 200
     assert quota is not None
     assert quota.used <= spent
+
+
+def test_a_page_token_no_longer_valid_reads_the_window_again(
+    youtube: Callable[..., FakeYoutube], harness: Callable[..., Harness], clock: FakeClock
+) -> None:
+    """Documented: a ``pageToken`` that is not valid is ``400 invalidPageToken``; the window it
+    was reading is read again from its first page, nothing lost, nothing published twice."""
+    server = youtube()
+    clock.advance(-600)
+    for i in range(70):
+        server.upload(f"acme {i}", comments=False)
+    clock.advance(600)
+    h = harness(config(server, max_pages=1, comment_videos=0))
+    assert h.poller.poll_due()[0].new == 50
+    state = h.state.get("yt", "youtube")
+    cursors = state.cursor_map()
+    after, before, _ = json.loads(cursors["search acme"])
+    cursors["search acme"] = json.dumps([after, before, "expired-token"])
+    h.state.save(replace(state, cursors=json.dumps(cursors)))
+    clock.advance(1)
+
+    [outcome] = h.poller.poll_due()
+
+    assert (outcome.status, outcome.new) == ("ok", 0)  # the first page again: all seen
+    clock.advance(1)
+    assert h.poller.poll_due()[0].new == 20
+    assert len(h.published()) == len({m.id for m in h.published()}) == 70

@@ -276,7 +276,8 @@ class XConnector(_Connector):
         """Read ``query`` from where its reading stands; whether pages are left."""
         key = f"search {query}"
         reading = _load_reading(cursors.get(key))
-        for _ in range(self.settings.max_pages):
+        pages = 0
+        while pages < self.settings.max_pages:
             params: dict[str, str | int] = {
                 "query": query,
                 "max_results": min(self.settings.max_results, self._room()),
@@ -297,7 +298,9 @@ class XConnector(_Connector):
                 # meanwhile is out of reach; start again from the newest page.
                 log.warning("x %s: %s: %s; reading from the newest post", self.name, key, exc)
                 reading = _Reading(None, None, None)
+                cursors[key] = json.dumps(list(reading))
                 continue
+            pages += 1
             posts = data.get("data") or []
             if not isinstance(posts, list):
                 raise PlatformError(f"{key}: expected a list of posts")

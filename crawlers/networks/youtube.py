@@ -97,6 +97,8 @@ _NS = {
     "yt": "http://www.youtube.com/xml/schemas/2015",
     "media": "http://search.yahoo.com/mrss/",
 }
+_STALE = "invalidPageToken"
+"""A page token kept across a long stop may no longer be valid: the reading starts again."""
 _VIDEOS_OWN = {"youtube.commentThread", "commentsDisabled", "videoNotFound"}
 """What a 403 or 404 of ``commentThreads.list`` says when it is the video's (comments off, the
 video gone or private), not the key's."""
@@ -232,6 +234,8 @@ class _Window(NamedTuple):
     after: str
     before: str
     page: str | None
+    """The ``pageToken`` of the next page; ``""``: its first page (again); None: read to its
+    end."""
 
     def dump(self) -> str:
         return json.dumps(list(self), separators=(",", ":"))
@@ -245,7 +249,7 @@ def _load_window(value: str | None) -> _Window | None:
         _time(after), _time(before)
     except (ValueError, TypeError):
         return None
-    return _Window(str(after), str(before), str(page) if page else None)
+    return _Window(str(after), str(before), page if isinstance(page, str) else None)
 
 
 class _Video(NamedTuple):
@@ -408,10 +412,11 @@ class YoutubeConnector(_Connector):
         key = f"search {query}"
         window = _load_window(cursors.get(key))
         if window is None:
-            window = _Window(_rfc3339(now - self.settings.backfill), _rfc3339(now), None)
+            window = _Window(_rfc3339(now - self.settings.backfill), _rfc3339(now), "")
         elif window.page is None:  # the last window was read to its end: open the next one
-            window = _Window(_rfc3339(_time(window.before) - _OVERLAP), _rfc3339(now), None)
-        for _ in range(self.settings.max_pages):
+            window = _Window(_rfc3339(_time(window.before) - _OVERLAP), _rfc3339(now), "")
+        pages = 0
+        while pages < self.settings.max_pages:
             self._need(SEARCH_COST + CALL_COST)  # the page, and its videos' counts
             params: dict[str, str | int] = {
                 "part": "snippet",
@@ -424,10 +429,20 @@ class YoutubeConnector(_Connector):
             }
             if window.page:
                 params["pageToken"] = window.page
-            data = self._api("search", params, SEARCH_COST)
+            try:
+                data = self._api("search", params, SEARCH_COST)
+            except PlatformError as exc:
+                if not window.page or _STALE not in exc.reasons:
+                    raise
+                log.warning("youtube %s: %s: %s; the window again", self.name, key, exc)
+                window = window._replace(page="")  # what is read twice is published once
+                cursors[key] = window.dump()
+                continue
+            pages += 1
             found = []
             for item in data["items"]:
-                native = item.get("id", {}).get("videoId") if isinstance(item, dict) else None
+                ids = item.get("id") if isinstance(item, dict) else None
+                native = ids.get("videoId") if isinstance(ids, dict) else None
                 if isinstance(native, str) and native not in watched:
                     found.append(native)
                 elif not isinstance(native, str):
@@ -513,7 +528,12 @@ class YoutubeConnector(_Connector):
         }
         if video.page:
             params["pageToken"] = video.page
-        data = self._api("commentThreads", params, CALL_COST)
+        try:
+            data = self._api("commentThreads", params, CALL_COST)
+        except PlatformError as exc:
+            if not video.page or _STALE not in exc.reasons:
+                raise
+            return video._replace(page=None, top=None)  # a new reading, from the newest
         top, reached = video.top, False
         for published, mention in self._threads(data["items"], now):
             if video.since is not None and published < video.since:
