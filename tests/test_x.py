@@ -189,11 +189,12 @@ def test_the_monthly_budget_stops_the_connector_before_it_is_spent_until_the_fir
     clock.advance(900)
     [outcome] = h.poller.poll_due(force=True)
     assert outcome.status == "quota_spent"
-    assert "monthly budget spent (150/150 posts read)" in (outcome.error or "")
+    assert "monthly budget spent (150/150 posts read" in (outcome.error or "")
     assert len(server.requests) == sent
     assert server.billed == 150
     state = h.state.get("x", "x")
-    assert state.rate_reset == NEXT_MONTH.timestamp()
+    assert state.next_poll == clock.now().timestamp() + 6 * 3600  # until then, every 6 h
+    assert state.rate_remaining == 448  # a spent budget is no rate limit
 
     clock.advance(NEXT_MONTH.timestamp() - clock.now().timestamp())
     [outcome] = h.poller.poll_due(force=True)
@@ -227,7 +228,9 @@ def test_x_s_usage_cap_is_a_spent_budget_until_next_month(
     [outcome] = h.poller.poll_due()
     assert outcome.status == "quota_spent"
     assert "UsageCapExceeded" in (outcome.error or "")
-    assert h.state.get("x", "x").rate_reset == NEXT_MONTH.timestamp()
+    quota = quota_of(h.state.get("x", "x").cursor_map())
+    assert quota is not None
+    assert quota.reset == NEXT_MONTH.timestamp()
 
 
 def test_a_429_waits_until_x_rate_limit_reset_and_a_spent_limit_stops_before_one(

@@ -242,7 +242,10 @@ def test_the_daily_budget_stops_the_connector_before_it_is_spent_until_midnight_
     assert "daily budget spent (201/250 units)" in (outcome.error or "")
     assert len(server.requests) == sent  # nothing sent that would go past the budget
     state = h.state.get("yt", "youtube")
-    assert state.rate_reset == MIDNIGHT_PT.timestamp() == pacific_day(clock.now())[1]
+    quota = quota_of(state.cursor_map())
+    assert quota is not None
+    assert quota.reset == MIDNIGHT_PT.timestamp() == pacific_day(clock.now())[1]
+    assert state.rate_remaining is None  # a spent budget is no rate limit
     assert state.next_poll == clock.now().timestamp() + 6 * 3600  # the longest backoff
     clock.advance(state.next_poll - clock.now().timestamp())
     assert h.poller.poll_due()[0].status == "quota_spent"  # still the same Pacific day
@@ -288,7 +291,9 @@ def test_a_quota_exceeded_answer_waits_until_midnight_pacific(
     assert outcome.status == "quota_spent"
     assert "YouTube says the quota is spent" in (outcome.error or "")
     state = h.state.get("yt", "youtube")
-    assert state.rate_reset == MIDNIGHT_PT.timestamp()
+    quota = quota_of(state.cursor_map())
+    assert quota is not None
+    assert quota.reset == MIDNIGHT_PT.timestamp()
     assert used(h) == 10_000  # nothing more today
     sent = len(server.requests)
     clock.advance(6 * 3600)

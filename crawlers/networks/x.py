@@ -259,8 +259,8 @@ class XConnector(_Connector):
         quota = self._quota
         if quota.left < MIN_RESULTS:
             raise QuotaSpent(
-                f"monthly budget spent ({quota.used}/{quota.budget} posts read); renewed on"
-                " the month's first day (UTC)",
+                f"monthly budget spent ({quota.used}/{quota.budget} posts read, and a search"
+                f" asks for {MIN_RESULTS} at least); renewed on the month's first day (UTC)",
                 reset=quota.reset,
             )
         return quota.left
