@@ -400,6 +400,19 @@ class YoutubeConnector(_Connector):
             raise PlatformError(f"{method}: expected an object with items")
         return reply.data
 
+    def _page(
+        self, method: str, params: dict[str, str | int], cost: int, page: str | None
+    ) -> dict[str, Any] | None:
+        """`_api` for the page ``page`` (a token) of a list; None when that token, kept from
+        an earlier poll, is no longer valid (400 ``invalidPageToken``)."""
+        try:
+            return self._api(method, {**params, "pageToken": page} if page else params, cost)
+        except PlatformError as exc:
+            if not page or _STALE not in exc.reasons:
+                raise
+            log.warning("youtube %s: %s: %s; reading from the first page", self.name, method, exc)
+            return None
+
     def _search(
         self,
         query: str,
@@ -427,15 +440,9 @@ class YoutubeConnector(_Connector):
                 "publishedAfter": window.after,
                 "publishedBefore": window.before,
             }
-            if window.page:
-                params["pageToken"] = window.page
-            try:
-                data = self._api("search", params, SEARCH_COST)
-            except PlatformError as exc:
-                if not window.page or _STALE not in exc.reasons:
-                    raise
-                log.warning("youtube %s: %s: %s; the window again", self.name, key, exc)
-                window = window._replace(page="")  # what is read twice is published once
+            data = self._page("search", params, SEARCH_COST, window.page)
+            if data is None:  # the window again: what is read twice is published once
+                window = window._replace(page="")
                 cursors[key] = window.dump()
                 continue
             pages += 1
@@ -526,13 +533,8 @@ class YoutubeConnector(_Connector):
             "maxResults": 100,
             "textFormat": "plainText",
         }
-        if video.page:
-            params["pageToken"] = video.page
-        try:
-            data = self._api("commentThreads", params, CALL_COST)
-        except PlatformError as exc:
-            if not video.page or _STALE not in exc.reasons:
-                raise
+        data = self._page("commentThreads", params, CALL_COST, video.page)
+        if data is None:
             return video._replace(page=None, top=None)  # a new reading, from the newest
         top, reached = video.top, False
         for published, mention in self._threads(data["items"], now):
