@@ -79,6 +79,7 @@ def collect_status(app: App) -> dict[str, Any]:
                 "remaining": n.rate_remaining,
                 "reset": _when(n.rate_reset),
             },
+            "quota": _quota(n.cursor_map()),
             "last_error": redact(n.last_error, secrets) if n.last_error else None,
         }
         for n in app.network_state.all()
@@ -107,6 +108,31 @@ def _rate(limit: dict[str, Any]) -> str:
     remaining = "?" if limit["remaining"] is None else limit["remaining"]
     left = f"{remaining}/{limit['limit'] or '?'}"
     return f"{left} until {limit['reset']}" if limit["reset"] else left
+
+
+def _quota(cursors: dict[str, str]) -> dict[str, Any] | None:
+    """What a connector with a budget (YouTube's daily units, X's monthly posts) spent of it in
+    the current period: none yet when the period it last counted is over."""
+    from crawlers.networks.quota import quota_of
+
+    quota = quota_of(cursors)
+    if quota is None:
+        return None
+    renewed = quota.reset <= datetime.now(UTC).timestamp()
+    return {
+        "used": 0 if renewed else quota.used,
+        "budget": quota.budget,
+        "unit": quota.unit,
+        "reset": None if renewed else _when(quota.reset),
+    }
+
+
+def _spent(quota: dict[str, Any] | None) -> str:
+    """``101/10000 units until 2026-12-03T08:00:00+00:00``."""
+    if quota is None:
+        return "-"
+    spent = f"{quota['used']}/{quota['budget']} {quota['unit']}"
+    return f"{spent} until {quota['reset']}" if quota["reset"] else spent
 
 
 def render_status(report: dict[str, Any]) -> str:
@@ -152,12 +178,13 @@ def render_status(report: dict[str, Any]) -> str:
                 n["mentions"],
                 n["last_success"] or "-",
                 _rate(n["rate_limit"]),
+                _spent(n.get("quota")),
                 n["last_error"] or "",
             ]
             for n in networks
         ]
         headers = ["network", "platform", "status", "failing", "mentions", "last success"]
-        out += [table(rows, [*headers, "rate limit", "last error"]), ""]
+        out += [table(rows, [*headers, "rate limit", "quota", "last error"]), ""]
     crawls = report.get("crawls") or []
     if crawls:
         rows = [

@@ -7,9 +7,10 @@ the platform's rate-limit state, and the requests it spent. A poll that fails pa
 what it gathered before the failure with `Batch.error` set, so the runner publishes that and
 keeps the cursors that cover it; a poll that fails at once may simply raise `ConnectorError`.
 
-The errors say what the runner should do: `RateLimited` waits until the platform's reset,
-`AuthFailed` (bad or missing credentials) waits long, `PlatformError` (5xx, timeouts, a body
-that is not what the API documents) backs off and retries. None of them carries a secret.
+The errors say what the runner should do: `RateLimited` waits until the platform's reset
+(`QuotaSpent`, a daily or monthly budget used up, until the budget's renewal), `AuthFailed`
+(bad or missing credentials) waits long, `PlatformError` (5xx, timeouts, a body that is not
+what the API documents) backs off and retries. None of them carries a secret.
 """
 
 from __future__ import annotations
@@ -41,9 +42,15 @@ class ConnectorError(Exception):
     status = "error"
     http_status: int | None = None
 
-    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, http_status: int | None = None, reasons: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.http_status = http_status
+        self.reasons = reasons
+        """The machine-readable reasons of the platform's error body (Google's
+        ``errors[].reason`` and ``domain``, an RFC 7807 ``title``), for a connector to tell its
+        errors apart."""
 
 
 class RateLimited(ConnectorError):
@@ -52,10 +59,22 @@ class RateLimited(ConnectorError):
     status = "rate_limited"
 
     def __init__(
-        self, message: str, *, reset: float | None, http_status: int | None = None
+        self,
+        message: str,
+        *,
+        reset: float | None,
+        http_status: int | None = None,
+        reasons: tuple[str, ...] = (),
     ) -> None:
-        super().__init__(message, http_status=http_status)
+        super().__init__(message, http_status=http_status, reasons=reasons)
         self.reset = reset
+
+
+class QuotaSpent(RateLimited):
+    """The connector's budget for the period (YouTube's daily units, X's monthly posts) is
+    spent, or would be by the next request: nothing more until ``reset``, the renewal."""
+
+    status = "quota_spent"
 
 
 class AuthFailed(ConnectorError):

@@ -3,19 +3,25 @@
 
 - 2xx with a JSON body: the data, the response's ``Link`` relations and its `RateLimit`;
 - 429: `RateLimited`, until ``X-RateLimit-Reset`` (an ISO 8601 time, as Mastodon sends it, or
-  epoch seconds), else ``Retry-After``;
-- 401, 403: `AuthFailed`, with the platform's ``{"error": ...}`` (or ``{"message": ...}``)
-  message;
+  epoch seconds; X spells it ``x-rate-limit-reset``), else ``Retry-After``;
+- 401, 403: `AuthFailed`, with the platform's message: ``{"error": "..."}`` (Mastodon),
+  ``{"message": "..."}`` (Reddit), ``{"error": {"message": ..., "errors": [{"reason": ...,
+  "domain": ...}]}}`` (Google), ``{"title": ..., "detail": ...}`` (RFC 7807, X); the reasons
+  (Google's reasons and domains, the RFC 7807 title) ride along on the error, for a connector
+  that must tell a spent quota from a refused key;
 - anything else (5xx, 404, a timeout, a closed connection, a body that is not JSON or too
   large): `PlatformError`.
 
-Tokens travel in the ``Authorization`` header only, never in a URL, and every message that
-quotes a server's answer has the token (and any other secret the client was given: a client
-secret, the Basic credentials made of it) taken out first: a server that echoes what it
-received cannot put a secret into a log or ``veille status``. Besides JSON GETs, the client
-POSTs forms (an OAuth token request) and GETs raw bytes (a feed), classified the same way; a
-platform whose rate-limit headers differ passes its own reader of them. A `RateGate` keeps the
-limit each host stated last, and stops a poll before a request the host would refuse.
+Tokens travel in the ``Authorization`` header, and every message that quotes a server's answer
+has the secrets taken out first (the token, any other secret the client was given: a client
+secret, the Basic credentials made of it, a token since replaced), in any form the server may
+echo them (`ingest.secrets.Masker`): a server that echoes what it received cannot put a secret
+into a log or ``veille status``. A platform that wants its key in the URL (YouTube's ``key=``)
+gives it as the token all the same, so that it is masked, and puts it in the query itself.
+Besides JSON GETs, the client POSTs forms (an OAuth token request) and GETs raw bytes (a feed),
+classified the same way; a platform whose rate-limit headers differ passes its own reader of
+them. A `RateGate` keeps the limit each host stated last, and stops a poll before a request the
+host would refuse.
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ import httpx
 from crawlers.fetch import retry_after_seconds
 from crawlers.networks.base import AuthFailed, PlatformError, RateLimit, RateLimited
 from crawlers.settings import HttpSettings
+from ingest.secrets import Masker
 
 _ERROR_CHARS = 200
 
@@ -72,9 +79,14 @@ def reset_time(value: str | None) -> float | None:
 
 
 def rate_limit_of(headers: Mapping[str, str]) -> RateLimit | None:
-    limit = _number(headers.get("x-ratelimit-limit"))
-    remaining = _number(headers.get("x-ratelimit-remaining"))
-    reset = reset_time(headers.get("x-ratelimit-reset"))
+    """``X-RateLimit-*`` (Mastodon, most APIs) or ``x-rate-limit-*`` (X)."""
+
+    def header(name: str) -> str | None:
+        return headers.get(f"x-ratelimit-{name}") or headers.get(f"x-rate-limit-{name}")
+
+    limit = _number(header("limit"))
+    remaining = _number(header("remaining"))
+    reset = reset_time(header("reset"))
     if limit is None and remaining is None and reset is None:
         return None
     return RateLimit(limit=limit, remaining=remaining, reset=reset)
@@ -123,7 +135,7 @@ class JsonClient:
         rate_limits: RateLimitReader = rate_limit_of,
     ) -> None:
         self._token = token
-        self._secrets = [s for s in secrets if s]
+        self._mask = Masker([s for s in (token, *secrets) if s])
         self._rate_limits = rate_limits
         self._max_bytes = http.max_bytes
         self._client = httpx.Client(
@@ -139,17 +151,14 @@ class JsonClient:
         self._client.close()
 
     def set_token(self, token: str | None) -> None:
-        """Use ``token`` from now on (a refreshed one); the old one stays scrubbed."""
-        if self._token:
-            self._secrets.append(self._token)
+        """Use ``token`` from now on (a refreshed one); the old one stays masked."""
+        if token:
+            self._mask |= [token]
         self._token = token
 
     def _clean(self, text: str) -> str:
         """``text`` with the secrets taken out, and short."""
-        for secret in (self._token, *self._secrets):
-            if secret:
-                text = text.replace(secret, "***")
-        return text[:_ERROR_CHARS]
+        return self._mask(text)[:_ERROR_CHARS]
 
     def get(
         self, url: str, params: Mapping[str, str | int] | None = None, *, auth: bool = False
@@ -171,7 +180,7 @@ class JsonClient:
         """POST ``form`` with HTTP Basic credentials ``basic`` (an OAuth token request)."""
         pair = f"{basic[0]}:{basic[1]}".encode()
         encoded = base64.b64encode(pair).decode()
-        self._secrets += [basic[1], encoded]
+        self._mask |= [basic[1], encoded]
         headers = {"Authorization": f"Basic {encoded}"}
         response, body = self._send("POST", url, None, headers=headers, form=form)
         return self._json(response, body)
@@ -202,24 +211,8 @@ class JsonClient:
                         raise PlatformError(f"answer over {self._max_bytes} bytes")
         except httpx.HTTPError as exc:
             raise PlatformError(self._clean(f"{type(exc).__name__}: {exc}")) from None
-        self._check(response, bytes(body))
+        self._raise_for(response, bytes(body))
         return response, bytes(body)
-
-    def _check(self, response: httpx.Response, body: bytes) -> None:
-        status = response.status_code
-        if status == 429:
-            rate_limit = self._rate_limits(response.headers)
-            reset = rate_limit.reset if rate_limit else None
-            if reset is None:
-                after = retry_after_seconds(response.headers.get("retry-after"))
-                reset = time.time() + after if after is not None else None
-            raise RateLimited(
-                f"429 rate limited: {self._message(body)}", reset=reset, http_status=status
-            )
-        if status in (401, 403):
-            raise AuthFailed(f"{status}: {self._message(body)}", http_status=status)
-        if not 200 <= status < 300:
-            raise PlatformError(f"HTTP {status}: {self._message(body)}", http_status=status)
 
     def _json(self, response: httpx.Response, body: bytes) -> JsonReply:
         try:
@@ -232,17 +225,50 @@ class JsonClient:
         links = {rel: link["url"] for rel, link in response.links.items() if isinstance(rel, str)}
         return JsonReply(data, links, self._rate_limits(response.headers))
 
-    def _message(self, body: bytes) -> str:
-        """The platform's ``{"error": "..."}`` or ``{"message": "..."}``, else the start of
-        the body."""
+    def _raise_for(self, response: httpx.Response, body: bytes) -> None:
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        message, reasons = self._problem(body)
+        if status == 429:
+            rate_limit = self._rate_limits(response.headers)
+            reset = rate_limit.reset if rate_limit else None
+            if reset is None:
+                after = retry_after_seconds(response.headers.get("retry-after"))
+                reset = time.time() + after if after is not None else None
+            raise RateLimited(
+                f"429 rate limited: {message}", reset=reset, http_status=status, reasons=reasons
+            )
+        if status in (401, 403):
+            raise AuthFailed(f"{status}: {message}", http_status=status, reasons=reasons)
+        raise PlatformError(f"HTTP {status}: {message}", http_status=status, reasons=reasons)
+
+    def _problem(self, body: bytes) -> tuple[str, tuple[str, ...]]:
+        """The platform's error message, else the start of the body; and its reasons."""
         text = body.decode("utf-8", "replace")
         try:
             data = json.loads(text)
         except ValueError:
             data = None
+        reasons: list[str] = []
         if isinstance(data, dict):
-            for key in ("error", "message"):
-                if isinstance(data.get(key), str):
-                    text = data[key]
-                    break
-        return self._clean(text.strip()) or "(no message)"
+            error = data.get("error")
+            if isinstance(error, str):
+                text = error
+            elif isinstance(error, dict):  # Google: {"error": {"message", "errors", "details"}}
+                text = str(error.get("message") or text)
+                for item in [*(error.get("errors") or []), *(error.get("details") or [])]:
+                    for field in ("reason", "domain"):
+                        if isinstance(item, dict) and isinstance(item.get(field), str):
+                            reasons.append(item[field])
+            elif isinstance(data.get("title"), str):  # RFC 7807 problem details (X)
+                reasons.append(data["title"])
+                detail = data.get("detail")
+                text = f"{data['title']}: {detail}" if isinstance(detail, str) else data["title"]
+                errors = data.get("errors")  # X says which parameter was wrong there
+                first = errors[0] if isinstance(errors, list) and errors else None
+                if isinstance(first, dict) and isinstance(first.get("message"), str):
+                    text += f" ({first['message']})"
+            elif isinstance(data.get("message"), str):  # Reddit
+                text = data["message"]
+        return self._clean(text.strip()) or "(no message)", tuple(self._clean(r) for r in reasons)

@@ -10,7 +10,8 @@ Scheduling: a connector that answered is polled again after its ``interval`` (at
 left pages unread). A connector that failed waits according to what failed:
 
 - `RateLimited` (429, or ``X-RateLimit-Remaining: 0``): until the platform's reset, and at most
-  ``sources.poller.max_backoff``;
+  ``sources.poller.max_backoff``; `QuotaSpent` (a daily or monthly budget) the same, until its
+  renewal;
 - `AuthFailed` (401, 403, a missing token): ``sources.poller.hard_failure_delay``;
 - anything else (5xx, timeouts, malformed JSON, a bug met by one answer): the interval doubled
   with each failure in a row, up to ``max_backoff``.
@@ -38,6 +39,7 @@ from crawlers.networks.base import (
     Connector,
     ConnectorError,
     PlatformError,
+    QuotaSpent,
     RateLimited,
 )
 from crawlers.networks.state import ConnectorState, NetworkStateStore
@@ -213,8 +215,11 @@ class NetworkPoller:
         failures = state.failures + 1
         level = logging.WARNING if failures <= 3 else logging.INFO
         log.log(level, "%s: %s #%d: %s", connector.name, error.status, failures, error)
-        if isinstance(error, RateLimited) and error.reset is not None:
-            state = replace(state, rate_remaining=0, rate_reset=error.reset)
+        # A spent budget is no rate limit: the connector's `quota` cursor says it.
+        spent = isinstance(error, QuotaSpent)
+        reset = error.reset if isinstance(error, RateLimited) and not spent else None
+        if reset is not None:
+            state = replace(state, rate_remaining=0, rate_reset=reset)
         return replace(
             state,
             failures=failures,

@@ -12,6 +12,8 @@ from crawlers.networks.settings import (
     HackerNewsSettings,
     MastodonSettings,
     RedditSettings,
+    XSettings,
+    YoutubeSettings,
 )
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock
@@ -42,4 +44,12 @@ def build_connector(
         from crawlers.networks.hackernews import HackerNewsConnector
 
         return HackerNewsConnector(settings, http, clock)
+    if isinstance(settings, YoutubeSettings):
+        from crawlers.networks.youtube import YoutubeConnector
+
+        return YoutubeConnector(settings, http, clock)
+    if isinstance(settings, XSettings):
+        from crawlers.networks.x import XConnector
+
+        return XConnector(settings, http, clock)
     raise ValueError(f"unknown network type '{settings.type}'")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AfterValidator, Field, SecretStr, field_validator, model_validator
 
 from ingest.settings import Duration, Strict
 
@@ -192,8 +192,82 @@ class HackerNewsSettings(Strict):
         return _http_base(value)
 
 
+HttpUrl = Annotated[str, AfterValidator(_http_base)]
+"""An API's base URL (another one than the platform's: a local server, a proxy)."""
+
+
+class YoutubeSettings(Strict):
+    """YouTube: new videos found by the Data API v3's ``search.list``, their comments
+    (``commentThreads.list``) and counts (``videos.list``), within a daily quota of units;
+    and the RSS feeds of watched channels, which cost no quota."""
+
+    type: Literal["youtube"]
+    name: ConnectorName
+    key: SecretStr | None = None
+    """An API key of a Google Cloud project with the YouTube Data API v3 enabled."""
+    search: list[Annotated[str, Field(min_length=1, max_length=500)]] = []
+    """Search queries (``q``), for new videos: 100 units each per page."""
+    channels: list[Annotated[str, Field(pattern=r"^UC[A-Za-z0-9_-]{22}$")]] = []
+    """Channel ids (``UC...``) whose RSS feed is read: no key, no quota."""
+    api: HttpUrl = "https://www.googleapis.com/youtube/v3"
+    feeds: HttpUrl = "https://www.youtube.com/feeds/videos.xml"
+    interval: Duration = timedelta(minutes=30)
+    daily_budget: Annotated[int, Field(ge=1, le=100_000_000)] = 10_000
+    """Units Veille may spend per Pacific day; the project's quota is 10,000 unless raised."""
+    max_pages: Annotated[int, Field(ge=1, le=20)] = 2
+    """Search pages (50 videos, 101 units with their counts) per query and poll."""
+    backfill: Duration = timedelta(days=1)
+    """How far back the first search of a query goes."""
+    comment_window: Duration = timedelta(days=3)
+    """Videos younger than this have their comments read."""
+    comment_videos: Annotated[int, Field(ge=0, le=500)] = 20
+    """Videos whose new comments are read per poll, newest first (0: no comments)."""
+    comment_pages: Annotated[int, Field(ge=1, le=20)] = 1
+    """Pages of 100 comment threads read per video and poll (1 unit each)."""
+
+    @model_validator(mode="after")
+    def _something_to_read(self) -> YoutubeSettings:
+        if not self.search and not self.channels:
+            raise ValueError("give search queries (with an API key) or channel ids to watch")
+        if self.search and self.key is None:
+            raise ValueError('search needs an API key (key: "${YOUTUBE_API_KEY}")')
+        return self
+
+
+class XSettings(Strict):
+    """X: the API v2's recent search (the last 7 days) with an app's bearer token, within a
+    monthly budget of posts read (X bills each one)."""
+
+    type: Literal["x"]
+    name: ConnectorName
+    token: SecretStr
+    """The bearer token of an app in the X developer console."""
+    search: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=512)]], Field(min_length=1)
+    ]
+    """Search queries in X's query language (``acme -is:retweet lang:fr``)."""
+    api: HttpUrl = "https://api.x.com"
+    interval: Duration = timedelta(minutes=15)
+    monthly_posts: Annotated[int, Field(ge=10, le=100_000_000)] = 10_000
+    """Posts Veille may read per month (UTC), deletion lookups included; it stops before."""
+    max_results: Annotated[int, Field(ge=10, le=100)] = 100
+    max_pages: Annotated[int, Field(ge=1, le=50)] = 5
+    """Pages per query and poll; what is left is read at the next poll, soon after."""
+    recheck_after: Duration = timedelta(hours=1)
+    """Each post read is looked up once again this long after, to learn whether it was
+    deleted (X bills a post read twice in a day once; Veille counts it twice)."""
+    recheck_per_poll: Annotated[int, Field(ge=0, le=100)] = 100
+    """Posts looked up per poll at most, in one request, once the searches are done
+    (0: deletions are not looked for)."""
+
+
 ConnectorSettings = Annotated[
-    MastodonSettings | BlueskySettings | RedditSettings | HackerNewsSettings,
+    MastodonSettings
+    | BlueskySettings
+    | RedditSettings
+    | HackerNewsSettings
+    | YoutubeSettings
+    | XSettings,
     Field(discriminator="type"),
 ]
 """One entry of ``sources.networks``."""

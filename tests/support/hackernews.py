@@ -30,8 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from tests.support.reddit import json_reply
-from veille.demo.loopback import LoopbackServer, Reply, Request
+from veille.demo.loopback import LoopbackServer, Reply, Request, json_reply
 
 MAX_HITS_PER_PAGE = 1000
 PAGINATION_LIMIT = 1000

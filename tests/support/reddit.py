@@ -39,7 +39,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import html
-import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -48,20 +47,12 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-from veille.demo.loopback import LoopbackServer, Reply, Request
+from veille.demo.loopback import LoopbackServer, Reply, Request, json_reply
 
 MAX_LIMIT = 100
 DEFAULT_LIMIT = 25
 WINDOW = timedelta(minutes=10)
 GENERIC_AGENTS = ("python-httpx", "python-requests", "python-urllib", "curl")
-
-
-def json_reply(status: int, body: Any, headers: Sequence[tuple[str, str]] = ()) -> Reply:
-    return Reply(
-        status,
-        [("Content-Type", "application/json; charset=UTF-8"), *headers],
-        json.dumps(body).encode(),
-    )
 
 
 def _error(status: int, message: str, headers: Sequence[tuple[str, str]] = ()) -> Reply:

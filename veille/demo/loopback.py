@@ -13,6 +13,7 @@ services are built on it.
 
 from __future__ import annotations
 
+import json
 import selectors
 import socket
 import sys
@@ -41,6 +42,15 @@ class Reply:
     headers: Iterable[tuple[str, str]] = ()
     """Sent in this order; the base adds ``Content-Length``."""
     body: bytes = field(default=b"", repr=False)
+
+
+def json_reply(status: int, body: Any, headers: Iterable[tuple[str, str]] = ()) -> Reply:
+    """``body`` as a JSON answer, with ``headers`` after its ``Content-Type``."""
+    return Reply(
+        status,
+        [("Content-Type", "application/json; charset=utf-8"), *headers],
+        json.dumps(body).encode(),
+    )
 
 
 class LoopbackServer:

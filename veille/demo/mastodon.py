@@ -31,7 +31,6 @@ server might, to prove Veille never repeats it.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
-from veille.demo.loopback import LoopbackServer, Reply, Request
+from veille.demo.loopback import LoopbackServer, Reply, Request, json_reply
 
 MAX_LIMIT = 40
 DEFAULT_LIMIT = 20
@@ -147,7 +146,7 @@ class FakeMastodon(LoopbackServer):
             self.requests.append((path, query, token))
             limits, over = self._count(token, request)
         if over:
-            return _json(429, {"error": "Too many requests"}, limits)
+            return json_reply(429, {"error": "Too many requests"}, limits)
         if self.fault is not None:
             status, raw = self.fault
             return Reply(status, [("Content-Type", "application/json"), *limits], raw)
@@ -155,37 +154,41 @@ class FakeMastodon(LoopbackServer):
             message = "The access token is invalid"
             if self.echo_token:
                 message += f" (received {token})"
-            return _json(401, {"error": message}, limits)
+            return json_reply(401, {"error": message}, limits)
         if path.startswith("/api/v1/timelines/tag/"):
             tag = path.removeprefix("/api/v1/timelines/tag/").lower()
             with self._lock:
                 found = [s for s in self.statuses if any(t["name"] == tag for t in s["tags"])]
             page = _page(found, query)
-            return _json(200, page, [*limits, *self._links(parts.path, query, page)])
+            return json_reply(200, page, [*limits, *self._links(parts.path, query, page)])
         if path == "/api/v2/search":
             if token is None:
-                return _json(401, {"error": "This method requires an authenticated user"}, limits)
+                return json_reply(
+                    401, {"error": "This method requires an authenticated user"}, limits
+                )
             if query.get("type") != "statuses" or not query.get("q"):
-                return _json(400, {"error": "this fake answers type=statuses with q"}, limits)
+                return json_reply(400, {"error": "this fake answers type=statuses with q"}, limits)
             words = query["q"].lower()
             with self._lock:
                 found = [s for s in self.statuses if words in s["content"].lower()]
             body = {"accounts": [], "statuses": _page(found, query), "hashtags": []}
-            return _json(200, body, limits)
+            return json_reply(200, body, limits)
         if path.startswith("/api/v1/statuses/"):
             native = path.removeprefix("/api/v1/statuses/")
             with self._lock:
                 found = [s for s in self.statuses if s["id"] == native]
             if not found:
-                return _json(404, {"error": "Record not found"}, limits)
-            return _json(200, found[0], limits)
+                return json_reply(404, {"error": "Record not found"}, limits)
+            return json_reply(200, found[0], limits)
         if path == "/api/v1/accounts/verify_credentials":
             if token is None:
-                return _json(401, {"error": "This method requires an authenticated user"}, limits)
-            return _json(200, {"id": "1", "username": "veille", "acct": "veille"}, limits)
+                return json_reply(
+                    401, {"error": "This method requires an authenticated user"}, limits
+                )
+            return json_reply(200, {"id": "1", "username": "veille", "acct": "veille"}, limits)
         if path == "/api/v2/instance":
-            return _json(200, {"domain": "127.0.0.1", "version": "4.3.0"}, limits)
-        return _json(404, {"error": "Record not found"}, limits)
+            return json_reply(200, {"domain": "127.0.0.1", "version": "4.3.0"}, limits)
+        return json_reply(404, {"error": "Record not found"}, limits)
 
     def _count(self, token: str | None, request: Request) -> tuple[list[tuple[str, str]], bool]:
         seconds = self.window.total_seconds()
@@ -229,11 +232,3 @@ def _page(found: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, 
         ordered = [s for s in ordered if _key(s["id"]) > _key(query["min_id"])][:limit]
         return list(reversed(ordered))
     return list(reversed(ordered[-limit:])) if limit else []
-
-
-def _json(status: int, body: Any, headers: list[tuple[str, str]]) -> Reply:
-    return Reply(
-        status,
-        [("Content-Type", "application/json; charset=utf-8"), *headers],
-        json.dumps(body).encode(),
-    )
