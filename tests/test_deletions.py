@@ -1,0 +1,180 @@
+"""Posts deleted on their platform leave the store: the connectors report them (Mastodon's
+recheck, Bluesky's delete events), the networks worker publishes their tombstones on
+``mentions.deleted``, and the deletions stage removes them (`MentionStore.delete`, held on both
+stores by `tests/test_store_contract.py`). Also the Mastodon connector killed with SIGKILL at
+random moments while its server keeps publishing."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawlers.networks.bluesky import post_id
+from crawlers.networks.mastodon import status_id
+from ingest.clock import Clock, FakeClock
+from ingest.deadletter import DeadLetter
+from ingest.deletion import Deletion
+from ingest.store import Filters
+from tests.support.jetstream import FakeJetstream
+from tests.support.killing import Restarted, keep_publishing, raw_ids
+from tests.support.mastodon import FakeMastodon
+from tests.support.mentions import make_mention
+from tests.support.waiting import wait_for
+from veille.app import App
+from veille.settings import Settings
+from veille.status import collect_status
+
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+def _config(data: Path, networks: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "data_dir": str(data),
+        "log_level": "WARNING",
+        "brands": [{"name": "Acme", "query": "acme"}],
+        "sources": {"networks": networks},
+        "enrich": {"entities": {"enabled": False}},
+        "runner": {"poll_timeout": "0.2s"},
+    }
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, settings_for: Callable[..., Settings]) -> Iterator[Callable[..., App]]:
+    """An installation on a local bus and a SQLite store, with these connectors."""
+    apps: list[App] = []
+
+    def make(networks: list[dict[str, Any]], clock: Clock | None = None) -> App:
+        apps.append(App(settings_for(_config(tmp_path / "data", networks)), clock))
+        return apps[-1]
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+def _stored(app: App) -> set[str]:
+    return {m.id for batch in app.store.scan(Filters()) for m in batch}
+
+
+def _redeliver(app: App, mention_id: str) -> None:
+    """Publish the raw record of ``mention_id`` again, as after a crash before a commit."""
+    raw = [m for m in app.bus.peek(app.topics.raw, 10_000) if mention_id.encode() in m.value]
+    assert raw
+    app.bus.publish(app.topics.raw, [(m.key, m.value) for m in raw])
+
+
+def test_a_status_deleted_on_mastodon_leaves_the_store_and_a_redelivery_stays_out(
+    pipeline: Callable[..., App],
+) -> None:
+    """Documented: ``GET /api/v1/statuses/:id`` answers 404 ``{"error": "Record not found"}``
+    once the author deleted the status. The connector's recheck reports it; its tombstone goes
+    through the bus; the deletions stage removes it; ``veille status`` counts it."""
+    clock = FakeClock(START)
+    with FakeMastodon(now=clock.now) as server:
+        kept = server.post("Acme a répondu en une heure", tags=("acme",))
+        gone = server.post("Acme m'a arnaqué", tags=("acme",))
+        host = server.url.removeprefix("http://")
+        connector = {"type": "mastodon", "name": "masto", "instances": [server.url]}
+        app = pipeline([connector | {"hashtags": ["acme"]}], clock)
+        poller = app.network_poller()
+        poller.poll_due(force=True)
+        app.drain()
+        assert _stored(app) == {status_id(host, kept["id"]), status_id(host, gone["id"])}
+
+        server.delete(gone["id"])
+        clock.advance(330)
+        [outcome] = poller.poll_due(force=True)
+        assert outcome.deletions == 1
+        app.drain()
+
+        assert _stored(app) == {status_id(host, kept["id"])}
+        assert app.store.count(Filters(brand="Acme")) == 1
+        _redeliver(app, status_id(host, gone["id"]))
+        app.drain()
+        assert _stored(app) == {status_id(host, kept["id"])}
+        status = collect_status(app)
+        assert status["stages"]["deletions"]["applied"] == 1
+        poller.close()
+
+
+def test_a_bluesky_delete_event_removes_the_post_within_one_poll(
+    pipeline: Callable[..., App],
+) -> None:
+    """Documented: a Jetstream ``commit`` with ``operation: delete`` names the record deleted;
+    the post leaves the store once the poll that read it is processed."""
+    server = FakeJetstream().start()
+    try:
+        connector = {"type": "bluesky", "name": "bsky", "jetstream": server.url}
+        app = pipeline([connector | {"read_for": "300ms"}])
+        poller = app.network_poller()
+        poller.poll_due(force=True)
+        kept, gone = server.post("acme m'a remboursé"), server.post("acme ne répond plus")
+        poller.poll_due(force=True)
+        app.drain()
+        assert _stored(app) == {post_id(kept), post_id(gone)}
+
+        server.delete(gone)
+        [outcome] = poller.poll_due(force=True)
+        assert outcome.deletions == 1
+        app.drain()
+
+        assert _stored(app) == {post_id(kept)}
+        assert app.store.count(Filters(brand="Acme")) == 1
+        poller.close()
+    finally:
+        server.stop()
+
+
+def test_a_tombstone_that_is_not_one_is_dead_lettered_and_the_others_applied(
+    pipeline: Callable[..., App],
+) -> None:
+    app = pipeline([])
+    mention = make_mention("Acme, un post supprimé avant d'être lu", brands=("Acme",))
+    good = Deletion(mention_id=mention.id, platform="mastodon", at=START)
+    app.bus.publish(app.topics.deleted, [(None, b"{not json"), (good.key(), good.to_json())])
+    app.drain()
+    [letter] = [DeadLetter.model_validate_json(m.value) for m in app.bus.peek(app.topics.dead, 10)]
+    assert (letter.stage, letter.payload) == ("deletions", "{not json")
+    assert app.store.upsert([mention]) == []  # the tombstone is kept: it comes later, refused
+    assert app.store.get(mention.id) is None
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_while_mastodon_publishes_stores_every_status_once(
+    tmp_path: Path, write_config: Callable[..., Path], settings_for: Callable[..., Settings]
+) -> None:
+    """``veille networks run`` killed with SIGKILL ten times at random moments while the
+    instance keeps publishing: each restart polls from the saved ``min_id`` (documented
+    pagination: ``Link rel="prev"``), so every status reaches ``mentions.raw``, at most one
+    replay per kill, and the store holds each exactly once."""
+    with FakeMastodon(now=lambda: datetime.now(UTC), rate_limit=1_000_000) as server:
+        host = server.url.removeprefix("http://")
+        connector = {"type": "mastodon", "name": "masto", "instances": [server.url]}
+        networks = [connector | {"hashtags": ["acme"], "interval": "100ms"}]
+        config = write_config(_config(tmp_path / "data", networks))
+        command = [sys.executable, "-m", "veille.cli", "--config", str(config), "networks", "run"]
+        expected: list[str] = []
+
+        def post(n: int) -> None:
+            expected.append(status_id(host, server.post(f"acme n°{n}", tags=("acme",))["id"]))
+
+        with Restarted(command, tmp_path / "run.log") as run:
+            wait_for(lambda: bool(server.requests), 60, "the first poll")
+            with keep_publishing(post):
+                run.kill_at_random_moments()
+            bus = tmp_path / "data" / "bus.db"
+            wait_for(lambda: set(expected) <= set(raw_ids(bus)), 60, "every status")
+            published = raw_ids(bus)
+            run.stop_cleanly()
+    assert len(expected) > 100
+    assert set(published) == set(expected)
+    assert len(published) - len(set(published)) <= 10  # at most one replay per kill
+    with App(settings_for(_config(tmp_path / "data", networks))) as app:
+        app.drain()
+        stored = [m.id for batch in app.store.scan(Filters()) for m in batch]
+    assert sorted(stored) == sorted(expected)
