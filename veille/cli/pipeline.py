@@ -9,7 +9,6 @@ import sys
 
 import click
 
-from veille.app import Worker
 from veille.cli.common import State, pass_state
 from veille.output import table
 from veille.workers import enrich_process_count, run_processes, run_workers, stop_on_signals
@@ -27,6 +26,8 @@ def run(state: State) -> None:
 def _run_stage(state: State, name: str, once: bool, *, beside: tuple[str, ...] = ()) -> None:
     """Run stage ``name`` (and the stages ``beside`` it, each in its own thread) until stopped,
     or, with ``once``, each until its input is drained."""
+    from veille.app import Worker
+
     names = (name, *beside)
     with state.app() as app:
         with stop_on_signals() as stop:
