@@ -16,6 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Sequence
 
+from ingest.deadletter import DeadLetter
 from ingest.deletion import Deletion
 from ingest.errors import InvalidRecord
 from ingest.record import Mention
@@ -34,11 +35,13 @@ class DeletionStage:
         self.store = store
 
     def process(self, batch: Sequence[Mention]) -> StageOutput:
+        """Never called: it is a `Stage` so that the shared runner builds it (waiting while
+        the store is down); `DeletionRunner` hands it tombstones through `apply`."""
         raise TypeError("the deletions stage reads tombstones, not mentions")
 
     def apply(self, deletions: Sequence[Deletion]) -> int:
-        """Delete these mentions (each at the time of its latest tombstone); how many of them
-        were stored."""
+        """Delete these mentions (their deletion dated by the batch's latest tombstone); how
+        many of them were stored."""
         at = max(d.at for d in deletions)
         return self.store.delete([d.mention_id for d in deletions], at)
 
@@ -49,13 +52,11 @@ class DeletionRunner(StageRunner):
 
     def run_once(self, stop: threading.Event | None = None) -> int:
         stop = stop or threading.Event()
-        messages = self._retry(
-            stop, "poll", lambda: self.consumer.poll(self.batch_size, self.poll_timeout)
-        )
+        messages = self._poll(stop)
         if not messages:
             return 0
         deletions: list[Deletion] = []
-        letters = []
+        letters: list[DeadLetter] = []
         for message in messages:
             try:
                 deletions.append(Deletion.from_json(message.value))
@@ -64,13 +65,7 @@ class DeletionRunner(StageRunner):
         stage = self.stage(stop)
         assert isinstance(stage, DeletionStage)
         applied = self._retry(stop, "delete", lambda: stage.apply(deletions)) if deletions else 0
-        if letters:
-            dead = [(None, letter.to_json()) for letter in letters]
-            self._retry(stop, "dead-letter", lambda: self.bus.publish(self.dead_topic, dead))
-            for letter in letters:
-                log.warning(
-                    "%s: dead-lettered offset %s: %s", self.name, letter.offset, letter.reason
-                )
+        self._dead_letter(stop, letters)
         self._retry(stop, "commit", self.consumer.commit)
         if applied:
             log.info("%s: %d deleted mentions removed from the store", self.name, applied)

@@ -25,9 +25,8 @@ from ingest.clock import FakeClock
 from ingest.record import SourceKind
 from ingest.settings import Brand
 from tests.support.jetstream import FakeJetstream
-from tests.support.killing import Restarted, keep_publishing, raw_ids
+from tests.support.killing import killed_while_publishing
 from tests.support.networks import CONNECTORS, Harness
-from tests.support.waiting import wait_for
 from veille.cli import cli
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -295,14 +294,14 @@ def test_sigkill_at_random_moments_while_the_stream_publishes_loses_no_post(
         if n % 3:
             expected.append(post_id(uri))
 
-    with Restarted(command, tmp_path / "run.log") as run:
-        wait_for(lambda: bool(server.connections), 60, "the first connection")
-        with keep_publishing(post):
-            run.kill_at_random_moments()
-        bus = tmp_path / "data" / "bus.db"
-        wait_for(lambda: set(expected) <= set(raw_ids(bus)), 60, "every post after the restarts")
-        published = raw_ids(bus)
-        run.stop_cleanly()
+    published = killed_while_publishing(
+        command,
+        tmp_path / "run.log",
+        post=post,
+        ready=lambda: bool(server.connections),
+        expected=expected,
+        bus_path=tmp_path / "data" / "bus.db",
+    )
     assert len(server.connections) >= 2  # (a run killed while it starts never connects)
     assert set(published) == set(expected)
     assert len(expected) > 100

@@ -21,10 +21,9 @@ from ingest.deadletter import DeadLetter
 from ingest.deletion import Deletion
 from ingest.store import Filters
 from tests.support.jetstream import FakeJetstream
-from tests.support.killing import Restarted, keep_publishing, raw_ids
+from tests.support.killing import killed_while_publishing
 from tests.support.mastodon import FakeMastodon
 from tests.support.mentions import make_mention
-from tests.support.waiting import wait_for
 from veille.app import App
 from veille.settings import Settings
 from veille.status import collect_status
@@ -163,14 +162,14 @@ def test_sigkill_at_random_moments_while_mastodon_publishes_stores_every_status_
         def post(n: int) -> None:
             expected.append(status_id(host, server.post(f"acme n°{n}", tags=("acme",))["id"]))
 
-        with Restarted(command, tmp_path / "run.log") as run:
-            wait_for(lambda: bool(server.requests), 60, "the first poll")
-            with keep_publishing(post):
-                run.kill_at_random_moments()
-            bus = tmp_path / "data" / "bus.db"
-            wait_for(lambda: set(expected) <= set(raw_ids(bus)), 60, "every status")
-            published = raw_ids(bus)
-            run.stop_cleanly()
+        published = killed_while_publishing(
+            command,
+            tmp_path / "run.log",
+            post=post,
+            ready=lambda: bool(server.requests),
+            expected=expected,
+            bus_path=tmp_path / "data" / "bus.db",
+        )
     assert len(expected) > 100
     assert set(published) == set(expected)
     assert len(published) - len(set(published)) <= 10  # at most one replay per kill

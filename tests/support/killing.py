@@ -1,6 +1,7 @@
 """Killing a worker with SIGKILL at random moments while its local server keeps publishing, for
 the connectors' crash tests: start the publisher (`keep_publishing`), kill and restart the
-worker (`Restarted`), then read what reached ``mentions.raw`` (`raw_ids`)."""
+worker (`Restarted`), then read what reached ``mentions.raw`` (`raw_ids`); the whole run is
+`killed_while_publishing`."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from ingest.locallog import LocalLogBus
 from ingest.record import Mention
+from tests.support.waiting import wait_for
 
 
 @contextmanager
@@ -84,3 +86,26 @@ def raw_ids(bus_path: Path, topic: str = "mentions.raw") -> list[str]:
         return [Mention.from_json(m.value).id for m in bus.peek(topic, 1_000_000)]
     finally:
         bus.close()
+
+
+def killed_while_publishing(
+    command: Sequence[str],
+    log_path: Path,
+    *,
+    post: Callable[[int], None],
+    ready: Callable[[], bool],
+    expected: list[str],
+    bus_path: Path,
+) -> list[str]:
+    """Run ``command``; once ``ready`` (it reached its server), keep calling ``post`` while it is
+    killed with SIGKILL ten times at random moments and restarted; wait until every id of
+    ``expected`` (which ``post`` fills) is on ``mentions.raw``; stop it cleanly. Returns the ids
+    on ``mentions.raw``, in order, repeats included."""
+    with Restarted(command, log_path) as run:
+        wait_for(ready, 60, "the first request")
+        with keep_publishing(post):
+            run.kill_at_random_moments()
+        wait_for(lambda: set(expected) <= set(raw_ids(bus_path)), 60, "every post after kills")
+        published = raw_ids(bus_path)
+        run.stop_cleanly()
+    return published
