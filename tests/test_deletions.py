@@ -17,10 +17,12 @@ import pytest
 
 from crawlers.networks.bluesky import post_id
 from crawlers.networks.mastodon import status_id
+from index.elastic import ElasticStore
 from ingest.clock import Clock, FakeClock
 from ingest.deadletter import DeadLetter
 from ingest.deletion import Deletion
 from ingest.store import Filters
+from tests.support.backends import backend_config
 from tests.support.jetstream import FakeJetstream
 from tests.support.killing import killed_while_publishing
 from tests.support.mastodon import FakeMastodon
@@ -32,8 +34,11 @@ from veille.status import collect_status
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
-def _config(data: Path, networks: list[dict[str, Any]]) -> dict[str, Any]:
+def _config(
+    data: Path, networks: list[dict[str, Any]], backend_set: str = "embedded"
+) -> dict[str, Any]:
     return {
+        **backend_config(backend_set),
         "data_dir": str(data),
         "log_level": "WARNING",
         "brands": [{"name": "Acme", "query": "acme"}],
@@ -43,17 +48,23 @@ def _config(data: Path, networks: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def pipeline(tmp_path: Path, settings_for: Callable[..., Settings]) -> Iterator[Callable[..., App]]:
-    """An installation on a local bus and a SQLite store, with these connectors."""
+@pytest.fixture(params=["embedded", "scale-out"])
+def pipeline(
+    request: pytest.FixtureRequest, tmp_path: Path, settings_for: Callable[..., Settings]
+) -> Iterator[Callable[..., App]]:
+    """An installation with these connectors, on each backend set: a local bus and SQLite;
+    Kafka and Elasticsearch."""
     apps: list[App] = []
 
     def make(networks: list[dict[str, Any]], clock: Clock | None = None) -> App:
-        apps.append(App(settings_for(_config(tmp_path / "data", networks)), clock))
+        config = _config(tmp_path / "data", networks, request.param)
+        apps.append(App(settings_for(config), clock))
         return apps[-1]
 
     yield make
     for app in apps:
+        if isinstance(app.store, ElasticStore):
+            app.store.drop()
         app.close()
 
 
