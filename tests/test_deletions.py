@@ -21,12 +21,14 @@ from index.elastic import ElasticStore
 from ingest.clock import Clock, FakeClock
 from ingest.deadletter import DeadLetter
 from ingest.deletion import Deletion
+from ingest.errors import BusUnavailable
 from ingest.store import Filters
 from tests.support.backends import backend_config
 from tests.support.jetstream import FakeJetstream
 from tests.support.killing import killed_while_publishing
 from tests.support.mastodon import FakeMastodon
 from tests.support.mentions import make_mention
+from tests.support.networks import Harness
 from veille.app import App
 from veille.settings import Settings
 from veille.status import collect_status
@@ -139,6 +141,43 @@ def test_a_bluesky_delete_event_removes_the_post_within_one_poll(
         poller.close()
     finally:
         server.stop()
+
+
+def test_a_deletion_is_marked_done_only_once_its_tombstone_is_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At least once: a tombstone the bus refused is not recorded in ``networks.db``, so the
+    next poll looks the status up again (documented 404) and publishes it, once."""
+    clock = FakeClock(START)
+    with FakeMastodon(now=clock.now) as server:
+        gone = server.post("Acme m'a arnaqué", tags=("acme",))
+        host = server.url.removeprefix("http://")
+        connector = {"type": "mastodon", "name": "masto", "instances": [server.url]}
+        h = Harness(tmp_path, [connector | {"hashtags": ["acme"]}], clock)
+        try:
+            h.poller.poll_due(force=True)
+            server.delete(gone["id"])
+            clock.advance(330)
+            publish = h.bus.publish
+
+            def refuse_tombstones(topic: str, records: Any) -> None:
+                if topic == h.poller.deletions_topic:
+                    raise BusUnavailable("the bus is down")
+                publish(topic, records)
+
+            monkeypatch.setattr(h.bus, "publish", refuse_tombstones)
+            assert h.poller.poll_due(force=True)[0].status == "bus_unavailable"
+            assert h.state.deleted() == []
+            monkeypatch.setattr(h.bus, "publish", publish)
+            clock.advance(330)
+            assert h.poller.poll_due(force=True)[0].deletions == 1
+            assert h.state.deleted() == [status_id(host, gone["id"])]
+            tombstones = h.bus.peek(h.poller.deletions_topic, 100)
+            assert [Deletion.from_json(t.value).mention_id for t in tombstones] == [
+                status_id(host, gone["id"])
+            ]
+        finally:
+            h.close()
 
 
 def test_a_tombstone_that_is_not_one_is_dead_lettered_and_the_others_applied(
