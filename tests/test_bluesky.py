@@ -295,12 +295,7 @@ def test_sigkill_at_random_moments_while_the_stream_publishes_loses_no_post(
             expected.append(post_id(uri))
 
     published = killed_while_publishing(
-        command,
-        tmp_path / "run.log",
-        post=post,
-        ready=lambda: bool(server.connections),
-        expected=expected,
-        bus_path=tmp_path / "data" / "bus.db",
+        command, tmp_path, post, lambda: bool(server.connections), expected
     )
     assert len(server.connections) >= 2  # (a run killed while it starts never connects)
     assert set(published) == set(expected)

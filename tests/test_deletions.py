@@ -214,12 +214,7 @@ def test_sigkill_at_random_moments_while_mastodon_publishes_stores_every_status_
             expected.append(status_id(host, server.post(f"acme n°{n}", tags=("acme",))["id"]))
 
         published = killed_while_publishing(
-            command,
-            tmp_path / "run.log",
-            post=post,
-            ready=lambda: bool(server.requests),
-            expected=expected,
-            bus_path=tmp_path / "data" / "bus.db",
+            command, tmp_path, post, lambda: bool(server.requests), expected
         )
     assert len(expected) > 100
     assert set(published) == set(expected)

@@ -90,18 +90,18 @@ def raw_ids(bus_path: Path, topic: str = "mentions.raw") -> list[str]:
 
 def killed_while_publishing(
     command: Sequence[str],
-    log_path: Path,
-    *,
+    directory: Path,
     post: Callable[[int], None],
     ready: Callable[[], bool],
     expected: list[str],
-    bus_path: Path,
 ) -> list[str]:
-    """Run ``command``; once ``ready`` (it reached its server), keep calling ``post`` while it is
-    killed with SIGKILL ten times at random moments and restarted; wait until every id of
-    ``expected`` (which ``post`` fills) is on ``mentions.raw``; stop it cleanly. Returns the ids
-    on ``mentions.raw``, in order, repeats included."""
-    with Restarted(command, log_path) as run:
+    """Run ``command`` (its log in ``directory/run.log``, its data in ``directory/data``);
+    once ``ready`` (it reached its server), keep calling ``post`` while it is killed with
+    SIGKILL ten times at random moments and restarted; wait until every id of ``expected``
+    (which ``post`` fills) is on ``mentions.raw``; stop it cleanly. Returns the ids on
+    ``mentions.raw``, in order, repeats included."""
+    bus_path = directory / "data" / "bus.db"
+    with Restarted(command, directory / "run.log") as run:
         wait_for(ready, 60, "the first request")
         with keep_publishing(post):
             run.kill_at_random_moments()
