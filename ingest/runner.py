@@ -203,9 +203,7 @@ class StageRunner:
     def run_once(self, stop: threading.Event | None = None) -> int:
         """Poll, process, publish and commit one batch; return how many records it held."""
         stop = stop or threading.Event()
-        messages = self._retry(
-            stop, "poll", lambda: self.consumer.poll(self.batch_size, self.poll_timeout)
-        )
+        messages = self._poll(stop)
         if not messages:
             return 0
         counts: Counter[str] = Counter(consumed=len(messages))
@@ -230,16 +228,7 @@ class StageRunner:
             records = [(partition_key(m), m.to_json()) for m in output.emit]
             sink = self.sink_topic
             self._retry(stop, "publish", lambda: self.bus.publish(sink, records))
-        if letters:
-            dead = [(None, letter.to_json()) for letter in letters]
-            self._retry(stop, "dead-letter", lambda: self.bus.publish(self.dead_topic, dead))
-            for letter in letters:
-                log.warning(
-                    "%s: dead-lettered %s: %s",
-                    self.name,
-                    letter.mention_id or f"offset {letter.offset}",
-                    letter.reason,
-                )
+        self._dead_letter(stop, letters)
         self._retry(stop, "commit", self.consumer.commit)
 
         counts["emitted"] = len(output.emit)
@@ -248,6 +237,25 @@ class StageRunner:
             counts[f"dropped:{reason}"] = n
         self.counters.add(self.name, counts)
         return len(messages)
+
+    def _poll(self, stop: threading.Event) -> list[Message]:
+        return self._retry(
+            stop, "poll", lambda: self.consumer.poll(self.batch_size, self.poll_timeout)
+        )
+
+    def _dead_letter(self, stop: threading.Event, letters: list[DeadLetter]) -> None:
+        """Publish ``letters`` to the dead-letter topic (before the commit), and say so."""
+        if not letters:
+            return
+        dead = [(None, letter.to_json()) for letter in letters]
+        self._retry(stop, "dead-letter", lambda: self.bus.publish(self.dead_topic, dead))
+        for letter in letters:
+            log.warning(
+                "%s: dead-lettered %s: %s",
+                self.name,
+                letter.mention_id or f"offset {letter.offset}",
+                letter.reason,
+            )
 
     def _letter(self, reason: str, message: Message, mention_id: str | None = None) -> DeadLetter:
         return DeadLetter.of(self.name, reason, message, self.clock.now(), mention_id)

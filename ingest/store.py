@@ -23,6 +23,10 @@ Contract, held by `tests/test_store_contract.py` for every implementation:
 - `MentionStore.upsert` is idempotent by mention id: writing the same mention twice leaves one
   copy. Of two versions, the one fetched later wins. It returns the mentions the store rejected
   for good, with the reason, and raises `StoreUnavailable` for a passing failure.
+- `MentionStore.delete` removes a mention deleted on its platform from every read, and a copy
+  of it written afterwards is not stored. Its near-duplicate signature (hashed keys, no text)
+  stays in the `ClusterIndex`, so a redelivered copy is not counted there twice and later
+  copies of its text still cluster together.
 - Every read takes the same `Filters`, and the query in them selects the same mentions as the
   in-memory matcher would.
 - Counts (`MentionStore.count`, `MentionStore.timeline`, `MentionStore.top`) take
@@ -232,6 +236,13 @@ class MentionStore(Protocol):
 
     def upsert(self, mentions: Sequence[Mention]) -> list[Rejected]:
         """Write ``mentions`` by id; return those refused for good."""
+
+    def delete(self, mention_ids: Sequence[str], at: datetime) -> int:
+        """Remove these mentions, deleted on their platform, from everything that counts them
+        (search, counts and rollups, exports, clusters counted once, their authors' figures),
+        and keep their ids, so that a copy written later (a redelivery, a late enrich) is
+        refused by `upsert` and `AuthorIndex.record_authors`. Idempotent; ids never stored are
+        kept too (the deletion may overtake the mention). Returns how many were stored."""
 
     def get(self, mention_id: str) -> Mention | None: ...
 

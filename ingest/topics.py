@@ -7,13 +7,14 @@ from typing import Literal
 
 from ingest.record import Mention
 
-TopicName = Literal["raw", "enriched", "dead"]
+TopicName = Literal["raw", "enriched", "dead", "deleted"]
 
 
 @dataclass(frozen=True, slots=True)
 class Topics:
     """``mentions.raw`` (crawlers to enrich), ``mentions.enriched`` (enrich to index and alerts),
-    ``mentions.dead`` (what failed for good, with the reason)."""
+    ``mentions.dead`` (what failed for good, with the reason), ``mentions.deleted`` (the
+    tombstones of mentions the platforms say were deleted, `ingest.deletion.Deletion`)."""
 
     prefix: str = ""
 
@@ -32,8 +33,12 @@ class Topics:
     def dead(self) -> str:
         return self.named("dead")
 
-    def all(self) -> tuple[str, str, str]:
-        return (self.raw, self.enriched, self.dead)
+    @property
+    def deleted(self) -> str:
+        return self.named("deleted")
+
+    def all(self) -> tuple[str, str, str, str]:
+        return (self.raw, self.enriched, self.dead, self.deleted)
 
     def group(self, stage: str) -> str:
         """The consumer group of a stage. It takes the prefix too: two installations sharing a

@@ -14,6 +14,7 @@ from index.elastic import ElasticStore
 from index.elastic.client import connect
 from index.settings import ElasticSettings
 from index.sqlite import SqliteStore
+from index.sqlite.schema import SCHEMA_VERSION
 from ingest.record import Mention
 from ingest.store import Signature, Store
 from tests.support.backends import ELASTICSEARCH_ENV, elastic_store, server_url
@@ -214,7 +215,8 @@ def test_a_version_2_sqlite_store_is_upgraded_and_keeps_its_clusters(tmp_path: P
     tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
     assert "dup_keys" not in tables
     assert "dup_postings" in tables
-    assert conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == ("4",)
+    version = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert version == (str(SCHEMA_VERSION),)
     conn.close()
 
 

@@ -24,7 +24,7 @@ from ingest.query import Doc, matches, parse
 from ingest.record import Mention
 from ingest.store import Filters
 from ingest.text import fold
-from tests.support.backends import ELASTICSEARCH_ENV, KAFKA_ENV, server_url, unique
+from tests.support.backends import backend_config
 from tests.support.waiting import wait_for
 from veille.app import App
 from veille.demo.scenario import SAMPLE_SEARCHES
@@ -36,19 +36,6 @@ BACKEND_SETS = ("embedded", "scale-out")
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def backends(name: str) -> dict[str, Any]:
-    """The configuration keys that choose a backend set; fresh topics and index each time."""
-    if name == "embedded":
-        return {}
-    return {
-        "bus": {"url": server_url(KAFKA_ENV, "Kafka"), "topic_prefix": unique("t")},
-        "store": {
-            "url": server_url(ELASTICSEARCH_ENV, "Elasticsearch"),
-            "elastic": {"index_prefix": unique("test-")},
-        },
-    }
-
-
 def demo_config(web: Web, data: Path, backend_set: str) -> dict[str, Any]:
     return {
         "data_dir": str(data),
@@ -56,7 +43,7 @@ def demo_config(web: Web, data: Path, backend_set: str) -> dict[str, Any]:
         "brands": DEMO_BRANDS,
         "sources": {"feeds": DEMO_FEEDS, "http": {"proxy": web.proxy, "host_delay": "0s"}},
         "runner": {"poll_timeout": "0.2s", "retry_max": "2s"},
-        **backends(backend_set),
+        **backend_config(backend_set),
     }
 
 
@@ -272,7 +259,7 @@ def test_veille_run_on_kafka_and_elasticsearch_then_search_answers(
         assert report["store"]["mentions"] == len(expected)
         assert report["store"]["url"].startswith("http://")
         lags = [lag for t in report["bus"]["topics"].values() for lag in t["lag"].values()]
-        assert lags == [0, 0, 0]  # enrich, index and alerts are all caught up
+        assert lags == [0, 0, 0, 0]  # enrich, index, deletions and alerts are all caught up
     finally:
         _cleanup(app)
         app.close()

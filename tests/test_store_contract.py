@@ -7,6 +7,7 @@ Implementations are listed in `tests.support.backends`: each gives a fresh, empt
 from __future__ import annotations
 
 import itertools
+import json
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
@@ -460,6 +461,77 @@ def test_counts_can_count_a_cluster_once(store: Store) -> None:
     buckets = store.timeline(everything, timedelta(days=1), distinct="cluster")
     assert sum(b.total for b in buckets) == 2
     assert sum(b.counts.get("positive", 0) for b in buckets) == 1
+
+
+def test_a_deleted_mention_leaves_every_read_and_a_later_copy_stays_deleted(
+    store: Store,
+) -> None:
+    """A post deleted on its platform (`MentionStore.delete`) is gone from search, counts and
+    what SQLite keeps of them per hour, exports, clusters counted once and its author's
+    figures; deleting is idempotent; a copy written after the deletion (a redelivery, a late
+    enrich) is not stored, even when the deletion came before the mention itself."""
+    start = T0 + timedelta(minutes=17)
+    gone = _enriched(
+        make_mention(
+            "Acme rappelle ses trottinettes",
+            site="a.fr",
+            author="Zoé",
+            published=start,
+            brands=("Acme",),
+            sentiment="negative",
+        ),
+        cluster="c-gone",
+    )
+    copy = _enriched(
+        make_mention(
+            "Acme rappelle des trottinettes", site="b.fr", published=start, brands=("Acme",)
+        ),
+        cluster="c-copy",
+    )
+    kept = make_mention(
+        "Acme ouvre une boutique",
+        site="a.fr",
+        author="Zoé",
+        brands=("Acme",),
+        sentiment="positive",
+        published=start + timedelta(hours=3),
+    )
+    early = make_mention("Acme supprimé avant d'arriver", brands=("Acme",), sentiment="neutral")
+    store.upsert([gone, copy, kept])
+    store.record_authors(
+        [_activity(gone.id, "zoe", engagement=5), _activity(kept.id, "zoe", engagement=1)]
+    )
+    assert store.count(Filters(), distinct="cluster") == 3
+
+    assert store.delete([gone.id, early.id], T0 + timedelta(days=1)) == 1
+    assert store.delete([gone.id], T0 + timedelta(days=2)) == 0  # a replay: nothing more
+
+    def check() -> None:
+        assert store.get(gone.id) is None
+        assert [m.id for m in store.search(q("trottinettes")).hits] == [copy.id]
+        assert {m.id for batch in store.scan(Filters()) for m in batch} == {copy.id, kept.id}
+        exported = [json.loads(line)["id"] for lines in store.export(Filters()) for line in lines]
+        assert sorted(exported) == sorted([copy.id, kept.id])
+        assert store.count(Filters(), distinct="cluster") == 2
+        facets: tuple[Facet, ...] = ("brand", "sentiment", "site", "author", "lang")
+        for f in (
+            Filters(),
+            Filters(brand="Acme"),
+            Filters(since=T0, until=T0 + timedelta(days=1)),
+        ):
+            for step in (timedelta(hours=1), timedelta(days=1)):
+                expected = _counted([copy, kept], f, step, facets)
+                assert _read(store, f, step, facets) == expected, (f, step)
+        [zoe] = store.authors(["forum.fr/zoe"])
+        assert (zoe.mentions, zoe.engagement) == (1, 1)
+
+    check()
+    # What comes after the deletion: a redelivery, a late enrich, the mention it overtook.
+    assert store.upsert([gone, early]) == []
+    store.record_authors([_activity(gone.id, "zoe", engagement=5)])
+    store.record_authors([_activity(early.id, "zoe", engagement=7)])
+    check()
+    assert store.get(early.id) is None
 
 
 def test_entities_are_searchable_and_aggregated_by_canonical_name(store: Store) -> None:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from enrich.entities import EntityExtractor
     from enrich.sentiment import SentimentBackend
     from enrich.stage import EnrichStage
+    from index.deletions import DeletionStage
     from index.stage import IndexStage
     from ingest.bus import Bus
     from ingest.counters import SqliteCounters
@@ -200,6 +201,11 @@ class App(Closing):
 
         return IndexStage(self.store)
 
+    def deletion_stage(self) -> DeletionStage:
+        from index.deletions import DeletionStage
+
+        return DeletionStage(self.store)
+
     # -- alerts ----------------------------------------------------------------------------------
 
     def alerts_settings(self) -> AlertSettings:
@@ -268,12 +274,15 @@ class App(Closing):
         return tuple(s for s in PIPELINE if s.name != "alerts" or self.settings.alerts.enabled)
 
     def runner(self, name: str) -> StageRunner:
-        """The shared runner of stage ``name``, on its topics and consumer group."""
+        """The shared runner of stage ``name``, on its topics and consumer group (the deletions
+        stage's reads tombstones: `index.deletions.DeletionRunner`)."""
+        from index.deletions import DeletionRunner
         from ingest.runner import Backoff, LazyStage, StageRunner
 
         step = step_named(name)
         settings = self.settings.runner
-        return StageRunner(
+        kind = DeletionRunner if step.reads == "deleted" else StageRunner
+        return kind(
             # Built by the runner, which waits while the store it opens is down.
             LazyStage(name, lambda: step.build(self)),
             self.bus,
@@ -371,6 +380,7 @@ class App(Closing):
             self.connectors(),
             bus=self.bus,
             topic=self.topics.raw,
+            deletions_topic=self.topics.deleted,
             state=self.network_state,
             settings=self.settings.sources.poller,
             clock=self.clock,
@@ -454,10 +464,12 @@ def run_enrich_process(
 PIPELINE = (
     Step("enrich", reads="raw", writes="enriched", build=App.enrich_stage),
     Step("index", reads="enriched", writes=None, build=App.index_stage),
+    Step("deletions", reads="deleted", writes=None, build=App.deletion_stage),
     Step("alerts", reads="enriched", writes=None, build=App.alerts_stage, loop=App.alerts_worker),
 )
 """The pipeline: each stage, the topic it reads and the one it writes. The sources (feeds,
-crawls) write ``raw``; failures for good go to ``dead``."""
+crawls, networks) write ``raw``; the networks also write ``deleted`` (the tombstones of posts
+deleted on their platform); failures for good go to ``dead``."""
 
 STAGES = tuple(step.name for step in PIPELINE)
 

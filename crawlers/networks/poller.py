@@ -1,10 +1,13 @@
 """The ``networks`` worker: poll each connector on its interval, publish what it found to
-``mentions.raw``, keep its cursors, health and rate-limit state, and back off when it fails.
+``mentions.raw`` and the deletions it was told of to ``mentions.deleted`` (tombstones,
+`ingest.deletion.Deletion`, which the ``deletions`` stage applies to the store), keep its
+cursors, health and rate-limit state, and back off when it fails.
 
 For one poll: hand the connector its cursors, publish the mentions of its `Batch` that it had
-not published before, record them as seen and the deletions it reported, then save its new
-cursors. The order matters as in the feed poller: what is saved has been published, so a crash
-replays, never loses.
+not published before and the tombstones of the deletions it had not published before, record
+both as done, then save its new cursors. The order matters as in the feed poller: what is
+recorded or saved has been published, so a crash replays, never loses (a tombstone published
+twice deletes nothing twice).
 
 Scheduling: a connector that answered is polled again after its ``interval`` (at once when it
 left pages unread). A connector that failed waits according to what failed:
@@ -29,7 +32,7 @@ import json
 import logging
 import random
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -47,8 +50,9 @@ from crawlers.settings import FeedPollerSettings
 from ingest.bus import Bus
 from ingest.clock import Clock, SystemClock
 from ingest.counters import Counters, MemoryCounters
+from ingest.deletion import Deletion
 from ingest.errors import TransientError
-from ingest.topics import partition_key
+from ingest.topics import Topics, partition_key
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,12 @@ SCOPE = "networks"
 _MORE_DELAY_S = 1.0
 _BUS_RETRY_S = 5.0
 _FORGET_EVERY_S = 3600.0
+_REASON = defaultdict(
+    lambda: "deleted on the platform",
+    mastodon="404 when looked up again",
+    bluesky="delete event, or its account deleted or taken down",
+)
+"""What a tombstone says of how each platform told of the deletion."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +84,7 @@ class NetworkPoller:
         *,
         bus: Bus,
         topic: str,
+        deletions_topic: str = Topics().deleted,
         state: NetworkStateStore,
         settings: FeedPollerSettings,
         clock: Clock | None = None,
@@ -82,6 +93,7 @@ class NetworkPoller:
         self.connectors = list(connectors)
         self.bus = bus
         self.topic = topic
+        self.deletions_topic = deletions_topic
         self.state = state
         self.settings = settings
         self.clock = clock or SystemClock()
@@ -147,7 +159,7 @@ class NetworkPoller:
             if before.failures == 0:
                 log.warning("%s: traceback, for a bug report", connector.name, exc_info=True)
         try:
-            fresh = self._publish(connector, batch)
+            fresh, deleted = self._publish(connector, batch)
         except TransientError as exc:
             counts["bus_unavailable"] += 1
             log.warning("%s: could not publish (%s); will retry", connector.name, exc)
@@ -156,10 +168,10 @@ class NetworkPoller:
             self.counters.add(SCOPE, counts)
             return NetworkOutcome(connector.name, "bus_unavailable", error=str(exc))
         counts["new_mentions"] += fresh
-        counts["deletions"] += len(batch.deletions)
+        counts["deletions"] += deleted
         counts["requests"] += batch.requests
         counts["skipped"] += batch.skipped
-        state = self._after(connector, state, batch, fresh)
+        state = self._after(connector, state, batch, fresh, deleted)
         self.state.save(state)
         counts["ok" if batch.error is None else f"{batch.error.status}_failures"] += 1
         self.counters.add(SCOPE, counts)
@@ -167,12 +179,13 @@ class NetworkPoller:
             connector.name,
             state.last_status or "ok",
             new=fresh,
-            deletions=len(batch.deletions),
+            deletions=deleted,
             error=state.last_error if batch.error else None,
         )
 
-    def _publish(self, connector: Connector, batch: Batch) -> int:
-        """Publish what ``batch`` brought that was never published; how many that was."""
+    def _publish(self, connector: Connector, batch: Batch) -> tuple[int, int]:
+        """Publish what ``batch`` brought that was never published: how many new mentions,
+        how many new deletions."""
         mentions = {m.id: m for m in batch.mentions}
         new_ids = self.state.unseen(connector.name, mentions)
         fresh = [m for mid, m in mentions.items() if mid in new_ids]
@@ -180,14 +193,27 @@ class NetworkPoller:
             self.bus.publish(self.topic, [(partition_key(m), m.to_json()) for m in fresh])
         now = self._now()
         self.state.mark_seen(connector.name, mentions, now)
-        if batch.deletions:
-            self.state.record_deleted(connector.name, batch.deletions, now)
+        gone = self.state.not_deleted(connector.name, batch.deletions)
+        if gone:
+            at = self.clock.now()
+            tombstones = [
+                Deletion(
+                    mention_id=m,
+                    platform=connector.platform,
+                    at=at,
+                    reason=_REASON[connector.platform],
+                )
+                for m in gone
+            ]
+            self.bus.publish(self.deletions_topic, [(d.key(), d.to_json()) for d in tombstones])
+            self.state.record_deleted(connector.name, gone, now)
+            log.info("%s: %d posts deleted on the platform", connector.name, len(gone))
         if fresh:
             log.info("%s: %d new mentions", connector.name, len(fresh))
-        return len(fresh)
+        return len(fresh), len(gone)
 
     def _after(
-        self, connector: Connector, state: ConnectorState, batch: Batch, fresh: int
+        self, connector: Connector, state: ConnectorState, batch: Batch, fresh: int, deleted: int
     ) -> ConnectorState:
         """``state`` once ``batch`` is published."""
         now = self._now()
@@ -196,7 +222,7 @@ class NetworkPoller:
             state,
             cursors=json.dumps(batch.cursors, sort_keys=True),
             mentions=state.mentions + fresh,
-            deletions=state.deletions + len(batch.deletions),
+            deletions=state.deletions + deleted,
             requests=state.requests + batch.requests,
             rate_limit=limit.limit if limit else state.rate_limit,
             rate_remaining=limit.remaining if limit else state.rate_remaining,

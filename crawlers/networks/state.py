@@ -1,6 +1,7 @@
 """Each connector's memory, in one SQLite file under ``state_dir`` (``networks.db``): its cursors,
 schedule, health, the platform's last rate-limit state, requests spent, the mentions it
-published (so a page read twice publishes nothing twice) and the deletions it was told of.
+published (so a page read twice publishes nothing twice) and the deletions it published (so a
+deletion reported twice is published once).
 
 The runner publishes a poll's mentions first and saves the cursors after, so a crash in
 between reads those pages again (and publishes nothing that is marked seen) rather than losing
@@ -75,7 +76,7 @@ class ConnectorState:
 
 class NetworkStateStore(StateFile):
     """The ``connectors`` table, one `ConnectorState` a row; the mentions each published; the
-    deletions each reported, for the step that removes them from the store."""
+    deletions each published to ``mentions.deleted``."""
 
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA, seen=("connector", "mention"))
@@ -98,6 +99,19 @@ class NetworkStateStore(StateFile):
                 "INSERT OR IGNORE INTO deleted VALUES (?, ?, ?)",
                 [(connector, m, now) for m in mentions],
             )
+
+    def not_deleted(self, connector: str, mentions: list[str]) -> list[str]:
+        """Those of ``mentions`` whose deletion ``connector`` has not published yet, in order."""
+        wanted = list(dict.fromkeys(mentions))
+        done = {
+            r[0]
+            for r in self.db.read(
+                "SELECT mention FROM deleted WHERE connector = ?"
+                " AND mention IN (SELECT value FROM json_each(?))",
+                (connector, json.dumps(wanted)),
+            )
+        }
+        return [m for m in wanted if m not in done]
 
     def deleted(self) -> list[str]:
         """The ids of every mention a platform said was deleted, oldest first."""

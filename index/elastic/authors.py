@@ -154,6 +154,26 @@ class ElasticAuthors:
                 for a in latest
             ),
         )
+        # Deleted on its platform meanwhile (the store tombstones, then forgets): a late enrich
+        # adds nothing to its author.
+        gone = self.indices.tombstoned([a.mention_id for a in latest])
+        if gone:
+            self.indices.delete_ids("forget author activity", self.activity_index, gone)
+        return self._recount(touched)
+
+    def forget(self, mention_ids: Sequence[str]) -> None:
+        """Remove what these mentions added to their authors, and recount those authors (the
+        store's `delete`)."""
+        before = self.indices.mget(self.activity_index, mention_ids, ["author_key"])
+        if not before:
+            return
+        touched = list(dict.fromkeys(d["_source"]["author_key"] for d in before.values()))
+        self.indices.delete_ids("forget author activity", self.activity_index, before)
+        self._recount(touched)
+
+    def _recount(self, touched: list[str]) -> list[AuthorStats]:
+        """The stats of the ``touched`` authors, from their activity now; an author's document
+        is created with their first activity and deleted with their last."""
         stats = self._aggregate_authors(touched)
         # An author's document lives while they have activity (409: it existed already; 404:
         # gone already).

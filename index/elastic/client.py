@@ -166,6 +166,24 @@ class ElasticIndices:
         """The alias every read and write of mentions goes through."""
         return self.named("mentions")
 
+    @property
+    def deleted_index(self) -> str:
+        """The tombstones: one document per mention deleted on its platform, by mention id."""
+        return self.named("deleted")
+
+    def tombstoned(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` deleted on their platform (real time, as `mget`)."""
+        return set(self.mget(self.deleted_index, ids, [])) if ids else set()
+
+    def delete_ids(self, what: str, index: str, ids: Iterable[str]) -> int:
+        """Delete these documents of ``index`` (those missing already are fine); how many
+        were there."""
+        ids = list(dict.fromkeys(ids))
+        missing = self.bulk(
+            what, index, ({"_op_type": "delete", "_index": index, "_id": i} for i in ids)
+        )
+        return len(ids) - missing.count(404)
+
     # -- errors --------------------------------------------------------------------------------
 
     def call(self, what: str, action: Callable[[], T]) -> T:
@@ -457,13 +475,14 @@ def item_outcome(result: dict[str, Any]) -> Outcome:
 
 
 def _missing_document(result: dict[str, Any]) -> bool:
-    """An update of a document that does not exist (404): for the caller to judge."""
+    """An update or a delete of a document that does not exist (404): for the caller to
+    judge."""
     error = result.get("error", {})
-    return (
-        int(result.get("status", 0)) == 404
-        and isinstance(error, dict)
-        and (error.get("type") == "document_missing_exception")
-    )
+    if int(result.get("status", 0)) != 404:
+        return False
+    if result.get("result") == "not_found":  # a delete
+        return True
+    return isinstance(error, dict) and error.get("type") == "document_missing_exception"
 
 
 def mapping_broken(display: str, index: str, reason: str) -> StoreBroken:

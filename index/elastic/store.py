@@ -50,7 +50,7 @@ import logging
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Self
 
 import orjson
@@ -79,12 +79,14 @@ from index.elastic.client import (
 )
 from index.elastic.clusters import ElasticClusters
 from index.elastic.mapping import (
+    DATE,
     NAME_SEP,
     SCHEMA_VERSION,
     Capabilities,
     document,
     from_document,
     mapping,
+    strict,
 )
 from index.elastic.query import Query, filters_query, ranking_query
 from index.settings import ElasticSettings, StoreSettings
@@ -125,6 +127,11 @@ _FACETS: dict[Facet, str] = {
     "lang": "search.lang",
     "entity": "search.entities",
 }
+
+
+TOMBSTONE_MAPPING = strict(at=DATE)
+"""``<prefix>-deleted``: one document per mention deleted on its platform (id: the mention id),
+kept so that a copy that comes after the deletion is refused."""
 
 
 def _encode(doc: dict[str, Any]) -> bytes:
@@ -289,6 +296,7 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         self.capabilities = self.detect()
         self.author_index.setup()
         self.cluster_index.setup()
+        self.indices.ensure_index(self.indices.deleted_index, TOMBSTONE_MAPPING)
         template = self.template()
         self.indices.call(
             "put the index template",
@@ -391,7 +399,11 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
     @property
     def side_indices(self) -> list[str]:
         """The indices of what enrich keeps, beside the mentions."""
-        return [*self.author_index.index_names, *self.cluster_index.index_names]
+        return [
+            *self.author_index.index_names,
+            *self.cluster_index.index_names,
+            self.indices.deleted_index,
+        ]
 
     def drop(self) -> None:
         """Delete this prefix's indices, the parts' included, and its template (each by name:
@@ -428,6 +440,11 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
             kept = latest.get(mention.id)
             if kept is None or mention.fetched >= kept.fetched:
                 latest[mention.id] = mention
+        # Deleted on its platform: a copy that comes after the deletion stays deleted.
+        for mention_id in self.indices.tombstoned(list(latest)):
+            del latest[mention_id]
+        if not latest:
+            return []
         rejected: list[Rejected] = []
         retry: list[str] = []
         mapping: list[str] = []
@@ -467,7 +484,35 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
                 f"{self.indices.display}: {len(retry)} of {len(latest)} mentions not written "
                 f"({retry[0]}); the batch will be written again"
             )
+        # A deletion applied while this batch was written (it tombstones, then deletes): what
+        # it may have missed is deleted here. Tombstones are read in real time, so one of the
+        # two always sees the other's write.
+        late = self.indices.tombstoned(list(latest))
+        if late:
+            self.indices.delete_ids("delete mentions", self.alias, late)
         return rejected
+
+    def delete(self, mention_ids: Sequence[str], at: datetime) -> int:
+        if not mention_ids:
+            return 0
+        ids = list(dict.fromkeys(mention_ids))
+        # The tombstones first: an upsert racing with this reads them after its write.
+        self.indices.bulk(
+            "record deletions",
+            self.indices.deleted_index,
+            (
+                {
+                    "_op_type": "index",
+                    "_index": self.indices.deleted_index,
+                    "_id": i,
+                    "_source": {"at": epoch_ms(at)},
+                }
+                for i in ids
+            ),
+        )
+        deleted = self.indices.delete_ids("delete mentions", self.alias, ids)
+        self.author_index.forget(ids)
+        return deleted
 
     # -- reads ---------------------------------------------------------------------------------
 

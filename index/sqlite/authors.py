@@ -16,6 +16,7 @@ from typing import Any
 
 from index.base import chunks, epoch_ms, from_epoch_ms, nearest_rank
 from index.sqlite.query import filters_where
+from index.sqlite.schema import deleted_among
 from ingest.sqlite import SqliteFile
 from ingest.store import AuthorActivity, AuthorEdge, AuthorScore, AuthorStats, Filters, RankedAuthor
 
@@ -67,8 +68,11 @@ class SqliteAuthors:
         if not activity:
             return []
         latest = list({a.mention_id: a for a in activity}.values())  # a batch may repeat one
-        ids = [a.mention_id for a in latest]
         with self.db.write() as conn:
+            # A mention deleted on its platform and enriched late adds nothing to its author.
+            gone = deleted_among(conn, [a.mention_id for a in latest])
+            latest = [a for a in latest if a.mention_id not in gone]
+            ids = [a.mention_id for a in latest]
             touched: dict[str, None] = {}
             for chunk in chunks(ids):
                 # Redelivered, or its author changed: the previous author is recounted too.
@@ -117,6 +121,21 @@ class SqliteAuthors:
             for key in touched:
                 self._aggregate_author(conn, key)
             return self._authors(conn, list(touched))
+
+    def forget(self, conn: sqlite3.Connection, mention_ids: Sequence[str]) -> None:
+        """Remove what these mentions added to their authors, and recount those authors (in
+        the caller's write transaction: the store's `delete`)."""
+        touched: dict[str, None] = {}
+        for chunk in chunks(list(mention_ids)):
+            marks = ", ".join("?" * len(chunk))
+            for (key,) in conn.execute(
+                f"SELECT author_key FROM author_activity WHERE mention_id IN ({marks})", chunk
+            ):
+                touched[key] = None
+            conn.execute(f"DELETE FROM author_activity WHERE mention_id IN ({marks})", chunk)
+            conn.execute(f"DELETE FROM author_mentioned WHERE mention_id IN ({marks})", chunk)
+        for key in touched:
+            self._aggregate_author(conn, key)
 
     @staticmethod
     def _aggregate_author(conn: sqlite3.Connection, key: str) -> None:

@@ -10,6 +10,7 @@ What enrich keeps beside them: ``author_activity`` (one row per mention, by id) 
 it @-mentions (``author_mentioned``), aggregated into ``authors`` (`index.sqlite.authors`);
 ``dup_signatures`` (each mention's cluster) and ``dup_postings`` (for each LSH key, the clusters
 whose signatures carry it, and how many do) for near-duplicate clusters (`index.sqlite.clusters`).
+The ids of mentions deleted on their platform are kept in ``deleted_mentions``.
 
 `create` is the migration: it brings a new file, or a store of an earlier version, to
 `SCHEMA_VERSION`, and is safe to run at every start (the store runs it only when the file's
@@ -20,6 +21,7 @@ undoes it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from ingest.text import index_text
@@ -164,8 +166,23 @@ _SCHEMA_3_CLUSTERS = [
 ]
 # -- end of version 3, near-duplicate postings ---------------------------------------------------
 
+# Version 4: the ids of mentions deleted on their platform (`SqliteStore.delete`), kept so that
+# a copy that comes after its deletion (a redelivery, a late enrich) is refused.
+_SCHEMA_4 = [
+    """CREATE TABLE IF NOT EXISTS deleted_mentions (
+        id TEXT PRIMARY KEY,
+        at INTEGER NOT NULL) WITHOUT ROWID""",
+]
+
 FINGERPRINT = ";\n".join(
-    [*_SCHEMA, *_SCHEMA_2, *_SCHEMA_3, *_SCHEMA_3_CLUSTERS, f"-- version {SCHEMA_VERSION}"]
+    [
+        *_SCHEMA,
+        *_SCHEMA_2,
+        *_SCHEMA_3,
+        *_SCHEMA_3_CLUSTERS,
+        *_SCHEMA_4,
+        f"-- version {SCHEMA_VERSION}",
+    ]
 )
 """The text `ingest.sqlite.SqliteFile.setup` fingerprints: a change to it sets a store up again."""
 
@@ -185,6 +202,7 @@ TABLES = (
     "rollup_terms",
     "rollup_brand_terms",
     "rollup_sources",
+    "deleted_mentions",
 )
 """Every table the ``_SCHEMA`` lists create (their indices go with them)."""
 
@@ -205,6 +223,8 @@ def create(conn: sqlite3.Connection) -> None:
     for statement in _SCHEMA_3_CLUSTERS:
         conn.execute(statement)
     _postings_from_keys(conn)
+    for statement in _SCHEMA_4:
+        conn.execute(statement)
     conn.execute(
         "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"
         " SET value = excluded.value",
@@ -229,6 +249,17 @@ def drop(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP TABLE IF EXISTS {VOCABULARY}{kind}")
     for table in TABLES:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def deleted_among(conn: sqlite3.Connection, ids: list[str]) -> set[str]:
+    """Those of ``ids`` deleted on their platform (``deleted_mentions``)."""
+    return {
+        mention_id
+        for (mention_id,) in conn.execute(
+            "SELECT id FROM deleted_mentions WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(ids),),
+        )
+    }
 
 
 def vocabulary(conn: sqlite3.Connection, kind: str = "instance") -> str:

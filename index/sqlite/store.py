@@ -19,7 +19,7 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -161,7 +161,13 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             return []
         rows = [_row(m) for m in mentions]
         with self.db.write() as conn:
-            ids = json.dumps(list(dict.fromkeys(row[0] for row in rows)))
+            unique = list(dict.fromkeys(row[0] for row in rows))
+            ids = json.dumps(unique)
+            # Deleted on its platform: a copy that comes after the deletion stays deleted.
+            deleted = schema.deleted_among(conn, unique)
+            if deleted:
+                kept = [(r, m) for r, m in zip(rows, mentions, strict=True) if r[0] not in deleted]
+                rows, mentions = [r for r, _ in kept], [m for _, m in kept]
             stored = {
                 mention_id: (rowid, fetched)
                 for mention_id, rowid, fetched in conn.execute(
@@ -219,6 +225,32 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             )
             rollups.add(conn, [rowid for rowid, _ in written], 1)
         return []
+
+    def delete(self, mention_ids: Sequence[str], at: datetime) -> int:
+        if not mention_ids:
+            return 0
+        ids = list(dict.fromkeys(mention_ids))
+        with self.db.write() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO deleted_mentions VALUES (?, ?)",
+                [(i, epoch_ms(at)) for i in ids],
+            )
+            rowids = [
+                rowid
+                for (rowid,) in conn.execute(
+                    "SELECT rowid FROM mentions WHERE id IN (SELECT value FROM json_each(?))",
+                    (json.dumps(ids),),
+                )
+            ]
+            rollups.add(conn, rowids, -1)  # what they counted, before their rows go
+            for chunk in chunks(rowids):
+                marks = ",".join("?" * len(chunk))
+                conn.execute(f"DELETE FROM {FTS_TABLE} WHERE rowid IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM mention_brands WHERE mention IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM mention_entities WHERE mention IN ({marks})", chunk)
+                conn.execute(f"DELETE FROM mentions WHERE rowid IN ({marks})", chunk)
+            self.author_index.forget(conn, ids)
+        return len(rowids)
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -89,3 +89,17 @@ def _elastic_store(tmp_path: Path) -> Store:
 
 BUSES: dict[str, Callable[[Path], BusSpec]] = {"local": _local_bus, "kafka": _kafka_bus}
 STORES: dict[str, Callable[[Path], Store]] = {"sqlite": _sqlite_store, "elastic": _elastic_store}
+
+
+def backend_config(name: str) -> dict[str, Any]:
+    """The configuration keys that choose a backend set, ``embedded`` (the defaults: a local
+    bus, SQLite) or ``scale-out`` (Kafka, Elasticsearch); fresh topics and index each time."""
+    if name == "embedded":
+        return {}
+    return {
+        "bus": {"url": server_url(KAFKA_ENV, "Kafka"), "topic_prefix": unique("t")},
+        "store": {
+            "url": server_url(ELASTICSEARCH_ENV, "Elasticsearch"),
+            "elastic": {"index_prefix": unique("test-")},
+        },
+    }

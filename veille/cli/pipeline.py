@@ -23,13 +23,23 @@ def run(state: State) -> None:
     sys.exit(code)
 
 
-def _run_stage(state: State, name: str, once: bool) -> None:
+def _run_stage(state: State, name: str, once: bool, *, beside: tuple[str, ...] = ()) -> None:
+    """Run stage ``name`` (and the stages ``beside`` it, each in its own thread) until stopped,
+    or, with ``once``, each until its input is drained."""
+    from veille.app import Worker
+
+    names = (name, *beside)
     with state.app() as app:
-        runner = app.runner(name)
         with stop_on_signals() as stop:
-            runner.run(stop, until_idle=once)
-        counts = app.counters.read(name).get(name, {})
-    click.echo(f"{name}: " + ", ".join(f"{k}={v}" for k, v in sorted(counts.items())), err=True)
+            if once:
+                for each in names:
+                    app.runner(each).run(stop, until_idle=True)
+            elif run_workers([Worker(n, app.runner(n).run) for n in names], stop):
+                sys.exit(1)
+        for each in names:
+            counts = app.counters.read(each).get(each, {})
+            line = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
+            click.echo(f"{each}: {line}", err=True)
 
 
 @click.command()
@@ -60,8 +70,9 @@ def index() -> None:
 @click.option("--once", is_flag=True, help="Process what is waiting, then exit.")
 @pass_state
 def index_run(state: State, once: bool) -> None:
-    """Run the index worker: mentions.enriched -> the store."""
-    _run_stage(state, "index", once)
+    """Run the index worker: mentions.enriched -> the store, and the deletions stage:
+    mentions.deleted -> mentions removed from the store."""
+    _run_stage(state, "index", once, beside=("deletions",))
 
 
 @index.command("setup")
