@@ -40,10 +40,15 @@ class ConnectorError(Exception):
 
     status = "error"
     http_status: int | None = None
+    code: str | None = None
+    """The platform's own name for the error, when its answer gave one (``ExpiredToken``)."""
 
-    def __init__(self, message: str, *, http_status: int | None = None) -> None:
+    def __init__(
+        self, message: str, *, http_status: int | None = None, code: str | None = None
+    ) -> None:
         super().__init__(message)
         self.http_status = http_status
+        self.code = code
 
 
 class RateLimited(ConnectorError):
@@ -52,9 +57,14 @@ class RateLimited(ConnectorError):
     status = "rate_limited"
 
     def __init__(
-        self, message: str, *, reset: float | None, http_status: int | None = None
+        self,
+        message: str,
+        *,
+        reset: float | None,
+        http_status: int | None = None,
+        code: str | None = None,
     ) -> None:
-        super().__init__(message, http_status=http_status)
+        super().__init__(message, http_status=http_status, code=code)
         self.reset = reset
 
 

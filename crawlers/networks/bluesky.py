@@ -52,18 +52,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
 
 from crawlers.networks.base import (
-    AuthFailed,
     Batch,
     ConnectorError,
     Cursors,
     PlatformError,
-    RateLimited,
 )
 from crawlers.networks.base import Connector as _Connector
+from crawlers.networks.http import open_websocket
 from crawlers.networks.settings import BlueskySettings
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock, SystemClock
@@ -321,31 +320,11 @@ class BlueskyConnector(_Connector):
 
     def _connect(self, cursor: str | None) -> ClientConnection:
         self.close()
-        try:
-            # Entered as a context (websockets asks for it), left by `close`: the connection
-            # outlives one poll.
-            self._ws = self._stack.enter_context(
-                connect(
-                    self.url(cursor),
-                    open_timeout=self.http.connect_timeout.total_seconds(),
-                    close_timeout=2,
-                    max_size=_MAX_MESSAGE,
-                    user_agent_header=self.http.user_agent,
-                    proxy=self.http.proxy,
-                )
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            message = f"the stream refused the connection: HTTP {status}"
-            if status == 429:
-                after = exc.response.headers.get("Retry-After", "")
-                reset = time.time() + float(after) if after.isdigit() else None
-                raise RateLimited(message, reset=reset, http_status=status) from None
-            if status in (401, 403):
-                raise AuthFailed(message, http_status=status) from None
-            raise PlatformError(message, http_status=status) from None
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            raise PlatformError(f"could not open the stream: {type(exc).__name__}: {exc}") from None
+        # Entered as a context (websockets asks for it), left by `close`: the connection
+        # outlives one poll.
+        self._ws = self._stack.enter_context(
+            open_websocket(self.url(cursor), self.http, max_size=_MAX_MESSAGE)
+        )
         return self._ws
 
     def test(self) -> list[str]:

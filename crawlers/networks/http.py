@@ -3,19 +3,24 @@
 
 - 2xx with a JSON body: the data, the response's ``Link`` relations and its `RateLimit`;
 - 429: `RateLimited`, until ``X-RateLimit-Reset`` (an ISO 8601 time, as Mastodon sends it, or
-  epoch seconds), else ``Retry-After``;
-- 401, 403: `AuthFailed`, with the platform's ``{"error": ...}`` message;
+  epoch seconds; ``RateLimit-Reset`` as Bluesky's services send it), else ``Retry-After``;
+- 401, 403: `AuthFailed`, with the platform's ``{"error": ..., "message": ...}`` (the
+  ``error`` is the exception's ``code``);
 - anything else (5xx, 404, a timeout, a closed connection, a body that is not JSON or too
   large): `PlatformError`.
 
 Tokens travel in the ``Authorization`` header only, never in a URL, and every message that
-quotes a server's answer has the token taken out first: a server that echoes what it received
-cannot put the token into a log or ``veille status``.
+quotes a server's answer has the token (and every other secret the client was told of:
+passwords, session tokens) taken out first: a server that echoes what it received cannot put
+a secret into a log or ``veille status``.
+
+`open_websocket` opens a stream (Jetstream, Mastodon's streaming API) with the same errors.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import time
 from collections.abc import Mapping
@@ -24,9 +29,17 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
 
 from crawlers.fetch import retry_after_seconds
-from crawlers.networks.base import AuthFailed, PlatformError, RateLimit, RateLimited
+from crawlers.networks.base import (
+    AuthFailed,
+    ConnectorError,
+    PlatformError,
+    RateLimit,
+    RateLimited,
+)
 from crawlers.settings import HttpSettings
 
 _ERROR_CHARS = 200
@@ -66,9 +79,11 @@ def reset_time(value: str | None) -> float | None:
 
 
 def rate_limit_of(headers: Mapping[str, str]) -> RateLimit | None:
-    limit = _number(headers.get("x-ratelimit-limit"))
-    remaining = _number(headers.get("x-ratelimit-remaining"))
-    reset = reset_time(headers.get("x-ratelimit-reset"))
+    """``X-RateLimit-*`` (Mastodon), else the IETF draft's ``RateLimit-*`` (Bluesky)."""
+    prefix = "x-ratelimit-" if "x-ratelimit-remaining" in headers else "ratelimit-"
+    limit = _number(headers.get(prefix + "limit"))
+    remaining = _number(headers.get(prefix + "remaining"))
+    reset = reset_time(headers.get(prefix + "reset"))
     if limit is None and remaining is None and reset is None:
         return None
     return RateLimit(limit=limit, remaining=remaining, reset=reset)
@@ -79,6 +94,7 @@ class JsonClient:
 
     def __init__(self, http: HttpSettings, token: str | None = None) -> None:
         self._token = token
+        self._secrets: list[str] = [token] if token else []
         self._max_bytes = http.max_bytes
         self._client = httpx.Client(
             headers={"User-Agent": http.user_agent, "Accept": "application/json"},
@@ -92,23 +108,54 @@ class JsonClient:
     def close(self) -> None:
         self._client.close()
 
+    def hide(self, secret: str) -> None:
+        """Take ``secret`` out of every message from now on (a password, a session token)."""
+        if secret and secret not in self._secrets:
+            self._secrets.append(secret)
+
     def _clean(self, text: str) -> str:
-        """``text`` with the token taken out, and short."""
-        if self._token:
-            text = text.replace(self._token, "***")
-        return text[:_ERROR_CHARS]
+        """``text`` with the secrets taken out, and short."""
+        return clean(text, self._secrets)[:_ERROR_CHARS]
 
     def get(
-        self, url: str, params: Mapping[str, str | int] | None = None, *, auth: bool = False
+        self,
+        url: str,
+        params: Mapping[str, str | int | list[str]] | None = None,
+        *,
+        auth: bool = False,
+        bearer: str | None = None,
     ) -> JsonReply:
-        """GET ``url``; with ``auth``, send the bearer token (`AuthFailed` if there is none)."""
+        """GET ``url``; with ``auth``, send the bearer token (`AuthFailed` if there is none);
+        ``bearer``: send that one instead."""
+        return self.send("GET", url, params, auth=auth, bearer=bearer)
+
+    def send(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str | int | list[str]] | None = None,
+        *,
+        auth: bool = False,
+        bearer: str | None = None,
+        body: Any = None,
+    ) -> JsonReply:
+        """``method`` ``url``, with ``body`` as JSON when given."""
         headers = {}
-        if auth:
+        if bearer is not None:
+            self.hide(bearer)
+            headers["Authorization"] = f"Bearer {bearer}"
+        elif auth:
             if not self._token:
                 raise AuthFailed("this request needs an access token, and none is configured")
             headers["Authorization"] = f"Bearer {self._token}"
+        content = None
+        if body is not None:
+            content = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
         try:
-            with self._client.stream("GET", url, params=params, headers=headers) as response:
+            with self._client.stream(
+                method, url, params=params, headers=headers, content=content
+            ) as response:
                 body = bytearray()
                 for chunk in response.iter_bytes():
                     body += chunk
@@ -121,18 +168,20 @@ class JsonClient:
     def _reply(self, response: httpx.Response, body: bytes) -> JsonReply:
         status = response.status_code
         rate_limit = rate_limit_of(response.headers)
+        if not 200 <= status < 300:
+            message, code = self._message(body)
         if status == 429:
             reset = rate_limit.reset if rate_limit else None
             if reset is None:
                 after = retry_after_seconds(response.headers.get("retry-after"))
                 reset = time.time() + after if after is not None else None
             raise RateLimited(
-                f"429 rate limited: {self._message(body)}", reset=reset, http_status=status
+                f"429 rate limited: {message}", reset=reset, http_status=status, code=code
             )
         if status in (401, 403):
-            raise AuthFailed(f"{status}: {self._message(body)}", http_status=status)
+            raise AuthFailed(f"{status}: {message}", http_status=status, code=code)
         if not 200 <= status < 300:
-            raise PlatformError(f"HTTP {status}: {self._message(body)}", http_status=status)
+            raise PlatformError(f"HTTP {status}: {message}", http_status=status, code=code)
         try:
             data = json.loads(body)
         except ValueError:
@@ -143,13 +192,83 @@ class JsonClient:
         links = {rel: link["url"] for rel, link in response.links.items() if isinstance(rel, str)}
         return JsonReply(data, links, rate_limit)
 
-    def _message(self, body: bytes) -> str:
-        """The platform's ``{"error": "..."}``, else the start of the body."""
+    def _message(self, body: bytes) -> tuple[str, str | None]:
+        """The platform's ``{"error": "...", "message": "..."}``, else the start of the body;
+        and the ``error`` when there is one."""
         text = body.decode("utf-8", "replace")
         try:
             data = json.loads(text)
         except ValueError:
             data = None
+        code = None
         if isinstance(data, dict) and isinstance(data.get("error"), str):
-            text = data["error"]
-        return self._clean(text.strip()) or "(no message)"
+            code = text = data["error"]
+            if isinstance(data.get("message"), str) and data["message"]:
+                text = f"{code}: {data['message']}"
+        return self._clean(text.strip()) or "(no message)", self._clean(code) if code else None
+
+
+class _Hiding(logging.LoggerAdapter[logging.Logger]):
+    """A logger that takes ``secrets`` out of each message before it is logged."""
+
+    def __init__(self, logger: logging.Logger, secrets: list[str]) -> None:
+        super().__init__(logger, {})
+        self.secrets = secrets
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            self.logger.log(level, "%s", clean(text, self.secrets), **kwargs)
+
+
+def clean(text: str, secrets: list[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
+
+
+def open_websocket(
+    url: str,
+    http: HttpSettings,
+    *,
+    token: str | None = None,
+    max_size: int = 1 << 20,
+) -> ClientConnection:
+    """A WebSocket to ``url``, with ``token`` as a bearer token when given; what refuses it
+    (an HTTP answer instead of the upgrade, a connection that fails) as a `ConnectorError`
+    that quotes no secret."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    secrets = [token] if token else []
+    try:
+        return connect(
+            url,
+            additional_headers=headers,
+            # websockets logs the request's headers at DEBUG: the token must not go with them.
+            logger=_Hiding(logging.getLogger("websockets.client"), secrets),
+            open_timeout=http.connect_timeout.total_seconds(),
+            close_timeout=2,
+            max_size=max_size,
+            user_agent_header=http.user_agent,
+            proxy=http.proxy,
+        )
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        said = clean((exc.response.body or b"").decode("utf-8", "replace").strip(), secrets)
+        message = f"the stream refused the connection: HTTP {status}"
+        if said:
+            message += f": {said[:_ERROR_CHARS]}"
+        error: ConnectorError
+        if status == 429:
+            after = retry_after_seconds(exc.response.headers.get("Retry-After"))
+            reset = time.time() + after if after is not None else None
+            error = RateLimited(message, reset=reset, http_status=status)
+        elif status in (401, 403):
+            error = AuthFailed(message, http_status=status)
+        else:
+            error = PlatformError(message, http_status=status)
+        raise error from None
+    except (OSError, TimeoutError, WebSocketException) as exc:
+        said = clean(f"{type(exc).__name__}: {exc}", secrets)[:_ERROR_CHARS]
+        raise PlatformError(f"could not open the stream: {said}") from None

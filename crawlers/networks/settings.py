@@ -54,6 +54,12 @@ class MastodonSettings(Strict):
     """Statuses younger than this are looked up again, to learn which were deleted."""
     recheck_per_poll: Annotated[int, Field(ge=0, le=300)] = 20
     """Lookups per poll at most (0: deletions are not looked for), the longest unchecked first."""
+    stream: bool = False
+    """Follow the hashtags through the streaming API, on the instances that have a token; the
+    REST timelines fill what a stream missed (before it opened, while it was closed). The rest
+    (searches, instances without a token, deletion lookups) is still read every ``interval``."""
+    read_for: Duration = timedelta(seconds=10)
+    """With ``stream``: how long one poll reads the streams before its statuses are published."""
 
     @field_validator("instances", mode="before")
     @classmethod
