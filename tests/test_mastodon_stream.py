@@ -178,7 +178,8 @@ def test_a_stream_needs_a_valid_token_and_the_token_is_never_repeated(
 
     assert outcome.status == "auth_failed"
     state = h.state.get("acme-stream", "mastodon")
-    assert state.last_error is not None and "401" in state.last_error
+    assert state.last_error is not None
+    assert "401" in state.last_error
     ours = "".join(r.getMessage() for r in caplog.records if r.name != "websockets.server")
     assert "Authorization: Bearer ***" in ours  # websockets' own debug log, the token hidden
     assert wrong not in state.last_error + (outcome.error or "") + ours
