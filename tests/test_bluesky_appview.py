@@ -289,6 +289,44 @@ def test_secrets_never_reach_state_logs_or_errors_even_when_echoed(
         assert secret.encode() not in stored
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [(500, b'{"error": "InternalServerError", "message": "Internal Server Error"}'), (200, b"{")],
+)
+def test_a_broken_appview_is_reported_and_the_stream_still_publishes(
+    jetstream: FakeJetstream,
+    appview: Callable[..., FakeAppView],
+    harness: Callable[..., Harness],
+    clock: FakeClock,
+    fault: tuple[int, bytes],
+) -> None:
+    """Documented: errors are ``{"error", "message"}`` with an HTTP status; an answer is JSON.
+    A 500 or a body that is not JSON is reported and backed off; what the stream brought is
+    published without followers, and they come once the AppView answers again."""
+    server = appview()
+    server.profile("did:plc:dan", "dan.bsky.social", followers=42)
+    h = harness(bluesky(jetstream, server))
+    h.poller.poll_due()
+    server.fault = fault
+    jetstream.post("acme plante encore", did="did:plc:dan")
+    clock.advance(2)
+
+    [broken] = h.poller.poll_due()
+
+    assert (broken.status, broken.new) == ("platform_error", 1)
+    [mention] = h.published()
+    assert mention.author is not None
+    assert mention.author.followers is None
+    server.fault = None
+    jetstream.post("acme, toujours", did="did:plc:dan")
+    clock.advance(60)
+    [healed] = h.poller.poll_due()
+    assert (healed.status, healed.new) == ("ok", 1)
+    latest = next(m for m in h.published() if m.text == "acme, toujours")
+    assert latest.author is not None
+    assert latest.author.followers == 42
+
+
 def test_settings_ask_for_both_handle_and_app_password_and_an_account_to_search() -> None:
     with pytest.raises(ValidationError, match="both handle and app_password"):
         BlueskySettings.model_validate({"type": "bluesky", "name": "b", "handle": HANDLE})

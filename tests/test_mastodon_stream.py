@@ -184,3 +184,23 @@ def test_a_stream_needs_a_valid_token_and_the_token_is_never_repeated(
     assert "Authorization: Bearer ***" in ours  # websockets' own debug log, the token hidden
     assert wrong not in state.last_error + (outcome.error or "") + ours
     assert wrong not in state.cursors
+
+
+def test_stream_messages_not_as_documented_are_skipped_and_counted(
+    server: FakeMastodon, harness: Callable[..., Harness], clock: FakeClock
+) -> None:
+    """Documented: each message is ``{"stream", "event", "payload"}``, an ``update``'s payload
+    a Status as a JSON string. Anything else is passed over, the stream goes on."""
+    h = harness(streamed(server))
+    h.poller.poll_due()
+    server.send_raw("acme", "pas du JSON")
+    server.send_raw("acme", '{"stream": ["hashtag", "acme"], "event": "update", "payload": "{"}')
+    server.send_raw("acme", '{"stream": ["hashtag", "acme"], "event": "update", "payload": "{}"}')
+    server.post("après le bruit #acme", tags=("acme",))
+    clock.advance(2)
+
+    [outcome] = h.poller.poll_due()
+
+    assert (outcome.status, outcome.new) == ("ok", 1)
+    assert h.counters.read()["networks"]["skipped"] == 3
+    assert h.texts() == ["après le bruit #acme"]

@@ -25,7 +25,8 @@ What it serves, and the documented behaviour it holds the client to:
   ``RateLimit-Policy``; past the limit, ``429 {"error": "RateLimitExceeded"}``.
 
 Faults for the tests: ``echo_secrets`` makes the errors quote the password or token they were
-sent, as a careless server might, to prove Veille never repeats them.
+sent, as a careless server might, to prove Veille never repeats them; `fault` answers the
+AppView's methods with a given status and body (500, malformed JSON).
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ class FakeAppView(LoopbackServer):
         self.requests: list[tuple[str, str, dict[str, list[str]]]] = []
         """Each request: its method, its XRPC method, its query."""
         self.echo_secrets = False
+        self.fault: tuple[int, bytes] | None = None
+        """Answer every ``app.bsky.*`` call with this status and body (500, not JSON)."""
         self.sessions_made = 0
         self._access: dict[str, tuple[str, bool]] = {}
         """Access JWT -> (DID, expired)."""
@@ -175,6 +178,9 @@ class FakeAppView(LoopbackServer):
             headers, over = self._count()
         if over:
             return _error(429, "RateLimitExceeded", "Rate Limit Exceeded", headers)
+        if self.fault is not None and nsid.startswith("app.bsky."):
+            status, raw = self.fault
+            return Reply(status, [("Content-Type", "application/json"), *headers], raw)
         try:
             with self._lock:
                 body = self._answer(request, nsid, query, bearer)

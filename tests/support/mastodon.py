@@ -36,7 +36,8 @@ What it serves, and the documented behaviour it holds the client to:
 
 Faults for the tests: `fault` answers every API request with a given status and body (500,
 malformed JSON), ``echo_token`` makes a 401 quote the token it was sent, as a careless
-server might, to prove Veille never repeats it, and `drop_streams` closes every open stream.
+server might, to prove Veille never repeats it, `drop_streams` closes every open stream, and
+`send_raw` sends a stream message that is not as documented.
 """
 
 from __future__ import annotations
@@ -194,6 +195,12 @@ class FakeMastodon(LoopbackServer):
         """Close every open stream, as a restart of the streaming server does."""
         for connection, _ in list(self.streams):
             connection.close(1001, "streaming server restarting")
+
+    def send_raw(self, tag: str, message: str) -> None:
+        """Send ``message`` as it is on the streams of ``tag`` (one not as documented)."""
+        for connection, stream_tag in list(self.streams):
+            if stream_tag == tag:
+                connection.send(message)
 
     def _broadcast(self, tag: str | None, event: str, payload: str) -> None:
         """Send ``event`` to the streams of ``tag`` (None: every stream)."""
