@@ -208,17 +208,27 @@ class JsonClient:
         return self._clean(text.strip()) or "(no message)", self._clean(code) if code else None
 
 
-class _Hiding(logging.LoggerAdapter[logging.Logger]):
-    """A logger that takes ``secrets`` out of each message before it is logged."""
+class _Hide(logging.Filter):
+    """Takes ``secrets`` out of each record of the logger it filters."""
 
-    def __init__(self, logger: logging.Logger, secrets: list[str]) -> None:
-        super().__init__(logger, {})
-        self.secrets = secrets
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
 
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if self.isEnabledFor(level):
-            text = str(msg) % args if args else str(msg)
-            self.logger.log(level, "%s", clean(text, self.secrets), **kwargs)
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            hidden = clean(text, sorted(self.secrets))
+            if hidden != text:
+                record.msg, record.args = hidden, None
+        return True
+
+
+_HIDDEN = _Hide()
+"""The tokens streams were opened with: websockets logs a request's headers at DEBUG, and the
+``Authorization`` header must not go out with them. (A filter costs nothing while DEBUG is
+off; the records are not even made.)"""
+logging.getLogger("websockets.client").addFilter(_HIDDEN)
 
 
 def clean(text: str, secrets: list[str]) -> str:
@@ -241,12 +251,12 @@ def open_websocket(
     that quotes no secret."""
     headers = {"Authorization": f"Bearer {token}"} if token else None
     secrets = [token] if token else []
+    if token:
+        _HIDDEN.secrets.add(token)
     try:
         return connect(
             url,
             additional_headers=headers,
-            # websockets logs the request's headers at DEBUG: the token must not go with them.
-            logger=_Hiding(logging.getLogger("websockets.client"), secrets),
             open_timeout=http.connect_timeout.total_seconds(),
             close_timeout=2,
             max_size=max_size,
