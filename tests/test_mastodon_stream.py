@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from crawlers.networks.base import AuthFailed
 from crawlers.networks.http import open_websocket
 from crawlers.networks.mastodon import status_id
+from crawlers.networks.settings import MastodonSettings
 from crawlers.settings import HttpSettings
 from ingest.clock import FakeClock
 from tests.support.mastodon import FakeMastodon
@@ -204,3 +206,16 @@ def test_stream_messages_not_as_documented_are_skipped_and_counted(
     assert (outcome.status, outcome.new) == ("ok", 1)
     assert h.counters.read()["networks"]["skipped"] == 3
     assert h.texts() == ["après le bruit #acme"]
+
+
+def test_stream_needs_hashtags_and_an_instance_with_a_token() -> None:
+    with pytest.raises(ValidationError, match="stream follows hashtags"):
+        MastodonSettings.model_validate(
+            {
+                "type": "mastodon",
+                "name": "m",
+                "instances": ["https://mastodon.social"],
+                "hashtags": ["acme"],
+                "stream": True,
+            }
+        )

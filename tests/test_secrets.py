@@ -165,7 +165,16 @@ def base_config(echo: str, smtp_port: int) -> dict[str, Any]:
                     "name": "acme-masto",
                     "instances": [{"url": "http://masto.acme.example", "token": filler}],
                     "search": ["acme"],
-                }
+                },
+                {
+                    "type": "bluesky",
+                    "name": "acme-bsky",
+                    "jetstream": f"ws://127.0.0.1:{free_port()}/subscribe",
+                    "handle": "veille.bsky.social",
+                    "app_password": filler,
+                    "service": echo,
+                    "search": {"queries": ["acme"]},
+                },
             ],
         },
         "store": {

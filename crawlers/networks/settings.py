@@ -82,6 +82,11 @@ class MastodonSettings(Strict):
                 "search needs an access token on at least one instance "
                 '(instances: [{url: ..., token: "${MASTODON_TOKEN}"}])'
             )
+        if self.stream and not (self.hashtags and any(i.token for i in self.instances)):
+            raise ValueError(
+                "stream follows hashtags on the instances that have an access token: "
+                "give hashtags, and a token to at least one instance"
+            )
         return self
 
 
