@@ -8,12 +8,7 @@ clock."""
 from __future__ import annotations
 
 import json
-import random
-import signal
-import subprocess
-import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,10 +21,10 @@ from pydantic import ValidationError
 from crawlers.networks.bluesky import post_id, post_to_mention
 from crawlers.networks.settings import BlueskySettings
 from ingest.clock import FakeClock
-from ingest.locallog import LocalLogBus
-from ingest.record import Mention, SourceKind
+from ingest.record import SourceKind
 from ingest.settings import Brand
 from tests.support.jetstream import FakeJetstream
+from tests.support.killing import KilledRuns, Publishing
 from tests.support.networks import CONNECTORS, Harness
 from tests.support.waiting import wait_for
 from veille.cli import cli
@@ -291,50 +286,23 @@ def test_sigkill_at_random_moments_while_the_stream_publishes_loses_no_post(
             "sources": {"networks": [bluesky(server, read_for="200ms", interval="100ms")]},
         }
     )
-    log = (tmp_path / "run.log").open("ab")
-    command = [sys.executable, "-m", "veille.cli", "--config", str(config), "networks", "run"]
     expected: list[str] = []
-    stop = threading.Event()
 
-    def publish() -> None:
-        n = 0
-        while not stop.wait(0.01):
-            n += 1
-            uri = server.post(f"acme n°{n}" if n % 3 else f"rien n°{n}")
-            if n % 3:
-                expected.append(post_id(uri))
+    def publish(n: int) -> None:
+        uri = server.post(f"acme n°{n}" if n % 3 else f"rien n°{n}")
+        if n % 3:
+            expected.append(post_id(uri))
 
-    rng = random.Random(14)
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    publisher = threading.Thread(target=publish, daemon=True)
+    publishing = Publishing(publish)
     try:
-        wait_for(lambda: bool(server.connections), 60, "the first connection")
-        publisher.start()
-        for _ in range(10):
-            time.sleep(rng.uniform(0.2, 2.5))
-            process.send_signal(signal.SIGKILL)
-            process.wait(10)
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        stop.set()
-        publisher.join(5)
-        bus = LocalLogBus(tmp_path / "data" / "bus.db")
-        try:
-
-            def ids() -> list[str]:
-                return [Mention.from_json(m.value).id for m in bus.peek("mentions.raw", 100_000)]
-
-            wait_for(lambda: set(expected) <= set(ids()), 60, "every post after the restarts")
-            published = ids()
-        finally:
-            bus.close()
-        process.send_signal(signal.SIGINT)
-        assert process.wait(30) == 0, (tmp_path / "run.log").read_text()[-3000:]
+        with KilledRuns(config, ["networks", "run"], tmp_path / "run.log") as runs:
+            wait_for(lambda: bool(server.connections), 60, "the first connection")
+            publishing.start()
+            runs.kill_and_restart()
+            bus = tmp_path / "data" / "bus.db"
+            published = runs.finish(publishing, bus, expected, "every post after the restarts")
     finally:
-        stop.set()
-        if process.poll() is None:
-            process.kill()
-            process.wait(10)
-        log.close()
+        publishing.stop()
     assert len(server.connections) >= 2  # (a run killed while it starts never connects)
     assert set(published) == set(expected)
     assert len(expected) > 100

@@ -11,11 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
-import signal
-import subprocess
-import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -32,8 +27,7 @@ from crawlers.networks.mastodon import status_id
 from crawlers.networks.settings import MastodonSettings
 from crawlers.settings import HttpSettings
 from ingest.clock import FakeClock
-from ingest.locallog import LocalLogBus
-from ingest.record import Mention
+from tests.support.killing import KilledRuns, Publishing
 from tests.support.mastodon import FakeMastodon
 from tests.support.networks import Harness
 from tests.support.waiting import wait_for
@@ -254,65 +248,37 @@ def test_sigkill_at_random_moments_while_statuses_stream_loses_none(
                 "sources": {"networks": [connector]},
             }
         )
-        log = (tmp_path / "run.log").open("ab")
-        command = [sys.executable, "-m", "veille.cli", "--config", str(config), "networks", "run"]
-        env = {**os.environ, "MASTODON_TOKEN": TOKEN}
         host = server.url.removeprefix("http://")
         expected: list[str] = []
-        stop = threading.Event()
 
-        def publish() -> None:
-            n = 0
-            while not stop.wait(0.01):
-                n += 1
-                expected.append(status_id(host, server.post(f"acme n°{n}", tags=("acme",))["id"]))
+        def publish(n: int) -> None:
+            expected.append(status_id(host, server.post(f"acme n°{n}", tags=("acme",))["id"]))
 
-        rng = random.Random(14)
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        publisher = threading.Thread(target=publish, daemon=True)
+        log = tmp_path / "run.log"
+        publishing = Publishing(publish)
+        env = {**os.environ, "MASTODON_TOKEN": TOKEN}
         try:
-            wait_for(lambda: bool(server.streams), 60, "the first stream")
-            publisher.start()
-            for _ in range(10):
-                time.sleep(rng.uniform(0.2, 2.5))
-                process.send_signal(signal.SIGKILL)
-                process.wait(10)
-                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-            last_run = (tmp_path / "run.log").stat().st_size
+            with KilledRuns(config, ["networks", "run"], log, env) as runs:
+                wait_for(lambda: bool(server.streams), 60, "the first stream")
+                publishing.start()
+                runs.kill_and_restart()
+                last_run = log.stat().st_size
 
-            def last_run_batches() -> int:
-                with (tmp_path / "run.log").open("rb") as written:
-                    written.seek(last_run)
-                    return written.read().count(b"new mentions")
+                def last_run_batches() -> int:
+                    with log.open("rb") as written:
+                        written.seek(last_run)
+                        return written.read().count(b"new mentions")
 
-            wait_for(lambda: last_run_batches() >= 1, 60, "the last run's first batch")
-            time.sleep(1.5)  # its REST catch-up is over (``max_pages`` may take a second poll)
-            rest_reads, before = timeline_reads(server), last_run_batches()
-            time.sleep(3)  # the last run streams a while
-            streamed_batches = last_run_batches() - before
-            assert timeline_reads(server) == rest_reads
-            stop.set()
-            publisher.join(5)
-            bus = LocalLogBus(tmp_path / "data" / "bus.db")
-            try:
-
-                def ids() -> list[str]:
-                    return [
-                        Mention.from_json(m.value).id for m in bus.peek("mentions.raw", 100_000)
-                    ]
-
-                wait_for(lambda: set(expected) <= set(ids()), 60, "every status after the restarts")
-                published = ids()
-            finally:
-                bus.close()
-            process.send_signal(signal.SIGINT)
-            assert process.wait(30) == 0, (tmp_path / "run.log").read_text()[-3000:]
+                wait_for(lambda: last_run_batches() >= 1, 60, "the last run's first batch")
+                time.sleep(1.5)  # its REST catch-up is over (``max_pages`` may take two polls)
+                rest_reads, before = timeline_reads(server), last_run_batches()
+                time.sleep(3)  # the last run streams a while
+                streamed_batches = last_run_batches() - before
+                assert timeline_reads(server) == rest_reads
+                bus = tmp_path / "data" / "bus.db"
+                published = runs.finish(publishing, bus, expected, "every status after restarts")
         finally:
-            stop.set()
-            if process.poll() is None:
-                process.kill()
-                process.wait(10)
-            log.close()
+            publishing.stop()
     assert len(server.stream_requests) >= 2
     assert len(expected) > 300
     assert streamed_batches >= 1  # no REST read since: they came through the stream
