@@ -175,6 +175,15 @@ def base_config(echo: str, smtp_port: int) -> dict[str, Any]:
                     "api_url": echo,
                     "www_url": echo,
                 },
+                {
+                    "type": "bluesky",
+                    "name": "acme-bsky",
+                    "jetstream": f"ws://127.0.0.1:{free_port()}/subscribe",
+                    "handle": "veille.bsky.social",
+                    "app_password": filler,
+                    "service": echo,
+                    "search": {"queries": ["acme"]},
+                },
             ],
         },
         "store": {

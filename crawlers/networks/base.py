@@ -48,9 +48,9 @@ class ConnectorError(Exception):
         super().__init__(message)
         self.http_status = http_status
         self.reasons = reasons
-        """The machine-readable reasons of the platform's error body (Google's
-        ``errors[].reason`` and ``domain``, an RFC 7807 ``title``), for a connector to tell its
-        errors apart."""
+        """The machine-readable reasons of the platform's error body (the AT Protocol's
+        ``error``, such as ``ExpiredToken``; Google's ``errors[].reason`` and ``domain``; an RFC
+        7807 ``title``), for a connector to tell its errors apart."""
 
 
 class RateLimited(ConnectorError):

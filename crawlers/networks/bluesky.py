@@ -52,25 +52,26 @@ from typing import Any
 from urllib.parse import urlencode
 
 from pydantic import ValidationError
-from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
-from websockets.sync.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
 
+from crawlers.networks.appview import MAX_ACTORS, AppView
 from crawlers.networks.base import (
-    AuthFailed,
     Batch,
     ConnectorError,
     Cursors,
     PlatformError,
-    RateLimited,
 )
 from crawlers.networks.base import Connector as _Connector
-from crawlers.networks.settings import BlueskySettings
+from crawlers.networks.http import open_websocket
+from crawlers.networks.settings import BlueskySearch, BlueskySettings
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock, SystemClock
 from ingest.query import Doc, Node, matches
 from ingest.record import (
     MAX_TEXT_CHARS,
     Author,
+    Engagement,
     Mention,
     Source,
     SourceKind,
@@ -86,6 +87,11 @@ POSTS = "app.bsky.feed.post"
 CURSOR = "time_us"
 WATCHED = "watched"
 """The cursor that holds the posts watched for deletion: ``[[id, did, time], ...]`` as JSON."""
+SEARCH = "search"
+"""The cursors ``search <query>``: ``{"since", "until", "cursor"}`` of the query's round."""
+PROFILES = "profiles"
+"""The cursor that caches the authors' profiles: ``{did: [followers, handle, name, time]}``."""
+_SEARCH_OVERLAP = timedelta(minutes=2)
 _EARLIEST = datetime(2022, 11, 1, tzinfo=UTC)
 """Before the network's first posts: an earlier ``createdAt`` is not believed."""
 _AHEAD = timedelta(minutes=10)
@@ -301,12 +307,29 @@ class BlueskyConnector(_Connector):
         self._stack = ExitStack()
         self._at: str | None = None
         """The cursor the open connection stands at (the one the last poll returned)."""
+        self.appview = (
+            AppView(
+                settings.service,
+                settings.handle,
+                settings.app_password.get_secret_value(),
+                http,
+                self.clock,
+            )
+            if settings.handle is not None and settings.app_password is not None
+            else None
+        )
+        self._search_due = 0.0
 
     @property
     def platform(self) -> str:
         return PLATFORM
 
     def close(self) -> None:
+        self._disconnect()
+        if self.appview is not None:
+            self.appview.close()
+
+    def _disconnect(self) -> None:
         self._ws = None
         self._stack.close()
 
@@ -320,32 +343,12 @@ class BlueskyConnector(_Connector):
         return f"{base}{'&' if '?' in base else '?'}{urlencode(query)}"
 
     def _connect(self, cursor: str | None) -> ClientConnection:
-        self.close()
-        try:
-            # Entered as a context (websockets asks for it), left by `close`: the connection
-            # outlives one poll.
-            self._ws = self._stack.enter_context(
-                connect(
-                    self.url(cursor),
-                    open_timeout=self.http.connect_timeout.total_seconds(),
-                    close_timeout=2,
-                    max_size=_MAX_MESSAGE,
-                    user_agent_header=self.http.user_agent,
-                    proxy=self.http.proxy,
-                )
-            )
-        except InvalidStatus as exc:
-            status = exc.response.status_code
-            message = f"the stream refused the connection: HTTP {status}"
-            if status == 429:
-                after = exc.response.headers.get("Retry-After", "")
-                reset = time.time() + float(after) if after.isdigit() else None
-                raise RateLimited(message, reset=reset, http_status=status) from None
-            if status in (401, 403):
-                raise AuthFailed(message, http_status=status) from None
-            raise PlatformError(message, http_status=status) from None
-        except (OSError, TimeoutError, WebSocketException) as exc:
-            raise PlatformError(f"could not open the stream: {type(exc).__name__}: {exc}") from None
+        self._disconnect()
+        # Entered as a context (websockets asks for it), left by `close`: the connection
+        # outlives one poll.
+        self._ws = self._stack.enter_context(
+            open_websocket(self.url(cursor), self.http, max_size=_MAX_MESSAGE)
+        )
         return self._ws
 
     def test(self) -> list[str]:
@@ -358,13 +361,30 @@ class BlueskyConnector(_Connector):
         except ConnectionClosed as exc:
             raise PlatformError(f"the stream closed: {exc}") from None
         finally:
-            self.close()
+            self._disconnect()
         kept = (
             f"posts kept when one of the brands' queries matches ({len(self.trees)})"
             if self.trees
             else "no brand is configured: nothing is kept"
         )
-        return [f"{self.settings.jetstream}: the stream sends events; {kept}"]
+        checked = [f"{self.settings.jetstream}: the stream sends events; {kept}"]
+        if self.appview is not None:
+            self.appview.sign_in()
+            checked.append(
+                f"{self.settings.service}: signed in as {self.settings.handle} ({self.appview.did})"
+            )
+            search = self.settings.search
+            if search is not None:
+                since = _iso(self.clock.now() - search.backfill)
+                until = _iso(self.clock.now())
+                posts, _ = self.appview.search(
+                    search.queries[0], since=since, until=until, cursor=None
+                )
+                checked.append(
+                    f"search '{search.queries[0]}': {len(posts)} posts on the first page "
+                    "(before the brands' queries)"
+                )
+        return checked
 
     def poll(self, cursors: Cursors) -> Batch:
         cursor = cursors.get(CURSOR)
@@ -400,7 +420,7 @@ class BlueskyConnector(_Connector):
                 reader.feed(message)
         except (ConnectionClosed, OSError) as exc:
             error = PlatformError(f"the stream closed: {exc}")
-            self.close()
+            self._disconnect()
         new = {k: v for k, v in cursors.items() if k not in (CURSOR, WATCHED)}
         at = cursor
         if reader.cursor is not None and (
@@ -410,6 +430,14 @@ class BlueskyConnector(_Connector):
             at = str(reader.cursor)
         if at is not None:
             new[CURSOR] = at
+        more = reader.events >= self.settings.max_events
+        if self.appview is not None:
+            # Before the watched posts are kept: those found by search are watched too.
+            requests_before = self.appview.requests
+            more_pages, appview_error = self._from_appview(self.appview, cursors, new, reader)
+            more = more or more_pages
+            error = error or appview_error
+            requests += self.appview.requests - requests_before
         new[WATCHED] = self._watched(reader, int(at) if at and at.isdigit() else 0)
         self._at = at if self._ws is not None else None
         if reader.skipped:
@@ -423,10 +451,125 @@ class BlueskyConnector(_Connector):
             deletions=reader.deletions,
             cursors=new,
             requests=requests,
-            more=reader.events >= self.settings.max_events,
+            more=more,
             error=error,
             skipped=reader.skipped,
+            rate_limit=self.appview.rate_limit if self.appview is not None else None,
         )
+
+    # -- the AppView ---------------------------------------------------------------------------
+
+    def _from_appview(
+        self, appview: AppView, cursors: Cursors, new: dict[str, str], reader: JetstreamReader
+    ) -> tuple[bool, ConnectorError | None]:
+        """The searches when they are due, into ``reader``'s mentions; then the followers of
+        every mention's author. Whether pages were left, and what stopped it."""
+        more = False
+        error: ConnectorError | None = None
+        search = self.settings.search
+        now = self.clock.now().timestamp()
+        try:
+            appview.signed_in()  # at once: a refused app password shows at the first poll
+        except ConnectorError as exc:
+            return False, exc
+        if search is not None and now >= self._search_due:
+            try:
+                more = self._search(appview, search, cursors, new, reader)
+            except ConnectorError as exc:
+                error = exc
+            else:
+                if not more:
+                    self._search_due = now + search.every.total_seconds()
+        if self.settings.followers and reader.mentions:
+            try:
+                self._followers(appview, cursors, new, reader.mentions)
+            except ConnectorError as exc:
+                error = error or exc
+        return more, error
+
+    def _search(
+        self,
+        appview: AppView,
+        search: BlueskySearch,
+        cursors: Cursors,
+        new: dict[str, str],
+        reader: JetstreamReader,
+    ) -> bool:
+        """Each query's round: from its ``since`` to the ``until`` fixed when the round began,
+        page by page; the round goes on at the next poll when ``max_pages`` were read. Whether
+        pages were left."""
+        more = False
+        for q in search.queries:
+            key = f"{SEARCH} {q}"
+            window = _load_window(cursors.get(key))
+            now = self.clock.now()
+            if window is None:
+                window = {"since": _iso(now - search.backfill), "until": None, "cursor": None}
+            if window["until"] is None:
+                window["until"] = _iso(now)
+            for _ in range(search.max_pages):
+                posts, cursor = appview.search(
+                    q,
+                    since=str(window["since"]),
+                    until=str(window["until"]),
+                    cursor=window["cursor"],
+                )
+                for post in posts:
+                    self._keep_post(post, reader)
+                if cursor is None or not posts:
+                    # The next round starts a little before this one ended: posts indexed late
+                    # are found then; those read twice are published once.
+                    until = datetime.fromisoformat(str(window["until"]).replace("Z", "+00:00"))
+                    window = {"since": _iso(until - _SEARCH_OVERLAP), "until": None, "cursor": None}
+                    new[key] = json.dumps(window, sort_keys=True)
+                    break
+                window["cursor"] = cursor
+                new[key] = json.dumps(window, sort_keys=True)
+            else:
+                more = True
+        return more
+
+    def _keep_post(self, post: dict[str, Any], reader: JetstreamReader) -> None:
+        """A post found by search, kept in ``reader`` when a brand's query matches it."""
+        try:
+            mention, did = post_view_to_mention(post, fetched=reader.fetched, source=self.name)
+        except (ValueError, TypeError, KeyError, ValidationError):
+            reader.skipped += 1
+            return
+        if any(matches(tree, Doc.of(mention)) for tree in self.trees):
+            reader.mentions[mention.id] = mention
+            reader.watched.setdefault(mention.id, (did, mention.published.timestamp()))
+
+    def _followers(
+        self,
+        appview: AppView,
+        cursors: Cursors,
+        new: dict[str, str],
+        mentions: dict[str, Mention],
+    ) -> None:
+        """Each mention's author with their followers (and handle, name), from the cache in
+        the cursors or ``getProfiles``; the cache kept in ``new``."""
+        cache = _load_profiles(cursors.get(PROFILES))
+        now = self.clock.now().timestamp()
+        horizon = now - self.settings.followers_ttl.total_seconds()
+        cache = {d: p for d, p in cache.items() if p[3] >= horizon}
+        authors = {mid: _did_of(m.url) for mid, m in mentions.items()}
+        missing = sorted({d for d in authors.values() if d and d not in cache})
+        try:
+            for at in range(0, len(missing), MAX_ACTORS):
+                chunk = missing[at : at + MAX_ACTORS]
+                found = {p.get("did"): p for p in appview.profiles(chunk)}
+                for asked in chunk:
+                    cache[asked] = _profile_row(found.get(asked), now)
+        finally:
+            for mid, author in authors.items():
+                row = cache.get(author) if author else None
+                if row is not None:
+                    mentions[mid] = _with_profile(mentions[mid], row)
+            kept = sorted(cache.items(), key=lambda item: item[1][3])[-self.settings.max_profiles :]
+            new[PROFILES] = json.dumps(
+                dict(kept) if self.settings.max_profiles else {}, separators=(",", ":")
+            )
 
     def _watched(self, reader: JetstreamReader, now_us: int) -> str:
         """The posts still watched, as the ``watched`` cursor: the newest ``max_watched`` of
@@ -436,3 +579,113 @@ class BlueskyConnector(_Connector):
             ((t, m, d) for m, (d, t) in reader.watched.items() if t >= horizon), reverse=True
         )[: self.settings.max_watched]
         return json.dumps([[m, d, t] for t, m, d in reversed(rows)], separators=(",", ":"))
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _load_window(value: str | None) -> dict[str, str | None] | None:
+    try:
+        data = json.loads(value) if value else None
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("since"), str):
+        return None
+    return {
+        k: data[k] if isinstance(data.get(k), str) else None for k in ("since", "until", "cursor")
+    }
+
+
+ProfileRow = tuple[int | None, str | None, str | None, float]
+"""An author's followers, handle and display name, and when they were looked up."""
+
+
+def _load_profiles(value: str | None) -> dict[str, ProfileRow]:
+    try:
+        data = json.loads(value) if value else {}
+        return {
+            str(did): (
+                int(f) if isinstance(f, int) else None,
+                h if isinstance(h, str) else None,
+                n if isinstance(n, str) else None,
+                float(at),
+            )
+            for did, (f, h, n, at) in data.items()
+        }
+    except (ValueError, TypeError, AttributeError):
+        return {}
+
+
+def _profile_row(profile: dict[str, Any] | None, now: float) -> ProfileRow:
+    """What a ``getProfiles`` profile says (an unknown account: nothing, until the TTL)."""
+    if profile is None:
+        return (None, None, None, now)
+    followers = profile.get("followersCount")
+    handle, name = profile.get("handle"), profile.get("displayName")
+    return (
+        followers if isinstance(followers, int) and followers >= 0 else None,
+        handle if isinstance(handle, str) and handle and handle != "handle.invalid" else None,
+        name if isinstance(name, str) and name.strip() else None,
+        now,
+    )
+
+
+def _did_of(url: str) -> str | None:
+    """The author's DID in a post's URL (``https://bsky.app/profile/<did>/post/<rkey>``)."""
+    did = url.removeprefix("https://bsky.app/profile/").partition("/")[0]
+    return did if did.startswith("did:") else None
+
+
+def _with_profile(mention: Mention, row: ProfileRow) -> Mention:
+    followers, handle, name, _ = row
+    old = mention.author or Author()
+    author = Author(
+        name=name or old.name,
+        handle=handle or old.handle,
+        url=old.url,
+        followers=followers if followers is not None else old.followers,
+    )
+    return mention.model_copy(update={"author": author})
+
+
+def post_view_to_mention(
+    post: dict[str, Any], *, fetched: datetime, source: str
+) -> tuple[Mention, str]:
+    """The mention for a ``postView`` of the AppView (``uri``, ``author``, ``record``,
+    ``indexedAt``, the counts), and its author's DID; the same id as the post read from the
+    stream. ValueError (or pydantic's ValidationError) if it cannot be one."""
+    uri = post["uri"]
+    did, _, rest = str(uri).removeprefix("at://").partition("/")
+    collection, _, rkey = rest.partition("/")
+    record = post.get("record")
+    if collection != POSTS or not isinstance(record, dict):
+        raise ValueError(f"not a post: {uri}")
+    given = post.get("author")
+    author: dict[str, Any] = given if isinstance(given, dict) else {}
+    indexed = _published(post.get("indexedAt"), fetched)
+    handle = author.get("handle")
+    mention = post_to_mention(
+        did,
+        rkey,
+        record,
+        received=indexed,
+        fetched=fetched,
+        source=source,
+        handle=handle if isinstance(handle, str) and handle != "handle.invalid" else None,
+    )
+    name = author.get("displayName")
+    return mention.model_copy(
+        update={
+            "author": Author(
+                name=name if isinstance(name, str) and name.strip() else None,
+                handle=mention.author.handle if mention.author else None,
+                url=mention.author.url if mention.author else None,
+            ),
+            "engagement": Engagement(
+                likes=post.get("likeCount"),
+                shares=post.get("repostCount"),
+                replies=post.get("replyCount"),
+            ),
+        }
+    ), did

@@ -1,33 +1,39 @@
-"""JSON over HTTP for the connectors: one GET, its answer classified into the errors of
-`crawlers.networks.base`, and the rate-limit headers read.
+"""JSON over HTTP for the connectors: one request, its answer classified into the errors of
+`crawlers.networks.base`, and the rate-limit headers read; and the WebSocket streams.
 
 - 2xx with a JSON body: the data, the response's ``Link`` relations and its `RateLimit`;
 - 429: `RateLimited`, until ``X-RateLimit-Reset`` (an ISO 8601 time, as Mastodon sends it, or
-  epoch seconds; X spells it ``x-rate-limit-reset``), else ``Retry-After``;
+  epoch seconds; X spells it ``x-rate-limit-reset``, Bluesky's services ``RateLimit-Reset``),
+  else ``Retry-After``;
 - 401, 403: `AuthFailed`, with the platform's message: ``{"error": "..."}`` (Mastodon),
-  ``{"message": "..."}`` (Reddit), ``{"error": {"message": ..., "errors": [{"reason": ...,
-  "domain": ...}]}}`` (Google), ``{"title": ..., "detail": ...}`` (RFC 7807, X); the reasons
-  (Google's reasons and domains, the RFC 7807 title) ride along on the error, for a connector
-  that must tell a spent quota from a refused key;
+  ``{"error": ..., "message": ...}`` (the AT Protocol), ``{"message": "..."}`` (Reddit),
+  ``{"error": {"message": ..., "errors": [{"reason": ..., "domain": ...}]}}`` (Google),
+  ``{"title": ..., "detail": ...}`` (RFC 7807, X); the machine-readable parts (the AT
+  Protocol's ``error``, Google's reasons and domains, the RFC 7807 title) ride along on the
+  error as its ``reasons``, for a connector that must tell an expired session or a spent quota
+  from a refused key;
 - anything else (5xx, 404, a timeout, a closed connection, a body that is not JSON or too
   large): `PlatformError`.
 
 Tokens travel in the ``Authorization`` header, and every message that quotes a server's answer
-has the secrets taken out first (the token, any other secret the client was given: a client
-secret, the Basic credentials made of it, a token since replaced), in any form the server may
-echo them (`ingest.secrets.Masker`): a server that echoes what it received cannot put a secret
-into a log or ``veille status``. A platform that wants its key in the URL (YouTube's ``key=``)
-gives it as the token all the same, so that it is masked, and puts it in the query itself.
-Besides JSON GETs, the client POSTs forms (an OAuth token request) and GETs raw bytes (a feed),
-classified the same way; a platform whose rate-limit headers differ passes its own reader of
-them. A `RateGate` keeps the limit each host stated last, and stops a poll before a request the
-host would refuse.
+has the secrets taken out first (the token, every other secret the client was told of: a client
+secret and the Basic credentials made of it, a password, session tokens, a token since
+replaced), in any form the server may echo them (`ingest.secrets.Masker`): a server that echoes
+what it received cannot put a secret into a log or ``veille status``. A platform that wants its
+key in the URL (YouTube's ``key=``) gives it as the token all the same, so that it is masked,
+and puts it in the query itself. Besides JSON requests, the client POSTs forms (an OAuth token
+request) and GETs raw bytes (a feed), classified the same way; a platform whose rate-limit
+headers differ passes its own reader of them. A `RateGate` keeps the limit each host stated
+last, and stops a poll before a request the host would refuse.
+
+`open_websocket` opens a stream (Jetstream, Mastodon's streaming API) with the same errors.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -36,13 +42,23 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+from websockets.exceptions import InvalidStatus, WebSocketException
+from websockets.sync.client import ClientConnection, connect
 
 from crawlers.fetch import retry_after_seconds
-from crawlers.networks.base import AuthFailed, PlatformError, RateLimit, RateLimited
+from crawlers.networks.base import (
+    AuthFailed,
+    ConnectorError,
+    PlatformError,
+    RateLimit,
+    RateLimited,
+)
 from crawlers.settings import HttpSettings
 from ingest.secrets import Masker
 
 _ERROR_CHARS = 200
+
+Params = Mapping[str, str | int | list[str]]
 
 
 @dataclass(frozen=True)
@@ -79,10 +95,14 @@ def reset_time(value: str | None) -> float | None:
 
 
 def rate_limit_of(headers: Mapping[str, str]) -> RateLimit | None:
-    """``X-RateLimit-*`` (Mastodon, most APIs) or ``x-rate-limit-*`` (X)."""
+    """``X-RateLimit-*`` (Mastodon, most APIs), ``x-rate-limit-*`` (X), else the IETF draft's
+    ``RateLimit-*`` (Bluesky)."""
 
     def header(name: str) -> str | None:
-        return headers.get(f"x-ratelimit-{name}") or headers.get(f"x-rate-limit-{name}")
+        for prefix in ("x-ratelimit-", "x-rate-limit-", "ratelimit-"):
+            if (value := headers.get(prefix + name)) is not None:
+                return value
+        return None
 
     limit = _number(header("limit"))
     remaining = _number(header("remaining"))
@@ -123,7 +143,7 @@ class RawReply:
 
 
 class JsonClient:
-    """GETs JSON from one platform, with its bearer token if it has one."""
+    """Requests JSON from one platform, with its bearer token if it has one."""
 
     def __init__(
         self,
@@ -150,10 +170,15 @@ class JsonClient:
     def close(self) -> None:
         self._client.close()
 
+    def hide(self, *secrets: str) -> None:
+        """Take ``secrets`` out of every message from now on (a password, a session token)."""
+        if new := [s for s in secrets if s and s not in self._mask.secrets]:
+            self._mask |= new
+
     def set_token(self, token: str | None) -> None:
         """Use ``token`` from now on (a refreshed one); the old one stays masked."""
         if token:
-            self._mask |= [token]
+            self.hide(token)
         self._token = token
 
     def _clean(self, text: str) -> str:
@@ -161,15 +186,39 @@ class JsonClient:
         return self._mask(text)[:_ERROR_CHARS]
 
     def get(
-        self, url: str, params: Mapping[str, str | int] | None = None, *, auth: bool = False
+        self,
+        url: str,
+        params: Params | None = None,
+        *,
+        auth: bool = False,
+        bearer: str | None = None,
     ) -> JsonReply:
-        """GET ``url``; with ``auth``, send the bearer token (`AuthFailed` if there is none)."""
-        response, body = self._send("GET", url, params, auth=auth)
-        return self._json(response, body)
+        """GET ``url``; with ``auth``, send the bearer token (`AuthFailed` if there is none);
+        ``bearer``: send that one instead."""
+        return self.send("GET", url, params, auth=auth, bearer=bearer)
 
-    def get_bytes(
-        self, url: str, params: Mapping[str, str | int] | None = None, *, auth: bool = False
-    ) -> RawReply:
+    def send(
+        self,
+        method: str,
+        url: str,
+        params: Params | None = None,
+        *,
+        auth: bool = False,
+        bearer: str | None = None,
+        body: Any = None,
+    ) -> JsonReply:
+        """``method`` ``url``, with ``body`` as JSON when given."""
+        headers = {}
+        content = None
+        if body is not None:
+            content = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        response, data = self._send(
+            method, url, params, auth=auth, bearer=bearer, headers=headers, content=content
+        )
+        return self._json(response, data)
+
+    def get_bytes(self, url: str, params: Params | None = None, *, auth: bool = False) -> RawReply:
         """GET ``url`` as bytes (a feed), errors classified as for JSON."""
         response, body = self._send("GET", url, params, auth=auth)
         return RawReply(
@@ -180,7 +229,7 @@ class JsonClient:
         """POST ``form`` with HTTP Basic credentials ``basic`` (an OAuth token request)."""
         pair = f"{basic[0]}:{basic[1]}".encode()
         encoded = base64.b64encode(pair).decode()
-        self._mask |= [basic[1], encoded]
+        self.hide(basic[1], encoded)
         headers = {"Authorization": f"Basic {encoded}"}
         response, body = self._send("POST", url, None, headers=headers, form=form)
         return self._json(response, body)
@@ -189,20 +238,25 @@ class JsonClient:
         self,
         method: str,
         url: str,
-        params: Mapping[str, str | int] | None,
+        params: Params | None,
         *,
         auth: bool = False,
+        bearer: str | None = None,
         headers: dict[str, str] | None = None,
         form: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> tuple[httpx.Response, bytes]:
         headers = dict(headers or {})
-        if auth:
+        if bearer is not None:
+            self.hide(bearer)
+            headers["Authorization"] = f"Bearer {bearer}"
+        elif auth:
             if not self._token:
                 raise AuthFailed("this request needs an access token, and none is configured")
             headers["Authorization"] = f"Bearer {self._token}"
         try:
             with self._client.stream(
-                method, url, params=params, headers=headers, data=form
+                method, url, params=params, headers=headers, data=form, content=content
             ) as response:
                 body = bytearray()
                 for chunk in response.iter_bytes():
@@ -253,8 +307,10 @@ class JsonClient:
         reasons: list[str] = []
         if isinstance(data, dict):
             error = data.get("error")
-            if isinstance(error, str):
-                text = error
+            message = data.get("message")
+            if isinstance(error, str):  # Mastodon; the AT Protocol, with a message
+                reasons.append(error)
+                text = f"{error}: {message}" if isinstance(message, str) and message else error
             elif isinstance(error, dict):  # Google: {"error": {"message", "errors", "details"}}
                 text = str(error.get("message") or text)
                 for item in [*(error.get("errors") or []), *(error.get("details") or [])]:
@@ -269,6 +325,74 @@ class JsonClient:
                 first = errors[0] if isinstance(errors, list) and errors else None
                 if isinstance(first, dict) and isinstance(first.get("message"), str):
                     text += f" ({first['message']})"
-            elif isinstance(data.get("message"), str):  # Reddit
-                text = data["message"]
+            elif isinstance(message, str):  # Reddit
+                text = message
         return self._clean(text.strip()) or "(no message)", tuple(self._clean(r) for r in reasons)
+
+
+class _Hide(logging.Filter):
+    """Takes ``secrets`` out of each record of the logger it filters."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: set[str] = set()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.secrets:
+            text = record.getMessage()
+            hidden = Masker(self.secrets)(text)
+            if hidden != text:
+                record.msg, record.args = hidden, None
+        return True
+
+
+_HIDDEN = _Hide()
+"""The tokens streams were opened with: websockets logs a request's headers at DEBUG, and the
+``Authorization`` header must not go out with them. (A filter costs nothing while DEBUG is
+off; the records are not even made.)"""
+logging.getLogger("websockets.client").addFilter(_HIDDEN)
+
+
+def open_websocket(
+    url: str,
+    http: HttpSettings,
+    *,
+    token: str | None = None,
+    max_size: int = 1 << 20,
+) -> ClientConnection:
+    """A WebSocket to ``url``, with ``token`` as a bearer token when given; what refuses it
+    (an HTTP answer instead of the upgrade, a connection that fails) as a `ConnectorError`
+    that quotes no secret."""
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    mask = Masker([token] if token else [])
+    if token:
+        _HIDDEN.secrets.add(token)
+    try:
+        return connect(
+            url,
+            additional_headers=headers,
+            open_timeout=http.connect_timeout.total_seconds(),
+            close_timeout=2,
+            max_size=max_size,
+            user_agent_header=http.user_agent,
+            proxy=http.proxy,
+        )
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        said = mask((exc.response.body or b"").decode("utf-8", "replace").strip())
+        message = f"the stream refused the connection: HTTP {status}"
+        if said:
+            message += f": {said[:_ERROR_CHARS]}"
+        error: ConnectorError
+        if status == 429:
+            after = retry_after_seconds(exc.response.headers.get("Retry-After"))
+            reset = time.time() + after if after is not None else None
+            error = RateLimited(message, reset=reset, http_status=status)
+        elif status in (401, 403):
+            error = AuthFailed(message, http_status=status)
+        else:
+            error = PlatformError(message, http_status=status)
+        raise error from None
+    except (OSError, TimeoutError, WebSocketException) as exc:
+        said = mask(f"{type(exc).__name__}: {exc}")[:_ERROR_CHARS]
+        raise PlatformError(f"could not open the stream: {said}") from None

@@ -22,6 +22,20 @@ Rate limits: each answer's ``X-RateLimit-*`` headers are kept; when ``Remaining`
 poll stops and the runner waits for ``Reset``; a 429 does the same. One instance failing (429,
 401, 5xx, malformed JSON) ends the poll with what the others and the pages before brought.
 
+Streaming (``stream: true``, https://docs.joinmastodon.org/methods/streaming/): each hashtag
+on each instance that has a token is also followed through a WebSocket, ``/api/v1/streaming
+?stream=hashtag&tag=...`` on the instance's streaming server (``configuration.urls.streaming``
+of ``/api/v2/instance``; many instances refuse it without a token). The connections stay open
+between polls; a poll reads them for ``read_for``: ``update`` is a status (published like one
+read from the timeline), ``delete`` the id of a deleted status (a deletion when it is one the
+connector published in the last ``recheck_window``), ``status.update`` an edit (not followed).
+The stream has no replay, so whenever a stream is (re)opened (the first poll, a restart, a
+closed stream, a batch the runner could not publish) it is opened first and the REST timeline
+is then read forward from the cursor (``min_id``): what the stream missed comes from REST, and
+what both bring is published once (same id). The other reads (searches, instances without a
+token, deletion lookups) keep to ``interval``; the runner polls a streaming connector every
+second.
+
 Mapping: a status is one mention, identified by ``mastodon`` + instance + its id there (the same
 post read on two instances is two ids; the near-duplicate detector groups them). The author is
 the account's ``acct`` (with the instance's domain for local accounts), its profile URL and
@@ -35,13 +49,17 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from pydantic import ValidationError
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection
 
 from crawlers.extract.text import html_to_text
 from crawlers.networks.base import (
@@ -53,7 +71,7 @@ from crawlers.networks.base import (
     RateLimited,
 )
 from crawlers.networks.base import Connector as _Connector
-from crawlers.networks.http import JsonClient, JsonReply
+from crawlers.networks.http import JsonClient, JsonReply, open_websocket
 from crawlers.networks.settings import MastodonInstance, MastodonSettings
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock, SystemClock
@@ -74,6 +92,9 @@ PLATFORM = "mastodon"
 WATCHED = "watched"
 """The cursor that holds the statuses watched for deletion (`_Watched`, as JSON)."""
 _MAX_WATCHED = 2000
+_STREAM_PAUSE = timedelta(seconds=1)
+_STREAM_SLICE_S = 0.05
+"""With several streams open, each is read this long in turn."""
 
 
 def status_id(host: str, native: str) -> str:
@@ -152,9 +173,20 @@ class MastodonConnector(_Connector):
     def __init__(
         self, settings: MastodonSettings, http: HttpSettings, clock: Clock | None = None
     ) -> None:
-        super().__init__(settings.name, settings.interval)
+        super().__init__(settings.name, _STREAM_PAUSE if settings.stream else settings.interval)
         self.settings = settings
+        self.http = http
         self.clock = clock or SystemClock()
+        self._streams: dict[str, ClientConnection] = {}
+        """Timeline key -> its open stream."""
+        self._exits: dict[str, ExitStack] = {}
+        """Timeline key -> what closes its stream (websockets wants a context)."""
+        self._at: dict[str, str | None] = {}
+        """Timeline key -> the cursor its stream stands at (the one the last poll returned)."""
+        self._streaming: dict[str, str] = {}
+        """Instance URL -> its streaming server's URL."""
+        self._rest_due = 0.0
+        """With streams: when the timelines that are not streamed are read next."""
         self._requests = 0
         self._last_limit: RateLimit | None = None
         self._limits: dict[str, RateLimit] = {}
@@ -176,9 +208,23 @@ class MastodonConnector(_Connector):
                 found += [_Timeline(instance, "search", q) for q in self.settings.search]
         return found
 
+    def streamed(self, timeline: _Timeline) -> bool:
+        """Whether ``timeline`` is followed through a stream (a hashtag, with a token)."""
+        token = timeline.instance.token
+        return self.settings.stream and timeline.kind == "tag" and token is not None
+
     def close(self) -> None:
+        for key in list(self._streams):
+            self._close_stream(key)
         for client in self._clients.values():
             client.close()
+
+    def _close_stream(self, key: str) -> None:
+        self._streams.pop(key, None)
+        self._at.pop(key, None)
+        exits = self._exits.pop(key, None)
+        if exits is not None:
+            exits.close()
 
     def test(self) -> list[str]:
         """Each instance answers; each token is accepted (``verify_credentials``)."""
@@ -207,24 +253,59 @@ class MastodonConnector(_Connector):
         more = False
         error: ConnectorError | None = None
         failed: set[str] = set()  # instances that failed: their other timelines wait too
+        # Forgotten until this poll returns: should it not, its streams are reopened and
+        # refilled from REST, since what they had brought is lost with it.
+        at, self._at = self._at, {}
+        now = self.clock.now().timestamp()
+        rest_due = now >= self._rest_due
+        if rest_due and self.settings.stream:
+            self._rest_due = now + self.settings.interval.total_seconds()
         for timeline in self.timelines():
+            key = timeline.key
             if timeline.instance.url in failed:
                 continue
+            if self.streamed(timeline):
+                if key in self._streams and at.get(key) == cursors.get(key):
+                    continue  # the stream is open and nothing it brought was lost
+                self._close_stream(key)
+            elif not rest_due:
+                continue
             try:
-                for statuses in self._pages(timeline, new.get(timeline.key)):
+                if self.streamed(timeline):
+                    # Open first, then read REST from the cursor: nothing falls in between.
+                    self._open_stream(timeline)
+                for statuses in self._pages(timeline, new.get(key)):
                     ids = self._read(statuses, timeline, mentions, read)
-                    newest = _newest(ids, new.get(timeline.key))
+                    newest = _newest(ids, new.get(key))
                     if newest is not None:
-                        new[timeline.key] = newest
+                        new[key] = newest
             except _MorePages:
                 more = True
+                self._close_stream(key)  # the REST timeline is read on at the next poll
             except ConnectorError as exc:
                 failed.add(timeline.instance.url)
                 error = error or exc
-                log.debug("mastodon %s: %s: %s", self.name, timeline.key, exc)
+                self._close_stream(key)
+                log.debug("mastodon %s: %s: %s", self.name, key, exc)
+        deleted: set[tuple[str, str]] = set()
+        skipped = 0
+        if self._streams:
+            skipped, stream_error = self._read_streams(new, mentions, read, deleted)
+            error = error or stream_error
         watched = _load_watched(new.get(WATCHED)) + read
-        deletions, watched, recheck_error = self._recheck(watched, failed)
+        deletions: list[str] = []
+        if deleted:
+            deletions = self._deleted(watched, deleted, mentions)
+            watched = [w for w in watched if (w.instance, w.native) not in deleted]
+        recheck_error = None
+        if rest_due:
+            rechecked, watched, recheck_error = self._recheck(watched, failed)
+            deletions += rechecked
+        else:
+            watched = self._prune(watched)
         new[WATCHED] = json.dumps([list(w) for w in watched], separators=(",", ":"))
+        for key in self._streams:
+            self._at[key] = new.get(key)
         return Batch(
             mentions=list(mentions.values()),
             deletions=deletions,
@@ -233,7 +314,96 @@ class MastodonConnector(_Connector):
             requests=self._requests,
             more=more,
             error=error or recheck_error,
+            skipped=skipped,
         )
+
+    # -- streaming -----------------------------------------------------------------------------
+
+    def _open_stream(self, timeline: _Timeline) -> None:
+        instance = timeline.instance
+        base = self._streaming.get(instance.url)
+        if base is None:
+            reply = self._get(instance.url, f"{instance.url}/api/v2/instance", None, auth=False)
+            base = _streaming_url(reply.data) or "ws" + instance.url.removeprefix("http")
+            self._streaming[instance.url] = base
+        query = urlencode({"stream": "hashtag", "tag": timeline.term})
+        token = instance.token.get_secret_value() if instance.token else None
+        self._requests += 1
+        exits = ExitStack()
+        self._streams[timeline.key] = exits.enter_context(
+            open_websocket(f"{base.rstrip('/')}/api/v1/streaming?{query}", self.http, token=token)
+        )
+        self._exits[timeline.key] = exits
+
+    def _read_streams(
+        self,
+        cursors: dict[str, str],
+        mentions: dict[str, Mention],
+        read: list[_Watched],
+        deleted: set[tuple[str, str]],
+    ) -> tuple[int, ConnectorError | None]:
+        """Read the open streams for ``read_for``, in turn: statuses into ``mentions`` (and the
+        cursors), deleted ``(instance, id)`` into ``deleted``; the events skipped, and a
+        stream's closing."""
+        timelines = {t.key: t for t in self.timelines()}
+        deadline = time.monotonic() + self.settings.read_for.total_seconds()
+        skipped = 0
+        error: ConnectorError | None = None
+        while self._streams:
+            for key, ws in list(self._streams.items()):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return skipped, error
+                try:
+                    message = ws.recv(
+                        timeout=left if len(self._streams) == 1 else min(left, _STREAM_SLICE_S)
+                    )
+                except TimeoutError:
+                    continue
+                except (ConnectionClosed, OSError) as exc:
+                    # Reopened at the next poll, which reads REST from the cursor first.
+                    error = error or PlatformError(f"{key}: the stream closed: {exc}")
+                    self._close_stream(key)
+                    continue
+                timeline = timelines[key]
+                event = _event(message)
+                if event is None:
+                    skipped += 1
+                elif event[0] == "update":
+                    try:
+                        ids = self._read([event[1]], timeline, mentions, read)
+                    except PlatformError:
+                        skipped += 1
+                        continue
+                    newest = _newest(ids, cursors.get(key))
+                    if newest is not None:
+                        cursors[key] = newest
+                elif event[0] == "delete":
+                    deleted.add((timeline.instance.url, str(event[1])))
+        return skipped, error
+
+    def _deleted(
+        self,
+        watched: list[_Watched],
+        deleted: set[tuple[str, str]],
+        mentions: dict[str, Mention],
+    ) -> list[str]:
+        """The mention ids of the watched statuses that the streams said were deleted; a
+        status deleted in the poll that read it is not published."""
+        found = []
+        for w in watched:
+            if (w.instance, w.native) in deleted:
+                mid = status_id(urlsplit(w.instance).netloc, w.native)
+                mentions.pop(mid, None)
+                if mid not in found:
+                    found.append(mid)
+        return found
+
+    def _prune(self, watched: list[_Watched]) -> list[_Watched]:
+        """``watched`` without duplicates and what is older than ``recheck_window``."""
+        horizon = self.clock.now().timestamp() - self.settings.recheck_window.total_seconds()
+        by_key = {(w.instance, w.native): w for w in watched if w.published >= horizon}
+        return sorted(by_key.values(), key=lambda w: w.published)[-_MAX_WATCHED:]
 
     def _recheck(
         self, watched: list[_Watched], failed: set[str]
@@ -242,9 +412,7 @@ class MastodonConnector(_Connector):
         of those the instance no longer has (404, 410), what is still watched, and what
         stopped the lookups."""
         now = self.clock.now().timestamp()
-        horizon = now - self.settings.recheck_window.total_seconds()
-        by_key = {(w.instance, w.native): w for w in watched if w.published >= horizon}
-        watched = sorted(by_key.values(), key=lambda w: w.published)[-_MAX_WATCHED:]
+        watched = self._prune(watched)
         tokens = {i.url: i.token is not None for i in self.settings.instances}
         deletions: list[str] = []
         gone: set[_Watched] = set()
@@ -386,3 +554,33 @@ def _statuses(reply: JsonReply, timeline: _Timeline) -> list[Any]:
     if not isinstance(data, list):
         raise PlatformError(f"{timeline.key}: expected a list of statuses")
     return data
+
+
+def _streaming_url(instance: Any) -> str | None:
+    """``configuration.urls.streaming`` of ``/api/v2/instance`` (Mastodon 4.0+)."""
+    config = instance.get("configuration") if isinstance(instance, dict) else None
+    urls = config.get("urls") if isinstance(config, dict) else None
+    url = urls.get("streaming") if isinstance(urls, dict) else None
+    return url if isinstance(url, str) and url.startswith(("ws://", "wss://")) else None
+
+
+def _event(message: str | bytes) -> tuple[str, Any] | None:
+    """A stream's message as ``("update", status)``, ``("delete", id)`` or ``(event, None)``
+    for the others; None when it is not as documented."""
+    try:
+        data = json.loads(message)
+    except ValueError:
+        return None
+    event = data.get("event") if isinstance(data, dict) else None
+    payload = data.get("payload") if isinstance(data, dict) else None
+    if not isinstance(event, str):
+        return None
+    if event == "update":
+        try:
+            status = json.loads(payload) if isinstance(payload, str) else None
+        except ValueError:
+            return None
+        return ("update", status) if isinstance(status, dict) else None
+    if event == "delete":
+        return ("delete", payload) if isinstance(payload, str | int) and payload else None
+    return (event, None)

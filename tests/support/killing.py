@@ -10,7 +10,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -43,14 +43,19 @@ class Restarted:
     """``command`` run as a subprocess (output appended to ``log_path``), to be killed with
     SIGKILL and started again; killed for good when the ``with`` block ends."""
 
-    def __init__(self, command: Sequence[str], log_path: Path) -> None:
+    def __init__(
+        self, command: Sequence[str], log_path: Path, env: Mapping[str, str] | None = None
+    ) -> None:
         self.command = list(command)
         self.log_path = log_path
+        self.env = dict(env) if env is not None else None
         self._log = log_path.open("ab")
         self.process = self._start()
 
     def _start(self) -> subprocess.Popen[bytes]:
-        return subprocess.Popen(self.command, stdout=self._log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            self.command, stdout=self._log, stderr=subprocess.STDOUT, env=self.env
+        )
 
     def kill_at_random_moments(
         self, kills: int = 10, *, seed: int = 14, between: tuple[float, float] = (0.2, 2.5)

@@ -24,19 +24,38 @@ What it serves, and the documented behaviour it holds the client to:
   time); past the limit, ``429 {"error": "Too many requests"}`` until the window resets. The
   window is counted per token, or per client without one, on the clock the test gives.
 
+- streaming (https://docs.joinmastodon.org/methods/streaming/): a WebSocket server on its own
+  port, as Mastodon 4.2+ runs it, announced by ``/api/v2/instance`` as
+  ``configuration.urls.streaming``; ``GET /api/v1/streaming?stream=hashtag&tag=...`` upgraded
+  to a WebSocket needs a token (``Authorization: Bearer``): none, or one it does not know, is
+  ``401`` (instances that close public streams to visitors answer so); any other path or
+  stream is ``404``/``400``. Each event is one text message ``{"stream": ["hashtag", tag],
+  "event": ..., "payload": ...}``: ``update`` (a status, as a JSON string) when a status with
+  the tag is published, ``status.update`` when one is edited, and ``delete`` (the status id, a
+  plain string) when any status is deleted. The stream only carries what happens while it is
+  open: there is no replay.
+
 Faults for the tests: `fault` answers every API request with a given status and body (500,
-malformed JSON), and ``echo_token`` makes a 401 quote the token it was sent, as a careless
-server might, to prove Veille never repeats it.
+malformed JSON), ``echo_token`` makes a 401 quote the token it was sent, as a careless
+server might, to prove Veille never repeats it, `drop_streams` closes every open stream, and
+`send_raw` sends a stream message that is not as documented.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+from websockets.datastructures import Headers
+from websockets.http11 import Request as WsRequest
+from websockets.http11 import Response as WsResponse
+from websockets.sync.server import Server, ServerConnection, serve
 
 from veille.demo.loopback import LoopbackServer, Reply, Request, json_reply
 
@@ -73,6 +92,37 @@ class FakeMastodon(LoopbackServer):
         self._next_id = first_id
         self._spent: Counter[tuple[str, float]] = Counter()
         self._lock = threading.Lock()
+        self.streams: list[tuple[ServerConnection, str]] = []
+        """Each open stream: its connection, its hashtag."""
+        self.stream_requests: list[tuple[str, str | None]] = []
+        """Each stream asked for: its path and query, the token it carried."""
+        self._ws: Server | None = None
+        self._ws_thread: threading.Thread | None = None
+
+    # -- running -------------------------------------------------------------------------------
+
+    def start(self) -> FakeMastodon:
+        super().start()
+        self._ws = serve(self._stream, "127.0.0.1", 0, process_request=self._check_stream)
+        self._ws_thread = threading.Thread(
+            target=self._ws.serve_forever, name="fake-mastodon-streaming", daemon=True
+        )
+        self._ws_thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._ws is not None:
+            self._ws.shutdown()
+        self.drop_streams()
+        if self._ws_thread is not None:
+            self._ws_thread.join(5)
+        super().stop()
+
+    @property
+    def streaming_url(self) -> str:
+        assert self._ws is not None
+        host, port = self._ws.socket.getsockname()[:2]
+        return f"ws://{host}:{port}"
 
     # -- what the test publishes ---------------------------------------------------------------
 
@@ -122,13 +172,75 @@ class FakeMastodon(LoopbackServer):
                 "tags": [{"name": t.lower(), "url": f"{self.url}/tags/{t.lower()}"} for t in tags],
             }
             self.statuses.append(status)
-            return status
+        for t in {t.lower() for t in tags}:
+            self._broadcast(t, "update", json.dumps(status))
+        return status
+
+    def edit(self, native: str, text: str) -> None:
+        """The author edits status ``native``: ``status.update`` on the streams of its tags."""
+        with self._lock:
+            found = [s for s in self.statuses if s["id"] == native]
+            for status in found:
+                status["content"] = f"<p>{text}</p>"
+        for status in found:
+            for tag in status["tags"]:
+                self._broadcast(tag["name"], "status.update", json.dumps(status))
 
     def delete(self, native: str) -> None:
         """The author deletes status ``native``: it leaves every timeline, and looking it up
         answers 404."""
         with self._lock:
             self.statuses = [s for s in self.statuses if s["id"] != native]
+        self._broadcast(None, "delete", native)
+
+    def drop_streams(self) -> None:
+        """Close every open stream, as a restart of the streaming server does."""
+        for connection, _ in list(self.streams):
+            connection.close(1001, "streaming server restarting")
+
+    def send_raw(self, tag: str, message: str) -> None:
+        """Send ``message`` as it is on the streams of ``tag`` (one not as documented)."""
+        for connection, stream_tag in list(self.streams):
+            if stream_tag == tag:
+                connection.send(message)
+
+    def _broadcast(self, tag: str | None, event: str, payload: str) -> None:
+        """Send ``event`` to the streams of ``tag`` (None: every stream)."""
+        for connection, stream_tag in list(self.streams):
+            if tag is None or stream_tag == tag:
+                message = {"stream": ["hashtag", stream_tag], "event": event, "payload": payload}
+                # A stream its client closed meanwhile is that client's business.
+                with contextlib.suppress(Exception):
+                    connection.send(json.dumps(message))
+
+    # -- streaming -----------------------------------------------------------------------------
+
+    def _check_stream(self, connection: ServerConnection, request: WsRequest) -> WsResponse | None:
+        parts = urlsplit(request.path)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        auth = request.headers.get("Authorization") or ""
+        token = auth.removeprefix("Bearer ").strip() if auth.startswith("Bearer ") else None
+        self.stream_requests.append((request.path, token))
+        if parts.path != "/api/v1/streaming":
+            return _ws_error(404, "Not found")
+        if token is None:
+            return _ws_error(401, "Missing access token")
+        if token not in self.tokens:
+            echo = f" (received {token})" if self.echo_token else ""
+            return _ws_error(401, "Invalid access token" + echo)
+        if query.get("stream") != "hashtag" or not query.get("tag"):
+            return _ws_error(400, "Unknown stream type")
+        return None
+
+    def _stream(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        query = {k: v[-1] for k, v in parse_qs(urlsplit(connection.request.path).query).items()}
+        entry = (connection, query["tag"].lower())
+        self.streams.append(entry)
+        try:
+            connection.wait_closed()
+        finally:
+            self.streams.remove(entry)
 
     def queried(self, path_start: str) -> list[dict[str, str]]:
         """The queries of the requests whose path starts with ``path_start``."""
@@ -187,7 +299,12 @@ class FakeMastodon(LoopbackServer):
                 )
             return json_reply(200, {"id": "1", "username": "veille", "acct": "veille"}, limits)
         if path == "/api/v2/instance":
-            return json_reply(200, {"domain": "127.0.0.1", "version": "4.3.0"}, limits)
+            instance = {
+                "domain": "127.0.0.1",
+                "version": "4.3.0",
+                "configuration": {"urls": {"streaming": self.streaming_url}},
+            }
+            return json_reply(200, instance, limits)
         return json_reply(404, {"error": "Record not found"}, limits)
 
     def _count(self, token: str | None, request: Request) -> tuple[list[tuple[str, str]], bool]:
@@ -232,3 +349,9 @@ def _page(found: list[dict[str, Any]], query: dict[str, str]) -> list[dict[str, 
         ordered = [s for s in ordered if _key(s["id"]) > _key(query["min_id"])][:limit]
         return list(reversed(ordered))
     return list(reversed(ordered[-limit:])) if limit else []
+
+
+def _ws_error(status: int, message: str) -> WsResponse:
+    body = json.dumps({"error": message}).encode()
+    headers = Headers([("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return WsResponse(status, "Error", headers, body)
