@@ -184,6 +184,20 @@ def base_config(echo: str, smtp_port: int) -> dict[str, Any]:
                     "service": echo,
                     "search": {"queries": ["acme"]},
                 },
+                {
+                    "type": "youtube",
+                    "name": "acme-youtube",
+                    "key": filler,
+                    "search": ["acme"],
+                    "api": echo,
+                },
+                {
+                    "type": "x",
+                    "name": "acme-x",
+                    "token": filler,
+                    "search": ["acme"],
+                    "api": echo,
+                },
             ],
         },
         "store": {
@@ -363,6 +377,8 @@ def test_every_planted_secret_is_masked_everywhere(
     sweep.run("--log-level", "DEBUG", "networks", "run", "--once")
     sweep.run("--log-level", "DEBUG", "sources", "test", "acme-masto")
     sweep.run("--log-level", "DEBUG", "sources", "test", "acme-reddit")
+    sweep.run("--log-level", "DEBUG", "sources", "test", "acme-youtube")
+    sweep.run("--log-level", "DEBUG", "sources", "test", "acme-x")
     sweep.run("status")
     sweep.run("status", "--format", "json")
     sweep.run("dead")
@@ -379,6 +395,8 @@ def test_every_planted_secret_is_masked_everywhere(
         "alerts.channels.slack.url",
         "alerts.channels.hook.headers.Authorization",
         "sources.networks.0.instances.0.token",
+        "sources.networks.3.key",  # in the URL, as YouTube's API wants it
+        "sources.networks.4.token",
     } <= sent
     through_proxy = [s for s in echo.seen if s.path.startswith("http://")]
     assert {s.path.split("/")[2] for s in through_proxy} >= {
