@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -300,7 +301,9 @@ def test_sigkill_at_random_moments_while_the_stream_publishes_loses_no_post(
     assert len(server.connections) >= 2  # (a run killed while it starts never connects)
     assert set(published) == set(expected)
     assert len(expected) > 100
-    assert len(published) - len(set(published)) <= 10  # at most one replay per kill
+    # A kill between publishing a batch and saving the cursor replays that batch once (the
+    # store keeps each post once, by its id); under load a batch can hold many posts.
+    assert max(Counter(published).values()) <= 2
 
 
 def test_sources_test_and_networks_run_once_from_the_command_line(
