@@ -514,6 +514,38 @@ def test_author_activity_is_counted_once_per_mention(store: Store) -> None:
     assert store.authors(["nobody"]) == []
 
 
+def test_an_author_record_adds_up_over_batches(store: Store) -> None:
+    """What enrich reads back of an author who writes batch after batch: counts and sums of
+    every mention, the latest name and profile URL any mention gave (not an older one, nor
+    none because the newest lacks it), and their sites, most used first."""
+    hour = timedelta(hours=1)
+    store.record_authors(
+        [_activity("m1", "jo", name="Jo", url="https://forum.fr/u/jo", reach=10, engagement=1)]
+    )
+    store.record_authors([_activity("m2", "jo", site="www.fr", reach=5, published=T0 + hour)])
+    store.record_authors(
+        [
+            _activity("m3", "jo", site="www.fr", name="Josette", published=T0 - 24 * hour),
+            _activity("m4", "jo", published=T0 + 2 * hour, engagement=4),
+            _activity("m5", "jo", site="www.fr", published=T0 + 3 * hour, engagement=2),
+        ]
+    )
+    [jo] = store.authors(["forum.fr/jo"])
+    assert (jo.name, jo.url, jo.mentions, jo.reach, jo.engagement) == (
+        "Jo",
+        "https://forum.fr/u/jo",
+        5,
+        10,
+        7,
+    )
+    assert jo.sites == ("www.fr", "forum.fr")
+    assert (jo.first_seen, jo.last_seen) == (T0 - 24 * hour, T0 + 3 * hour)
+    store.record_authors([_activity("m5", "al")])  # m5 moves to another author: recounted
+    [jo] = store.authors(["forum.fr/jo"])
+    assert (jo.mentions, jo.engagement, jo.last_seen) == (4, 5, T0 + 2 * hour)
+    assert jo.sites == ("forum.fr", "www.fr")  # two each: by name
+
+
 def test_author_scores_percentiles_and_edges(store: Store) -> None:
     store.record_authors(
         [
