@@ -9,9 +9,10 @@ from __future__ import annotations
 import itertools
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -460,6 +461,63 @@ def test_counts_can_count_a_cluster_once(store: Store) -> None:
     buckets = store.timeline(everything, timedelta(days=1), distinct="cluster")
     assert sum(b.total for b in buckets) == 2
     assert sum(b.counts.get("positive", 0) for b in buckets) == 1
+
+
+def test_local_days_hold_across_a_dst_change(store: Store) -> None:
+    """A reader in Paris sees days from midnight to midnight in Paris, also the day clocks go
+    back (2026-10-25, 25 hours long), and weeks from Monday; copies of one story on that
+    day count once, though they fall on two days in UTC."""
+    paris = ZoneInfo("Europe/Paris")
+
+    def at(utc: str, cluster: str | None = None, sentiment: str = "negative") -> Mention:
+        published = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+        mention = make_mention(utc, published=published, brands=("Acme",), sentiment=sentiment)
+        return _enriched(mention, cluster=cluster) if cluster else mention
+
+    store.upsert(
+        [
+            at("2026-10-23T21:59"),  # Friday 23:59 in Paris (UTC+2)
+            at("2026-10-23T22:00", sentiment="positive"),  # Saturday 00:00
+            at("2026-10-24T22:30", cluster="story"),  # Sunday 00:30 (UTC+2)
+            at("2026-10-25T12:00"),  # Sunday 13:00 (UTC+1 from 03:00)
+            at("2026-10-25T22:30", cluster="story"),  # Sunday 23:30
+            at("2026-10-25T23:30", cluster="story"),  # Monday 00:30
+        ]
+    )
+    everything = Filters()
+
+    def days(interval: timedelta, distinct: Distinct = None) -> list[tuple[str, int]]:
+        buckets = store.timeline(everything, interval, distinct=distinct, zone=paris)
+        return [(b.start.astimezone(paris).isoformat(), b.total) for b in buckets]
+
+    day, week = timedelta(days=1), timedelta(days=7)
+    assert days(day) == [
+        ("2026-10-23T00:00:00+02:00", 1),
+        ("2026-10-24T00:00:00+02:00", 1),
+        ("2026-10-25T00:00:00+02:00", 3),
+        ("2026-10-26T00:00:00+01:00", 1),
+    ]
+    assert days(day, "cluster") == [
+        ("2026-10-23T00:00:00+02:00", 1),
+        ("2026-10-24T00:00:00+02:00", 1),
+        ("2026-10-25T00:00:00+02:00", 2),
+        ("2026-10-26T00:00:00+01:00", 1),
+    ]
+    assert days(week) == [("2026-10-19T00:00:00+02:00", 5), ("2026-10-26T00:00:00+01:00", 1)]
+    assert days(week, "cluster") == [
+        ("2026-10-19T00:00:00+02:00", 4),
+        ("2026-10-26T00:00:00+01:00", 1),
+    ]
+    [saturday] = [
+        b
+        for b in store.timeline(everything, day, zone=paris)
+        if b.start == datetime(2026, 10, 24, tzinfo=paris)
+    ]
+    assert saturday.counts == {"positive": 1}
+    figures = store.figures(everything, interval=day, distinct="cluster", zone=paris)
+    assert figures.timeline == store.timeline(everything, day, distinct="cluster", zone=paris)
+    # Without a zone, days are UTC's.
+    assert [b.total for b in store.timeline(everything, day)] == [2, 1, 3]
 
 
 def test_entities_are_searchable_and_aggregated_by_canonical_name(store: Store) -> None:

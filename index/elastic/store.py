@@ -52,15 +52,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Self
+from zoneinfo import ZoneInfo
 
 import orjson
 
 from index.base import (
+    MONDAY_DAY,
     SIGNIFICANT_MIN_COUNT,
     SIGNIFICANT_SAMPLE,
     BaseStore,
     epoch_ms,
     from_epoch_ms,
+    local_days,
 )
 from index.elastic.authors import ElasticAuthors
 from index.elastic.client import (
@@ -149,22 +152,37 @@ def _counted(bucket: dict[str, Any], distinct: Distinct) -> int:
     return int(bucket["clusters"]["value"] if distinct == "cluster" else bucket["doc_count"])
 
 
-def _timeline_agg(interval: timedelta, distinct: Distinct) -> dict[str, Any]:
-    """The aggregation `ElasticStore.timeline` reads: ``interval`` buckets by sentiment."""
+def _timeline_agg(
+    interval: timedelta, distinct: Distinct, zone: ZoneInfo | None = None
+) -> dict[str, Any]:
+    """The aggregation `ElasticStore.timeline` reads: ``interval`` buckets by sentiment, in
+    local days of ``zone`` when the interval is whole days (weeks from Monday, as ISO weeks are,
+    and longer buckets from `index.base.MONDAY`)."""
     step = int(interval.total_seconds() * 1000)
     if step <= 0:
         raise ValueError("the timeline interval must be positive")
     sentiment = {"terms": {"field": "search.sentiment", "size": 10}, "aggs": _clusters(distinct)}
-    return {
-        "date_histogram": {"field": "published", "fixed_interval": f"{step}ms", "min_doc_count": 0},
-        "aggs": {"sentiment": sentiment},
-    }
+    histogram: dict[str, Any] = {"field": "published", "min_doc_count": 0}
+    days = local_days(interval, zone)
+    if zone is not None and days:
+        if not zone.key:
+            raise ValueError("the timeline needs a time zone by name (Europe/Paris)")
+        histogram["time_zone"] = zone.key
+        if days in (1, 7):
+            histogram["calendar_interval"] = "day" if days == 1 else "week"
+        else:
+            histogram |= {"fixed_interval": f"{days}d", "offset": f"+{MONDAY_DAY % days}d"}
+    else:
+        histogram["fixed_interval"] = f"{step}ms"
+    return {"date_histogram": histogram, "aggs": {"sentiment": sentiment}}
 
 
-def _timeline(agg: dict[str, Any], distinct: Distinct) -> list[Bucket]:
+def _timeline(
+    agg: dict[str, Any], distinct: Distinct, zone: ZoneInfo | None = None
+) -> list[Bucket]:
     return [
         Bucket(
-            from_epoch_ms(b["key"]),
+            from_epoch_ms(b["key"]).astimezone(zone) if zone else from_epoch_ms(b["key"]),
             {s["key"]: _counted(s, distinct) for s in b["sentiment"]["buckets"]},
         )
         for b in agg["buckets"]
@@ -587,10 +605,16 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         return aggregations
 
     def timeline(
-        self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
+        self,
+        filters: Filters,
+        interval: timedelta,
+        *,
+        distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
     ) -> list[Bucket]:
-        found = self._aggregate(filters, {"time": _timeline_agg(interval, distinct)})
-        return _timeline(found["time"], distinct)
+        zone = zone if local_days(interval, zone) else None
+        found = self._aggregate(filters, {"time": _timeline_agg(interval, distinct, zone)})
+        return _timeline(found["time"], distinct, zone)
 
     def top(
         self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
@@ -608,19 +632,21 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         facets: Sequence[Facet] = (),
         limit: int = 10,
         distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
     ) -> Figures:
         """See `MentionStore.figures`: one search whose aggregations are those of `count`,
         `timeline` and `top`, side by side, so the numbers are theirs. (Entities take a second
         request, as in `top`, for the names they are shown by.)"""
         aggs: dict[str, Any] = _clusters(distinct)
         if interval:
-            aggs["time"] = _timeline_agg(interval, distinct)
+            zone = zone if local_days(interval, zone) else None
+            aggs["time"] = _timeline_agg(interval, distinct, zone)
         for facet in facets:
             aggs[f"top-{facet}"] = _top_agg(facet, limit, distinct)
         found = self._aggregate(filters, aggs, total=distinct is None)
         return Figures(
             total=_counted(found, distinct) if distinct else found["total"],
-            timeline=_timeline(found["time"], distinct) if interval else [],
+            timeline=_timeline(found["time"], distinct, zone) if interval else [],
             tops={f: self._top(filters, f, found[f"top-{f}"], distinct) for f in facets},
         )
 

@@ -19,13 +19,18 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import timedelta
+from datetime import date, timedelta
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
+from zoneinfo import ZoneInfo
 
 import orjson
 
 from index.base import (
+    DAY,
+    HOUR,
+    MONDAY_DAY,
     SIGNIFICANT_MIN_COUNT,
     SIGNIFICANT_SAMPLE,
     BaseStore,
@@ -33,6 +38,9 @@ from index.base import (
     chunks,
     epoch_ms,
     from_epoch_ms,
+    local_days,
+    regroup,
+    utc_offsets,
 )
 from index.settings import StoreSettings
 from index.sqlite import rollups, schema
@@ -293,7 +301,48 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
             yield [r[0] for r in rows]
 
     def timeline(
-        self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
+        self,
+        filters: Filters,
+        interval: timedelta,
+        *,
+        distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
+    ) -> list[Bucket]:
+        """See `MentionStore.timeline`. Local buckets are the store's hours (from the rollups)
+        summed by local day; with ``distinct``, each local bucket's clusters are counted in one
+        statement that maps every mention to its local day by the zone's UTC offsets over the
+        period (`index.base.utc_offsets`)."""
+        days = local_days(interval, zone)
+        if zone is None or not days:
+            return self._epoch_timeline(filters, interval, distinct)
+        buckets = regroup(self._epoch_timeline(filters, HOUR, None), interval, zone)
+        if distinct is None or not buckets:
+            return buckets
+        offsets = utc_offsets(zone, buckets[0].start, buckets[-1].start + interval + DAY)
+        case = " ".join("WHEN m.published < ? THEN ?" for _ in offsets[1:])
+        # Each change: before its instant, the offset of the stretch it ends.
+        case_params = [v for (_, before), (at, _) in pairwise(offsets) for v in (at, before)]
+        local_day = (
+            f"(m.published + CASE {case} ELSE ? END) / {DAY // timedelta(milliseconds=1)}"
+            if case
+            else f"(m.published + ?) / {DAY // timedelta(milliseconds=1)}"
+        )
+        where, params = filters_where(filters)
+        rows = self.db.read(
+            f"SELECT d - ((d - {MONDAY_DAY}) % {days} + {days}) % {days} AS b, label,"
+            f" COUNT(DISTINCT k) FROM (SELECT {local_day} AS d,"
+            f" COALESCE(m.sentiment, 'unknown') AS label, COALESCE(m.cluster, m.id) AS k"
+            f" FROM mentions m WHERE {where}) GROUP BY b, label",
+            [*case_params, offsets[-1][1], *params],
+        )
+        counts: dict[int, dict[str, int]] = {}
+        for day, label, n in sorted(rows):
+            counts.setdefault(day, {})[label] = n
+        epoch = date(1970, 1, 1)
+        return [Bucket(b.start, counts.get((b.start.date() - epoch).days, {})) for b in buckets]
+
+    def _epoch_timeline(
+        self, filters: Filters, interval: timedelta, distinct: Distinct
     ) -> list[Bucket]:
         step = int(interval.total_seconds() * 1000)
         if step <= 0:
