@@ -19,7 +19,7 @@ import os
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
@@ -122,6 +122,10 @@ _STAMP = fingerprint(schema.FINGERPRINT)
 def _create(conn: sqlite3.Connection) -> None:
     schema.create(conn)
     rollups.rebuild(conn)
+
+
+_HOUR_MS = HOUR // timedelta(milliseconds=1)
+_DAY_MS = DAY // timedelta(milliseconds=1)
 
 
 def _count(distinct: Distinct) -> str:
@@ -309,28 +313,28 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         zone: ZoneInfo | None = None,
     ) -> list[Bucket]:
         """See `MentionStore.timeline`. Local buckets are the store's hours (from the rollups)
-        summed by local day; with ``distinct``, each local bucket's clusters are counted in one
-        statement that maps every mention to its local day by the zone's UTC offsets over the
-        period (`index.base.utc_offsets`)."""
+        summed by local day when the zone's offset is whole hours over the period; with
+        ``distinct``, or in a zone half an hour off (India), they are counted in one statement
+        that maps every mention to its local day by the zone's UTC offsets over the period
+        (`index.base.utc_offsets`)."""
         days = local_days(interval, zone)
         if zone is None or not days:
             return self._epoch_timeline(filters, interval, distinct)
-        buckets = regroup(self._epoch_timeline(filters, HOUR, None), interval, zone)
-        if distinct is None or not buckets:
-            return buckets
-        offsets = utc_offsets(zone, buckets[0].start, buckets[-1].start + interval + DAY)
-        case = " ".join("WHEN m.published < ? THEN ?" for _ in offsets[1:])
+        hours = self._epoch_timeline(filters, HOUR, None)
+        if not hours:
+            return []
+        offsets = utc_offsets(zone, hours[0].start - DAY, hours[-1].start + DAY)
+        if distinct is None and not any(offset % _HOUR_MS for _, offset in offsets):
+            return regroup(hours, interval, zone)
+        changes = " ".join("WHEN m.published < ? THEN ?" for _ in offsets[1:])
+        offset = f"CASE {changes} ELSE ? END" if changes else "?"
         # Each change: before its instant, the offset of the stretch it ends.
         case_params = [v for (_, before), (at, _) in pairwise(offsets) for v in (at, before)]
-        local_day = (
-            f"(m.published + CASE {case} ELSE ? END) / {DAY // timedelta(milliseconds=1)}"
-            if case
-            else f"(m.published + ?) / {DAY // timedelta(milliseconds=1)}"
-        )
         where, params = filters_where(filters)
         rows = self.db.read(
             f"SELECT d - ((d - {MONDAY_DAY}) % {days} + {days}) % {days} AS b, label,"
-            f" COUNT(DISTINCT k) FROM (SELECT {local_day} AS d,"
+            f" {'COUNT(DISTINCT k)' if distinct else 'COUNT(*)'} FROM"
+            f" (SELECT (m.published + {offset}) / {_DAY_MS} AS d,"
             f" COALESCE(m.sentiment, 'unknown') AS label, COALESCE(m.cluster, m.id) AS k"
             f" FROM mentions m WHERE {where}) GROUP BY b, label",
             [*case_params, offsets[-1][1], *params],
@@ -338,8 +342,16 @@ class SqliteStore(BaseStore[SqliteAuthors, SqliteClusters]):
         counts: dict[int, dict[str, int]] = {}
         for day, label, n in sorted(rows):
             counts.setdefault(day, {})[label] = n
+        if not counts:
+            return []
         epoch = date(1970, 1, 1)
-        return [Bucket(b.start, counts.get((b.start.date() - epoch).days, {})) for b in buckets]
+        return [
+            Bucket(
+                datetime.combine(epoch + timedelta(days=day), time(), zone),
+                counts.get(day, {}),
+            )
+            for day in range(min(counts), max(counts) + 1, days)
+        ]
 
     def _epoch_timeline(
         self, filters: Filters, interval: timedelta, distinct: Distinct
