@@ -153,6 +153,12 @@ def _counted(bucket: dict[str, Any], distinct: Distinct) -> int:
     return int(bucket["clusters"]["value"] if distinct == "cluster" else bucket["doc_count"])
 
 
+def _by_sentiment(distinct: Distinct) -> dict[str, Any]:
+    """A timeline bucket's sub-aggregation: its mentions (or clusters) by sentiment."""
+    terms = {"field": "search.sentiment", "size": 10}
+    return {"sentiment": {"terms": terms, "aggs": _clusters(distinct)}}
+
+
 def _timeline_agg(
     interval: timedelta, distinct: Distinct, zone: ZoneInfo | None = None
 ) -> dict[str, Any]:
@@ -163,7 +169,6 @@ def _timeline_agg(
     step = int(interval.total_seconds() * 1000)
     if step <= 0:
         raise ValueError("the timeline interval must be positive")
-    sentiment = {"terms": {"field": "search.sentiment", "size": 10}, "aggs": _clusters(distinct)}
     histogram: dict[str, Any] = {"field": "published", "min_doc_count": 0}
     days = local_days(interval, zone)
     if zone is not None and days:
@@ -173,7 +178,7 @@ def _timeline_agg(
         histogram["calendar_interval"] = "week" if days == 7 else "day"
     else:
         histogram["fixed_interval"] = f"{step}ms"
-    return {"date_histogram": histogram, "aggs": {"sentiment": sentiment}}
+    return {"date_histogram": histogram, "aggs": _by_sentiment(distinct)}
 
 
 def _timeline(
@@ -204,10 +209,9 @@ def _ranges_agg(buckets: Sequence[Bucket], distinct: Distinct, days: int) -> dic
     for b in buckets:
         end = datetime.combine(b.start.date() + timedelta(days=days), time(), b.start.tzinfo)
         ranges.append({"from": epoch_ms(b.start), "to": epoch_ms(end)})
-    sentiment = {"terms": {"field": "search.sentiment", "size": 10}, "aggs": _clusters(distinct)}
     return {
         "date_range": {"field": "published", "ranges": ranges, "format": "epoch_millis"},
-        "aggs": {"sentiment": sentiment},
+        "aggs": _by_sentiment(distinct),
     }
 
 
