@@ -248,8 +248,15 @@ class SqliteAuthors:
         if not total:
             return None
         rank = nearest_rank(percentile, total)
-        rows = self.db.read("SELECT score FROM authors ORDER BY score LIMIT 1 OFFSET ?", [rank - 1])
-        return float(rows[0][0])
+        # OFFSET walks the index: from the nearer end (influencers are the top few).
+        if rank > total // 2:
+            sql, offset = (
+                "SELECT score FROM authors ORDER BY score DESC LIMIT 1 OFFSET ?",
+                total - rank,
+            )
+        else:
+            sql, offset = "SELECT score FROM authors ORDER BY score LIMIT 1 OFFSET ?", rank - 1
+        return float(self.db.read(sql, [offset])[0][0])
 
     def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
         where, params = filters_where(filters)
