@@ -24,7 +24,10 @@ near-duplicate signatures (`ClusterIndex.assign_clusters`) and the authors
 - ``veille search`` from the command line, start-up included (p50 of 5).
 
     .venv/bin/python -m bench.scale [--sizes 100000,1000000] [--stores sqlite,elastic]
-        [--elastic http://127.0.0.1:19200] [--keep DIR]
+        [--elastic http://127.0.0.1:19200] [--keep DIR] [--marks 5000,50000,500000 [--load-only]]
+
+``--load-only`` loads each store only up to the last mark and its ten batches, and prints the
+enrich batch times alone: the time at 500k stored without loading a million mentions.
 
 Elasticsearch is measured when ``--elastic`` or ``TEST_ELASTICSEARCH_URL`` names one.
 """
@@ -190,9 +193,9 @@ def ms(values: list[float]) -> str:
 # -- loading -------------------------------------------------------------------------------------
 
 
-def load(store: Store, n: int) -> dict[str, Any]:
+def load(store: Store, n: int, marks: tuple[int, ...] = MARKS) -> dict[str, Any]:
     """Write ``n`` mentions as enrich and index do; the write time, and the enrich batch time
-    after each of `MARKS`."""
+    after each of ``marks``."""
     duplicates = DuplicateDetector(store)
     influence = InfluenceTracker(store)
     enrich_times: list[tuple[int, float]] = []
@@ -218,12 +221,20 @@ def load(store: Store, n: int) -> dict[str, Any]:
         stored += len(ready)
         if stored % 100_000 == 0:
             print(f"    {stored:,} stored", file=sys.stderr)
-    marks = {}
-    for mark in MARKS:
+    times = {}
+    for mark in marks:
         after = [s for at, s in enrich_times if at >= mark][:10]
         if after:
-            marks[mark] = statistics.median(after)
-    return {"write": write, "marks": marks}
+            times[mark] = statistics.median(after)
+    return {"write": write, "marks": times}
+
+
+def load_only(name: str, store: Store, n: int, marks: tuple[int, ...]) -> None:
+    """Load up to the last mark and its ten batches, and print the enrich batch times alone."""
+    loaded = load(store, min(n, max(marks) + 10 * BATCH), marks)
+    print(f"\n{name}, loaded up to {max(marks):,} stored of {n:,} (--load-only)")
+    for mark, seconds in loaded["marks"].items():
+        row(f"enrich batch at {mark:,} stored", f"{seconds * 1000:.0f} ms")
 
 
 # -- SQLite ----------------------------------------------------------------------------------
@@ -453,10 +464,13 @@ def fts5(query: str) -> str:
     return fold(query)
 
 
-def sqlite_part(n: int, root: Path) -> None:
+def sqlite_part(n: int, root: Path, marks: tuple[int, ...], only_load: bool) -> None:
     path = root / f"veille-{n}.db"
     with open_store(f"sqlite://{path}") as store:
-        loaded = load(store, n)
+        if only_load:
+            load_only("SQLite", store, n, marks)
+            return
+        loaded = load(store, n, marks)
         base_path = root / f"raw-{n}.db"
         baseline = sqlite_baseline_load(base_path, n)
         config = root / f"veille-{n}.yaml"
@@ -480,7 +494,7 @@ def sqlite_part(n: int, root: Path) -> None:
         )
 
 
-def elastic_part(n: int, url: str) -> None:
+def elastic_part(n: int, url: str, marks: tuple[int, ...], only_load: bool) -> None:
     from elasticsearch import Elasticsearch, helpers
 
     from index.elastic import ElasticStore
@@ -492,7 +506,10 @@ def elastic_part(n: int, url: str) -> None:
     raw_index = f"{prefix}-raw"
     store = ElasticStore.from_url(url, settings)
     try:
-        loaded = load(store, n)
+        if only_load:
+            load_only("Elasticsearch", store, n, marks)
+            return
+        loaded = load(store, n, marks)
         store.refresh()
         mapping = client.indices.get_mapping(index=store.alias)
         client.indices.create(index=raw_index, mappings=next(iter(mapping.values()))["mappings"])
@@ -605,17 +622,28 @@ def main() -> None:
     parser.add_argument("--stores", default="sqlite,elastic")
     parser.add_argument("--elastic", default=os.environ.get("TEST_ELASTICSEARCH_URL"))
     parser.add_argument("--keep", type=Path, help="Keep the SQLite stores in this folder.")
+    parser.add_argument(
+        "--marks",
+        default=",".join(str(m) for m in MARKS),
+        help="Store sizes at which the enrich batch is timed.",
+    )
+    parser.add_argument(
+        "--load-only",
+        action="store_true",
+        help="Load only up to the last mark, and print the enrich batch times alone.",
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    marks = tuple(int(m) for m in args.marks.split(","))
     stores = args.stores.split(",")
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         for n in sizes:
             if "sqlite" in stores:
-                sqlite_part(n, root)
+                sqlite_part(n, root, marks, args.load_only)
             if "elastic" in stores and args.elastic:
-                elastic_part(n, args.elastic)
+                elastic_part(n, args.elastic, marks, args.load_only)
             elif "elastic" in stores:
                 print("\nElasticsearch: not measured (no --elastic nor TEST_ELASTICSEARCH_URL)")
 

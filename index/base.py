@@ -7,8 +7,9 @@ hold the two indexes enrich keeps as parts built over the same connection: ``aut
 protocols to its part, so that a store is still one object that is a whole `Store`, and makes
 each store a context manager that closes it.
 
-The helpers are where the two stores must agree to the letter: times as epoch milliseconds, the
-nearest rank of a percentile, and significant terms (Elasticsearch computes the chi-square
+The helpers are where the two stores must agree to the letter: times as epoch milliseconds, local
+days (`local_bucket`: midnight in the reader's zone, weeks from Monday), the nearest rank of a
+percentile, and significant terms (Elasticsearch computes the chi-square
 statistic itself, SQLite with `chi_square`, over the same sample and the same minimum count).
 """
 
@@ -16,9 +17,11 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Generic, TypeVar
+from zoneinfo import ZoneInfo
 
 from ingest.closing import Closing
 from ingest.record import Mention
@@ -82,7 +85,12 @@ class BaseStore(Closing, ABC, Generic[A, C]):
 
     @abstractmethod
     def timeline(
-        self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
+        self,
+        filters: Filters,
+        interval: timedelta,
+        *,
+        distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
     ) -> list[Bucket]: ...
 
     @abstractmethod
@@ -98,12 +106,16 @@ class BaseStore(Closing, ABC, Generic[A, C]):
         facets: Sequence[Facet] = (),
         limit: int = 10,
         distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
     ) -> Figures:
         """`MentionStore.figures` from `count`, `timeline` and `top`: a store that can read
         them together faster says so by overriding it."""
+        timeline = (
+            self.timeline(filters, interval, distinct=distinct, zone=zone) if interval else []
+        )
         return Figures(
             total=self.count(filters, distinct=distinct),
-            timeline=self.timeline(filters, interval, distinct=distinct) if interval else [],
+            timeline=timeline,
             tops={facet: self.top(filters, facet, limit, distinct=distinct) for facet in facets},
         )
 
@@ -139,6 +151,68 @@ def epoch_ms(value: datetime) -> int:
 
 def from_epoch_ms(value: float) -> datetime:
     return datetime.fromtimestamp(value / 1000, UTC)
+
+
+# -- local days ---------------------------------------------------------------------------------
+
+DAY = timedelta(days=1)
+HOUR = timedelta(hours=1)
+MONDAY = date(2001, 1, 1)
+"""Buckets of several local days are counted from this Monday, so weeks start on Monday."""
+MONDAY_DAY = (MONDAY - date(1970, 1, 1)).days
+"""`MONDAY` as a day number since 1970-01-01."""
+
+
+def local_days(interval: timedelta, zone: ZoneInfo | None) -> int:
+    """How many local days an ``interval`` bucket spans in ``zone``; 0 when it is counted on
+    the epoch instead (no zone, or not a whole number of days)."""
+    if zone is None or interval <= timedelta(0) or interval % DAY:
+        return 0
+    return interval // DAY
+
+
+def local_bucket(moment: datetime, interval: timedelta, zone: ZoneInfo) -> datetime:
+    """The start of the ``interval`` bucket (a whole number of days) that holds ``moment``, at
+    local midnight in ``zone``; buckets of 7 days start on Monday."""
+    day = moment.astimezone(zone).date()
+    offset = (day - MONDAY).days % (interval // DAY)
+    return datetime.combine(day - timedelta(days=offset), time(), zone)
+
+
+def regroup(hours: Iterable[Bucket], interval: timedelta, zone: ZoneInfo) -> list[Bucket]:
+    """Hourly buckets summed into local buckets of ``interval`` (whole days): exact for every
+    zone whose offset is a whole number of hours (Europe/Paris among them)."""
+    sums: dict[datetime, Counter[str]] = {}
+    for bucket in hours:
+        start = local_bucket(bucket.start, interval, zone)
+        sums.setdefault(start, Counter()).update(bucket.counts)
+    return [Bucket(start, dict(counts)) for start, counts in sorted(sums.items())]
+
+
+def utc_offsets(zone: ZoneInfo, since: datetime, until: datetime) -> list[tuple[int, int]]:
+    """``zone``'s UTC offset from ``since`` to ``until``: ``(from, offset)`` pairs in epoch
+    milliseconds, the first from ``since``, one more at each change (DST) before ``until``.
+    Offsets are probed every 6 hours and each change is found to the second: zones change at
+    most a few times a year."""
+    start, end = int(since.timestamp()), int(until.timestamp())
+
+    def offset(second: int) -> int:
+        delta = datetime.fromtimestamp(second, UTC).astimezone(zone).utcoffset()
+        return int(delta.total_seconds()) if delta else 0
+
+    out = [(start * 1000, offset(start) * 1000)]
+    probe = 6 * 3600
+    here = start
+    while here < end:
+        there = min(here + probe, end)
+        if offset(there) != offset(here):
+            low, high = here, there  # offset(low) is the old one, offset(high) the new one
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (middle, high) if offset(middle) == offset(here) else (low, middle)
+            out.append((high * 1000, offset(high) * 1000))
+        here = there
+    return out
 
 
 def chunks(values: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:

@@ -3,9 +3,8 @@ prints and what the weekly report (`veille.reports`) writes, computed by this on
 two agree to the unit.
 
 Time is the reader's: days start at midnight in the configured zone and weeks on Monday (ISO
-8601). The store counts by the hour; `zoned_figures` regroups those hours into local days and
-weeks, which is exact for every zone whose offset is a whole number of hours (Europe/Paris among
-them).
+8601). The stores count in local days themselves (`MentionStore.timeline` with a zone);
+`zoned_figures` asks them once.
 
 `period_figures` adds, for one brand and one period, what counts alone cannot say: unique
 authors and their reach, the stories carried by several outlets, the most engaging and the most
@@ -115,16 +114,6 @@ class Period:
 # -- counts in the reader's time --------------------------------------------------------------
 
 
-def local_bucket(moment: datetime, interval: timedelta, zone: ZoneInfo) -> datetime:
-    """The start of the ``interval`` bucket (a whole number of days) that holds ``moment``, at
-    local midnight in ``zone``; buckets of 7 days start on Monday."""
-    day = moment.astimezone(zone).date()
-    days = interval // DAY
-    # Bucket n starts n * days after Monday 2001-01-01, so weeks start on Monday.
-    offset = (day - date(2001, 1, 1)).days % days
-    return datetime.combine(day - timedelta(days=offset), time(), zone)
-
-
 def zoned_figures(
     store: MentionStore,
     filters: Filters,
@@ -136,39 +125,11 @@ def zoned_figures(
     distinct: Distinct = None,
 ) -> Figures:
     """`MentionStore.figures` with a timeline in the reader's time: an interval of whole days
-    (1d, 1w) counts from local midnight, weeks from Monday; shorter ones are the store's."""
-    if interval is None or interval % DAY != timedelta(0):
-        return store.figures(
-            filters, interval=interval, facets=facets, limit=limit, distinct=distinct
-        )
-    hourly = store.figures(filters, interval=HOUR, facets=facets, limit=limit, distinct=distinct)
-    days = regroup(hourly.timeline, interval, zone)
-    if distinct is not None:
-        # A cluster with copies in two hours of one day counts once that day: each local
-        # bucket is counted on its own (hours cannot be added up).
-        days = [_distinct_bucket(store, filters, b.start, interval, distinct) for b in days]
-    return replace(hourly, timeline=days)
-
-
-def _distinct_bucket(
-    store: MentionStore, filters: Filters, start: datetime, interval: timedelta, distinct: Distinct
-) -> Bucket:
-    end = (start + interval).astimezone(start.tzinfo)  # local midnight, across a DST change too
-    end = datetime.combine(end.date(), time(), start.tzinfo)
-    since = max(start, filters.since) if filters.since else start
-    until = min(end, filters.until) if filters.until else end
-    bounded = replace(filters, since=since.astimezone(UTC), until=until.astimezone(UTC))
-    by_label = store.top(bounded, "sentiment", limit=10, distinct=distinct)
-    return Bucket(start, {t.key: t.count for t in by_label})
-
-
-def regroup(hours: Iterable[Bucket], interval: timedelta, zone: ZoneInfo) -> list[Bucket]:
-    """Hourly buckets summed into local buckets of ``interval`` (whole days)."""
-    sums: dict[datetime, Counter[str]] = {}
-    for bucket in hours:
-        start = local_bucket(bucket.start, interval, zone)
-        sums.setdefault(start, Counter()).update(bucket.counts)
-    return [Bucket(start, dict(counts)) for start, counts in sorted(sums.items())]
+    (1d, 1w) counts from local midnight, weeks from Monday, near-duplicates once per local
+    bucket; shorter ones are the store's."""
+    return store.figures(
+        filters, interval=interval, facets=facets, limit=limit, distinct=distinct, zone=zone
+    )
 
 
 # -- one brand over one period ----------------------------------------------------------------

@@ -88,7 +88,7 @@ class SqliteFile:
     ``kind`` says what the file is in messages ("the store", "the bus"), and ``setting`` which
     setting names it, if one does; ``unavailable`` and ``broken`` are the errors raised when the
     file is unusable for now, or for good. With ``read_only`` None, the file is read-only inside
-    `ingest.access.read_only`.
+    `ingest.access.read_only`. ``cache_mib`` sets each connection's page cache.
     """
 
     def __init__(
@@ -100,6 +100,7 @@ class SqliteFile:
         broken: type[Broken] = Broken,
         setting: str | None = None,
         synchronous: str = "NORMAL",
+        cache_mib: int | None = None,
         lock_timeout: float = 30.0,
         read_only: bool | None = None,
     ) -> None:
@@ -110,6 +111,7 @@ class SqliteFile:
         self._unavailable = unavailable
         self._broken = broken
         self._synchronous = synchronous
+        self._cache_mib = cache_mib
         self._lock_timeout = lock_timeout
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
@@ -165,6 +167,8 @@ class SqliteFile:
             conn.execute(setting).fetchone()
             if not self.read_only:
                 conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            if self._cache_mib is not None:  # SQLite's default is 2 MiB per connection
+                conn.execute(f"PRAGMA cache_size=-{int(self._cache_mib) * 1024}")
         except sqlite3.Error:
             conn.close()
             raise

@@ -50,6 +50,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol, Self
+from zoneinfo import ZoneInfo
 
 from ingest.query.tree import Node
 from ingest.record import Mention, SentimentLabel
@@ -267,9 +268,18 @@ class MentionStore(Protocol):
     def count(self, filters: Filters, *, distinct: Distinct = None) -> int: ...
 
     def timeline(
-        self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
+        self,
+        filters: Filters,
+        interval: timedelta,
+        *,
+        distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
     ) -> list[Bucket]:
-        """Mention counts per ``interval`` bucket, split by sentiment, oldest first."""
+        """Mention counts per ``interval`` bucket, split by sentiment, oldest first, every
+        bucket from the first to the last (empty ones too). Buckets are aligned on the Unix
+        epoch; with ``zone`` and an interval of whole days they are local days instead: each
+        starts at midnight in ``zone`` (a day across a DST change lasts 23 or 25 hours), and
+        buckets of 7 days on Monday, with ``distinct`` counted in each local bucket."""
 
     def top(
         self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
@@ -286,10 +296,11 @@ class MentionStore(Protocol):
         facets: Sequence[Facet] = (),
         limit: int = 10,
         distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
     ) -> Figures:
-        """The count, the timeline (with ``interval``) and the top ``limit`` values of each of
-        ``facets`` of what ``filters`` select, together: the same numbers as `count`,
-        `timeline` and `top`, read at once (one request on Elasticsearch)."""
+        """The count, the timeline (with ``interval``, in ``zone``) and the top ``limit``
+        values of each of ``facets`` of what ``filters`` select, together: the same numbers as
+        `count`, `timeline` and `top`, read at once (one request on Elasticsearch)."""
 
     def significant_terms(
         self, filters: Filters, background: Filters | None = None, limit: int = 10

@@ -4,6 +4,7 @@ percentile, and counting each mention once however often it is delivered."""
 from __future__ import annotations
 
 import math
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from enrich.influence import InfluenceTracker, activity_of, author_key, pagerank
 from enrich.settings import InfluenceSettings
 from index.sqlite import SqliteStore
 from ingest.record import Author, Engagement, Mention, Thread
-from ingest.store import AuthorEdge, AuthorStats
+from ingest.store import AuthorActivity, AuthorEdge, AuthorStats
 from tests.support.mentions import T0, make_mention
 
 
@@ -163,3 +164,30 @@ def test_pagerank_is_recomputed_when_replies_arrive_and_it_is_due(tmp_path: Path
     assert op.score > 0
     late = result[next(iter(result))]
     assert late.is_influencer is False
+
+
+def test_a_sqlite_store_from_before_author_sites_counts_them_from_its_activity(
+    tmp_path: Path,
+) -> None:
+    """A store written before ``author_sites`` existed: the migration counts each author's
+    sites from the activity it holds, so the next mention adds to the right counts."""
+    path = tmp_path / "store.db"
+
+    def activity(mention_id: str, site: str) -> AuthorActivity:
+        return AuthorActivity(mention_id, "forum.fr/jo", site=site, published=T0)
+
+    store = SqliteStore(path)
+    store.setup()
+    store.record_authors([activity("m1", "www.fr"), activity("m2", "www.fr")])
+    store.record_authors([activity("m3", "forum.fr")])
+    store.close()
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP TABLE author_sites")
+    conn.execute("PRAGMA user_version = 1")  # the fingerprint of another schema
+    conn.close()
+
+    store = SqliteStore(path)
+    store.setup()
+    [jo] = store.record_authors([activity("m4", "forum.fr"), activity("m5", "forum.fr")])
+    assert (jo.mentions, jo.sites) == (5, ("forum.fr", "www.fr"))
+    store.close()

@@ -10,9 +10,10 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -534,6 +535,63 @@ def test_a_deleted_mention_leaves_every_read_and_a_later_copy_stays_deleted(
     assert store.get(early.id) is None
 
 
+def test_local_days_hold_across_a_dst_change(store: Store) -> None:
+    """A reader in Paris sees days from midnight to midnight in Paris, also the day clocks go
+    back (2026-10-25, 25 hours long), and weeks from Monday; copies of one story on that
+    day count once, though they fall on two days in UTC."""
+    paris = ZoneInfo("Europe/Paris")
+
+    def at(utc: str, cluster: str | None = None, sentiment: str = "negative") -> Mention:
+        published = datetime.fromisoformat(utc).replace(tzinfo=UTC)
+        mention = make_mention(utc, published=published, brands=("Acme",), sentiment=sentiment)
+        return _enriched(mention, cluster=cluster) if cluster else mention
+
+    store.upsert(
+        [
+            at("2026-10-23T21:59"),  # Friday 23:59 in Paris (UTC+2)
+            at("2026-10-23T22:00", sentiment="positive"),  # Saturday 00:00
+            at("2026-10-24T22:30", cluster="story"),  # Sunday 00:30 (UTC+2)
+            at("2026-10-25T12:00"),  # Sunday 13:00 (UTC+1 from 03:00)
+            at("2026-10-25T22:30", cluster="story"),  # Sunday 23:30
+            at("2026-10-25T23:30", cluster="story"),  # Monday 00:30
+        ]
+    )
+    everything = Filters()
+
+    def days(interval: timedelta, distinct: Distinct = None) -> list[tuple[str, int]]:
+        buckets = store.timeline(everything, interval, distinct=distinct, zone=paris)
+        return [(b.start.astimezone(paris).isoformat(), b.total) for b in buckets]
+
+    day, week = timedelta(days=1), timedelta(days=7)
+    assert days(day) == [
+        ("2026-10-23T00:00:00+02:00", 1),
+        ("2026-10-24T00:00:00+02:00", 1),
+        ("2026-10-25T00:00:00+02:00", 3),
+        ("2026-10-26T00:00:00+01:00", 1),
+    ]
+    assert days(day, "cluster") == [
+        ("2026-10-23T00:00:00+02:00", 1),
+        ("2026-10-24T00:00:00+02:00", 1),
+        ("2026-10-25T00:00:00+02:00", 2),
+        ("2026-10-26T00:00:00+01:00", 1),
+    ]
+    assert days(week) == [("2026-10-19T00:00:00+02:00", 5), ("2026-10-26T00:00:00+01:00", 1)]
+    assert days(week, "cluster") == [
+        ("2026-10-19T00:00:00+02:00", 4),
+        ("2026-10-26T00:00:00+01:00", 1),
+    ]
+    [saturday] = [
+        b
+        for b in store.timeline(everything, day, zone=paris)
+        if b.start == datetime(2026, 10, 24, tzinfo=paris)
+    ]
+    assert saturday.counts == {"positive": 1}
+    figures = store.figures(everything, interval=day, distinct="cluster", zone=paris)
+    assert figures.timeline == store.timeline(everything, day, distinct="cluster", zone=paris)
+    # Without a zone, days are UTC's.
+    assert [b.total for b in store.timeline(everything, day)] == [2, 1, 3]
+
+
 def test_entities_are_searchable_and_aggregated_by_canonical_name(store: Store) -> None:
     city = Entity(text="velora city", label="PRODUCT", kb_id="Velora City")
     store.upsert(
@@ -584,6 +642,38 @@ def test_author_activity_is_counted_once_per_mention(store: Store) -> None:
     assert {a.key: a.mentions for a in moved} == {"forum.fr/al": 1, "forum.fr/jo": 1}
     assert [a.sites for a in store.authors(["forum.fr/al"])] == [("blog.fr",)]
     assert store.authors(["nobody"]) == []
+
+
+def test_an_author_record_adds_up_over_batches(store: Store) -> None:
+    """What enrich reads back of an author who writes batch after batch: counts and sums of
+    every mention, the latest name and profile URL any mention gave (not an older one, nor
+    none because the newest lacks it), and their sites, most used first."""
+    hour = timedelta(hours=1)
+    store.record_authors(
+        [_activity("m1", "jo", name="Jo", url="https://forum.fr/u/jo", reach=10, engagement=1)]
+    )
+    store.record_authors([_activity("m2", "jo", site="www.fr", reach=5, published=T0 + hour)])
+    store.record_authors(
+        [
+            _activity("m3", "jo", site="www.fr", name="Josette", published=T0 - 24 * hour),
+            _activity("m4", "jo", published=T0 + 2 * hour, engagement=4),
+            _activity("m5", "jo", site="www.fr", published=T0 + 3 * hour, engagement=2),
+        ]
+    )
+    [jo] = store.authors(["forum.fr/jo"])
+    assert (jo.name, jo.url, jo.mentions, jo.reach, jo.engagement) == (
+        "Jo",
+        "https://forum.fr/u/jo",
+        5,
+        10,
+        7,
+    )
+    assert jo.sites == ("www.fr", "forum.fr")
+    assert (jo.first_seen, jo.last_seen) == (T0 - 24 * hour, T0 + 3 * hour)
+    store.record_authors([_activity("m5", "al")])  # m5 moves to another author: recounted
+    [jo] = store.authors(["forum.fr/jo"])
+    assert (jo.mentions, jo.engagement, jo.last_seen) == (4, 5, T0 + 2 * hour)
+    assert jo.sites == ("forum.fr", "www.fr")  # two each: by name
 
 
 def test_author_scores_percentiles_and_edges(store: Store) -> None:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -225,3 +226,44 @@ def test_hostile_queries_count_and_aggregate_the_same(stores: tuple[Store, Store
                 want_top = reference.top(filters, facet, 50, distinct=distinct)
                 assert _ranked(got_top) == _ranked(want_top), (name, facet, distinct)
         assert elastic.top_authors(filters, 5) == reference.top_authors(filters, 5), name
+
+
+def test_local_days_come_out_the_same_in_every_zone(stores: tuple[Store, Store]) -> None:
+    """Days and weeks in the reader's zone, around DST changes (Paris and New York change a week
+    apart) and in a zone half an hour off UTC (India): SQLite maps mentions to local days
+    itself, Elasticsearch's date_histogram with a time_zone; they must agree to the unit."""
+    rng = random.Random(17)
+    start = datetime(2026, 10, 18, tzinfo=UTC)
+    mentions = []
+    for i in range(120):
+        m = make_mention(
+            f"mention {i}",
+            published=start + timedelta(minutes=rng.randint(0, 20 * 24 * 60)),
+            brands=(rng.choice(BRANDS),),
+            sentiment=rng.choice(["positive", "negative", "neutral"]),
+        )
+        assert m.enrichment is not None
+        cluster = rng.choice([None, None, "c1", "c2", "c3"])
+        mentions.append(m.with_enrichment(m.enrichment.model_copy(update={"cluster": cluster})))
+    reference, elastic = stores
+    for store in stores:
+        store.upsert(mentions)
+    distincts: list[Distinct] = [None, "cluster"]
+    filters = [Filters(), Filters(brand="Globex", since=start + timedelta(days=3, hours=5))]
+    for zone in ("Europe/Paris", "America/New_York", "Asia/Kolkata"):
+        for days in (1, 2, 7, 3650):
+            for selection in filters:
+                for distinct in distincts:
+                    asked = (zone, days, selection, distinct)
+                    got, want = (
+                        s.timeline(
+                            selection,
+                            timedelta(days=days),
+                            distinct=distinct,
+                            zone=ZoneInfo(zone),
+                        )
+                        for s in (elastic, reference)
+                    )
+                    assert got == want, asked
+                    if distinct is None:  # a cluster counts once a bucket, so not here
+                        assert sum(b.total for b in want) == reference.count(selection), asked

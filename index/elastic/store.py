@@ -48,10 +48,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Self
+from zoneinfo import ZoneInfo
 
 import orjson
 
@@ -61,6 +63,8 @@ from index.base import (
     BaseStore,
     epoch_ms,
     from_epoch_ms,
+    local_bucket,
+    local_days,
 )
 from index.elastic.authors import ElasticAuthors
 from index.elastic.client import (
@@ -156,26 +160,66 @@ def _counted(bucket: dict[str, Any], distinct: Distinct) -> int:
     return int(bucket["clusters"]["value"] if distinct == "cluster" else bucket["doc_count"])
 
 
-def _timeline_agg(interval: timedelta, distinct: Distinct) -> dict[str, Any]:
-    """The aggregation `ElasticStore.timeline` reads: ``interval`` buckets by sentiment."""
+def _by_sentiment(distinct: Distinct) -> dict[str, Any]:
+    """A timeline bucket's sub-aggregation: its mentions (or clusters) by sentiment."""
+    terms = {"field": "search.sentiment", "size": 10}
+    return {"sentiment": {"terms": terms, "aggs": _clusters(distinct)}}
+
+
+def _timeline_agg(
+    interval: timedelta, distinct: Distinct, zone: ZoneInfo | None = None
+) -> dict[str, Any]:
+    """The aggregation `ElasticStore.timeline` reads: ``interval`` buckets by sentiment, in
+    local days of ``zone`` when the interval is whole days: days and weeks (from Monday, as ISO
+    weeks are) by the calendar; other lengths as local days, that `_timeline` adds up (a fixed
+    interval of several days would not start at midnight after a DST change)."""
     step = int(interval.total_seconds() * 1000)
     if step <= 0:
         raise ValueError("the timeline interval must be positive")
-    sentiment = {"terms": {"field": "search.sentiment", "size": 10}, "aggs": _clusters(distinct)}
-    return {
-        "date_histogram": {"field": "published", "fixed_interval": f"{step}ms", "min_doc_count": 0},
-        "aggs": {"sentiment": sentiment},
-    }
+    histogram: dict[str, Any] = {"field": "published", "min_doc_count": 0}
+    days = local_days(interval, zone)
+    if zone is not None and days:
+        if not zone.key:
+            raise ValueError("the timeline needs a time zone by name (Europe/Paris)")
+        histogram["time_zone"] = zone.key
+        histogram["calendar_interval"] = "week" if days == 7 else "day"
+    else:
+        histogram["fixed_interval"] = f"{step}ms"
+    return {"date_histogram": histogram, "aggs": _by_sentiment(distinct)}
 
 
-def _timeline(agg: dict[str, Any], distinct: Distinct) -> list[Bucket]:
-    return [
+def _timeline(
+    agg: dict[str, Any], distinct: Distinct, zone: ZoneInfo | None = None, days: int = 0
+) -> list[Bucket]:
+    buckets = [
         Bucket(
-            from_epoch_ms(b["key"]),
+            from_epoch_ms(b["key"]).astimezone(zone) if zone else from_epoch_ms(b["key"]),
             {s["key"]: _counted(s, distinct) for s in b["sentiment"]["buckets"]},
         )
-        for b in agg["buckets"]
+        for b in agg.get("buckets", [])
     ]
+    if zone is None or days in (0, 1, 7):
+        return buckets
+    # Local days added up into buckets of ``days`` (distinct counts are read again by bucket).
+    sums: dict[datetime, Counter[str]] = {}
+    for b in buckets:
+        sums.setdefault(local_bucket(b.start, timedelta(days=days), zone), Counter()).update(
+            b.counts
+        )
+    return [Bucket(start, dict(sorted(counts.items()))) for start, counts in sorted(sums.items())]
+
+
+def _ranges_agg(buckets: Sequence[Bucket], distinct: Distinct, days: int) -> dict[str, Any]:
+    """Each of ``buckets`` (local, of ``days``) as a range of instants: for distinct counts of
+    buckets that are neither a day nor a week."""
+    ranges = []
+    for b in buckets:
+        end = datetime.combine(b.start.date() + timedelta(days=days), time(), b.start.tzinfo)
+        ranges.append({"from": epoch_ms(b.start), "to": epoch_ms(end)})
+    return {
+        "date_range": {"field": "published", "ranges": ranges, "format": "epoch_millis"},
+        "aggs": _by_sentiment(distinct),
+    }
 
 
 def _top_agg(facet: Facet, limit: int, distinct: Distinct) -> dict[str, Any]:
@@ -632,10 +676,30 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         return aggregations
 
     def timeline(
-        self, filters: Filters, interval: timedelta, *, distinct: Distinct = None
+        self,
+        filters: Filters,
+        interval: timedelta,
+        *,
+        distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
     ) -> list[Bucket]:
-        found = self._aggregate(filters, {"time": _timeline_agg(interval, distinct)})
-        return _timeline(found["time"], distinct)
+        days = local_days(interval, zone)
+        zone = zone if days else None
+        found = self._aggregate(filters, {"time": _timeline_agg(interval, distinct, zone)})
+        return self._local(filters, _timeline(found["time"], distinct, zone, days), distinct, days)
+
+    def _local(
+        self, filters: Filters, buckets: list[Bucket], distinct: Distinct, days: int
+    ) -> list[Bucket]:
+        """``buckets`` of ``days`` local days, their distinct counts read again by bucket when
+        local days could not be added up (a second request, for neither a day nor a week)."""
+        if not distinct or days in (0, 1, 7) or not buckets:
+            return buckets
+        found = self._aggregate(filters, {"time": _ranges_agg(buckets, distinct, days)})
+        return [
+            Bucket(b.start, {s["key"]: _counted(s, distinct) for s in r["sentiment"]["buckets"]})
+            for b, r in zip(buckets, found["time"]["buckets"], strict=True)
+        ]
 
     def top(
         self, filters: Filters, facet: Facet, limit: int = 10, *, distinct: Distinct = None
@@ -653,19 +717,26 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
         facets: Sequence[Facet] = (),
         limit: int = 10,
         distinct: Distinct = None,
+        zone: ZoneInfo | None = None,
     ) -> Figures:
         """See `MentionStore.figures`: one search whose aggregations are those of `count`,
         `timeline` and `top`, side by side, so the numbers are theirs. (Entities take a second
         request, as in `top`, for the names they are shown by.)"""
         aggs: dict[str, Any] = _clusters(distinct)
+        days = local_days(interval, zone) if interval else 0
+        zone = zone if days else None
         if interval:
-            aggs["time"] = _timeline_agg(interval, distinct)
+            aggs["time"] = _timeline_agg(interval, distinct, zone)
         for facet in facets:
             aggs[f"top-{facet}"] = _top_agg(facet, limit, distinct)
         found = self._aggregate(filters, aggs, total=distinct is None)
         return Figures(
             total=_counted(found, distinct) if distinct else found["total"],
-            timeline=_timeline(found["time"], distinct) if interval else [],
+            timeline=self._local(
+                filters, _timeline(found["time"], distinct, zone, days), distinct, days
+            )
+            if interval
+            else [],
             tops={f: self._top(filters, f, found[f"top-{f}"], distinct) for f in facets},
         )
 

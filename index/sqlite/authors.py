@@ -2,15 +2,19 @@
 
 Each mention's `AuthorActivity` is a row of ``author_activity`` (by mention id, so a redelivered
 mention replaces its row) with the authors it @-mentions in ``author_mentioned``. Every write
-recounts the authors it touched into ``authors`` (one row per author with activity: the latest
-name, handle and profile URL, counts and sums, sites by use, and the scores enrich saved), in
-the same ``BEGIN IMMEDIATE`` transaction, which serialises enrich workers across processes.
+brings the authors it touched up to date in ``authors`` (one row per author with activity: the
+latest name, handle and profile URL, counts and sums, sites by use from ``author_sites``, and
+the scores enrich saved), in the same ``BEGIN IMMEDIATE`` transaction, which serialises enrich
+workers across processes. New mentions are added to their author's counts, so a batch costs the
+same whether its authors wrote ten mentions or a hundred thousand; an author who loses or
+changes a mention (a redelivery) is recounted from their activity.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,6 +37,17 @@ SELECT {_LATEST.format("name")}, {_LATEST.format("handle")}, {_LATEST.format("ur
         GROUP BY site ORDER BY COUNT(*) DESC, site)),
     MIN(published), MAX(published)
 FROM author_activity WHERE author_key = :key
+"""
+
+# The same record, from a known author's and the new mentions' (which are in the activity).
+_ADD_TO_AUTHOR = f"""
+UPDATE authors SET name = {_LATEST.format("name")}, handle = {_LATEST.format("handle")},
+    url = {_LATEST.format("url")}, mentions = mentions + :n, reach = MAX(reach, :reach),
+    engagement = engagement + :engagement,
+    sites = (SELECT json_group_array(site) FROM (SELECT site FROM author_sites
+        WHERE author_key = :key ORDER BY n DESC, site)),
+    first_seen = MIN(first_seen, :first), last_seen = MAX(last_seen, :last)
+WHERE key = :key
 """
 
 _AUTHOR_COLUMNS = (
@@ -73,20 +88,17 @@ class SqliteAuthors:
             gone = deleted_among(conn, [a.mention_id for a in latest])
             latest = [a for a in latest if a.mention_id not in gone]
             ids = [a.mention_id for a in latest]
-            touched: dict[str, None] = {}
+            replaced: list[tuple[str, str]] = []
             for chunk in chunks(ids):
-                # Redelivered, or its author changed: the previous author is recounted too.
-                for (key,) in conn.execute(
-                    f"SELECT author_key FROM author_activity WHERE mention_id IN"
-                    f" ({', '.join('?' * len(chunk))})",
+                marks = ", ".join("?" * len(chunk))
+                replaced += conn.execute(
+                    f"SELECT author_key, site FROM author_activity WHERE mention_id IN ({marks})",
                     chunk,
-                ):
-                    touched[key] = None
-                conn.execute(
-                    f"DELETE FROM author_mentioned WHERE mention_id IN"
-                    f" ({', '.join('?' * len(chunk))})",
-                    chunk,
-                )
+                ).fetchall()
+                conn.execute(f"DELETE FROM author_mentioned WHERE mention_id IN ({marks})", chunk)
+            # Redelivered, or its author changed: the previous author is recounted too.
+            recount = dict.fromkeys(key for key, _ in replaced)
+            touched = dict(recount)
             touched.update((a.author_key, None) for a in latest)
             conn.executemany(
                 f"INSERT OR REPLACE INTO author_activity VALUES ({', '.join('?' * 13)})",
@@ -118,24 +130,71 @@ class SqliteAuthors:
                     if target != a.author_key
                 ],
             )
-            for key in touched:
+            self._count_sites(conn, latest, replaced)
+            added: dict[str, list[AuthorActivity]] = {}
+            for a in latest:
+                if a.author_key not in recount:
+                    added.setdefault(a.author_key, []).append(a)
+            for key in recount:
                 self._aggregate_author(conn, key)
+            for key, rows in added.items():
+                if not self._add_to_author(conn, key, rows):  # a new author
+                    self._aggregate_author(conn, key)
             return self._authors(conn, list(touched))
 
     def forget(self, conn: sqlite3.Connection, mention_ids: Sequence[str]) -> None:
         """Remove what these mentions added to their authors, and recount those authors (in
         the caller's write transaction: the store's `delete`)."""
-        touched: dict[str, None] = {}
+        removed: list[tuple[str, str]] = []
         for chunk in chunks(list(mention_ids)):
             marks = ", ".join("?" * len(chunk))
-            for (key,) in conn.execute(
-                f"SELECT author_key FROM author_activity WHERE mention_id IN ({marks})", chunk
-            ):
-                touched[key] = None
+            removed += conn.execute(
+                f"SELECT author_key, site FROM author_activity WHERE mention_id IN ({marks})",
+                chunk,
+            ).fetchall()
             conn.execute(f"DELETE FROM author_activity WHERE mention_id IN ({marks})", chunk)
             conn.execute(f"DELETE FROM author_mentioned WHERE mention_id IN ({marks})", chunk)
-        for key in touched:
+        self._count_sites(conn, [], removed)
+        for key in dict.fromkeys(key for key, _ in removed):
             self._aggregate_author(conn, key)
+
+    @staticmethod
+    def _count_sites(
+        conn: sqlite3.Connection,
+        latest: Sequence[AuthorActivity],
+        replaced: Sequence[tuple[str, str]],
+    ) -> None:
+        """Keep ``author_sites`` equal to the activity's count by author and site."""
+        counts = Counter((a.author_key, a.site) for a in latest)
+        counts.subtract(Counter(replaced))
+        conn.executemany(
+            "INSERT INTO author_sites VALUES (?, ?, ?) ON CONFLICT (author_key, site)"
+            " DO UPDATE SET n = n + excluded.n",
+            [(key, site, n) for (key, site), n in counts.items() if n],
+        )
+        conn.executemany(
+            "DELETE FROM author_sites WHERE author_key = ? AND site = ? AND n <= 0",
+            [pair for pair, n in counts.items() if n < 0],
+        )
+
+    @staticmethod
+    def _add_to_author(conn: sqlite3.Connection, key: str, rows: Sequence[AuthorActivity]) -> bool:
+        """Add new mentions to a known author's record, from their values and a few seeks,
+        whatever the author's history; False for an author not recorded yet."""
+        return (
+            conn.execute(
+                _ADD_TO_AUTHOR,
+                {
+                    "key": key,
+                    "n": len(rows),
+                    "reach": max(a.reach for a in rows),
+                    "engagement": sum(a.engagement for a in rows),
+                    "first": min(epoch_ms(a.published) for a in rows),
+                    "last": max(epoch_ms(a.published) for a in rows),
+                },
+            ).rowcount
+            == 1
+        )
 
     @staticmethod
     def _aggregate_author(conn: sqlite3.Connection, key: str) -> None:
@@ -209,8 +268,15 @@ class SqliteAuthors:
         if not total:
             return None
         rank = nearest_rank(percentile, total)
-        rows = self.db.read("SELECT score FROM authors ORDER BY score LIMIT 1 OFFSET ?", [rank - 1])
-        return float(rows[0][0])
+        # OFFSET walks the index: from the nearer end (influencers are the top few).
+        if rank > total // 2:
+            sql, offset = (
+                "SELECT score FROM authors ORDER BY score DESC LIMIT 1 OFFSET ?",
+                total - rank,
+            )
+        else:
+            sql, offset = "SELECT score FROM authors ORDER BY score LIMIT 1 OFFSET ?", rank - 1
+        return float(self.db.read(sql, [offset])[0][0])
 
     def top_authors(self, filters: Filters, limit: int = 10) -> list[RankedAuthor]:
         where, params = filters_where(filters)

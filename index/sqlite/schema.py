@@ -7,7 +7,8 @@ table ``mentions_fts`` (same rowid; see `index_input`). Counts of them per hour,
 written, are in the ``rollup_*`` tables (`index.sqlite.rollups`).
 
 What enrich keeps beside them: ``author_activity`` (one row per mention, by id) and the authors
-it @-mentions (``author_mentioned``), aggregated into ``authors`` (`index.sqlite.authors`);
+it @-mentions (``author_mentioned``), aggregated into ``authors`` with each author's mentions by
+site in ``author_sites`` (`index.sqlite.authors`);
 ``dup_signatures`` (each mention's cluster) and ``dup_postings`` (for each LSH key, the clusters
 whose signatures carry it, and how many do) for near-duplicate clusters (`index.sqlite.clusters`).
 The ids of mentions deleted on their platform are kept in ``deleted_mentions``.
@@ -166,6 +167,24 @@ _SCHEMA_3_CLUSTERS = [
 ]
 # -- end of version 3, near-duplicate postings ---------------------------------------------------
 
+# -- version 4, authors kept by increments (`index.sqlite.authors`) ------------------------------
+# How many of each author's mentions each site carries, so their sites list is rewritten from a
+# few rows; and the latest name, handle and URL found by a seek, however many of an author's
+# mentions lack one (a social handle has no name, most authors no profile URL).
+_SCHEMA_4_AUTHORS = [
+    """CREATE TABLE IF NOT EXISTS author_sites (
+        author_key TEXT NOT NULL,
+        site TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (author_key, site)) WITHOUT ROWID""",
+    *(
+        f"CREATE INDEX IF NOT EXISTS author_activity_{column} ON author_activity"
+        f" (author_key, published) WHERE {column} IS NOT NULL"
+        for column in ("name", "handle", "url")
+    ),
+]
+# -- end of version 4, authors kept by increments ------------------------------------------------
+
 # Version 4: the ids of mentions deleted on their platform (`SqliteStore.delete`), kept so that
 # a copy that comes after its deletion (a redelivery, a late enrich) is refused.
 _SCHEMA_4 = [
@@ -180,6 +199,7 @@ FINGERPRINT = ";\n".join(
         *_SCHEMA_2,
         *_SCHEMA_3,
         *_SCHEMA_3_CLUSTERS,
+        *_SCHEMA_4_AUTHORS,
         *_SCHEMA_4,
         f"-- version {SCHEMA_VERSION}",
     ]
@@ -195,6 +215,7 @@ TABLES = (
     "author_activity",
     "author_mentioned",
     "authors",
+    "author_sites",
     "dup_signatures",
     "dup_postings",
     "rollup_counts",
@@ -223,6 +244,14 @@ def create(conn: sqlite3.Connection) -> None:
     for statement in _SCHEMA_3_CLUSTERS:
         conn.execute(statement)
     _postings_from_keys(conn)
+    counted = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'author_sites'").fetchone()
+    for statement in _SCHEMA_4_AUTHORS:
+        conn.execute(statement)
+    if not counted:  # a store from before the table: count the activity it has once
+        conn.execute(
+            "INSERT INTO author_sites SELECT author_key, site, COUNT(*) FROM author_activity"
+            " GROUP BY author_key, site"
+        )
     for statement in _SCHEMA_4:
         conn.execute(statement)
     conn.execute(
