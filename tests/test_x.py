@@ -21,12 +21,11 @@ from crawlers.networks.state import NetworkStateStore
 from crawlers.networks.x import post_id
 from ingest.clock import FakeClock
 from ingest.record import SourceKind
+from tests.support.killing import killed_while_publishing
 from tests.support.networks import (
     Harness,
     command_line,
     harnesses,
-    killed_at_random,
-    published_ids,
     servers,
 )
 from tests.support.x import FakeX
@@ -441,14 +440,17 @@ def test_sigkill_at_random_moments_while_x_keeps_posting_loses_no_post_and_count
         def publish(n: int) -> None:
             server.post(f"acme n°{n}" if n % 4 else f"rien n°{n}")
 
-        with killed_at_random(
+        def stored_on_the_server() -> set[str]:
+            return {post_id(p["id"]) for p in server.posts if "acme" in p["text"]}
+
+        published = killed_while_publishing(
             [*command, "networks", "run"],
-            tmp_path / "run.log",
-            ready=lambda: bool(server.requests),
-            publish=publish,
-        ):
-            expected = {post_id(p["id"]) for p in server.posts if "acme" in p["text"]}
-            published = published_ids(tmp_path / "data", lambda ids: expected <= set(ids))
+            tmp_path,
+            publish,
+            lambda: bool(server.requests),
+            stored_on_the_server,
+        )
+        expected = stored_on_the_server()
         state = NetworkStateStore(tmp_path / "data" / "state" / "networks.db")
         try:
             quota = quota_of(state.get("x", "x").cursor_map())

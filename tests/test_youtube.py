@@ -23,12 +23,11 @@ from crawlers.networks.state import NetworkStateStore
 from crawlers.networks.youtube import video_mention_id
 from ingest.clock import FakeClock
 from ingest.record import SourceKind, mention_id
+from tests.support.killing import killed_while_publishing
 from tests.support.networks import (
     Harness,
     command_line,
     harnesses,
-    killed_at_random,
-    published_ids,
     servers,
 )
 from tests.support.youtube import CHANNEL, FakeYoutube
@@ -478,19 +477,22 @@ def test_sigkill_at_random_moments_while_videos_and_comments_keep_coming_loses_n
             else:
                 server.comment(server.videos[-1]["id"], f"avis n°{n}")
 
-        command = [sys.executable, "-m", "veille.cli", "--config", str(config_path)]
-        with killed_at_random(
-            [*command, "networks", "run"],
-            tmp_path / "run.log",
-            ready=lambda: bool(server.called("commentThreads")),
-            publish=publish,
-        ):
-            expected = {video_mention_id(v["id"]) for v in server.videos} | {
+        def stored_on_the_server() -> set[str]:
+            return {video_mention_id(v["id"]) for v in server.videos} | {
                 mention_id(source="youtube", native_id=t["id"])
                 for threads in server.comments.values()
                 for t in threads
             }
-            published = published_ids(tmp_path / "data", lambda ids: expected <= set(ids))
+
+        command = [sys.executable, "-m", "veille.cli", "--config", str(config_path)]
+        published = killed_while_publishing(
+            [*command, "networks", "run"],
+            tmp_path,
+            publish,
+            lambda: bool(server.called("commentThreads")),
+            stored_on_the_server,
+        )
+        expected = stored_on_the_server()
         state = NetworkStateStore(tmp_path / "data" / "state" / "networks.db")
         try:
             quota = quota_of(state.get("yt", "youtube").cursor_map())

@@ -10,7 +10,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -98,19 +98,23 @@ def killed_while_publishing(
     directory: Path,
     post: Callable[[int], None],
     ready: Callable[[], bool],
-    expected: list[str],
+    expected: Collection[str] | Callable[[], Collection[str]],
+    *,
+    every: float = 0.01,
 ) -> list[str]:
     """Run ``command`` (its log in ``directory/run.log``, its data in ``directory/data``);
-    once ``ready`` (it reached its server), keep calling ``post`` while it is killed with
-    SIGKILL ten times at random moments and restarted; wait until every id of ``expected``
-    (which ``post`` fills) is on ``mentions.raw``; stop it cleanly. Returns the ids on
+    once ``ready`` (it reached its server), keep calling ``post`` every ``every`` seconds while
+    it is killed with SIGKILL ten times at random moments and restarted; wait until every id
+    ``expected`` gives (which ``post`` fills, or a function that reads them from the server once
+    publishing stopped) is on ``mentions.raw``; stop it cleanly. Returns the ids on
     ``mentions.raw``, in order, repeats included."""
     bus_path = directory / "data" / "bus.db"
     with Restarted(command, directory / "run.log") as run:
         wait_for(ready, 60, "the first request")
-        with keep_publishing(post):
+        with keep_publishing(post, every):
             run.kill_at_random_moments()
-        wait_for(lambda: set(expected) <= set(raw_ids(bus_path)), 60, "every post after kills")
+        wanted = set(expected() if callable(expected) else expected)
+        wait_for(lambda: wanted <= set(raw_ids(bus_path)), 90, "every post after the kills")
         published = raw_ids(bus_path)
         run.stop_cleanly()
     return published
