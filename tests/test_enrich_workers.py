@@ -184,7 +184,7 @@ def test_veille_run_with_two_enrich_process_count_stores_every_mention_once(
     assert set(stored) == _expected()
     text = log_path.read_text()
     assert "enrich: 2 processes (enrich.workers: 2)" in text
-    assert "running poll, enrich, index, alerts" in text
+    assert "running poll, enrich, index, deletions, alerts" in text
 
 
 @pytest.mark.slow

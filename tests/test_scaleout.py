@@ -150,7 +150,8 @@ def test_the_pipeline_stores_and_finds_every_mention(
     for query, ids in run.searches.items():
         tree = parse(query)
         assert ids == {m.id for m in run.mentions if matches(tree, Doc.of(m))}
-        assert ids, f"the demo's sample search {query!r} finds something"
+        # This run polls the feeds only: reviews (rated) come from a crawl of the review site.
+        assert ids or "rating:" in query, f"the demo's sample search {query!r} finds something"
 
 
 @pytest.mark.slow
