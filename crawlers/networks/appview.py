@@ -27,13 +27,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from crawlers.networks.base import AuthFailed, ConnectorError, PlatformError, RateLimit, RateLimited
-from crawlers.networks.http import JsonClient, JsonReply
+from crawlers.networks.http import JsonClient, JsonReply, RateGate
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock
 
 MAX_SEARCH_LIMIT = 100
 MAX_ACTORS = 25
 _EXPIRED = "ExpiredToken"
+_SERVICE = "service"
+"""The one key of the rate-limit gate: the PDS answers every call on one limit."""
 
 
 class AppView:
@@ -52,7 +54,7 @@ class AppView:
         self._refresh: str | None = None
         self.did: str | None = None
         self.requests = 0
-        self.rate_limit: RateLimit | None = None
+        self._gate = RateGate("RateLimit-Remaining")
 
     def close(self) -> None:
         self._client.close()
@@ -69,19 +71,20 @@ class AppView:
         bearer: str | None = None,
         body: Any = None,
     ) -> JsonReply:
-        limit = self.rate_limit
-        now = self.clock.now().timestamp()
-        if limit is not None and limit.remaining == 0 and (limit.reset or 0) > now:
-            raise RateLimited("rate limit spent (RateLimit-Remaining: 0)", reset=limit.reset)
+        self._gate.check(_SERVICE, self.clock.now().timestamp())
         self.requests += 1
         try:
             reply = self._client.send(method, self._url(nsid), params, bearer=bearer, body=body)
         except RateLimited as exc:
-            self.rate_limit = RateLimit(remaining=0, reset=exc.reset)
+            self._gate.note(_SERVICE, RateLimit(remaining=0, reset=exc.reset))
             raise
-        if reply.rate_limit is not None:
-            self.rate_limit = reply.rate_limit
+        self._gate.note(_SERVICE, reply.rate_limit)
         return reply
+
+    @property
+    def rate_limit(self) -> RateLimit | None:
+        """What the service said of its rate limit last."""
+        return self._gate.last
 
     def _take(self, reply: JsonReply) -> None:
         data = reply.data if isinstance(reply.data, dict) else {}

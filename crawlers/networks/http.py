@@ -113,22 +113,28 @@ def rate_limit_of(headers: Mapping[str, str]) -> RateLimit | None:
 
 
 class RateGate:
-    """The rate limit each host (or other key) stated last, to stop before a request it
-    would refuse: ``Remaining: 0`` raises `RateLimited` until its reset."""
+    """The rate limit each host (or endpoint, or other key) stated last, to stop before a
+    request it would refuse: a remaining count of 0 raises `RateLimited` until its reset.
+    ``header`` names the count as the platform spells it, for the message."""
 
-    def __init__(self) -> None:
+    def __init__(self, header: str = "X-RateLimit-Remaining") -> None:
         self._limits: dict[str, RateLimit] = {}
+        self._header = header
         self.last: RateLimit | None = None
         """The limit stated by the latest answer that stated one."""
 
     def check(self, key: str, now: float) -> None:
         limit = self._limits.get(key)
         if limit is not None and limit.remaining == 0 and (limit.reset or 0) > now:
-            raise RateLimited("rate limit spent (X-RateLimit-Remaining: 0)", reset=limit.reset)
+            raise RateLimited(f"rate limit spent ({self._header}: 0)", reset=limit.reset)
 
     def note(self, key: str, limit: RateLimit | None) -> None:
         if limit is not None:
             self._limits[key] = self.last = limit
+
+    def of(self, key: str) -> RateLimit | None:
+        """The limit ``key`` stated last."""
+        return self._limits.get(key)
 
 
 RateLimitReader = Callable[[Mapping[str, str]], RateLimit | None]

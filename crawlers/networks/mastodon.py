@@ -67,11 +67,10 @@ from crawlers.networks.base import (
     ConnectorError,
     Cursors,
     PlatformError,
-    RateLimit,
     RateLimited,
 )
 from crawlers.networks.base import Connector as _Connector
-from crawlers.networks.http import JsonClient, JsonReply, open_websocket
+from crawlers.networks.http import JsonClient, JsonReply, RateGate, open_websocket
 from crawlers.networks.settings import MastodonInstance, MastodonSettings
 from crawlers.settings import HttpSettings
 from ingest.clock import Clock, SystemClock
@@ -188,8 +187,7 @@ class MastodonConnector(_Connector):
         self._rest_due = 0.0
         """With streams: when the timelines that are not streamed are read next."""
         self._requests = 0
-        self._last_limit: RateLimit | None = None
-        self._limits: dict[str, RateLimit] = {}
+        self._gate = RateGate()
         """Each instance's rate limit, as its last answer said."""
         self._clients = {
             i.url: JsonClient(http, i.token.get_secret_value() if i.token else None)
@@ -247,7 +245,7 @@ class MastodonConnector(_Connector):
 
     def poll(self, cursors: Cursors) -> Batch:
         new = dict(cursors)
-        self._requests, self._last_limit = 0, None
+        self._requests, self._gate.last = 0, None
         mentions: dict[str, Mention] = {}
         read: list[_Watched] = []
         more = False
@@ -310,7 +308,7 @@ class MastodonConnector(_Connector):
             mentions=list(mentions.values()),
             deletions=deletions,
             cursors=new,
-            rate_limit=self._last_limit,
+            rate_limit=self._gate.last,
             requests=self._requests,
             more=more,
             error=error or recheck_error,
@@ -514,14 +512,10 @@ class MastodonConnector(_Connector):
         self, instance: str, url: str, query: dict[str, str | int] | None, *, auth: bool
     ) -> JsonReply:
         """GET from ``instance``, unless its rate limit is spent until a reset still to come."""
-        limit = self._limits.get(instance)
-        now = self.clock.now().timestamp()
-        if limit is not None and limit.remaining == 0 and (limit.reset or 0) > now:
-            raise RateLimited("rate limit spent (X-RateLimit-Remaining: 0)", reset=limit.reset)
+        self._gate.check(instance, self.clock.now().timestamp())
         self._requests += 1
         reply = self._clients[instance].get(url, query, auth=auth)
-        if reply.rate_limit is not None:
-            self._limits[instance] = self._last_limit = reply.rate_limit
+        self._gate.note(instance, reply.rate_limit)
         return reply
 
 

@@ -53,11 +53,10 @@ from crawlers.networks.base import (
     Cursors,
     PlatformError,
     QuotaSpent,
-    RateLimit,
     RateLimited,
 )
 from crawlers.networks.base import Connector as _Connector
-from crawlers.networks.http import JsonClient, JsonReply
+from crawlers.networks.http import JsonClient, JsonReply, RateGate
 from crawlers.networks.quota import QUOTA, Quota, current_quota, utc_month
 from crawlers.networks.settings import XSettings
 from crawlers.settings import HttpSettings
@@ -175,7 +174,7 @@ class XConnector(_Connector):
         self._quota = Quota(0, settings.monthly_posts, "posts", "", 0.0)
         self._requests = 0
         self._skipped = 0
-        self._limits: dict[str, RateLimit] = {}
+        self._gate = RateGate("x-rate-limit-remaining")
         """Each endpoint's rate limit (X counts them apart), as its last answer said."""
 
     @property
@@ -220,7 +219,7 @@ class XConnector(_Connector):
             sorted(watched.items(), key=lambda w: w[1])[-_MAX_WATCHED:], separators=(",", ":")
         )
         new[QUOTA] = self._quota.to_cursor()
-        last = self._limits.get("/2/tweets/search/recent")
+        last = self._gate.of("/2/tweets/search/recent")
         return Batch(
             mentions=list(mentions.values()),
             deletions=deletions,
@@ -235,10 +234,7 @@ class XConnector(_Connector):
     def _get(self, path: str, params: dict[str, str | int]) -> JsonReply:
         """GET ``path``, unless its rate limit is spent until a reset still to come; a spent
         monthly cap is `QuotaSpent`."""
-        limit = self._limits.get(path)
-        now = self.clock.now().timestamp()
-        if limit is not None and limit.remaining == 0 and (limit.reset or 0) > now:
-            raise RateLimited("rate limit spent (x-rate-limit-remaining: 0)", reset=limit.reset)
+        self._gate.check(path, self.clock.now().timestamp())
         self._requests += 1
         try:
             reply = self._client.get(f"{self.settings.api}{path}", params, auth=True)
@@ -247,8 +243,7 @@ class XConnector(_Connector):
                 reset = utc_month(self.clock.now())[1]
                 raise QuotaSpent(str(exc), reset=reset, http_status=exc.http_status) from None
             raise
-        if reply.rate_limit is not None:
-            self._limits[path] = reply.rate_limit
+        self._gate.note(path, reply.rate_limit)
         if not isinstance(reply.data, dict):
             raise PlatformError(f"{path}: expected a JSON object")
         return reply
