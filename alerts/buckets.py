@@ -98,7 +98,7 @@ def summary(mention: Mention, min_followers: int) -> MentionRow:
         influencer=is_influencer(mention, min_followers),
         influence=e.influence.score if e and e.influence else None,
         engagement=mention.engagement.total,
-        published=mention.published,
+        published=mention.when,
         lang=mention.effective_lang,
     )
 
@@ -141,7 +141,9 @@ class BucketStore:
         fresh = []
         for mention in mentions:
             e = mention.enrichment
-            if e is None:
+            # A mention whose date is unknown is not counted: it may be years old, and counting
+            # it in the hour it was found (a source's first crawl) would make up a buzz.
+            if e is None or mention.published is None:
                 continue
             for brand in e.brands:
                 bucket = min(self.bucket_of(mention.published), latest)
@@ -209,7 +211,7 @@ class BucketStore:
                 (
                     brand,
                     mention.id,
-                    epoch(mention.published),
+                    epoch(mention.when),
                     reach,
                     dumps(summary(mention, self.min_followers)),
                 ),
@@ -294,7 +296,8 @@ class BucketStore:
             # Oldest first, so a cluster counts in the bucket of its first mention.
             for batch in store.scan(Filters(brand=brand, since=since, until=now)):
                 with self.db.transaction() as conn:
-                    for mention in batch:
-                        self._count(conn, brand, mention, self.bucket_of(mention.published))
-                counted[brand] += len(batch)
+                    dated = [m for m in batch if m.published is not None]
+                    for mention in dated:
+                        self._count(conn, brand, mention, self.bucket_of(mention.when))
+                counted[brand] += len(dated)
         return counted

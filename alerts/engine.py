@@ -124,8 +124,8 @@ class AlertEngine:
         self, conn: sqlite3.Connection, watch: Watch, m: Mention, now: datetime
     ) -> None:
         rule = watch.rule
-        if not is_negative(m) or not is_influencer(m, rule.min_followers):
-            return
+        if m.published is None or not is_negative(m) or not is_influencer(m, rule.min_followers):
+            return  # an undated post may be old news
         if now - m.published > max(rule.incident_settings().cooldown, timedelta(hours=1)):
             return  # an old post found late is not news any more
         row = self._load(watch) or WatchRow(fingerprint(rule, self.step), {}, {})

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from crawlers.extract.dates import FUTURE_SLACK
 from ingest.record import (
     MAX_TEXT_CHARS,
     Author,
@@ -101,9 +102,9 @@ def to_mention(
     lang: str | None = None,
 ) -> Mention:
     """The mention for what a page showed; raise ValueError (or pydantic's) if it cannot be."""
-    published = found.published or fetched
-    if published > fetched + timedelta(days=1):  # a site's clock in the future
-        published = fetched
+    published = found.published
+    if published is not None and published > fetched + FUTURE_SLACK:  # a clock in the future
+        published = None
     thread = None
     if found.thread_url:
         thread = Thread(

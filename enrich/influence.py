@@ -83,7 +83,7 @@ def activity_of(
         mention_id=mention.id,
         author_key=key,
         site=mention.site,
-        published=mention.published,
+        published=mention.when,
         name=author.name if author else None,
         handle=author.handle if author else None,
         url=author.url if author else None,

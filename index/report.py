@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from ingest.record import placed
 from ingest.store import Bucket, Distinct, Facet, Figures, Filters, MentionStore, TermCount
 from ingest.text import is_term, tokenize
 
@@ -200,7 +201,7 @@ class MentionLine:
         title = " ".join((m.get("title") or m.get("text") or "").split())
         return cls(
             id=m["id"],
-            published=_when(m["published"]),
+            published=_when(placed(m)),
             site=m["site"],
             author=_display(m.get("author")),
             title=title if len(title) <= 160 else title[:159] + "…",
@@ -340,11 +341,9 @@ class _Pass:
         return day
 
     def add(self, m: Fields) -> None:
-        moment = _when(m["published"])
+        moment = _when(placed(m))
         site = m["site"]
-        self.sources.setdefault(m["source"]["name"], Counter())[
-            self._day(m["published"], moment)
-        ] += 1
+        self.sources.setdefault(m["source"]["name"], Counter())[self._day(placed(m), moment)] += 1
         author = m.get("author") or {}
         who = str(author.get("handle") or author.get("name") or "").strip().lower()
         if who:

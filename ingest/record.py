@@ -13,9 +13,10 @@ a replay) is written once.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from pydantic import (
@@ -194,8 +195,13 @@ class Mention(_Model):
     title: str | None = None
     text: Annotated[str, Field(max_length=MAX_TEXT_CHARS)] = ""
     author: Author | None = None
-    published: UtcDatetime
+    published: UtcDatetime | None = None
+    """When the source says it was published; None when it gives no date Veille can read (a
+    date is never guessed: an unknown date is not "now"). Such a mention is placed in time by
+    `when`, the time it was first seen, and does not count in alert buckets."""
     fetched: UtcDatetime
+    """When it was fetched; for a mention without a date, kept from its first fetch by the
+    stores that can (SQLite)."""
     thread: Thread | None = None
     parent: str | None = None
     engagement: Engagement = Engagement()
@@ -229,6 +235,11 @@ class Mention(_Model):
         return self.title or (self.thread.title if self.thread else None)
 
     @property
+    def when(self) -> datetime:
+        """Where the mention sits in time: its publication, else when it was first seen."""
+        return self.published or self.fetched
+
+    @property
     def effective_lang(self) -> str:
         """The detected language, else the declared one, else ``und``."""
         if self.enrichment and self.enrichment.lang != "und":
@@ -249,6 +260,11 @@ class Mention(_Model):
             return cls.model_validate_json(payload)
         except ValidationError as exc:
             raise invalid_record(exc) from exc
+
+
+def placed(fields: Mapping[str, Any]) -> str:
+    """`Mention.when` of a mention given as its JSON fields (`MentionStore.fields`)."""
+    return str(fields.get("published") or fields["fetched"])
 
 
 def invalid_record(exc: ValidationError) -> InvalidRecord:

@@ -75,6 +75,9 @@ class Filters:
     until: datetime | None = None
     entity: str | None = None
     """An entity's canonical name (its ``kb_id``) or text, compared folded: ``velora city``."""
+    undated: bool = False
+    """Only the mentions whose source gave no date Veille could read (`Mention.published` is
+    None; they sit in time where they were first seen)."""
 
 
 @dataclass(frozen=True)

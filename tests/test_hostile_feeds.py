@@ -201,7 +201,8 @@ def test_a_deep_json_feed_an_overflowing_date_and_a_bug_cost_only_their_own_feed
     assert "nested deeper than 64 levels" in (outcomes["deep"].error or "")
     assert "RecursionError" in (outcomes["bug"].error or "")
     by_source = {m.source.name: m for m in p.published()}
-    assert by_source["date"].published == NOW  # the date is unknown: the fetch time
+    assert by_source["date"].published is None  # unknown, never "now"
+    assert by_source["date"].when == NOW  # placed where it was first seen
     assert by_source["good"].title == "Acme good numéro 0"
     counts = p.counts()
     assert (counts["unexpected_errors"], counts["not_a_feed"], counts["ok"]) == (1, 1, 2)
@@ -238,7 +239,7 @@ def test_extract_reads_a_page_whose_date_overflows_and_says_when_nothing_can_be_
     read = invoke("--config", config, "extract", "http://blog.example/dated/")
     assert read.exit_code == 0, read.output
     (article,) = [json.loads(line) for line in read.stdout.splitlines()]
-    assert article["published"] == article["fetched"]  # the date is unknown
+    assert "published" not in article  # the date is unknown, never "now"
     assert "Acme sort un vélo" in article["text"]
 
     nested = invoke("--config", config, "extract", "http://blog.example/deep/")

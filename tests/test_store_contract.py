@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from index.sqlite.store import SqliteStore
 from ingest.query import parse
 from ingest.record import Author, Entity, Influence, Mention, Source, SourceKind
 from ingest.store import (
@@ -65,6 +66,43 @@ def test_the_later_fetch_wins_and_an_older_one_never_overwrites(store: Store) ->
     assert stored.text == "seconde version"
     assert store.count(q("premiere")) == 0
     assert store.count(q("seconde")) == 1
+
+
+def test_a_mention_without_a_date_stays_unknown_and_sits_where_it_was_first_seen(
+    store: Store,
+) -> None:
+    dated = make_mention("Acme daté", brands=("Acme",), sentiment="neutral")
+    found = make_mention("Acme sans date", brands=("Acme",), sentiment="negative")
+    undated = found.model_copy(update={"published": None})
+    store.upsert([dated, undated])
+    stored = store.get(undated.id)
+    assert stored is not None
+    assert stored.published is None
+    assert stored.when == undated.fetched
+    assert [m.id for m in store.search(Filters(undated=True)).hits] == [undated.id]
+    assert store.count(Filters(undated=True, source="test-feed")) == 1
+    # It is read by periods at the time it was first seen.
+    seen = Filters(since=undated.fetched - timedelta(minutes=1))
+    assert [m.id for m in store.search(seen).hits] == [undated.id]
+    assert [f.get("published") for batch in store.fields(Filters(undated=True)) for f in batch] == [
+        None
+    ]
+    tops = store.figures(Filters(undated=True), facets=("source",)).tops["source"]
+    assert [(t.key, t.count) for t in tops] == [("test-feed", 1)]
+
+
+def test_a_mention_without_a_date_fetched_again_keeps_its_first_sighting(store: Store) -> None:
+    first = make_mention("Acme, vieux fil", brands=("Acme",)).model_copy(update={"published": None})
+    again = first.model_copy(update={"fetched": first.fetched + timedelta(days=3)})
+    store.upsert([first])
+    store.upsert([again])
+    stored = store.get(first.id)
+    assert stored is not None
+    assert stored.published is None
+    if isinstance(store, SqliteStore):
+        assert stored.when == first.fetched
+    else:  # Elasticsearch replaces documents whole: it keeps the latest sighting
+        assert stored.when == again.fetched
 
 
 def test_search_matches_words_accents_and_case_insensitively(store: Store) -> None:

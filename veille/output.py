@@ -142,7 +142,7 @@ def mention_rows(mentions: Sequence[Mention]) -> tuple[list[list[Any]], list[str
         text = m.title + " — " + m.text if m.title and m.text else (m.title or m.text)
         rows.append(
             [
-                m.published,
+                m.published or f"unknown (seen {_cell(m.fetched)})",
                 ", ".join(e.brands) if e else "",
                 e.sentiment.label if e and e.sentiment else "",
                 m.effective_lang,

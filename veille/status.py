@@ -33,6 +33,7 @@ def collect_status(app: App) -> dict[str, Any]:
         source = app.topics.named(step.reads)
         topics[source]["lag"][step.name] = app.bus.lag(source, app.topics.group(step.name))
     figures = app.store.figures(Filters(), facets=("brand", "sentiment"), limit=50)
+    undated = app.store.figures(Filters(undated=True), facets=("source",), limit=50)
     feed_states = [
         {
             "name": f.name,
@@ -93,6 +94,8 @@ def collect_status(app: App) -> dict[str, Any]:
             "mentions": figures.total,
             "brands": {t.key: t.count for t in figures.tops["brand"]},
             "sentiment": {t.key: t.count for t in figures.tops["sentiment"]},
+            # Mentions whose source gave no date Veille could read, by source.
+            "undated": {t.key: t.count for t in undated.tops["source"]},
         },
         "feeds": feed_states,
         "networks": networks,
@@ -144,6 +147,11 @@ def render_status(report: dict[str, Any]) -> str:
     out += [table(rows, ["topic", "records", "lag by group"]), ""]
     store = report["store"]
     out.append(f"Store  {store['url']}: {store['mentions']} mentions")
+    if store["undated"]:
+        out.append(
+            "  without a date (placed where first seen, not counted by alerts): "
+            + ", ".join(f"{s} {n}" for s, n in store["undated"].items())
+        )
     if store["brands"]:
         out.append("  by brand: " + ", ".join(f"{b} {n}" for b, n in store["brands"].items()))
         out.append(

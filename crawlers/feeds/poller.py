@@ -35,11 +35,12 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
+from crawlers.extract.dates import FUTURE_SLACK
 from crawlers.feeds.google import unwrap_google_link
 from crawlers.feeds.parse import FeedEntry, NotAFeed, ParsedFeed, parse_feed
 from crawlers.feeds.state import FeedState, FeedStateStore
@@ -86,9 +87,9 @@ def entry_to_mention(
         mid, url = mention_id(source=feed.name, native_id=entry.id), feed.url
     else:
         raise ValueError("entry has neither a link nor an id")
-    published = entry.published or fetched
-    if published > fetched + timedelta(days=1):  # a publisher's clock in the future
-        published = fetched
+    published = entry.published  # None: unknown, never "now"
+    if published is not None and published > fetched + FUTURE_SLACK:  # a clock in the future
+        published = None
     return Mention(
         id=mid,
         source=Source(kind=feed.kind, name=feed.name),

@@ -538,7 +538,7 @@ class BlueskyConnector(_Connector):
             return
         if any(matches(tree, Doc.of(mention)) for tree in self.trees):
             reader.mentions[mention.id] = mention
-            reader.watched.setdefault(mention.id, (did, mention.published.timestamp()))
+            reader.watched.setdefault(mention.id, (did, mention.when.timestamp()))
 
     def _followers(
         self,

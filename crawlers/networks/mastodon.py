@@ -468,7 +468,7 @@ class MastodonConnector(_Connector):
             watch = _Watched(
                 timeline.instance.url,
                 str(shown["id"]),
-                mention.published.timestamp(),
+                mention.when.timestamp(),
                 fetched.timestamp(),
             )
             read.append(watch)

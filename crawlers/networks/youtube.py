@@ -487,7 +487,7 @@ class YoutubeConnector(_Connector):
         into[mention.id] = mention
         native = str(video["id"])
         if native not in watched:
-            watched[native] = _Video(native, mention.published.timestamp(), None, None, None)
+            watched[native] = _Video(native, mention.when.timestamp(), None, None, None)
 
     def _feed(
         self, channel: str, into: dict[str, Mention], watched: dict[str, _Video], now: datetime

@@ -26,9 +26,9 @@ from index.elastic.query import MAX_TOKEN_CHARS, cut
 from ingest.record import Mention
 from ingest.text import fold, tokenize
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Bump it with any change to `mapping`: setup then migrates to a new index. (2: the keys of
-entities and clusters; 3: reviews' ratings.)"""
+entities and clusters; 3: reviews' ratings; 4: mentions without a date.)"""
 
 NAME_SEP = "\x1f"
 
@@ -61,6 +61,28 @@ def _prose(languages: bool) -> dict[str, Any]:
             "en": {"type": "text", "analyzer": "english"},
         }
     return field
+
+
+SEARCH_FIELDS: dict[str, dict[str, Any]] = {
+    "title": _WORDS,
+    "text": _WORDS,
+    "lang": KEYWORD,
+    "sites": KEYWORD,
+    "authors": KEYWORD,
+    "author": KEYWORD,
+    "source": KEYWORD,
+    "brands": KEYWORD,
+    "sentiment": KEYWORD,
+    "cluster": KEYWORD,
+    "entities": KEYWORD,
+    "entity_names": KEYWORD,
+    "rating": DOUBLE,
+    "undated": {"type": "boolean"},
+}
+"""The ``search`` keys of a document (see the module's docstring; ``undated``: `document`)."""
+SEARCH_UNREAD = [f"search.{key}" for key in SEARCH_FIELDS if key != "undated"]
+"""What reading a mention back leaves out of its document: all of ``search`` that
+`stored_fields` does not need."""
 
 
 def mapping(capabilities: Capabilities) -> dict[str, Any]:
@@ -104,21 +126,7 @@ def mapping(capabilities: Capabilities) -> dict[str, Any]:
                 cluster=KEYWORD,
                 enriched=date,
             ),
-            "search": obj(
-                title=_WORDS,
-                text=_WORDS,
-                lang=KEYWORD,
-                sites=KEYWORD,
-                authors=KEYWORD,
-                author=KEYWORD,
-                source=KEYWORD,
-                brands=KEYWORD,
-                sentiment=KEYWORD,
-                cluster=KEYWORD,
-                entities=KEYWORD,
-                entity_names=KEYWORD,
-                rating=DOUBLE,
-            ),
+            "search": obj(**SEARCH_FIELDS),
         },
     }
 
@@ -166,11 +174,25 @@ def document(mention: Mention) -> dict[str, Any]:
         "entity_names": sorted(f"{key}{NAME_SEP}{name}" for key, name in names),
         "rating": mention.rating.stars if mention.rating else None,
     }
+    if mention.published is None:
+        # Dates, sorts, histograms and Kibana's time field read ``published``: a mention
+        # without a date is stored at when it was first seen, and says it has none.
+        doc["published"] = doc["fetched"]
+        search["undated"] = True
     doc["search"] = {k: v for k, v in search.items() if v is not None}
     return doc
 
 
+def stored_fields(source: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the mention a document stores (its ``_source``, whole or without
+    `SEARCH_UNREAD`): without ``search``, and without the ``published`` that
+    `document` gave a mention without a date."""
+    search = source.pop("search", None) or {}
+    if search.get("undated"):
+        source.pop("published", None)
+    return source
+
+
 def from_document(source: dict[str, Any]) -> Mention:
     """The mention a document stores (its ``_source``)."""
-    source.pop("search", None)
-    return Mention.model_validate(source)
+    return Mention.model_validate(stored_fields(source))

@@ -260,4 +260,6 @@ def filters_query(filters: Filters) -> Query:
         clauses.append({"range": {"published": bounds}})
     if filters.entity:
         clauses.append({"term": {"search.entities": fold(filters.entity)}})
+    if filters.undated:
+        clauses.append({"term": {"search.undated": True}})
     return {"bool": {"filter": clauses}} if clauses else {"match_all": {}}

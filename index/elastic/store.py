@@ -86,10 +86,12 @@ from index.elastic.mapping import (
     DATE,
     NAME_SEP,
     SCHEMA_VERSION,
+    SEARCH_UNREAD,
     Capabilities,
     document,
     from_document,
     mapping,
+    stored_fields,
     strict,
 )
 from index.elastic.query import Query, filters_query, ranking_query
@@ -638,13 +640,13 @@ class ElasticStore(BaseStore[ElasticAuthors, ElasticClusters]):
             sort=[{"published": "asc"}, {"id": "asc"}],
             size=min(MAX_WINDOW, max(batch, SCAN_PAGE)),
             track_total_hits=False,
-            source_excludes=["search"],  # as long as the mention again: never read back here
+            source_excludes=SEARCH_UNREAD,  # as long as the mention again: never read back here
             filter_path=["hits.hits._source"],
         )
         with closing(pages):  # closes the point in time if the caller stops early
             held: list[dict[str, Any]] = []
             for hits in pages:
-                held += [hit["_source"] for hit in hits]
+                held += [stored_fields(hit["_source"]) for hit in hits]
                 full = len(held) - len(held) % batch
                 for start in range(0, full, batch):
                     yield held[start : start + batch]

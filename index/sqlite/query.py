@@ -23,6 +23,7 @@ from itertools import product
 from typing import Any
 
 from index.base import epoch_ms
+from index.sqlite import schema
 from index.sqlite.schema import FTS_TABLE
 from ingest.query.tree import (
     And,
@@ -213,4 +214,6 @@ def filters_where(filters: Filters, *, by_date: bool = False) -> tuple[str, list
     if filters.entity:
         clauses.append(tagged("mention_entities", "entity"))
         params.append(fold(filters.entity))
+    if filters.undated:
+        clauses.append(schema.undated("m.doc"))
     return (" AND ".join(clauses) or "1"), params

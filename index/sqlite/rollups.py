@@ -135,7 +135,7 @@ class Plan:
     def of(filters: Filters) -> Plan | None:
         """The plan for ``filters``, or None when the rollups cannot answer them (a query, an
         entity; a period shorter than an hour, or before 1970)."""
-        if filters.query is not None or filters.entity:
+        if filters.query is not None or filters.entity or filters.undated:
             return None
         first = end = None
         edges: list[Filters] = []

@@ -27,7 +27,7 @@ import sqlite3
 
 from ingest.text import index_text
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 FTS_TABLE = "mentions_fts"
 VOCABULARY = "temp.mentions_vocab"
@@ -193,6 +193,20 @@ _SCHEMA_4 = [
         at INTEGER NOT NULL) WITHOUT ROWID""",
 ]
 
+
+# -- version 5, mentions without a date ------------------------------------------------------------
+def undated(doc: str = "doc") -> str:
+    """The condition of a mention whose source gave no date (its ``published`` column holds
+    when it was first seen), on the ``doc`` column named so."""
+    return f"json_type({doc}, '$.published') IS NULL"
+
+
+_SCHEMA_5 = [
+    "CREATE INDEX IF NOT EXISTS mentions_undated ON mentions (source_key, published)"
+    f" WHERE {undated()}",
+]
+# -- end of version 5, mentions without a date -----------------------------------------------------
+
 FINGERPRINT = ";\n".join(
     [
         *_SCHEMA,
@@ -201,6 +215,7 @@ FINGERPRINT = ";\n".join(
         *_SCHEMA_3_CLUSTERS,
         *_SCHEMA_4_AUTHORS,
         *_SCHEMA_4,
+        *_SCHEMA_5,
         f"-- version {SCHEMA_VERSION}",
     ]
 )
@@ -252,7 +267,7 @@ def create(conn: sqlite3.Connection) -> None:
             "INSERT INTO author_sites SELECT author_key, site, COUNT(*) FROM author_activity"
             " GROUP BY author_key, site"
         )
-    for statement in _SCHEMA_4:
+    for statement in [*_SCHEMA_4, *_SCHEMA_5]:
         conn.execute(statement)
     conn.execute(
         "INSERT INTO meta VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE"

@@ -72,15 +72,23 @@ INSERT INTO mentions (id, published, fetched, source_kind, source_key, source_la
                       doc, rating)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET
-    published = excluded.published, fetched = excluded.fetched,
+    published = CASE WHEN {undated} THEN mentions.published ELSE excluded.published END,
+    fetched = CASE WHEN {undated} THEN mentions.fetched ELSE excluded.fetched END,
     source_kind = excluded.source_kind, source_key = excluded.source_key,
     source_label = excluded.source_label,
     site = excluded.site, lang = excluded.lang, author_name = excluded.author_name,
     author_handle = excluded.author_handle, author_display = excluded.author_display,
     sentiment = excluded.sentiment, cluster = excluded.cluster, author_key = excluded.author_key,
-    doc = excluded.doc, rating = excluded.rating
+    doc = CASE WHEN {undated}
+        THEN json_set(excluded.doc, '$.fetched', json_extract(mentions.doc, '$.fetched'))
+        ELSE excluded.doc END,
+    rating = excluded.rating
 WHERE excluded.fetched >= mentions.fetched
-"""
+""".format(
+    # A mention without a date sits in time where it was first seen: fetched again, it keeps
+    # that time, so an old forum post found on every crawl of its page does not move forward.
+    undated=f"({schema.undated('excluded.doc')} AND {schema.undated('mentions.doc')})"
+)
 
 
 _FACET_COLUMNS = {
@@ -97,7 +105,7 @@ def _row(m: Mention) -> tuple[Any, ...]:
     sentiment = m.enrichment.sentiment.label if m.enrichment and m.enrichment.sentiment else None
     return (
         m.id,
-        epoch_ms(m.published),
+        epoch_ms(m.when),
         epoch_ms(m.fetched),
         m.source.kind.value,
         fold(m.source.name),

@@ -83,13 +83,13 @@ def sources_test(state: State, name: str, show: int) -> None:
     )
     rows = [
         [
-            m.published.isoformat(timespec="minutes"),
+            m.when.isoformat(timespec="minutes"),
             m.author.display if m.author else "",
             m.lang or "",
             (m.title or m.text).replace("\n", " ")[:80],
             m.url,
         ]
-        for m in sorted(batch.mentions, key=lambda m: m.published, reverse=True)[:show]
+        for m in sorted(batch.mentions, key=lambda m: m.when, reverse=True)[:show]
     ]
     if rows:
         click.echo(table(rows, ["published", "author", "lang", "text", "url"], flex=3))

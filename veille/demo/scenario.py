@@ -284,13 +284,13 @@ def where_it_started(store: MentionStore, brand: str, now: datetime, echo: Echo)
     when each kind of source first carried it."""
     start = now - timedelta(minutes=BURST_MINUTES)
     filters = Filters(brand=brand, sentiment="negative", since=start - timedelta(minutes=1))
-    found = sorted((m for batch in store.scan(filters) for m in batch), key=lambda m: m.published)
+    found = sorted((m for batch in store.scan(filters) for m in batch), key=lambda m: m.when)
     if not found:
         return
     echo(f"\n   Where it started: the first negative mentions of {brand}")
     rows = [
         [
-            f"{m.published:%H:%M:%S}",
+            f"{m.when:%H:%M:%S}",
             m.source.kind.value,
             m.source.name,
             m.author.display if m.author else "",
@@ -305,13 +305,13 @@ def where_it_started(store: MentionStore, brand: str, now: datetime, echo: Echo)
         first.setdefault(m.source.kind.value, m)
     origin = found[0]
     platforms = [m for m in {m.source.name: m for m in reversed(found)}.values()]
-    social = sorted((m for m in platforms if m.source.kind == "social"), key=lambda m: m.published)
+    social = sorted((m for m in platforms if m.source.kind == "social"), key=lambda m: m.when)
 
     def later(m: Mention) -> str:
-        minutes = (m.published - origin.published).total_seconds() / 60
+        minutes = (m.when - origin.when).total_seconds() / 60
         return f"{minutes:.0f} min later" if minutes >= 1 else f"{minutes * 60:.0f} s later"
 
-    began = f"at {origin.published:%H:%M:%S} UTC"
+    began = f"at {origin.when:%H:%M:%S} UTC"
     if social:
         began += (
             " ("
