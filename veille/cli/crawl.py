@@ -214,7 +214,8 @@ def extract(
             text = (
                 f"[{mention.rating.stars:g}/5] {mention.text}" if mention.rating else mention.text
             )
-            rows.append([item.kind, item.position, mention.published, author, text])
+            published = mention.published or "unknown"
+            rows.append([item.kind, item.position, published, author, text])
     if fmt != "json":
         click.echo(table(rows, ["kind", "#", "published", "author", "text"], width=120))
     engine_note = f" ({result.engine})" if result.engine else ""
