@@ -11,6 +11,9 @@ spiders and ``veille extract`` use, and what comes out is compared with the gold
   an earlier post, a signature or page furniture that must not be in the text).
 
 It prints one row per page and the totals; ``--json`` prints the totals as JSON.
+
+``--devset [DIR ...]`` scores the development set instead (`bench.devset`): pages nobody
+configured, read with ``kind=auto``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from bench import devset
 from crawlers.extract.found import extract
 from crawlers.items import Found, identity
 from crawlers.settings import CommentMarkup, ForumMarkup
@@ -180,8 +184,18 @@ def evaluate(pages: Path = PAGES) -> tuple[Score, dict[str, Score]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("pages", nargs="?", type=Path, default=PAGES)
+    parser.add_argument(
+        "--devset",
+        nargs="*",
+        type=Path,
+        metavar="DIR",
+        help=f"score development-set pages with kind=auto and no configuration "
+        f"(default: {devset.PAGES.relative_to(PAGES.parents[1])})",
+    )
     parser.add_argument("--json", action="store_true", help="print the totals as JSON")
     args = parser.parse_args(argv)
+    if args.devset is not None:
+        return devset.run(args.devset or [devset.PAGES], as_json=args.json)
     total, per_page = evaluate(args.pages)
     if args.json:
         print(json.dumps(total.summary(), indent=2))

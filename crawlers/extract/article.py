@@ -199,6 +199,7 @@ def _comments(
     lang: str | None,
 ) -> list[Comment]:
     out: list[Comment] = []
+    seen: set[str] = set()
     page_no_fragment = urldefrag(page).url
     for node in select(sel, markup.comment):
         content = first(node, markup.content) if markup.content else node
@@ -216,6 +217,9 @@ def _comments(
         unique = urldefrag(url).url != page_no_fragment
         if not unique and "#" not in url:
             continue  # nothing tells this comment apart from the article
+        if url in seen:
+            continue  # loose markup matched an element and the one around it
+        seen.add(url)
         author_link = first(node, markup.author)
         author_href = None
         if author_link is not None and not isinstance(author_link.root, str):

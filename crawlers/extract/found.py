@@ -12,10 +12,17 @@ from typing import TYPE_CHECKING, Literal
 
 from crawlers.extract import discourse_json
 from crawlers.extract.article import Article, Comment, extract_article
-from crawlers.extract.forum_html import ForumPost, ThreadPage, detect_engine, html_engine
+from crawlers.extract.forum_html import (
+    ENGINES,
+    ForumPost,
+    ThreadPage,
+    detect_engine,
+    html_engine,
+)
 from crawlers.extract.page import canonical_link, html_response, page_lang
+from crawlers.extract.posts import page_is_thread, structural_thread
 from crawlers.extract.reviews import MAX_REVIEWS, ReviewPage, extract_reviews
-from crawlers.items import Found, review_native
+from crawlers.items import Found, identity, review_native
 from crawlers.settings import CommentMarkup, ForumMarkup
 
 if TYPE_CHECKING:
@@ -87,6 +94,32 @@ def thread_items(thread: ThreadPage) -> list[Found]:
     return [post_item(p, thread.thread_url, thread.title, thread.lang) for p in thread.posts]
 
 
+def structural_comments(thread: ThreadPage, article: Found) -> list[Found]:
+    """Posts found by structure under an article, as its comments (the article itself, when
+    the structure took it for an opening post, is left out)."""
+    article_id = identity(article.url, article.unique)
+    comments = [
+        Comment(
+            url=post.url,
+            text=post.text,
+            author=post.author,
+            author_url=post.author_url,
+            published=post.published,
+            position=index,
+            unique=post.unique,
+        )
+        for index, post in enumerate(
+            (
+                p
+                for p in thread.posts
+                if identity(p.url, p.unique) != article_id and p.text[:200] not in article.text
+            ),
+            start=1,
+        )
+    ]
+    return comment_items(comments, article)
+
+
 def review_items(page: ReviewPage, root: str, lang: str | None) -> list[Found]:
     """The reviews of ``page``, one of the pages of the list of reviews that starts at ``root``
     (their ids are scoped by it)."""
@@ -143,7 +176,7 @@ def extract(
 ) -> Extracted:
     """What the crawler would take from one page (``veille extract``)."""
     head = body.lstrip()[:1]
-    if engine == "discourse" or (kind != "article" and head == b"{"):
+    if (engine == "discourse" and head != b"<") or (kind != "article" and head == b"{"):
         try:
             doc = json.loads(body)
             page = discourse_json.topic(doc, url, tz=tz)
@@ -159,14 +192,32 @@ def extract(
     if kind == "review":
         return _reviews(sel, response.url, max_reviews, tz=tz, now=now, lang=lang)
     detected = engine or detect_engine(sel)
+    if detected not in ENGINES:  # Discourse saved as HTML: no selectors, its structure
+        detected = None
     if kind == "forum" or (kind == "auto" and (detected or markup)):
-        forum = html_engine(detected or "generic", markup)
-        if not forum.looks_like_thread(sel):
-            raise ValueError(
-                f"no posts found with the {forum.name} engine's markup; is this a thread page?"
+        if detected or markup:
+            forum = html_engine(detected or "generic", markup)
+            if forum.looks_like_thread(sel):
+                thread = forum.parse_thread(sel, response.url, tz=tz, now=now, lang=lang)
+                if thread.posts:
+                    return Extracted("forum", forum.name, thread_items(thread))
+        thread, _ = structural_thread(sel, response.url, tz=tz, now=now, lang=lang)
+        if thread.posts:
+            return Extracted("forum", "structure", thread_items(thread), "posts found by structure")
+        if kind == "forum":
+            raise ValueError("no posts found on this page, by markup or by structure")
+    structure: ThreadPage | None = None
+    if kind == "auto":
+        structure, how = structural_thread(sel, response.url, tz=tz, now=now, lang=lang)
+        if page_is_thread(sel, how):
+            return Extracted(
+                "forum", "structure", thread_items(structure), "posts found by structure"
             )
-        thread = forum.parse_thread(sel, response.url, tz=tz, now=now, lang=lang)
-        return Extracted("forum", forum.name, thread_items(thread))
     article = extract_article(sel, response.url, comments=comments, tz=tz, now=now, lang=lang)
     note = None if article.is_article else "this page does not look like one article"
-    return Extracted("article", None, article_items(article), note)
+    items = article_items(article)
+    if comments is None and structure is not None and structure.posts:
+        # Repeated blocks with an author and a date read a comment section better than the
+        # article extractor's guesses of comment markup.
+        items = [items[0], *structural_comments(structure, items[0])]
+    return Extracted("article", None, items, note)

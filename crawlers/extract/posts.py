@@ -1,0 +1,760 @@
+"""The posts of a thread page found by their structure, with no engine's selectors: the forums,
+Q&A sites, social threads and comment sections no one configured.
+
+A post is a block that carries an author (a link to a user profile, an ``itemprop=author``, an
+element whose class says author or username, an ``author`` attribute), a date (a ``<time>``, a
+``datetime``/``data-time``/``title`` attribute, or short text that reads as a date) and a body
+(its largest text block). Posts are repeated: the blocks of one thread share a tag and a class
+signature. So:
+
+1. every element that holds an author and a date is a candidate; candidates are grouped by
+   signature (tag and first class, digits dropped), and a group counts the members that hold an
+   author and a date of their own (not inside another member: nested comments);
+2. schema.org posts (``DiscussionForumPosting``, ``Comment``, ``Answer``, ``Question``,
+   ``SocialMediaPosting``) and microformats (``h-entry``) are taken first where a page declares
+   them; else the group with the most members wins, the one with more text on a tie (the block
+   around a post beats its header);
+3. an opening post of another signature just before the first member (a Q&A page's question, a
+   Reddit post above its comments, a XenForo article) comes first.
+
+Each post's text leaves out what is not its own: quotes of earlier posts, signatures (and what
+follows a ``____`` or ``--`` line), "edited" notes, buttons and user panels, and the posts nested
+in it. Its permalink is a link in it to itself (its id in the href, a fragment naming an element
+in it, the ``#12``/permalink/share link, the link around its date), else the thread's URL and the
+block's id as a fragment.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from lxml import etree
+from parsel import Selector
+
+from crawlers.extract.article import ARTICLE_TYPES
+from crawlers.extract.dates import parse_date
+from crawlers.extract.forum_html import ForumPost, ThreadPage
+from crawlers.extract.page import base_url, canonical_link, meta, page_lang
+from crawlers.extract.text import node_text
+
+Element = etree._Element
+
+POST_TYPES = (
+    "DiscussionForumPosting",
+    "Comment",
+    "Answer",
+    "Question",
+    "SocialMediaPosting",
+)
+_PROFILE = re.compile(
+    r"(/(users?|members?|u|profiles?|profil|benutzer|membres?|mitglied|author|people|"
+    r"utilisateur|~)/[^/?#]+)|memberlist\.php\?mode=viewprofile|profile\.php\?|member\.php\?|"
+    r"showuser=|action=profile|/profile(/|$|\?)|/user-|/member-|userid=|[?&]u=\d",
+    re.IGNORECASE,
+)
+_AUTHOR_CLASS = re.compile(
+    r"author|username|user-name|user_name|poster|postername|nickname|membername|"
+    r"^name$|^fn$|^p-name$|^nick$|^pseudo$|^user$|^login$",
+    re.IGNORECASE,
+)
+_NOT_AUTHOR_CLASS = re.compile(r"avatar|title|rank|role|badge|info|stats|date|time", re.I)
+_DATE_ATTRS = ("datetime", "data-time", "data-timestamp", "data-datetime", "created-timestamp")
+_DATE_WORDS = re.compile(
+    r"\d|\b(hier|aujourd|yesterday|today|gestern|heute|vorgestern|ago|il y a|vor \d|"
+    r"just now|à l'instant|gerade)\b",
+    re.IGNORECASE,
+)
+# User panels print join dates, last visits and counts beside the author: never the post's date.
+_PANEL_WORDS = re.compile(
+    r"join|inscri|regist|member since|membre depuis|mitglied seit|dabei seit|since|depuis|"
+    r"seit|last (seen|visit|active)|dernière (visite|activité)|zuletzt|local time|"
+    r"anniversaire|birthday|geburtstag|âge|age:",
+    re.IGNORECASE,
+)
+_PANEL_CLASS = re.compile(
+    r"join|regist|since|userinfo|user-info|user_info|userdetails|user-details|postprofile|"
+    r"profile|usertitle|userstats|user-stats|userextra|user-extra|extra|poster-info|"
+    r"postdetails-user|member-info|author-info|userblock|user-block|miniprofile|birthday",
+    re.IGNORECASE,
+)
+_QUOTE_CLASS = re.compile(r"quote|citation|bbcode_container|bbCodeBlock--quote", re.IGNORECASE)
+_FURNITURE_CLASS = re.compile(
+    r"signature|^sig$|edit(ed|note|-note|_note|ed-by|-reason)|last-?edit|lastEdit|"
+    r"button|btn|actions?$|post-?controls|post-?buttons|reactions?|likes?-?bar|share|"
+    r"vote|report|reply-?link|menu|toolbar|footer|badges?|rank|avatar|user-?panel",
+    re.IGNORECASE,
+)
+_BODY_HINT = re.compile(
+    r"^(content|post-?content|post_content|postbody|post-?body|post_body|message|"
+    r"message-?body|messageText|message-content|post-?message|postmessage|post-?text|"
+    r"entry-content|comment-?content|comment-?body|comment-?text|md|bbWrapper|cooked|"
+    r"s-prose|js-post-body|usertext-body|text|body|e-content|post-entry|postcontent|"
+    r"blockpost|post_message|entry|content-body|post|inner|messageContent)$",
+    re.IGNORECASE,
+)
+_BODY_PROPS = ("text", "articleBody", "commentText", "description")
+_SIG_LINE = re.compile(r"\n(?:_{4,}|-{2,}\s*|—{2,})\n.*\Z", re.DOTALL)
+_PERMA_TEXT = re.compile(r"^(#\s*\d+|permalink|permalien|lien|link|share|partager|teilen)$", re.I)
+_PERMA_CLASS = re.compile(r"permalink|postlink|post-link|postnumber|post-number|share|bookmark")
+_LABEL = re.compile(r"^[^\d:]{2,40}:\s+")
+_DIGITS = re.compile(r"\d+")
+_SIGNATURE_DROP = re.compile(r"\d|^(odd|even|alt|first|last|new|unread|highlight|is-.*|js-.*)$")
+MIN_POSTS = 2
+
+
+def _classes(el: Element) -> list[str]:
+    value = el.get("class")
+    return value.split() if isinstance(value, str) else []
+
+
+def _tag(el: Element) -> str:
+    return el.tag.lower() if isinstance(el.tag, str) else ""
+
+
+def signature(el: Element) -> str:
+    """What the blocks of one list share: tag and first class, without what changes per row."""
+    kept = [c for c in _classes(el) if not _SIGNATURE_DROP.search(c)]
+    if kept:
+        return f"{_tag(el)}.{kept[0]}"
+    ident = el.get("id")
+    if isinstance(ident, str) and ident:
+        return f"{_tag(el)}#{_DIGITS.sub('', ident)}"
+    return _tag(el)
+
+
+def _text(el: Element) -> str:
+    return " ".join("".join(el.itertext()).split())
+
+
+def _has_class(el: Element, pattern: re.Pattern[str]) -> bool:
+    return any(pattern.search(c) for c in _classes(el))
+
+
+def _is_quote(el: Element) -> bool:
+    return _tag(el) == "blockquote" or _has_class(el, _QUOTE_CLASS)
+
+
+def _in(el: Element, ancestor: Element) -> bool:
+    node: Element | None = el
+    while node is not None:
+        if node is ancestor:
+            return True
+        node = node.getparent()
+    return False
+
+
+def _ancestors(el: Element, stop: Element | None = None) -> Iterator[Element]:
+    node = el.getparent()
+    while node is not None and node is not stop:
+        yield node
+        node = node.getparent()
+
+
+def _in_quote(el: Element, block: Element) -> bool:
+    return _is_quote(el) or any(_is_quote(a) for a in _ancestors(el, block))
+
+
+# -- authors and dates anywhere in the page --------------------------------------------------
+
+
+def _author_name(el: Element) -> str | None:
+    for attr in ("author", "data-author", "data-username"):
+        value = el.get(attr)
+        if isinstance(value, str) and value.strip() and _tag(el) not in ("a", "meta", "link"):
+            return value.strip()
+    if el.get("itemprop") == "author":
+        names = el.xpath(".//*[@itemprop='name']")
+        for name in names:
+            value = name.get("content") or _text(name)
+            if value:
+                return str(value)
+        value = el.get("content")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    text = _text(el)
+    if text and (len(text) > 40 or len(text.split()) > 4):
+        # "par <strong>Invité</strong> » Mer 11 Nov 2026": the name is the emphasised part.
+        strong = next((c for c in el.iter("strong", "b", "a", "span") if c is not el), None)
+        text = _text(strong) if strong is not None else ""
+    if not text or len(text) > 60 or len(text.split()) > 6:
+        return None
+    return text
+
+
+def _is_author(el: Element) -> bool:
+    tag = _tag(el)
+    if tag in ("script", "style", "meta", "link", "img"):
+        return False
+    if el.get("itemprop") == "author" or "author" in (el.get("rel") or "").split():
+        return True
+    if tag in ("shreddit-post", "shreddit-comment") or (
+        el.get("author") and tag not in ("a", "div", "span", "p")
+    ):
+        return bool(el.get("author"))
+    if el.get("data-author") or el.get("data-username"):
+        return True
+    if tag == "a" and _PROFILE.search(el.get("href") or ""):
+        return True
+    classes = _classes(el)
+    return any(_AUTHOR_CLASS.search(c) for c in classes) and not any(
+        _NOT_AUTHOR_CLASS.search(c) for c in classes
+    )
+
+
+@dataclass
+class _Date:
+    el: Element
+    values: list[str]
+
+
+def _date_values(el: Element) -> list[str]:
+    tag = _tag(el)
+    values: list[str] = []
+    for attr in (*_DATE_ATTRS, "content" if el.get("itemprop") else "", "ts"):
+        value = el.get(attr) if attr else None
+        if isinstance(value, str) and value.strip():
+            values.append(value.strip())
+    title = el.get("title")
+    if isinstance(title, str) and _DATE_WORDS.search(title) and len(title) < 60:
+        values.append(title.strip())
+    if tag == "time" or (not len(el) or all(_tag(c) in ("b", "i", "strong", "br") for c in el)):
+        text = _text(el)
+        if text and len(text) < 80 and _DATE_WORDS.search(text):
+            values.append(text)
+            values.append(_LABEL.sub("", text))
+    # Text nodes of a mixed element: "Posté le: 03/03/2011 14:17 Sujet: ..."
+    for part in (el.text, *(c.tail for c in el)):
+        if part and part.strip() and len(part.strip()) < 80 and _DATE_WORDS.search(part):
+            values.append(_LABEL.sub("", " ".join(part.split())))
+    return list(dict.fromkeys(v for v in values if v))
+
+
+class _Reader:
+    """Parses dates once per distinct text."""
+
+    def __init__(self, tz: str, now: datetime | None, lang: str | None) -> None:
+        self.tz, self.now, self.lang = tz, now, lang
+        self.cache: dict[str, datetime | None] = {}
+
+    def date(self, values: Iterable[str]) -> datetime | None:
+        for value in values:
+            if value not in self.cache:
+                self.cache[value] = parse_date(value, tz=self.tz, now=self.now, lang=self.lang)
+            if self.cache[value] is not None:
+                return self.cache[value]
+        return None
+
+
+def _is_panel(el: Element, block: Element | None = None) -> bool:
+    for node in (el, *_ancestors(el, block)):
+        if _has_class(node, _PANEL_CLASS):
+            return True
+    context = _text(el.getparent()) if el.getparent() is not None else ""
+    own = _text(el)
+    return bool(_PANEL_WORDS.search(own) or (len(context) < 90 and _PANEL_WORDS.search(context)))
+
+
+def _scan(root: Element, reader: _Reader) -> tuple[list[Element], list[_Date]]:
+    authors: list[Element] = []
+    dates: list[_Date] = []
+    skip = {"script", "style", "head", "noscript", "template", "nav", "footer", "select"}
+    for el in root.iter():
+        tag = _tag(el)
+        if not tag or tag in skip or any(_tag(a) in skip for a in _ancestors(el)):
+            continue
+        if _is_author(el) and _author_name(el):
+            authors.append(el)
+        values = _date_values(el)
+        if values and not _is_panel(el) and reader.date(values) is not None:
+            dates.append(_Date(el, values))
+    return authors, dates
+
+
+# -- choosing the blocks ---------------------------------------------------------------------
+
+
+@dataclass
+class _Group:
+    members: list[Element]
+    score: int
+    text: int
+
+
+def _own(el: Element, members: set[Element], marks: Iterable[Element]) -> list[Element]:
+    """The marks inside ``el`` that are not inside another member nested in it."""
+    out = []
+    for mark in marks:
+        owner = next((a for a in (mark, *_ancestors(mark)) if a in members), None)
+        if owner is el:
+            out.append(mark)
+    return out
+
+
+def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
+    holders: dict[Element, list[int]] = defaultdict(lambda: [0, 0])
+    for author in authors:
+        for a in (author, *_ancestors(author)):
+            holders[a][0] += 1
+    for date in dates:
+        for a in (date.el, *_ancestors(date.el)):
+            holders[a][1] += 1
+    by_signature: dict[str, list[Element]] = defaultdict(list)
+    for el, (n_authors, n_dates) in holders.items():
+        if (n_authors or n_dates) and _tag(el) not in ("html", "body"):
+            by_signature[signature(el)].append(el)
+    date_els = [d.el for d in dates]
+    groups = []
+    for members in by_signature.values():
+        member_set = set(members)
+        score, text = 0, 0
+        kept = []
+        for member in members:
+            own_authors = _own(member, member_set, authors)
+            own_dates = _own(member, member_set, date_els)
+            if own_authors and own_dates:
+                score += 1
+            if own_dates and len(_text(member)) > 20:
+                # A guest's post has a date but no profile link: still one of the list.
+                kept.append(member)
+                text += len(_text(member))
+        if score:
+            groups.append(_Group(kept, score, text))
+    return groups
+
+
+def _schema_blocks(root: Element) -> list[Element]:
+    blocks = []
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        itemtype = el.get("itemtype") or ""
+        if (el.get("itemscope") is not None and any(
+            itemtype.rstrip("/").endswith(f"schema.org/{t}") for t in POST_TYPES
+        )) or "h-entry" in _classes(el):
+            blocks.append(el)
+    return blocks
+
+
+def _best(groups: list[_Group]) -> _Group | None:
+    if not groups:
+        return None
+    top = max(g.score for g in groups)
+    return max((g for g in groups if g.score == top), key=lambda g: g.text)
+
+
+# -- one post --------------------------------------------------------------------------------
+
+
+def _cleaned(block: Element, nested: set[Element]) -> Element:
+    """A copy of ``block`` without the posts nested in it."""
+    marks = [el for el in block.iter() if el in nested and el is not block]
+    for el in marks:
+        el.set("data-veille-nested", "1")
+    clone = copy.deepcopy(block)
+    for el in marks:
+        del el.attrib["data-veille-nested"]
+    for el in clone.xpath(".//*[@data-veille-nested]"):
+        parent = el.getparent()
+        if parent is not None:
+            tail = el.tail
+            parent.remove(el)
+            if tail and tail.strip():
+                parent.text = (parent.text or "") + tail
+    return clone
+
+
+def _author(block: Element) -> Element | None:
+    candidates = [el for el in block.iter() if isinstance(el.tag, str) and not _in_quote(el, block)]
+    for rank in (0, 1, 2):
+        for el in candidates:
+            if rank == 0 and not (
+                el.get("itemprop") == "author" or (el is block and el.get("author"))
+            ):
+                continue
+            if rank == 1 and not (
+                _tag(el) == "a" and _PROFILE.search(el.get("href") or "") and _text(el)
+            ):
+                continue
+            if rank == 2 and not _is_author(el):
+                continue
+            if _author_name(el):
+                return el
+    return None
+
+
+def _date_of(
+    block: Element, body: Element | None, reader: _Reader
+) -> tuple[Element | None, datetime | None]:
+    found: list[tuple[int, Element, datetime]] = []
+    for el in block.iter():
+        if not isinstance(el.tag, str) or _in_quote(el, block):
+            continue
+        inside = body is not None and _in(el, body)
+        values = _date_values(el)
+        if not values or _is_panel(el, block):
+            continue
+        parsed = reader.date(values)
+        if parsed is None:
+            continue
+        machine = any(el.get(a) for a in (*_DATE_ATTRS, "ts")) or _tag(el) == "time"
+        structured = el.get("itemprop") in ("datePublished", "dateCreated") or _has_class(
+            el, re.compile("dt-published")
+        )
+        rank = (0 if structured else (1 if machine else 2)) + (3 if inside else 0)
+        found.append((rank, el, parsed))
+    if not found:
+        return None, None
+    rank, el, parsed = min(found, key=lambda f: f[0])
+    return el, parsed
+
+
+def _hinted_body(block: Element, author: Element | None) -> Element | None:
+    return _body(block, [author] if author is not None else [], hinted_only=True)
+
+
+def _body(block: Element, avoid: list[Element], *, hinted_only: bool = False) -> Element | None:
+    def allowed(el: Element) -> bool:
+        return not any(_in(a, el) for a in avoid) and not _in_quote(el, block)
+
+    hinted = [
+        el
+        for el in block.iter()
+        if isinstance(el.tag, str)
+        and el is not block
+        and (
+            el.get("itemprop") in _BODY_PROPS
+            or el.get("slot") in ("text-body", "comment")
+            or any(_BODY_HINT.search(c) for c in _classes(el))
+        )
+        and allowed(el)
+    ]
+    hinted = [el for el in hinted if _text(el)]
+    if hinted:
+        return max(hinted, key=lambda el: len(_text(el)))
+    if hinted_only:
+        return None
+    best: Element | None = None
+    for el in block.iter():
+        if not isinstance(el.tag, str) or el is block or not allowed(el):
+            continue
+        if _tag(el) in ("a", "img", "time", "script", "style", "form", "button"):
+            continue
+        if _has_class(el, _FURNITURE_CLASS) or _has_class(el, _PANEL_CLASS):
+            continue
+        if best is None or len(_text(el)) > len(_text(best)):
+            best = el
+    if best is not None and _tag(best) in ("p", "ul", "ol", "pre", "blockquote"):
+        parent = best.getparent()
+        if parent is not None and parent is not block and allowed(parent):
+            return parent
+    return best
+
+
+def _strip(body: Element) -> str:
+    clone = copy.deepcopy(body)
+    doomed = [
+        el
+        for el in clone.iter()
+        if isinstance(el.tag, str)
+        and el is not clone
+        and (
+            _is_quote(el)
+            or _tag(el) in ("button", "form", "script", "style", "nav", "menu")
+            or (_has_class(el, _FURNITURE_CLASS) and len(_text(el)) < 300)
+            or (_has_class(el, re.compile("signature", re.I)))
+        )
+    ]
+    for el in doomed:
+        parent = el.getparent()
+        if parent is not None and all(not _in(el, d) or d is el for d in doomed):
+            tail = el.tail
+            previous = el.getprevious()
+            parent.remove(el)
+            if tail and tail.strip():
+                if previous is not None:
+                    previous.tail = (previous.tail or "") + tail
+                else:
+                    parent.text = (parent.text or "") + tail
+    text = node_text(Selector(root=clone))
+    return _SIG_LINE.sub("", text).strip()
+
+
+def _ids(block: Element) -> list[str]:
+    out = []
+    for el in block.iter():
+        if isinstance(el.tag, str):
+            for attr in ("id", "name"):
+                value = el.get(attr)
+                if isinstance(value, str) and value.strip():
+                    out.append(value.strip())
+    return out
+
+
+def _anchor_before(block: Element) -> str | None:
+    previous = block.getprevious()
+    if (
+        previous is not None
+        and _tag(previous) == "a"
+        and (previous.get("name") or previous.get("id"))
+    ):
+        return str(previous.get("name") or previous.get("id"))
+    return None
+
+
+def _permalink(
+    block: Element, original: Element, date_el: Element | None, base: str, thread: str
+) -> tuple[str, str | None]:
+    ids = _ids(block)
+    own_id = original.get("id") or (ids[0] if ids else None) or _anchor_before(original)
+    numbers = set(_DIGITS.findall(own_id or ""))
+    for attr in ("permalink", "data-permalink", "content-href"):
+        value = block.get(attr)
+        if isinstance(value, str) and value.strip():
+            return urljoin(base, value.strip()), own_id
+    links = [
+        a
+        for a in block.iter("a")
+        if a.get("href") and not _in_quote(a, block) and not _PROFILE.search(a.get("href") or "")
+    ]
+    thread_page = urldefrag(thread).url
+    for a in links:
+        href = str(a.get("href")).strip()
+        url = urljoin(base, href)
+        fragment = urlsplit(url).fragment
+        if (
+            fragment
+            and fragment in ids
+            and urldefrag(url).url in (thread_page, urldefrag(base).url)
+        ):
+            return url, own_id
+    for a in links:
+        href = str(a.get("href")).strip()
+        if (
+            _PERMA_TEXT.match(_text(a))
+            or "bookmark" in (a.get("rel") or "")
+            or _has_class(a, _PERMA_CLASS)
+            or (date_el is not None and (_in(date_el, a) or _in(a, date_el)))
+        ):
+            return urljoin(base, href), own_id
+    for a in links:
+        href = str(a.get("href")).strip()
+        if (
+            numbers
+            and any(re.search(rf"(?<!\d){n}(?!\d)", href) for n in numbers if len(n) >= 2)
+            and not re.search(r"(reply|quote|edit|report|delete|like|vote|share\.php)", href, re.I)
+        ):
+            return urljoin(base, href), own_id
+    if own_id:
+        return f"{thread_page}#{own_id}", own_id
+    return thread_page, None
+
+
+@dataclass(frozen=True)
+class Structure:
+    """What `find_posts` made of a page."""
+
+    posts: list[ForumPost]
+    via: str
+    """How the blocks were found: ``schema.org``, ``structure`` or ``none``."""
+    members: int = 0
+    """Posts of the repeated kind (all but an opening post of another kind)."""
+    in_comment_area: int = 0
+    """Of those, posts inside an element whose id or class says comments (a blog's comment section)."""
+
+
+_COMMENT_AREA = re.compile(
+    r"(^|[-_])comments?([-_]|$)|^commentlist$|^respond$|^disqus_thread$", re.IGNORECASE
+)
+
+
+def _is_comment_area(el: Element) -> bool:
+    ident = el.get("id")
+    return bool(isinstance(ident, str) and _COMMENT_AREA.match(ident)) or _has_class(
+        el, _COMMENT_AREA
+    )
+
+
+def _walk(data: object) -> Iterator[dict[str, object]]:
+    if isinstance(data, list):
+        for item in data:
+            yield from _walk(item)
+    elif isinstance(data, dict):
+        yield data
+        yield from _walk(data.get("@graph"))
+
+
+def _blocks(root: Element, reader: _Reader) -> tuple[list[Element], str, Element | None]:
+    """The post blocks in page order, how they were found, and the opening post if it is of
+    another kind than the rest."""
+    schema = _schema_blocks(root)
+    if len(schema) >= 1:
+        return schema, "schema.org", None
+    authors, dates = _scan(root, reader)
+    group = _best(_groups(authors, dates))
+    if group is None or group.score < MIN_POSTS:
+        return [], "none", None
+    members = group.members
+    opening = _opening(members, authors, dates)
+    return ([opening] if opening is not None else []) + members, "structure", opening
+
+
+def _opening(members: list[Element], authors: list[Element], dates: list[_Date]) -> Element | None:
+    """A post of another kind just before the first member (a question, a Reddit post)."""
+    first = members[0]
+    order = {el: i for i, el in enumerate(first.getroottree().getroot().iter())}
+    before = [a for a in authors if order.get(a, 0) < order[first]]
+    if not before:
+        return None
+    author = before[-1]
+    # The highest block around that author that holds none of the members.
+    block: Element | None = None
+    for ancestor in (author, *_ancestors(author)):
+        if any(_in(m, ancestor) for m in members):
+            break
+        block = ancestor
+    if block is None or _tag(block) in ("header", "nav", "aside", "footer"):
+        return None
+    date_els = [d.el for d in dates if _in(d.el, block)]
+    if not date_els:
+        return None
+    body = _body(block, [author, *date_els])
+    if body is None or len(_text(body)) < 40:
+        return None
+    if any(
+        _has_class(a, re.compile("sidebar|widget|header|breadcrumb"))
+        for a in (block, *_ancestors(block))
+    ):
+        return None
+    return block
+
+
+def find_posts(
+    sel: Selector,
+    url: str,
+    *,
+    tz: str = "UTC",
+    now: datetime | None = None,
+    lang: str | None = None,
+) -> Structure:
+    """The posts of a thread page, in page order; an empty list if it shows no repeated posts."""
+    root = sel.root
+    if not isinstance(root, etree._Element):
+        return Structure([], "none")
+    reader = _Reader(tz, now, lang)
+    blocks, via, opening = _blocks(root, reader)
+    base = base_url(sel, url)
+    thread = canonical_link(sel, url) or url
+    block_set = set(blocks)
+    posts: list[ForumPost] = []
+    in_area = members = 0
+    for original in blocks:
+        block = _cleaned(original, block_set)
+        author_el = _author(block)
+        date_el, published = _date_of(block, _hinted_body(block, author_el), reader)
+        body_guess = _body(block, [author_el] if author_el is not None else [])
+        avoid = [e for e in (author_el, date_el) if e is not None]
+        body = _body(block, avoid) if avoid else body_guess
+        text = _strip(body) if body is not None else ""
+        if not text:
+            continue
+        link, native = _permalink(block, original, date_el, base, thread)
+        author_url = None
+        if author_el is not None and _tag(author_el) == "a" and author_el.get("href"):
+            author_url = urljoin(base, str(author_el.get("href")))
+        if original is not opening:
+            members += 1
+            in_area += any(_is_comment_area(a) for a in _ancestors(original))
+        posts.append(
+            ForumPost(
+                native_id=_DIGITS.search(native).group()
+                if native and _DIGITS.search(native)
+                else native,
+                url=link,
+                text=text,
+                author=_author_name(author_el) if author_el is not None else None,
+                author_url=author_url,
+                published=published,
+                position=len(posts) + 1,
+                unique=urldefrag(link).url != urldefrag(thread).url,
+            )
+        )
+    return Structure(posts, via, members, in_area)
+
+
+def structural_thread(
+    sel: Selector,
+    url: str,
+    *,
+    tz: str = "UTC",
+    now: datetime | None = None,
+    lang: str | None = None,
+) -> tuple[ThreadPage, Structure]:
+    """A thread page read by structure alone (see the module docstring), and how it was read."""
+    declared = page_lang(sel) or lang
+    short = declared.replace("_", "-").split("-")[0].lower() if declared else None
+    found = find_posts(sel, url, tz=tz, now=now, lang=short)
+    title = (
+        meta(sel, "og:title")
+        or sel.xpath("normalize-space(//h1)").get()
+        or sel.xpath("normalize-space(//title)").get()
+    )
+    page = ThreadPage(
+        url=url,
+        thread_url=canonical_link(sel, url) or url,
+        title=title or None,
+        posts=found.posts,
+        lang=declared,
+    )
+    return page, found
+
+
+THREAD_TYPES = frozenset({"DiscussionForumPosting", "QAPage", "Question", "SocialMediaPosting"})
+
+
+def declared_types(sel: Selector) -> set[str]:
+    """The schema.org types a page declares, in JSON-LD or microdata."""
+    found: set[str] = set()
+    for script in sel.xpath("//script[@type='application/ld+json']/text()").getall():
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        for item in _walk(data):
+            kinds = item.get("@type")
+            for kind in kinds if isinstance(kinds, list) else [kinds]:
+                if isinstance(kind, str):
+                    found.add(kind.rsplit("/", 1)[-1])
+            for value in item.values():
+                if isinstance(value, dict | list):
+                    for inner in _walk(value):
+                        kind = inner.get("@type")
+                        if isinstance(kind, str):
+                            found.add(kind.rsplit("/", 1)[-1])
+    for itemtype in sel.xpath("//*[@itemscope]/@itemtype").getall():
+        for kind in itemtype.split():
+            found.add(kind.rstrip("/").rsplit("/", 1)[-1])
+    return found
+
+
+def page_is_thread(sel: Selector, structure: Structure) -> bool:
+    """Whether a page is a thread (posts) rather than an article (and its comments): by the
+    types it declares, then by its Open Graph type, then by where its repeated posts are."""
+    if len(structure.posts) < 1:
+        return False
+    types = declared_types(sel)
+    if types & THREAD_TYPES:
+        return True
+    if types & ARTICLE_TYPES or (meta(sel, "og:type") or "").lower() == "article":
+        return False
+    if len(structure.posts) < MIN_POSTS:
+        return False
+    # A blog's comments sit in its comment section, its article outside; a thread's posts, its
+    # first included, are the page itself.
+    return structure.in_comment_area < structure.members
