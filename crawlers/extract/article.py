@@ -76,6 +76,19 @@ _LOOSE = CommentMarkup(
 )
 
 
+# The article's own date, not one of a sidebar's lists of latest posts and comments.
+_OUTSIDE = (
+    "not(ancestor::aside or ancestor::nav or ancestor::*[contains(@class, 'related') or contains(@class, "
+    "'widget') or contains(@class, 'latest') or contains(@class, 'recent') or contains(@class, "
+    "'sidebar') or contains(@class, 'comment') or contains(@id, 'comment')])"
+)
+_ARTICLE_DATE = (
+    f"xpath://article//time[{_OUTSIDE}], xpath://*[contains(@class, 'entry-date') or "
+    f"contains(@class, 'post-date') or contains(@class, 'published')][{_OUTSIDE}], "
+    f"xpath://time[{_OUTSIDE}], article time, .entry-date, .published, time"
+)
+
+
 @dataclass(frozen=True)
 class Comment:
     url: str
@@ -281,7 +294,7 @@ def extract_article(
         yield meta(sel, "article:published_time", "og:published_time", "date", "dc.date")
         yield sel.xpath("//*[@itemprop='datePublished']/@content").get()
         yield sel.xpath("//*[@itemprop='datePublished']/@datetime").get()
-        yield from date_texts(sel, "article time, .entry-date, .published, time")
+        yield from date_texts(sel, _ARTICLE_DATE)
         yield guesses.get("date")
 
     published = first_date(dates(), tz=tz, now=now, lang=short)

@@ -94,7 +94,7 @@ def thread_items(thread: ThreadPage) -> list[Found]:
     return [post_item(p, thread.thread_url, thread.title, thread.lang) for p in thread.posts]
 
 
-def structural_comments(thread: ThreadPage, article: Found) -> list[Found]:
+def structural_comments(posts: list[ForumPost], article: Found) -> list[Found]:
     """Posts found by structure under an article, as its comments (the article itself, when
     the structure took it for an opening post, is left out)."""
     article_id = identity(article.url, article.unique)
@@ -111,7 +111,7 @@ def structural_comments(thread: ThreadPage, article: Found) -> list[Found]:
         for index, post in enumerate(
             (
                 p
-                for p in thread.posts
+                for p in posts
                 if identity(p.url, p.unique) != article_id and p.text[:200] not in article.text
             ),
             start=1,
@@ -219,5 +219,6 @@ def extract(
     if comments is None and structure is not None and structure.posts:
         # Repeated blocks with an author and a date read a comment section better than the
         # article extractor's guesses of comment markup.
-        items = [items[0], *structural_comments(structure, items[0])]
+        comment_posts = structure.posts[1:] if how.opening else structure.posts
+        items = [items[0], *structural_comments(comment_posts, items[0])]
     return Extracted("article", None, items, note)

@@ -264,7 +264,7 @@ def _is_panel(el: Element, block: Element | None = None) -> bool:
 def _scan(root: Element, reader: _Reader) -> tuple[list[Element], list[_Date]]:
     authors: list[Element] = []
     dates: list[_Date] = []
-    skip = {"script", "style", "head", "noscript", "template", "nav", "footer", "select"}
+    skip = {"script", "style", "head", "noscript", "template", "nav", "select"}
     for el in root.iter():
         tag = _tag(el)
         if not tag or tag in skip or any(_tag(a) in skip for a in _ancestors(el)):
@@ -382,11 +382,21 @@ def _author(block: Element) -> Element | None:
                 _tag(el) == "a" and _PROFILE.search(el.get("href") or "") and _text(el)
             ):
                 continue
-            if rank == 2 and not _is_author(el):
+            if rank == 2 and (el is block or not _is_author(el)):
                 continue
             if _author_name(el):
-                return el
+                return _innermost_author(el)
     return None
+
+
+def _innermost_author(el: Element) -> Element:
+    """``<div class=author><b class=fn>Ann</b> says:</div>``: the name inside."""
+    while True:
+        inner = (c for c in el.iter() if c is not el and isinstance(c.tag, str))
+        found = next((c for c in inner if _is_author(c) and _author_name(c)), None)
+        if found is None:
+            return el
+        el = found
 
 
 def _date_of(
@@ -563,6 +573,8 @@ class Structure:
     posts: list[ForumPost]
     via: str
     """How the blocks were found: ``schema.org``, ``structure`` or ``none``."""
+    opening: bool = False
+    """Whether the first post is an opening post of another kind than the rest."""
     members: int = 0
     """Posts of the repeated kind (all but an opening post of another kind)."""
     in_comment_area: int = 0
@@ -685,7 +697,8 @@ def find_posts(
                 unique=urldefrag(link).url != urldefrag(thread).url,
             )
         )
-    return Structure(posts, via, members, in_area)
+    has_opening = bool(posts) and opening is not None and members < len(posts)
+    return Structure(posts, via, has_opening, members, in_area)
 
 
 def structural_thread(
