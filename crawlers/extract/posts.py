@@ -73,9 +73,9 @@ _DATE_WORDS = re.compile(
 )
 # User panels print join dates, last visits and counts beside the author: never the post's date.
 _PANEL_WORDS = re.compile(
-    r"join|inscri|regist|member since|membre depuis|mitglied seit|dabei seit|since|depuis|"
-    r"seit|last (seen|visit|active)|dernière (visite|activité)|zuletzt|local time|"
-    r"anniversaire|birthday|geburtstag|âge|age:",
+    r"\b(joined|join date|inscrit|inscription|registered|registriert|member since|"
+    r"membre depuis|mitglied seit|dabei seit|since|depuis|seit|last (seen|visit|active)|"
+    r"dernière (visite|activité)|zuletzt|local time|anniversaire|birthday|geburtstag|âge|age)\b",
     re.IGNORECASE,
 )
 _PANEL_CLASS = re.compile(
@@ -130,7 +130,7 @@ def signature(el: Element) -> str:
 
 
 def _text(el: Element) -> str:
-    return " ".join("".join(el.itertext()).split())
+    return " ".join(" ".join(el.itertext()).split())
 
 
 def _has_class(el: Element, pattern: re.Pattern[str]) -> bool:
@@ -231,7 +231,13 @@ def _date_values(el: Element) -> list[str]:
             values.append(_LABEL.sub("", text))
     # Text nodes of a mixed element: "Posté le: 03/03/2011 14:17 Sujet: ..."
     for part in (el.text, *(c.tail for c in el)):
-        if part and part.strip() and len(part.strip()) < 80 and _DATE_WORDS.search(part):
+        if (
+            part
+            and part.strip()
+            and len(part.strip()) < 80
+            and _DATE_WORDS.search(part)
+            and not _PANEL_WORDS.search(part)
+        ):
             values.append(_LABEL.sub("", " ".join(part.split())))
     return list(dict.fromkeys(v for v in values if v))
 
@@ -297,33 +303,42 @@ def _own(el: Element, members: set[Element], marks: Iterable[Element]) -> list[E
     return out
 
 
+MIN_BODY = 20
+"""Characters of a block's text beyond its author and date: a post has a body, its header not."""
+
+
 def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
-    holders: dict[Element, list[int]] = defaultdict(lambda: [0, 0])
+    holders: dict[Element, list[int]] = defaultdict(lambda: [0, 0, 0])
     for author in authors:
         for a in (author, *_ancestors(author)):
             holders[a][0] += 1
+            holders[a][2] += len(_text(author))
     for date in dates:
         for a in (date.el, *_ancestors(date.el)):
             holders[a][1] += 1
+            holders[a][2] += len(_text(date.el))
     by_signature: dict[str, list[Element]] = defaultdict(list)
-    for el, (n_authors, n_dates) in holders.items():
-        if (n_authors or n_dates) and _tag(el) not in ("html", "body"):
+    for el in holders:
+        if _tag(el) not in ("html", "body"):
             by_signature[signature(el)].append(el)
     date_els = [d.el for d in dates]
     groups = []
     for members in by_signature.values():
-        member_set = set(members)
+        # Members with a body of their own: a post, not its header. One nested in another
+        # counts apart (nested comments); a header row inside a post's row is part of it.
+        owners = [m for m in members if len(_text(m)) - holders[m][2] >= MIN_BODY]
+        owner_set = set(owners)
         score, text = 0, 0
         kept = []
-        for member in members:
-            own_authors = _own(member, member_set, authors)
-            own_dates = _own(member, member_set, date_els)
-            if own_authors and own_dates:
+        for member in owners:
+            own_dates = _own(member, owner_set, date_els)
+            if not own_dates:
+                continue
+            if _own(member, owner_set, authors):
                 score += 1
-            if own_dates and len(_text(member)) > 20:
-                # A guest's post has a date but no profile link: still one of the list.
-                kept.append(member)
-                text += len(_text(member))
+            # A guest's post has a date but no profile link: still one of the list.
+            kept.append(member)
+            text += len(_text(member))
         if score:
             groups.append(_Group(kept, score, text))
     return groups
