@@ -55,13 +55,14 @@ POST_TYPES = (
 )
 _PROFILE = re.compile(
     r"(/(users?|members?|u|profiles?|profil|benutzer|membres?|mitglied|author|people|"
-    r"utilisateur|~)/[^/?#]+)|memberlist\.php\?mode=viewprofile|profile\.php\?|member\.php\?|"
+    r"utilisateur|~)/[^/?#]+)|^/u\d+([-/?#]|$)|memberlist\.php\?mode=viewprofile|profile\.php\?|member\.php\?|"
     r"showuser=|action=profile|/profile(/|$|\?)|/user-|/member-|userid=|[?&]u=\d",
     re.IGNORECASE,
 )
 _AUTHOR_CLASS = re.compile(
     r"author|username|user-name|user_name|poster|postername|nickname|membername|"
-    r"^name$|^fn$|^p-name$|^nick$|^pseudo$|^user$|^login$",
+    r"^name$|^fn$|^p-name$|^nick$|^pseudo$|^user$|^login$|"
+    r"(poster|profile|member|user|author|display)[-_]?name",
     re.IGNORECASE,
 )
 _NOT_AUTHOR_CLASS = re.compile(r"avatar|title|rank|role|badge|info|stats|date|time", re.I)
@@ -290,7 +291,20 @@ def _scan(root: Element, reader: _Reader) -> tuple[list[Element], list[_Date]]:
 class _Group:
     members: list[Element]
     score: int
+    """Members with an author and a date of their own."""
     text: int
+    named: int = 0
+    """Of those, members with a numbered id (``p123``, ``comment-412``): posts have one, the
+    layout blocks that happen to hold an author and a date seldom do."""
+
+
+def _numbered(el: Element) -> bool:
+    ident = el.get("id") or el.get("data-id") or el.get("thingid") or ""
+    if not ident:
+        previous = el.getprevious()
+        if previous is not None and _tag(previous) == "a":
+            ident = previous.get("name") or previous.get("id") or ""
+    return bool(_DIGITS.search(str(ident)))
 
 
 def _own(el: Element, members: set[Element], marks: Iterable[Element]) -> list[Element]:
@@ -328,7 +342,7 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
         # counts apart (nested comments); a header row inside a post's row is part of it.
         owners = [m for m in members if len(_text(m)) - holders[m][2] >= MIN_BODY]
         owner_set = set(owners)
-        score, text = 0, 0
+        score, text, named = 0, 0, 0
         kept = []
         for member in owners:
             own_dates = _own(member, owner_set, date_els)
@@ -336,11 +350,12 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
                 continue
             if _own(member, owner_set, authors):
                 score += 1
+                named += _numbered(member)
             # A guest's post has a date but no profile link: still one of the list.
             kept.append(member)
             text += len(_text(member))
         if score:
-            groups.append(_Group(kept, score, text))
+            groups.append(_Group(kept, score, text, named))
     return groups
 
 
@@ -360,8 +375,7 @@ def _schema_blocks(root: Element) -> list[Element]:
 def _best(groups: list[_Group]) -> _Group | None:
     if not groups:
         return None
-    top = max(g.score for g in groups)
-    return max((g for g in groups if g.score == top), key=lambda g: g.text)
+    return max(groups, key=lambda g: (g.named, g.score, g.text))
 
 
 # -- one post --------------------------------------------------------------------------------
