@@ -101,6 +101,11 @@ _BODY_HINT = re.compile(
     re.IGNORECASE,
 )
 _BODY_PROPS = ("text", "articleBody", "commentText", "description")
+_EDIT_LINE = re.compile(
+    r"^(last edited by|edited by|dernière édition par|édité par|modifié par|"
+    r"zuletzt (bearbeitet|geändert) von|bearbeitet von|geändert von)\b.*$",
+    re.IGNORECASE | re.MULTILINE,
+)
 _SIG_LINE = re.compile(r"\n(?:_{4,}|-{2,}\s*|—{2,})\n.*\Z", re.DOTALL)
 _PERMA_TEXT = re.compile(r"^(#\s*\d+|permalink|permalien|lien|link|share|partager|teilen)$", re.I)
 _PERMA_CLASS = re.compile(r"permalink|postlink|post-link|postnumber|post-number|share|bookmark")
@@ -429,7 +434,7 @@ def _innermost_author(el: Element) -> Element:
 
 
 def _date_of(
-    block: Element, body: Element | None, reader: _Reader
+    block: Element, body: Element | None, author: Element | None, reader: _Reader
 ) -> tuple[Element | None, datetime | None]:
     found: list[tuple[int, Element, datetime]] = []
     for el in block.iter():
@@ -450,8 +455,20 @@ def _date_of(
         found.append((rank, el, parsed))
     if not found:
         return None, None
-    rank, el, parsed = min(found, key=lambda f: f[0])
+    # Of equal rank, the date nearest the author (a Q&A post shows "edited" before "asked").
+    rank, el, parsed = min(found, key=lambda f: (f[0], _distance(f[1], author)))
     return el, parsed
+
+
+def _distance(el: Element, other: Element | None) -> int:
+    if other is None:
+        return 0
+    mine = [el, *_ancestors(el)]
+    theirs = {a: i for i, a in enumerate([other, *_ancestors(other)])}
+    for steps, ancestor in enumerate(mine):
+        if ancestor in theirs:
+            return steps + theirs[ancestor]
+    return len(mine) + len(theirs)
 
 
 def _hinted_body(block: Element, author: Element | None) -> Element | None:
@@ -522,7 +539,8 @@ def _strip(body: Element) -> str:
                 else:
                     parent.text = (parent.text or "") + tail
     text = node_text(Selector(root=clone))
-    return _SIG_LINE.sub("", text).strip()
+    text = _EDIT_LINE.sub("", _SIG_LINE.sub("", text))
+    return re.sub(r"\n\s*\n+", "\n\n", text).strip()
 
 
 def _ids(block: Element) -> list[str]:
@@ -698,7 +716,7 @@ def find_posts(
     for original in blocks:
         block = _cleaned(original, block_set)
         author_el = _author(block)
-        date_el, published = _date_of(block, _hinted_body(block, author_el), reader)
+        date_el, published = _date_of(block, _hinted_body(block, author_el), author_el, reader)
         body_guess = _body(block, [author_el] if author_el is not None else [])
         avoid = [e for e in (author_el, date_el) if e is not None]
         body = _body(block, avoid) if avoid else body_guess
