@@ -109,6 +109,7 @@ _EDIT_LINE = re.compile(
 _SIG_LINE = re.compile(r"\n(?:_{4,}|-{2,}\s*|—{2,})\n.*\Z", re.DOTALL)
 _PERMA_TEXT = re.compile(r"^(#\s*\d+|permalink|permalien|lien|link|share|partager|teilen)$", re.I)
 _PERMA_CLASS = re.compile(r"permalink|postlink|post-link|postnumber|post-number|share|bookmark")
+_GAP = re.compile(r"[\s\u00a0]{2,}")
 _LABEL = re.compile(r"^[^\d:]{2,40}:\s+")
 _DIGITS = re.compile(r"\d+")
 _SIGNATURE_DROP = re.compile(r"\d|^(odd|even|alt|first|last|new|unread|highlight|is-.*|js-.*)$")
@@ -245,6 +246,10 @@ def _date_values(el: Element) -> list[str]:
             and not _PANEL_WORDS.search(part)
         ):
             values.append(_LABEL.sub("", " ".join(part.split())))
+            # "Sujet: Re: Cafetière&nbsp; &nbsp;Hier à 08:15": the date after a wide gap.
+            pieces = [p.strip() for p in _GAP.split(part) if p.strip()]
+            if len(pieces) > 1:
+                values += [_LABEL.sub("", p) for p in pieces if _DATE_WORDS.search(p)]
     return list(dict.fromkeys(v for v in values if v))
 
 
@@ -331,11 +336,13 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
     for author in authors:
         for a in (author, *_ancestors(author)):
             holders[a][0] += 1
-            holders[a][2] += len(_text(author))
+            holders[a][2] += len(_author_name(author) or "")
     for date in dates:
+        # A block that carries its date as an attribute is not all date.
+        length = min(len(_text(date.el)), 80)
         for a in (date.el, *_ancestors(date.el)):
             holders[a][1] += 1
-            holders[a][2] += len(_text(date.el))
+            holders[a][2] += length
     by_signature: dict[str, list[Element]] = defaultdict(list)
     for el in holders:
         if _tag(el) not in ("html", "body"):
@@ -622,6 +629,9 @@ class Structure:
     """How the blocks were found: ``schema.org``, ``structure`` or ``none``."""
     opening: bool = False
     """Whether the first post is an opening post of another kind than the rest."""
+    article_like: bool = False
+    """Whether the opening post is marked up as an article (``<article>``, ``hentry``,
+    ``entry-content``, ``articleBody``...)."""
     members: int = 0
     """Posts of the repeated kind (all but an opening post of another kind)."""
     in_comment_area: int = 0
@@ -634,10 +644,31 @@ _COMMENT_AREA = re.compile(
 
 
 def _is_comment_area(el: Element) -> bool:
+    if _tag(el) in ("html", "body", "main"):  # <body class="comments-page">: the whole page
+        return False
     ident = el.get("id")
     return bool(isinstance(ident, str) and _COMMENT_AREA.match(ident)) or _has_class(
         el, _COMMENT_AREA
     )
+
+
+_ARTICLE_CLASS = re.compile(
+    r"^(hentry|h-entry|entry-content|post-content|article-content|article-body|entry-body|"
+    r"post-body|blog-post|single-post|type-post|gh-content|article)$",
+    re.IGNORECASE,
+)
+
+
+def _article_like(block: Element) -> bool:
+    """Whether a block is marked up as an article, it or the element around it."""
+    for el in (*block.iter(), *_ancestors(block)):
+        if not isinstance(el.tag, str):
+            continue
+        if _tag(el) == "article" or el.get("itemprop") == "articleBody":
+            return True
+        if _has_class(el, _ARTICLE_CLASS):
+            return True
+    return False
 
 
 def _walk(data: object) -> Iterator[dict[str, object]]:
@@ -745,7 +776,8 @@ def find_posts(
             )
         )
     has_opening = bool(posts) and opening is not None and members < len(posts)
-    return Structure(posts, via, has_opening, members, in_area)
+    article_like = opening is not None and _article_like(opening)
+    return Structure(posts, via, has_opening, article_like, members, in_area)
 
 
 def structural_thread(
@@ -815,6 +847,8 @@ def page_is_thread(sel: Selector, structure: Structure) -> bool:
         return False
     if len(structure.posts) < MIN_POSTS:
         return False
-    # A blog's comments sit in its comment section, its article outside; a thread's posts, its
-    # first included, are the page itself.
-    return structure.in_comment_area < structure.members
+    # A blog's comments sit in its comment section, its article outside and written like an
+    # article; a thread's posts, its first included, are the page itself.
+    if structure.in_comment_area < structure.members:
+        return True
+    return structure.opening and not structure.article_like
