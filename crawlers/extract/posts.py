@@ -327,8 +327,13 @@ def _own(el: Element, members: set[Element], marks: Iterable[Element]) -> list[E
     return out
 
 
-MIN_BODY = 20
+MIN_BODY = 10
 """Characters of a block's text beyond its author and date: a post has a body, its header not."""
+MIN_BODY_SHARE = 0.25
+
+
+def _has_body(length: int, meta: int) -> bool:
+    return length - meta >= max(MIN_BODY, MIN_BODY_SHARE * length)
 
 
 def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
@@ -352,18 +357,20 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
     for members in by_signature.values():
         # Members with a body of their own: a post, not its header. One nested in another
         # counts apart (nested comments); a header row inside a post's row is part of it.
-        owners = [m for m in members if len(_text(m)) - holders[m][2] >= MIN_BODY]
+        owners = [m for m in members if _has_body(len(_text(m)), holders[m][2])]
         owner_set = set(owners)
         score, text, named = 0, 0, 0
         kept = []
         for member in owners:
-            own_dates = _own(member, owner_set, date_els)
-            if not own_dates:
-                continue
-            if _own(member, owner_set, authors):
+            own_dates = bool(_own(member, owner_set, date_els))
+            own_authors = bool(_own(member, owner_set, authors))
+            if own_dates and own_authors:
                 score += 1
                 named += _numbered(member)
-            # A guest's post has a date but no profile link: still one of the list.
+            elif not (own_dates or own_authors):
+                continue
+            # A guest's post has a date but no profile link, and some posts show no date: still
+            # posts of the list.
             kept.append(member)
             text += len(_text(member))
         if score:
