@@ -103,7 +103,8 @@ _BODY_HINT = re.compile(
 _BODY_PROPS = ("text", "articleBody", "commentText", "description")
 _EDIT_LINE = re.compile(
     r"^(last edited by|edited by|dernière édition par|édité par|modifié par|"
-    r"zuletzt (bearbeitet|geändert) von|bearbeitet von|geändert von)\b.*$",
+    r"zuletzt (bearbeitet|geändert) von|bearbeitet von|geändert von|"
+    r"(edited|modifié|édité|bearbeitet|geändert)\b.{0,60}\b(by|par|von)\b)\b.*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _SIG_LINE = re.compile(r"\n(?:_{4,}|-{2,}\s*|—{2,})\n.*\Z", re.DOTALL)
@@ -140,8 +141,14 @@ def _text(el: Element) -> str:
     return " ".join(" ".join(el.itertext()).split())
 
 
+def _roles(el: Element) -> list[str]:
+    """Classes and the roles templates name in data attributes (IPB's ``data-role``)."""
+    role = el.get("data-role")
+    return _classes(el) + ([role] if isinstance(role, str) and role else [])
+
+
 def _has_class(el: Element, pattern: re.Pattern[str]) -> bool:
-    return any(pattern.search(c) for c in _classes(el))
+    return any(pattern.search(c) for c in _roles(el))
 
 
 def _is_quote(el: Element) -> bool:
@@ -501,7 +508,7 @@ def _body(block: Element, avoid: list[Element], *, hinted_only: bool = False) ->
         and (
             el.get("itemprop") in _BODY_PROPS
             or el.get("slot") in ("text-body", "comment")
-            or any(_BODY_HINT.search(c) for c in _classes(el))
+            or any(_BODY_HINT.search(c) for c in _roles(el))
         )
         and allowed(el)
     ]
@@ -702,6 +709,10 @@ def _blocks(root: Element, reader: _Reader) -> tuple[list[Element], str, Element
     return ([opening] if opening is not None else []) + members, "structure", opening
 
 
+def _headings(el: Element) -> list[Element]:
+    return [h for h in el.iter("h1", "h2", "h3", "h4", "h5", "h6")]
+
+
 def _opening(members: list[Element], authors: list[Element], dates: list[_Date]) -> Element | None:
     """A post of another kind just before the first member (a question, a Reddit post)."""
     first = members[0]
@@ -722,8 +733,8 @@ def _opening(members: list[Element], authors: list[Element], dates: list[_Date])
     if not date_els:
         return None
     body = _body(block, [author, *date_els])
-    if body is None or len(_text(body)) < 40:
-        return None
+    if body is None or len(_text(body)) - sum(len(_text(h)) for h in _headings(body)) < 40:
+        return None  # a thread's title and starter, not a post
     if any(
         _has_class(a, re.compile("sidebar|widget|header|breadcrumb"))
         for a in (block, *_ancestors(block))
@@ -844,14 +855,15 @@ def declared_types(sel: Selector) -> set[str]:
 
 def page_is_thread(sel: Selector, structure: Structure) -> bool:
     """Whether a page is a thread (posts) rather than an article (and its comments): by the
-    types it declares, then by its Open Graph type, then by where its repeated posts are."""
+    schema.org types it declares, then by where its repeated posts are."""
     if len(structure.posts) < 1:
         return False
     types = declared_types(sel)
     if types & THREAD_TYPES:
         return True
-    if types & ARTICLE_TYPES or (meta(sel, "og:type") or "").lower() == "article":
+    if types & ARTICLE_TYPES:
         return False
+    # Open Graph's type is left out: forums print "article" for their threads too.
     if len(structure.posts) < MIN_POSTS:
         return False
     # A blog's comments sit in its comment section, its article outside and written like an
