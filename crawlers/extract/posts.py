@@ -350,8 +350,12 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
             holders[a][0] += 1
             holders[a][2] += len(_author_name(author) or "")
     for date in dates:
-        # A block that carries its date as an attribute is not all date.
-        length = min(len(_text(date.el)), 80)
+        # A block that carries its date as an attribute (<shreddit-comment created-timestamp>)
+        # is not all date.
+        block_attr = len(date.el) and _tag(date.el) != "time" and any(
+            date.el.get(a) for a in _DATE_ATTRS
+        )
+        length = 0 if block_attr else min(len(_text(date.el)), 80)
         for a in (date.el, *_ancestors(date.el)):
             holders[a][1] += 1
             holders[a][2] += length
@@ -363,8 +367,15 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
     groups = []
     for members in by_signature.values():
         # Members with a body of their own: a post, not its header. One nested in another
-        # counts apart (nested comments); a header row inside a post's row is part of it.
-        owners = [m for m in members if _has_body(len(_text(m)), holders[m][2])]
+        # counts apart when it has an author (nested comments); a header row inside a post's
+        # row is part of that post.
+        inside = set(members)
+        owners = [
+            m
+            for m in members
+            if _has_body(len(_text(m)), holders[m][2])
+            and (holders[m][0] or not any(a in inside for a in _ancestors(m)))
+        ]
         owner_set = set(owners)
         score, text, named = 0, 0, 0
         kept = []
