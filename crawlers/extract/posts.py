@@ -62,7 +62,11 @@ _PROFILE = re.compile(
 _AUTHOR_CLASS = re.compile(
     r"author|username|user-name|user_name|poster|postername|nickname|membername|"
     r"^name$|^fn$|^p-name$|^nick$|^pseudo$|^user$|^login$|"
-    r"(poster|profile|member|user|author|display)[-_]?name",
+    r"(poster|profile|member|user|author|display)[-_]?name|"
+    r"^(?!(forum|topic|category|file|site|board|thread|product|item|tag|group|badge|rank|"
+    r"title|font|class|page|node|section|blog|list|field|input|form|subreddit|community|"
+    r"channel|space|site)[-_])[a-z0-9]+[-_]"
+    r"(user|name|nick|pseudo)$",
     re.IGNORECASE,
 )
 _NOT_AUTHOR_CLASS = re.compile(r"avatar|title|rank|role|badge|info|stats|date|time", re.I)
@@ -451,7 +455,7 @@ def _author(block: Element) -> Element | None:
             if rank == 2 and (el is block or not _is_author(el)):
                 continue
             if _author_name(el):
-                return _innermost_author(el)
+                return _innermost_author(el) if rank == 2 else el
     return None
 
 
