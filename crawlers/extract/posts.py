@@ -114,6 +114,13 @@ _EDIT_LINE = re.compile(
 _SIG_LINE = re.compile(r"\n(?:_{4,}|-{2,}\s*|—{2,})\n.*\Z", re.DOTALL)
 _PERMA_TEXT = re.compile(r"^(#\s*\d+|permalink|permalien|lien|link|share|partager|teilen)$", re.I)
 _PERMA_CLASS = re.compile(r"permalink|postlink|post-link|postnumber|post-number|share|bookmark")
+# "Posté par Ginette, lundi 24 septembre 2018 à 22:03": an author and a date in one text.
+_BYLINE = re.compile(
+    r"\b(?:posté|publié|écrit|posted|written|submitted|geschrieben|verfasst)?\s*"
+    r"(?:par|by|von)\s+(?P<name>[^\s,|»·(][^,|»·\n]{0,38}?)\s*(?:,|\||»|·|\s-\s|\s(?:on|le|am|at|à)\s)"
+    r"(?P<rest>.*)$",
+    re.IGNORECASE,
+)
 _GAP = re.compile(r"[\s\u00a0]{2,}")
 _LABEL = re.compile(r"^[^\d:]{2,40}:\s+")
 _DIGITS = re.compile(r"\d+")
@@ -182,6 +189,19 @@ def _in_quote(el: Element, block: Element) -> bool:
 # -- authors and dates anywhere in the page --------------------------------------------------
 
 
+def _text_parts(el: Element) -> list[str]:
+    parts = [el.text, *(c.tail for c in el)]
+    return [" ".join(p.split()) for p in parts if p and p.strip()]
+
+
+def _byline(el: Element) -> re.Match[str] | None:
+    for part in _text_parts(el):
+        match = _BYLINE.search(part)
+        if match and _DATE_WORDS.search(match.group("rest")):
+            return match
+    return None
+
+
 def _author_name(el: Element) -> str | None:
     for attr in ("author", "data-author", "data-username"):
         value = el.get(attr)
@@ -196,6 +216,9 @@ def _author_name(el: Element) -> str | None:
         value = el.get("content")
         if isinstance(value, str) and value.strip():
             return value.strip()
+    byline = _byline(el)
+    if byline is not None:
+        return byline.group("name").strip()
     text = _text(el)
     if text and (len(text) > 40 or len(text.split()) > 4):
         # "par <strong>Invité</strong> » Mer 11 Nov 2026": the name is the emphasised part.
@@ -219,6 +242,8 @@ def _is_author(el: Element) -> bool:
     if el.get("data-author") or el.get("data-username"):
         return True
     if tag == "a" and _PROFILE.search(el.get("href") or ""):
+        return True
+    if _byline(el) is not None:
         return True
     classes = _classes(el)
     return any(_AUTHOR_CLASS.search(c) for c in classes) and not any(
@@ -257,6 +282,9 @@ def _date_values(el: Element) -> list[str]:
             and not _PANEL_WORDS.search(part)
         ):
             values.append(_LABEL.sub("", " ".join(part.split())))
+            byline = _BYLINE.search(" ".join(part.split()))
+            if byline and byline.group("rest").strip(" |"):
+                values.append(byline.group("rest").split("|")[0].strip())
             # "Sujet: Re: Cafetière&nbsp; &nbsp;Hier à 08:15": the date after a wide gap.
             pieces = [p.strip() for p in _GAP.split(part) if p.strip()]
             if len(pieces) > 1:
