@@ -101,12 +101,13 @@ _BODY_HINT = re.compile(
     r"message-?body|messageText|message-content|post-?message|postmessage|post-?text|"
     r"entry-content|comment-?content|comment-?body|comment-?text|md|bbWrapper|cooked|"
     r"s-prose|js-post-body|usertext-body|text|body|e-content|post-entry|postcontent|"
-    r"blockpost|post_message|entry|content-body|post|inner|messageContent)$",
+    r"blockpost|post_message|entry|content-body|post|inner|messageContent|postmsg|post-?msg|"
+    r"msgbody|msg-body|messagebody|message-text|comment-message)$",
     re.IGNORECASE,
 )
 _BODY_PROPS = ("text", "articleBody", "commentText", "description")
 _EDIT_LINE = re.compile(
-    r"^(last edited by|edited by|dernière édition par|édité par|modifié par|"
+    r"^(last edited by|edited by|dernière (édition|modification) par|édité par|modifié par|"
     r"zuletzt (bearbeitet|geändert) von|bearbeitet von|geändert von|"
     r"(edited|modifié|édité|bearbeitet|geändert)\b.{0,60}\b(by|par|von)\b)\b.*$",
     re.IGNORECASE | re.MULTILINE,
@@ -116,7 +117,7 @@ _PERMA_TEXT = re.compile(r"^(#\s*\d+|permalink|permalien|lien|link|share|partage
 _PERMA_CLASS = re.compile(r"permalink|postlink|post-link|postnumber|post-number|share|bookmark")
 # "Posté par Ginette, lundi 24 septembre 2018 à 22:03": an author and a date in one text.
 _BYLINE = re.compile(
-    r"\b(?:posté|publié|écrit|posted|written|submitted|geschrieben|verfasst)?\s*"
+    r"^(?:posté|publié|écrit|posted|written|submitted|geschrieben|verfasst)?\s*"
     r"(?:par|by|von)\s+(?P<name>[^\s,|»·(][^,|»·\n]{0,38}?)\s*(?:,|\||»|·|\s-\s|\s(?:on|le|am|at|à)\s)"
     r"(?P<rest>.*)$",
     re.IGNORECASE,
@@ -124,6 +125,7 @@ _BYLINE = re.compile(
 _GAP = re.compile(r"[\s\u00a0]{2,}")
 _LABEL = re.compile(r"^[^\d:]{2,40}:\s+")
 _DIGITS = re.compile(r"\d+")
+_ROW_NUMBER = re.compile(r"^([A-Za-z]+)\d+$")
 _SIGNATURE_DROP = re.compile(r"\d|^(odd|even|alt|first|last|new|unread|highlight|is-.*|js-.*)$")
 MIN_POSTS = 2
 
@@ -139,7 +141,9 @@ def _tag(el: Element) -> str:
 
 def signature(el: Element) -> str:
     """What the blocks of one list share: tag and first class, without what changes per row."""
-    kept = [c for c in _classes(el) if not _SIGNATURE_DROP.search(c)]
+    # "windowbg2" and "windowbg", "row1" and "row2" alternate in one list: one signature.
+    classes = [_ROW_NUMBER.sub(r"\1", c) for c in _classes(el)]
+    kept = [c for c in classes if not _SIGNATURE_DROP.search(c)]
     if kept:
         return f"{_tag(el)}.{kept[0]}"
     ident = el.get("id")
@@ -444,7 +448,7 @@ def _schema_blocks(root: Element) -> list[Element]:
 def _best(groups: list[_Group]) -> _Group | None:
     if not groups:
         return None
-    return max(groups, key=lambda g: (g.named, g.score, g.text))
+    return max(groups, key=lambda g: (g.score + g.named, g.score, g.text))
 
 
 # -- one post --------------------------------------------------------------------------------
