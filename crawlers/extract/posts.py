@@ -56,7 +56,7 @@ POST_TYPES = (
 _PROFILE = re.compile(
     r"(/(users?|members?|u|profiles?|profil|benutzer|membres?|mitglied|author|people|"
     r"utilisateur|~)/[^/?#]+)|^/u\d+([-/?#]|$)|memberlist\.php\?mode=viewprofile|profile\.php\?|member\.php\?|"
-    r"showuser=|action=profile|/profile(/|$|\?)|/user-|/member-|userid=|[?&]u=\d",
+    r"showuser=|action=profile|profil|/user-|/member-|userid=|[?&]u=\d",
     re.IGNORECASE,
 )
 _AUTHOR_CLASS = re.compile(
@@ -206,6 +206,17 @@ def _byline(el: Element) -> re.Match[str] | None:
     return None
 
 
+_BY_END = re.compile(r"\b(?:par|by|von)\s*$", re.IGNORECASE)
+
+
+def _after_by(el: Element) -> bool:
+    """``Le 24 septembre 2018, 20:15 par <a>Mireille</a>``: the name after "par"."""
+    previous = el.getprevious()
+    parent = el.getparent()
+    text = previous.tail if previous is not None else (parent.text if parent is not None else "")
+    return bool(_BY_END.search(text or ""))
+
+
 def _author_name(el: Element) -> str | None:
     for attr in ("author", "data-author", "data-username"):
         value = el.get(attr)
@@ -247,7 +258,7 @@ def _is_author(el: Element) -> bool:
         return True
     if tag == "a" and _PROFILE.search(el.get("href") or ""):
         return True
-    if _byline(el) is not None:
+    if _byline(el) is not None or (tag in ("a", "b", "strong", "span", "cite") and _after_by(el)):
         return True
     classes = _classes(el)
     return any(_AUTHOR_CLASS.search(c) for c in classes) and not any(
@@ -285,7 +296,7 @@ def _date_values(el: Element) -> list[str]:
             and _DATE_WORDS.search(part)
             and not _PANEL_WORDS.search(part)
         ):
-            values.append(_LABEL.sub("", " ".join(part.split())))
+            values.append(_BY_END.sub("", _LABEL.sub("", " ".join(part.split()))).strip(" ,-"))
             byline = _BYLINE.search(" ".join(part.split()))
             if byline and byline.group("rest").strip(" |"):
                 values.append(byline.group("rest").split("|")[0].strip())
@@ -748,12 +759,48 @@ def _blocks(root: Element, reader: _Reader) -> tuple[list[Element], str, Element
     if len(schema) >= 1:
         return schema, "schema.org", None
     authors, dates = _scan(root, reader)
+    _pair_up(root, dates)
     group = _best(_groups(authors, dates))
     if group is None or group.score < MIN_POSTS:
         return [], "none", None
     members = group.members
     opening = _opening(members, authors, dates)
     return ([opening] if opening is not None else []) + members, "structure", opening
+
+
+PAIR = "veille-post"
+"""The class of the element that `_pair_up` wraps a header and its body in."""
+
+
+def _pair_up(root: Element, dates: list[_Date]) -> None:
+    """Posts printed as two siblings, a header with the date and then the body (``<dt>`` and
+    ``<dd>``, bbPress's reply header and reply), each wrapped in one element: a post block."""
+    dated = {a for d in dates for a in (d.el, *_ancestors(d.el))}
+    for parent in list(root.iter()):
+        kids = [c for c in parent if isinstance(c.tag, str)]
+        if len(kids) < 4:
+            continue
+        signatures = [signature(k) for k in kids]
+        for header in {sig for sig in signatures if signatures.count(sig) >= 2}:
+            pairs = [
+                (kid, kids[i + 1])
+                for i, kid in enumerate(kids[:-1])
+                if signatures[i] == header
+                and signatures[i + 1] != header
+                and kid in dated
+                and kids[i + 1] not in dated
+                and len(_text(kids[i + 1])) >= MIN_BODY
+            ]
+            if len(pairs) < MIN_POSTS or len(pairs) < signatures.count(header) - 1:
+                continue
+            for head, body in pairs:
+                wrapper = etree.Element("div", {"class": PAIR})
+                head.addprevious(wrapper)
+                wrapper.tail, body_tail = body.tail, None
+                body.tail = body_tail
+                wrapper.append(head)
+                wrapper.append(body)
+            break
 
 
 def _headings(el: Element) -> list[Element]:
@@ -799,9 +846,9 @@ def find_posts(
     lang: str | None = None,
 ) -> Structure:
     """The posts of a thread page, in page order; an empty list if it shows no repeated posts."""
-    root = sel.root
-    if not isinstance(root, etree._Element):
+    if not isinstance(sel.root, etree._Element):
         return Structure([], "none")
+    root = copy.deepcopy(sel.root)  # `_pair_up` regroups elements: never the caller's page
     reader = _Reader(tz, now, lang)
     blocks, via, opening = _blocks(root, reader)
     base = base_url(sel, url)
