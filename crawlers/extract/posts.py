@@ -122,6 +122,11 @@ _BYLINE = re.compile(
     r"(?P<rest>.*)$",
     re.IGNORECASE,
 )
+# "Le mardi 25 septembre 2018, 07:48 par Benoît": the date, then the author.
+_BYLINE_AFTER = re.compile(
+    r"^(?P<rest>.*?\d.*?),?\s+(?:par|by|von)\s+(?P<name>[^\s,|»·(][^,|»·\n]{0,38})$",
+    re.IGNORECASE,
+)
 _GAP = re.compile(r"[\s\u00a0]{2,}")
 _LABEL = re.compile(r"^[^\d:]{2,40}:\s+")
 _DIGITS = re.compile(r"\d+")
@@ -200,9 +205,10 @@ def _text_parts(el: Element) -> list[str]:
 
 def _byline(el: Element) -> re.Match[str] | None:
     for part in _text_parts(el):
-        match = _BYLINE.search(part)
-        if match and _DATE_WORDS.search(match.group("rest")):
-            return match
+        for pattern in (_BYLINE, _BYLINE_AFTER):
+            match = pattern.search(part)
+            if match and _DATE_WORDS.search(match.group("rest")):
+                return match
     return None
 
 
@@ -297,7 +303,9 @@ def _date_values(el: Element) -> list[str]:
             and not _PANEL_WORDS.search(part)
         ):
             values.append(_BY_END.sub("", _LABEL.sub("", " ".join(part.split()))).strip(" ,-"))
-            byline = _BYLINE.search(" ".join(part.split()))
+            byline = _BYLINE.search(" ".join(part.split())) or _BYLINE_AFTER.search(
+                " ".join(part.split())
+            )
             if byline and byline.group("rest").strip(" |"):
                 values.append(byline.group("rest").split("|")[0].strip())
             # "Sujet: Re: Cafetière&nbsp; &nbsp;Hier à 08:15": the date after a wide gap.
@@ -780,27 +788,37 @@ def _pair_up(root: Element, dates: list[_Date]) -> None:
         kids = [c for c in parent if isinstance(c.tag, str)]
         if len(kids) < 4:
             continue
-        signatures = [signature(k) for k in kids]
-        for header in {sig for sig in signatures if signatures.count(sig) >= 2}:
-            pairs = [
-                (kid, kids[i + 1])
-                for i, kid in enumerate(kids[:-1])
-                if signatures[i] == header
-                and signatures[i + 1] != header
-                and kid in dated
-                and kids[i + 1] not in dated
-                and len(_text(kids[i + 1])) >= MIN_BODY
-            ]
-            if len(pairs) < MIN_POSTS or len(pairs) < signatures.count(header) - 1:
-                continue
-            for head, body in pairs:
-                wrapper = etree.Element("div", {"class": PAIR})
-                head.addprevious(wrapper)
-                wrapper.tail, body_tail = body.tail, None
-                body.tail = body_tail
-                wrapper.append(head)
-                wrapper.append(body)
-            break
+        # Headers by signature (bbPress's div.bbp-reply-header among divs), else by tag
+        # (<dt class="odd me">).
+        pairs = max(
+            _pairs(kids, [signature(k) for k in kids], dated),
+            _pairs(kids, [_tag(k) for k in kids], dated),
+            key=len,
+        )
+        for head, body in pairs:
+            wrapper = etree.Element("div", {"class": PAIR})
+            head.addprevious(wrapper)
+            wrapper.tail, body.tail = body.tail, None
+            wrapper.append(head)
+            wrapper.append(body)
+
+
+def _pairs(
+    kids: list[Element], signatures: list[str], dated: set[Element]
+) -> list[tuple[Element, Element]]:
+    for header in {sig for sig in signatures if signatures.count(sig) >= MIN_POSTS}:
+        pairs = [
+            (kid, kids[i + 1])
+            for i, kid in enumerate(kids[:-1])
+            if signatures[i] == header
+            and signatures[i + 1] != header
+            and kid in dated
+            and kids[i + 1] not in dated
+            and len(_text(kids[i + 1])) >= MIN_BODY
+        ]
+        if len(pairs) >= MIN_POSTS and len(pairs) >= signatures.count(header) - 1:
+            return pairs
+    return []
 
 
 def _headings(el: Element) -> list[Element]:
