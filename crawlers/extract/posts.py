@@ -10,7 +10,8 @@ signature. So:
 1. every element that holds an author and a date is a candidate; candidates are grouped by
    signature (tag and first class, digits dropped), and a group counts the members that hold an
    author and a date of their own (not inside another member: nested comments);
-2. schema.org posts (``DiscussionForumPosting``, ``Comment``, ``Answer``, ``Question``,
+2. posts embedded as a JSON:API document (Flarum, `crawlers.extract.jsonapi`), then schema.org
+   posts (``DiscussionForumPosting``, ``Comment``, ``Answer``, ``Question``,
    ``SocialMediaPosting``) and microformats (``h-entry``) are taken first where a page declares
    them; else the group with the most members wins, the one with more text on a tie (the block
    around a post beats its header);
@@ -41,6 +42,7 @@ from parsel import Selector
 from crawlers.extract.article import ARTICLE_TYPES
 from crawlers.extract.dates import parse_date
 from crawlers.extract.forum_html import ForumPost, ThreadPage
+from crawlers.extract.jsonapi import embedded_posts
 from crawlers.extract.page import base_url, canonical_link, meta, page_lang
 from crawlers.extract.text import node_text
 
@@ -114,7 +116,9 @@ _EDIT_LINE = re.compile(
 )
 _SIG_LINE = re.compile(r"\n(?:_{4,}|-{2,}\s*|—{2,})\n.*\Z", re.DOTALL)
 _PERMA_TEXT = re.compile(r"^(#\s*\d+|permalink|permalien|lien|link|share|partager|teilen)$", re.I)
-_PERMA_CLASS = re.compile(r"permalink|postlink|post-link|postnumber|post-number|share|bookmark")
+_PERMA_CLASS = re.compile(
+    r"permalink|postlink|post-link|postnumber|post-number|share|bookmark", re.IGNORECASE
+)
 # "Posté par Ginette, lundi 24 septembre 2018 à 22:03": an author and a date in one text.
 _BYLINE = re.compile(
     r"^(?:posté|publié|écrit|posted|written|submitted|geschrieben|verfasst)?\s*"
@@ -662,6 +666,11 @@ def _permalink(
         value = block.get(attr)
         if isinstance(value, str) and value.strip():
             return urljoin(base, value.strip()), own_id
+    for field in block.iter("input"):
+        # Flarum: <input class="PostMeta-permalink" value="https://.../d/512-slug/2">
+        value = field.get("value") or ""
+        if _has_class(field, _PERMA_CLASS) and value.startswith(("http://", "https://", "/")):
+            return urljoin(base, value.strip()), own_id
     links = [
         a
         for a in block.iter("a")
@@ -866,6 +875,10 @@ def find_posts(
     """The posts of a thread page, in page order; an empty list if it shows no repeated posts."""
     if not isinstance(sel.root, etree._Element):
         return Structure([], "none")
+    thread = canonical_link(sel, url) or url
+    embedded = embedded_posts(sel, thread, tz=tz, now=now)
+    if len(embedded) >= 1:
+        return Structure(embedded, "json:api", members=len(embedded))
     root = copy.deepcopy(sel.root)  # `_pair_up` regroups elements: never the caller's page
     reader = _Reader(tz, now, lang)
     blocks, via, opening = _blocks(root, reader)
