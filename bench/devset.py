@@ -186,7 +186,9 @@ def score_page(gold_path: Path) -> tuple[str, DevScore]:
         if item.author == expected.get("author"):
             score.author += 1
         else:
-            score.problems.append(f"{label}: author {item.author!r}, expected {expected['author']!r}")
+            score.problems.append(
+                f"{label}: author {item.author!r}, expected {expected['author']!r}"
+            )
         if _same_date(item.published, expected.get("published")):
             score.date += 1
         else:

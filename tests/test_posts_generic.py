@@ -78,7 +78,9 @@ def test_stackexchange_question_first_then_answers_without_comments() -> None:
 
 
 def test_old_reddit_post_then_nested_comments() -> None:
-    url = "https://old.reddit.com/r/velotaf/comments/1q2w3e/batterie_velora_qui_se_vide_toute_seule/"
+    url = (
+        "https://old.reddit.com/r/velotaf/comments/1q2w3e/batterie_velora_qui_se_vide_toute_seule/"
+    )
     result = read("reddit-old-fr.html", url)
     assert result.kind == "forum"
     assert rows(result.items) == [
@@ -160,7 +162,8 @@ def test_blog_with_comments_is_an_article_then_its_comments() -> None:
     result = read("blog-comments-fr.html", url, tz="Europe/Paris")
     assert result.kind == "article"
     article, *comments = result.items
-    assert article.kind == "article" and article.url == url
+    assert article.kind == "article"
+    assert article.url == url
     assert "charnière en plastique" in article.text
     assert rows(comments) == [
         (f"{url}#c-301", "Bruno", utc("2026-10-13T07:12")),
@@ -217,9 +220,11 @@ def test_bad_pages_give_no_posts_and_never_raise(body: bytes) -> None:
 
 def test_a_date_the_page_does_not_show_is_unknown_not_now() -> None:
     page = """<html><body><div class="thread">
-    <div class="msg" id="m1"><a href="/members/ann.1/">ann</a> <time datetime="2026-11-02T10:00:00Z">2 Nov</time>
+    <div class="msg" id="m1"><a href="/members/ann.1/">ann</a>
+      <time datetime="2026-11-02T10:00:00Z">2 Nov</time>
       <div class="content">First post about the Brevel kettle, with enough words.</div></div>
-    <div class="msg" id="m2"><a href="/members/bob.2/">bob</a> <time datetime="2026-11-03T10:00:00Z">3 Nov</time>
+    <div class="msg" id="m2"><a href="/members/bob.2/">bob</a>
+      <time datetime="2026-11-03T10:00:00Z">3 Nov</time>
       <div class="content">Second post, also long enough to be a post body.</div></div>
     <div class="msg" id="m3"><a href="/members/cat.3/">cat</a>
       <div class="content">A third post whose date the page does not print.</div></div>

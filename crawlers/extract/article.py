@@ -78,9 +78,9 @@ _LOOSE = CommentMarkup(
 
 # The article's own date, not one of a sidebar's lists of latest posts and comments.
 _OUTSIDE = (
-    "not(ancestor::aside or ancestor::nav or ancestor::*[contains(@class, 'related') or contains(@class, "
-    "'widget') or contains(@class, 'latest') or contains(@class, 'recent') or contains(@class, "
-    "'sidebar') or contains(@class, 'comment') or contains(@id, 'comment')])"
+    "not(ancestor::aside or ancestor::nav or ancestor::*[contains(@class, 'related') or "
+    "contains(@class, 'widget') or contains(@class, 'latest') or contains(@class, 'recent') "
+    "or contains(@class, 'sidebar') or contains(@class, 'comment') or contains(@id, 'comment')])"
 )
 _ARTICLE_DATE = (
     f"xpath://article//time[{_OUTSIDE}], xpath://*[contains(@class, 'entry-date') or "

@@ -161,8 +161,13 @@ def signature(el: Element) -> str:
     return _tag(el)
 
 
+def _elements(el: Element, path: str) -> list[Element]:
+    found = el.xpath(path)
+    return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
+
+
 def _text(el: Element) -> str:
-    return " ".join(" ".join(el.itertext()).split())
+    return " ".join(" ".join(str(t) for t in el.itertext()).split())
 
 
 def _roles(el: Element) -> list[str]:
@@ -233,8 +238,7 @@ def _author_name(el: Element) -> str | None:
         if isinstance(value, str) and value.strip() and _tag(el) not in ("a", "meta", "link"):
             return value.strip()
     if el.get("itemprop") == "author":
-        names = el.xpath(".//*[@itemprop='name']")
-        for name in names:
+        for name in _elements(el, ".//*[@itemprop='name']"):
             value = name.get("content") or _text(name)
             if value:
                 return str(value)
@@ -339,7 +343,8 @@ def _is_panel(el: Element, block: Element | None = None) -> bool:
     for node in (el, *_ancestors(el, block)):
         if _has_class(node, _PANEL_CLASS):
             return True
-    context = _text(el.getparent()) if el.getparent() is not None else ""
+    parent = el.getparent()
+    context = _text(parent) if parent is not None else ""
     own = _text(el)
     return bool(_PANEL_WORDS.search(own) or (len(context) < 90 and _PANEL_WORDS.search(context)))
 
@@ -411,8 +416,8 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
     for date in dates:
         # A block that carries its date as an attribute (<shreddit-comment created-timestamp>)
         # is not all date.
-        block_attr = len(date.el) and _tag(date.el) != "time" and any(
-            date.el.get(a) for a in _DATE_ATTRS
+        block_attr = (
+            len(date.el) and _tag(date.el) != "time" and any(date.el.get(a) for a in _DATE_ATTRS)
         )
         length = 0 if block_attr else min(len(_text(date.el)), 80)
         for a in (date.el, *_ancestors(date.el)):
@@ -461,9 +466,10 @@ def _schema_blocks(root: Element) -> list[Element]:
         if not isinstance(el.tag, str):
             continue
         itemtype = el.get("itemtype") or ""
-        if (el.get("itemscope") is not None and any(
-            itemtype.rstrip("/").endswith(f"schema.org/{t}") for t in POST_TYPES
-        )) or "h-entry" in _classes(el):
+        if (
+            el.get("itemscope") is not None
+            and any(itemtype.rstrip("/").endswith(f"schema.org/{t}") for t in POST_TYPES)
+        ) or "h-entry" in _classes(el):
             blocks.append(el)
     return blocks
 
@@ -485,7 +491,7 @@ def _cleaned(block: Element, nested: set[Element]) -> Element:
     clone = copy.deepcopy(block)
     for el in marks:
         del el.attrib["data-veille-nested"]
-    for el in clone.xpath(".//*[@data-veille-nested]"):
+    for el in _elements(clone, ".//*[@data-veille-nested]"):
         parent = el.getparent()
         if parent is not None:
             tail = el.tail
@@ -724,7 +730,8 @@ class Structure:
     members: int = 0
     """Posts of the repeated kind (all but an opening post of another kind)."""
     in_comment_area: int = 0
-    """Of those, posts inside an element whose id or class says comments (a blog's comment section)."""
+    """Of those, posts inside an element whose id or class says comments (a blog's comment
+    section)."""
 
 
 _COMMENT_AREA = re.compile(
@@ -904,11 +911,10 @@ def find_posts(
         if original is not opening:
             members += 1
             in_area += any(_is_comment_area(a) for a in _ancestors(original))
+        number = _DIGITS.search(native) if native else None
         posts.append(
             ForumPost(
-                native_id=_DIGITS.search(native).group()
-                if native and _DIGITS.search(native)
-                else native,
+                native_id=number.group() if number else native,
                 url=link,
                 text=text,
                 author=_author_name(author_el) if author_el is not None else None,
