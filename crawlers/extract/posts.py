@@ -111,7 +111,9 @@ _BODY_PROPS = ("text", "articleBody", "commentText", "description")
 _EDIT_LINE = re.compile(
     r"^(last edited by|edited by|dernière (édition|modification) par|édité par|modifié par|"
     r"zuletzt (bearbeitet|geändert) von|bearbeitet von|geändert von|"
-    r"(edited|modifié|édité|bearbeitet|geändert)\b.{0,60}\b(by|par|von)\b)\b.*$",
+    r"(edited|modifié|édité|bearbeitet|geändert)\b.{0,60}\b(by|par|von)\b|"
+    r"(this|cette|ce|dieser|diese|dieses) \w+ (was|has been|a été|wurde)\b.{0,80}"
+    r"(edit|modifi|bearbeit|geändert)).*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _SIG_LINE = re.compile(r"\n(?:_{4,}|-{2,}\s*|—{2,})\n.*\Z", re.DOTALL)
@@ -131,6 +133,7 @@ _BYLINE_AFTER = re.compile(
     r"^(?P<rest>.*?\d.*?),?\s+(?:par|by|von)\s+(?P<name>[^\s,|»·(][^,|»·\n]{0,38})$",
     re.IGNORECASE,
 )
+_TIME = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}")
 _GAP = re.compile(r"[\s\u00a0]{2,}")
 _LABEL = re.compile(r"^[^\d:]{2,40}:\s+")
 _DIGITS = re.compile(r"\d+")
@@ -320,7 +323,8 @@ def _date_values(el: Element) -> list[str]:
             pieces = [p.strip() for p in _GAP.split(part) if p.strip()]
             if len(pieces) > 1:
                 values += [_LABEL.sub("", p) for p in pieces if _DATE_WORDS.search(p)]
-    return list(dict.fromkeys(v for v in values if v))
+    marks = str.maketrans("", "", "\u200e\u200f\u200b")  # direction marks around dates
+    return list(dict.fromkeys(v.translate(marks).strip() for v in values if v))
 
 
 class _Reader:
@@ -446,6 +450,8 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
         for member in owners:
             own_dates = bool(_own(member, owner_set, date_els))
             own_authors = bool(_own(member, owner_set, authors))
+            if _links_only(member):
+                continue  # navigation that happens to hold a date and a profile link
             if own_dates and own_authors:
                 score += 1
                 named += _numbered(member)
@@ -456,8 +462,21 @@ def _groups(authors: list[Element], dates: list[_Date]) -> list[_Group]:
             kept.append(member)
             text += len(_text(member))
         if score:
+            # A member with only one of author and date is a post only beside full ones.
+            full = {m.getparent() for m in kept if _own(m, owner_set, date_els)}
+            kept = [m for m in kept if m.getparent() in full or _own(m, owner_set, date_els)]
             groups.append(_Group(kept, score, text, named))
     return groups
+
+
+MAX_LINK_SHARE = 0.6
+
+
+def _links_only(el: Element) -> bool:
+    """Whether most of an element's text is the text of its links (menus, breadcrumbs)."""
+    total = len(_text(el))
+    linked = sum(len(_text(a)) for a in el.iter("a"))
+    return total > 0 and linked > MAX_LINK_SHARE * total
 
 
 def _schema_blocks(root: Element) -> list[Element]:
@@ -554,6 +573,14 @@ def _date_of(
         return None, None
     # Of equal rank, the date nearest the author (a Q&A post shows "edited" before "asked").
     rank, el, parsed = min(found, key=lambda f: (f[0], _distance(f[1], author)))
+    parent = el.getparent()
+    if rank % 3 == 2 and not _TIME.search(_text(el)) and parent is not None:
+        # <span class=date>23-11-2026</span><span class=time>07:41</span>: the two together.
+        whole = _text(parent)
+        if len(whole) < 80 and _TIME.search(whole):
+            both = reader.date([whole])
+            if both is not None and both.date() == parsed.date():
+                return parent, both
     return el, parsed
 
 
@@ -855,7 +882,7 @@ def _opening(members: list[Element], authors: list[Element], dates: list[_Date])
         if any(_in(m, ancestor) for m in members):
             break
         block = ancestor
-    if block is None or _tag(block) in ("header", "nav", "aside", "footer"):
+    if block is None or _tag(block) in ("header", "nav", "aside", "footer") or _links_only(block):
         return None
     date_els = [d.el for d in dates if _in(d.el, block)]
     if not date_els:
