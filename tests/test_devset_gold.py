@@ -25,7 +25,7 @@ def _squash(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\xa0", " ")).strip()
 
 
-_HIDDEN = "ancestor::script or ancestor::style or ancestor::noscript or ancestor::template"
+_HIDDEN = "ancestor::script or ancestor::style or ancestor::template"
 
 
 def _visible_text(path: Path) -> str:
