@@ -82,13 +82,15 @@ _DATE_WORDS = re.compile(
 _PANEL_WORDS = re.compile(
     r"\b(joined|join date|inscrit|inscription|registered|registriert|member since|"
     r"membre depuis|mitglied seit|dabei seit|since|depuis|seit|last (seen|visit|active)|"
-    r"dernière (visite|activité)|zuletzt|local time|anniversaire|birthday|geburtstag|âge|age)\b",
+    r"dernière (visite|activité|intervention|connexion)|zuletzt|letzte aktivität|local time|"
+    r"last (post|activity)|anniversaire|birthday|geburtstag|âge|age)\b",
     re.IGNORECASE,
 )
 _PANEL_CLASS = re.compile(
     r"join|regist|since|userinfo|user-info|user_info|userdetails|user-details|postprofile|"
     r"profile|usertitle|userstats|user-stats|userextra|user-extra|extra|poster-info|"
-    r"postdetails-user|member-info|author-info|userblock|user-block|miniprofile|birthday",
+    r"postdetails-user|member-info|author-?info|author__info|userblock|user-block|miniprofile|"
+    r"birthday|stats",
     re.IGNORECASE,
 )
 _QUOTE_CLASS = re.compile(r"quote|citation|bbcode_container|bbCodeBlock--quote", re.IGNORECASE)
