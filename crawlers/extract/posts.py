@@ -695,7 +695,18 @@ def _permalink(
     block: Element, original: Element, date_el: Element | None, base: str, thread: str
 ) -> tuple[str, str | None]:
     ids = _ids(block)
-    own_id = original.get("id") or (ids[0] if ids else None) or _anchor_before(original)
+    # An empty anchor (<a name="21877"></a>) is there to be linked to; else the block's id.
+    anchors = [
+        str(a.get("name") or a.get("id"))
+        for a in block.iter("a")
+        if (a.get("name") or a.get("id")) and not a.get("href") and not _text(a)
+    ]
+    own_id = (
+        (anchors[0] if anchors else None)
+        or original.get("id")
+        or (ids[0] if ids else None)
+        or _anchor_before(original)
+    )
     numbers = set(_DIGITS.findall(own_id or ""))
     for attr in ("permalink", "data-permalink", "content-href"):
         value = block.get(attr)
