@@ -135,6 +135,7 @@ _BYLINE_AFTER = re.compile(
     r"^(?P<rest>.*?\d.*?),?\s+(?:par|by|von)\s+(?P<name>[^\s,|»·(][^,|»·\n]{0,38})$",
     re.IGNORECASE,
 )
+_MARKS = str.maketrans("", "", "\u200e\u200f\u200b")  # direction marks around dates
 _TIME = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}")
 _GAP = re.compile(r"[\s\u00a0]{2,}")
 _LABEL = re.compile(r"^[^\d:]{2,40}:\s+")
@@ -325,8 +326,7 @@ def _date_values(el: Element) -> list[str]:
             pieces = [p.strip() for p in _GAP.split(part) if p.strip()]
             if len(pieces) > 1:
                 values += [_LABEL.sub("", p) for p in pieces if _DATE_WORDS.search(p)]
-    marks = str.maketrans("", "", "\u200e\u200f\u200b")  # direction marks around dates
-    return list(dict.fromkeys(v.translate(marks).strip() for v in values if v))
+    return list(dict.fromkeys(v.translate(_MARKS).strip() for v in values if v))
 
 
 class _Reader:
@@ -578,10 +578,10 @@ def _date_of(
     parent = el.getparent()
     if rank % 3 == 2 and not _TIME.search(_text(el)) and parent is not None:
         # <span class=date>23-11-2026</span><span class=time>07:41</span>: the two together.
-        whole = _text(parent)
+        whole = _text(parent).translate(_MARKS)
         if len(whole) < 80 and _TIME.search(whole):
             both = reader.date([whole])
-            if both is not None and both.date() == parsed.date():
+            if both is not None and abs((both - parsed).total_seconds()) < 86400:
                 return parent, both
     return el, parsed
 
@@ -730,7 +730,7 @@ def _permalink(
         if (
             fragment
             and fragment in ids
-            and urldefrag(url).url in (thread_page, urldefrag(base).url)
+            and urlsplit(url).netloc == urlsplit(thread_page).netloc
         ):
             return url, own_id
     for a in links:
