@@ -135,6 +135,7 @@ _BYLINE_AFTER = re.compile(
     r"^(?P<rest>.*?\d.*?),?\s+(?:par|by|von)\s+(?P<name>[^\s,|»·(][^,|»·\n]{0,38})$",
     re.IGNORECASE,
 )
+_POST_NUMBER = re.compile(r"^#\s?\d+$")
 _MARKS = str.maketrans("", "", "\u200e\u200f\u200b")  # direction marks around dates
 _TIME = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}")
 _GAP = re.compile(r"[\s\u00a0]{2,}")
@@ -639,15 +640,23 @@ def _body(block: Element, avoid: list[Element], *, hinted_only: bool = False) ->
     return best
 
 
-def _strip(body: Element) -> str:
+def _strip(body: Element, meta: list[Element]) -> str:
+    """The text of ``body`` without what is not the post's own words; ``meta`` (its author and
+    date elements, when the body could not be told apart from them) goes too."""
+    for el in meta:
+        el.set("data-veille-meta", "1")
     clone = copy.deepcopy(body)
+    for el in meta:
+        del el.attrib["data-veille-meta"]
     doomed = [
         el
         for el in clone.iter()
         if isinstance(el.tag, str)
         and el is not clone
         and (
-            _is_quote(el)
+            el.get("data-veille-meta") is not None
+            or _POST_NUMBER.match(_text(el)) is not None
+            or _is_quote(el)
             or _tag(el) in ("button", "form", "script", "style", "nav", "menu")
             or (_has_class(el, _FURNITURE_CLASS) and len(_text(el)) < 300)
             or (_has_class(el, re.compile("signature", re.I)))
@@ -941,7 +950,8 @@ def find_posts(
         body_guess = _body(block, [author_el] if author_el is not None else [])
         avoid = [e for e in (author_el, date_el) if e is not None]
         body = _body(block, avoid) if avoid else body_guess
-        text = _strip(body) if body is not None else ""
+        inside = [e for e in avoid if body is not None and _in(e, body) and e is not body]
+        text = _strip(body, inside) if body is not None else ""
         if not text:
             continue
         link, native = _permalink(block, original, date_el, base, thread)
