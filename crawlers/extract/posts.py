@@ -300,9 +300,10 @@ def _date_values(el: Element) -> list[str]:
         value = el.get(attr) if attr else None
         if isinstance(value, str) and value.strip():
             values.append(value.strip())
-    title = el.get("title")
-    if isinstance(title, str) and _DATE_WORDS.search(title) and len(title) < 60:
-        values.append(title.strip())
+    for attr in ("title", "data-tippy-content", "data-tooltip", "data-original-title"):
+        tip = el.get(attr)  # "3 days ago" with the full date as its tooltip
+        if isinstance(tip, str) and _DATE_WORDS.search(tip) and len(tip) < 80:
+            values.append(tip.strip())
     if tag == "time" or (not len(el) or all(_tag(c) in ("b", "i", "strong", "br") for c in el)):
         text = _text(el)
         if text and len(text) < 80 and _DATE_WORDS.search(text):
@@ -804,6 +805,19 @@ _ARTICLE_CLASS = re.compile(
 )
 
 
+def _profile_kind(url: str | None) -> tuple[str, str] | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    first = parts.path.strip("/").split("/", 1)[0]
+    return (parts.netloc, first) if first else None
+
+
+def _same_profiles(opening: str | None, others: list[str | None]) -> bool:
+    kind = _profile_kind(opening)
+    return kind is not None and any(_profile_kind(o) == kind for o in others)
+
+
 def _article_like(block: Element) -> bool:
     """Whether a block is marked up as an article, it or the element around it."""
     for el in (*block.iter(), *_ancestors(block)):
@@ -975,7 +989,13 @@ def find_posts(
             )
         )
     has_opening = bool(posts) and opening is not None and members < len(posts)
-    article_like = opening is not None and _article_like(opening)
+    # A thread's opening post is signed like its replies (the same kind of profile link); a
+    # blog's article by its author page, its comments by the commenters' own sites or nothing.
+    article_like = (
+        opening is not None
+        and _article_like(opening)
+        and not _same_profiles(posts[0].author_url, [p.author_url for p in posts[1:]])
+    )
     return Structure(posts, via, has_opening, article_like, members, in_area)
 
 
