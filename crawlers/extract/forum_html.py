@@ -380,12 +380,13 @@ class XenForo(HtmlEngine):
         # XenForo 2 puts thread prefixes in the title's element: keep the title's own text.
         thread_title="xpath://h1[contains(@class,'p-title-value')]/text()[normalize-space()], "
         ".titleBar h1",
-        post="article.message--post, li.message[id^=post-]",
+        # Article threads (XenForo 2.1+) open with the article, then replies as posts.
+        post="article.message--post, article.message--article, li.message[id^=post-]",
         position=".message-attribution-opposite li:last-child a, a.postNumber",
         author=".message-name .username, .message-userDetails .username, "
-        ".messageUserBlock a.username",
+        ".messageUserBlock a.username, .message-attribution-user .username",
         author_link=".message-name a.username, .messageUserBlock a.username",
-        date=".message-attribution-main time, .messageMeta .DateTime",
+        date=".message-attribution-main time, .message-attribution time, .messageMeta .DateTime",
         content=".message-body .bbWrapper, blockquote.messageText",
         quote=["blockquote.bbCodeBlock--quote", "div.bbCodeQuote"],
         remove=[".message-signature", "div.messageTextEndMarker"],

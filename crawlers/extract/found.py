@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -120,6 +120,15 @@ def structural_comments(posts: list[ForumPost], article: Found) -> list[Found]:
     return comment_items(comments, article)
 
 
+def article_thread(items: list[Found]) -> list[Found]:
+    """A thread that opens with an article (XenForo's article threads): the article, then the
+    replies as its comments."""
+    if not items:
+        return items
+    article = replace(items[0], kind="article")
+    return [article, *(replace(i, kind="comment", parent_url=article.url) for i in items[1:])]
+
+
 def review_items(page: ReviewPage, root: str, lang: str | None) -> list[Found]:
     """The reviews of ``page``, one of the pages of the list of reviews that starts at ``root``
     (their ids are scoped by it)."""
@@ -199,6 +208,8 @@ def extract(
             forum = html_engine(detected or "generic", markup)
             if forum.looks_like_thread(sel):
                 thread = forum.parse_thread(sel, response.url, tz=tz, now=now, lang=lang)
+                if thread.posts and kind == "auto" and sel.css("article.message--article"):
+                    return Extracted("article", forum.name, article_thread(thread_items(thread)))
                 if thread.posts:
                     return Extracted("forum", forum.name, thread_items(thread))
         thread, _ = structural_thread(sel, response.url, tz=tz, now=now, lang=lang)
