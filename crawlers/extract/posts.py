@@ -953,7 +953,8 @@ def find_posts(
     reader = _Reader(tz, now, lang)
     blocks, via, opening = _blocks(root, reader)
     base = base_url(sel, url)
-    thread = canonical_link(sel, url) or url
+    if urlsplit(base).scheme == "file" and thread.startswith(("http://", "https://")):
+        base = thread  # a page saved to disk: its links lead to the site it was saved from
     block_set = set(blocks)
     posts: list[ForumPost] = []
     in_area = members = 0
