@@ -4,15 +4,18 @@ through `crawlers.extract.found.extract` with ``kind="auto"`` as ``veille extrac
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from parsel import Selector
 
 from crawlers.extract.found import Extracted, extract
 from crawlers.extract.posts import find_posts, page_is_thread, structural_thread
 from crawlers.items import Found
+from veille.cli import cli
 
 PAGES = Path(__file__).parent / "pages" / "generic"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -236,3 +239,24 @@ def test_a_date_the_page_does_not_show_is_unknown_not_now() -> None:
         ("cat", None),
     ]
     assert posts[2].url == "https://f.example/t/9#m3"
+
+
+@pytest.mark.parametrize(
+    ("page", "authors"),
+    [
+        ("discourse-crawler-en.html", ["tomasz_w", "ines.r", "brevel_support"]),
+        ("stackexchange-question-en.html", ["Marta K", "Hugo L", "Sana"]),
+        ("reddit-old-fr.html", ["velo_nantes", "nathalie_b", "velo_nantes", "pierre_cyclo"]),
+        ("reddit-new-en.html", ["keeb_newbie", "stab_wizard", "keeb_newbie"]),
+    ],
+)
+def test_veille_extract_prints_every_post_with_author_and_date(
+    page: str, authors: list[str]
+) -> None:
+    result = CliRunner().invoke(cli, ["extract", str(PAGES / page)])
+    assert result.exit_code == 0, result.output
+    posts = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert [p["author"]["name"] for p in posts] == authors
+    assert all(p["published"] for p in posts)
+    assert all(p["url"].startswith("https://") for p in posts)  # resolved on the site, not disk
+    assert f"{len(authors)} items from a forum page" in result.stderr
