@@ -260,3 +260,17 @@ def test_veille_extract_prints_every_post_with_author_and_date(
     assert all(p["published"] for p in posts)
     assert all(p["url"].startswith("https://") for p in posts)  # resolved on the site, not disk
     assert f"{len(authors)} items from a forum page" in result.stderr
+
+
+def test_xenforo_article_thread_gives_its_article_then_replies() -> None:
+    url = "https://kettlecorner.example/threads/brevel-aqua-1-7-long-term-review.812/"
+    result = read("xenforo-article-en.html", url)
+    assert result.kind == "article"
+    assert [(i.kind, i.author, i.published) for i in result.items] == [
+        ("article", "Nora Keel", utc("2026-11-12T09:00")),
+        ("comment", "samir_t", utc("2026-11-12T11:30")),
+    ]
+    article, reply = result.items
+    assert article.text.startswith("Six months with the Brevel Aqua 1.7")
+    assert reply.text == "Same here, month three. The replacement lid feels sturdier."
+    assert reply.parent_url == article.url

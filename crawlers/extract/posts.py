@@ -737,11 +737,7 @@ def _permalink(
         href = str(a.get("href")).strip()
         url = urljoin(base, href)
         fragment = urlsplit(url).fragment
-        if (
-            fragment
-            and fragment in ids
-            and urlsplit(url).netloc == urlsplit(thread_page).netloc
-        ):
+        if fragment and fragment in ids and urlsplit(url).netloc == urlsplit(thread_page).netloc:
             return url, own_id
     for a in links:
         href = str(a.get("href")).strip()
