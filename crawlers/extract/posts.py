@@ -952,6 +952,8 @@ def find_posts(
     if urlsplit(base).scheme == "file" and thread.startswith(("http://", "https://")):
         base = thread  # a page saved to disk: its links lead to the site it was saved from
     block_set = set(blocks)
+    # A permalink that is one of these plus a fragment does not name its post alone.
+    pages = {urldefrag(u).url for u in (thread, url, base)}
     posts: list[ForumPost] = []
     in_area = members = 0
     for original in blocks:
@@ -982,7 +984,7 @@ def find_posts(
                 author_url=author_url,
                 published=published,
                 position=len(posts) + 1,
-                unique=urldefrag(link).url != urldefrag(thread).url,
+                unique=urldefrag(link).url not in pages,
             )
         )
     has_opening = bool(posts) and opening is not None and members < len(posts)

@@ -1,5 +1,6 @@
 """The spider for forums that render HTML: phpBB, vBulletin, XenForo, and any other engine
-described by selectors (the generic engine).
+described by selectors (the generic engine). A thread page where the engine's selectors find no
+post is read by its structure (`crawlers.extract.posts`).
 
 From the start URLs (the forum's index or boards) and the site's search URLs, it walks boards
 and their pages, then threads and their pages. Boards list threads with what changes when
@@ -13,6 +14,7 @@ board.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from scrapy import Request
@@ -24,6 +26,7 @@ from crawlers.crawl.spiders.base import CrawlContext, VeilleSpider
 from crawlers.crawl.urls import request_url
 from crawlers.extract.forum_html import ListingPage, ThreadLink, html_engine
 from crawlers.extract.found import post_item
+from crawlers.extract.posts import structural_thread
 from crawlers.settings import ForumSite
 from ingest.record import SourceKind
 
@@ -127,6 +130,16 @@ class ForumSpider(VeilleSpider):
             start=start,
             thread_url=meta.get("thread"),
         )
+        if not thread.posts and not thread.skipped:
+            # The engine's selectors found no post (a changed theme): read the page's structure.
+            found, _ = structural_thread(
+                page.selector, page.url, tz=self.site.timezone, now=self.now(), lang=self.site.lang
+            )
+            if found.posts:
+                self.count("threads_read_by_structure")
+                offset = start or 0
+                posts = [replace(p, position=offset + i + 1) for i, p in enumerate(found.posts)]
+                thread = replace(thread, posts=posts, lang=thread.lang or found.lang)
         if thread.skipped:
             self.count("posts_unreadable", thread.skipped)
         if not thread.posts and not thread.skipped:
