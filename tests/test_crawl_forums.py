@@ -230,3 +230,25 @@ def test_search_urls_per_brand_are_entry_points(
     assert ("forum-phpbb.example", "/search.php?keywords=Velora&sr=topics") in server.requests
     assert {m.thread.title for m in mentions if m.thread} == {"Velora"}
     assert len(mentions) == 6
+
+
+def test_a_theme_change_that_breaks_the_post_selector_falls_back_to_structure(
+    tmp_path: Path, web: Callable[[Routes], Web]
+) -> None:
+    forum = sample_forum("generic")
+    server = web(RENDERERS["generic"](forum))
+    harness = Harness(tmp_path, server)
+    markup = {**SMF_MARKUP, "post": "div.post-that-no-longer-exists"}
+    broken = ForumMarkup(**markup)  # type: ignore[arg-type]
+    site = site_for("generic", forum).model_copy(update={"markup": broken})
+
+    found = harness.crawl(site)
+
+    posts = [p for b in forum.boards for t in b.threads for p in t.posts]
+    assert len(found) == len(posts) == 35
+    assert sorted((m.author.name if m.author else "", m.published) for m in found) == sorted(
+        (p.author, p.when) for p in posts
+    )
+    for mention in found:
+        assert "ne pas reprendre" not in mention.text  # quotes and signatures stripped
+        assert any(mention.text.startswith(p.text) for p in posts)
