@@ -122,8 +122,35 @@ _STRONG_SEPARATORS = re.compile(r"\s+[|·•–—/]\s+|\s+-\s+|\s*[|·•]\s*|\
 _SENTENCE_BREAK = re.compile(r"(?<![\w.])[a-zà-ÿß]{3,}[.!?…]\s+\S")
 _SMALL_WORD = re.compile(r"^[a-zà-ÿß'’-]{3,}$")
 _NAME_PARTICLES = frozenset(
-    {"de", "la", "le", "du", "des", "van", "der", "den", "von", "zu", "da", "di", "del", "dos",
-     "das", "ten", "ter", "het", "bin", "ibn", "al", "el", "and", "et", "und", "y", "e"}
+    {
+        "de",
+        "la",
+        "le",
+        "du",
+        "des",
+        "van",
+        "der",
+        "den",
+        "von",
+        "zu",
+        "da",
+        "di",
+        "del",
+        "dos",
+        "das",
+        "ten",
+        "ter",
+        "het",
+        "bin",
+        "ibn",
+        "al",
+        "el",
+        "and",
+        "et",
+        "und",
+        "y",
+        "e",
+    }
 )
 _EDGES = " \t,;:|·•-–—"
 
