@@ -8,6 +8,8 @@ Bad feeds lose only what is really broken:
 - encodings are sniffed from the HTTP header, the XML declaration, then UTF-8, then
   windows-1252, so a windows-1252 feed without a declaration reads correctly;
 - a JSON Feed item that is not an object is skipped and counted;
+- authors are display names (`crawlers.extract.authors.clean_author`): no e-mail addresses,
+  no "By", no body text; several authors are joined with ", ";
 - a date Veille cannot trust (before 1990, more than a day ahead, or past what a `datetime`
   holds) is unknown (None), as `crawlers.extract.dates.sane_utc` says;
 - a document that is not a feed at all (an HTML page, an empty body, JSON nested deeper than
@@ -23,6 +25,7 @@ import re
 import sys
 import time
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
@@ -30,6 +33,7 @@ from typing import Any
 
 import feedparser
 
+from crawlers.extract.authors import clean_author
 from crawlers.extract.dates import sane_utc
 from crawlers.extract.text import html_to_text
 from ingest.errors import PermanentError
@@ -63,6 +67,9 @@ class ParsedFeed:
     warning: str | None = None
     skipped: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    link: str | None = None
+    """The site the feed is about (RSS ``<link>``, Atom's alternate link, JSON Feed's
+    ``home_page_url``), where a reader goes for an entry that has no link of its own."""
 
 
 def _struct_time(value: time.struct_time | None, now: datetime) -> datetime | None:
@@ -134,7 +141,7 @@ def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
         authors = item.get("authors")
         if not isinstance(authors, list) or not authors:
             authors = [item["author"]] if isinstance(item.get("author"), dict) else []
-        author = next((_text(a.get("name")) for a in authors if isinstance(a, dict)), None)
+        author = _authors(a.get("name") for a in authors if isinstance(a, dict))
         text = _text(item.get("content_text")) or html_to_text(
             _text(item.get("content_html")) or _text(item.get("summary")) or ""
         )
@@ -152,8 +159,20 @@ def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
         )
     version = str(doc["version"]).rsplit("/", 1)[-1]
     return ParsedFeed(
-        f"json{version}", _text(doc.get("title")), feed_lang, entries, skipped=skipped
+        f"json{version}",
+        _text(doc.get("title")),
+        feed_lang,
+        entries,
+        skipped=skipped,
+        link=_text(doc.get("home_page_url")),
     )
+
+
+def _authors(names: Iterable[object]) -> str | None:
+    """The entry's authors as one display string, each cleaned (``Name (noreply@...)``, "By
+    Name"...: `crawlers.extract.authors`), in order, once each."""
+    cleaned = [n for n in map(clean_author, names) if n]
+    return ", ".join(dict.fromkeys(cleaned)) or None
 
 
 def _entry_text(entry: Any) -> str:
@@ -191,7 +210,11 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
     feed_lang = _text(feed.get("language"))
     parsed: list[FeedEntry] = []
     for entry in entries:
-        author = _text(entry.get("author")) or _text((entry.get("author_detail") or {}).get("name"))
+        # Each author's name as feedparser split it from its e-mail, then the raw field.
+        authors = entry.get("authors") or [entry.get("author_detail") or {}]
+        author = _authors(a.get("name") for a in authors if isinstance(a, dict)) or clean_author(
+            entry.get("author")
+        )
         contents = entry.get("content") or []
         parsed.append(
             FeedEntry(
@@ -212,7 +235,12 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
         problem = result.get("bozo_exception")
         warning = f"malformed feed, recovered {len(parsed)} entries: {problem}"
     return ParsedFeed(
-        version or "unknown", _text(feed.get("title")), feed_lang, parsed, warning=warning
+        version or "unknown",
+        _text(feed.get("title")),
+        feed_lang,
+        parsed,
+        warning=warning,
+        link=_text(feed.get("link")),
     )
 
 
