@@ -210,11 +210,12 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
     feed_lang = _text(feed.get("language"))
     parsed: list[FeedEntry] = []
     for entry in entries:
-        # Each author's name as feedparser split it from its e-mail, then the raw field.
-        authors = entry.get("authors") or [entry.get("author_detail") or {}]
-        author = _authors(a.get("name") for a in authors if isinstance(a, dict)) or clean_author(
-            entry.get("author")
-        )
+        # One author: the field as the feed wrote it, cleaned here (feedparser's own split of
+        # "address (Name)" cuts addresses whose domain ends in more than four letters).
+        # Several (Atom): each <name>, as feedparser keeps only the last in ``author``.
+        authors = [a for a in entry.get("authors") or [] if isinstance(a, dict)]
+        author = _authors(a.get("name") for a in authors) if len(authors) > 1 else None
+        author = author or clean_author(entry.get("author"))
         contents = entry.get("content") or []
         parsed.append(
             FeedEntry(
