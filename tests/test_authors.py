@@ -75,6 +75,9 @@ CASES = [
     ("John Doe - Staff Writer", "John Doe"),
     ("Jane Doe (Senior Editor)", "Jane Doe"),
     ("Jane Doe\nStaff Writer", "Jane Doe"),
+    ("DougG Junior Member", "DougG"),
+    ("Bertrand M Membre", "Bertrand M"),
+    ("Member", "Member"),
     ("Redaktion", "Redaktion"),  # a team alone is what the page says
     ("La rédaction", "La rédaction"),
     # what the page says, kept
@@ -111,6 +114,8 @@ CASES = [
     ("Jane &amp;amp; John", "Jane & John"),
     # no name at all
     ("https://blog.example/author/jane", None),
+    ("Author", None),
+    ("Posted by", None),
     ("", None),
     ("   ", None),
     ("\u200b", None),

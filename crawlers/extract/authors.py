@@ -11,7 +11,8 @@ What is taken off:
   of a surname: "Di Stefano" and "von der Leyen" stay);
 - what follows the name: a date or a time ("am 26/10/13, 03:48 pm", "le 3 mars 2024",
   ", il y a 3 heures", "· vor 2 Stunden"), a role ("rédactrice en chef", "| Redakteur",
-  "- Staff Writer", "(Senior Editor)"), the other lines of a block (a name over its role);
+  "- Staff Writer", "(Senior Editor)"), a forum's rank printed in the same element ("DougG
+  Junior Member"), the other lines of a block (a name over its role);
 - invisible characters (zero-width spaces, direction marks, soft hyphens) and runs of
   whitespace of any kind, folded to one space.
 
@@ -24,7 +25,7 @@ None:
   is often no name at all ("noreply", "contact", "redaction"), and a top-author list of
   addresses would leak them into reports. An author-less mention is still counted; an address
   would be a wrong author and a privacy problem;
-- a URL (a profile link where a name was expected);
+- a URL (a profile link where a name was expected), a byline word alone ("Author");
 - body text: a field that is too long, has several sentences, ends like a sentence or reads
   like prose (many words, mostly small lowercase ones): the start of an article a theme put
   in its author field.
@@ -73,6 +74,17 @@ _DATED_BYLINE = re.compile(
     re.IGNORECASE,
 )
 _PARTICLES = frozenset({"der", "den", "dem", "und", "zu", "zum", "zur"})
+_ONLY_BYLINE = re.compile(rf"^(?:{_BYLINE_WORDS}|posted|written|publié|écrit)\s*:?$", re.I)
+# A forum's rank printed after the name in the same element ("DougG Junior Member", "Bertrand
+# Membre"): taken off the end, never the name's first word.
+_RANK_WORDS = frozenset(
+    {
+        "member", "members", "membre", "mitglied", "moderator", "moderatorin", "modérateur",
+        "modératrice", "administrator", "administrateur", "administratrice", "posts", "messages",
+        "beiträge", "junior", "senior", "new", "full", "regular", "nouveau", "neues", "aktives",
+        "super", "elite", "veteran", "vip", "premium", "gold", "silver", "bronze",
+    }
+)  # fmt: skip
 
 _MONTHS = (
     r"jan|janv|janvier|january|januar|enero|gennaio|janeiro|januari|feb|févr|fevr|février|"
@@ -206,6 +218,15 @@ def _without_date(part: str) -> str:
     return part
 
 
+def _without_rank(name: str) -> str:
+    words = name.split(" ")
+    if len(words) < 2 or words[-1].casefold() not in _RANK_WORDS:
+        return name
+    while len(words) > 1 and words[-1].casefold() in _RANK_WORDS:
+        words.pop()
+    return " ".join(words)
+
+
 def _prose(name: str) -> bool:
     words = name.split()
     if len(name) > MAX_AUTHOR_CHARS or _SENTENCE_BREAK.search(name):
@@ -262,6 +283,7 @@ def clean_author(value: object) -> str | None:
     pieces = [p.strip() for p in name.split(",")]
     kept = [p for i, p in enumerate(pieces) if p and (i == 0 or not (_is_role(p) or _is_date(p)))]
     name = ", ".join(_parenthesised(p).strip(_EDGES) for p in kept).strip(_EDGES)
-    if not name or _URL.match(name) or _prose(name):
+    name = _without_rank(name)
+    if not name or _URL.match(name) or _ONLY_BYLINE.match(name) or _prose(name):
         return None
     return name
