@@ -9,7 +9,8 @@ What is taken off:
   posts by", "Written by", "par", "Écrit par", "Publié par", "von", "Geschrieben von", "Por",
   "Di", "Door", "Author:", "Auteur :"... ("Di" and "von" only where they cannot be the start
   of a surname: "Di Stefano" and "von der Leyen" stay);
-- what follows the name: a date or a time ("am 26/10/13, 03:48 pm", "le 3 mars 2024",
+- what follows the name: the instance of a fediverse name ("marrow @lemmy.example"), Drupal's
+  "(non vérifié)", a date or a time ("am 26/10/13, 03:48 pm", "le 3 mars 2024",
   ", il y a 3 heures", "· vor 2 Stunden"), a role ("rédactrice en chef", "| Redakteur",
   "- Staff Writer", "(Senior Editor)"), a forum's rank printed in the same element ("DougG
   Junior Member"), the other lines of a block (a name over its role);
@@ -50,6 +51,7 @@ _EMAIL_RE = re.compile(_EMAIL, re.IGNORECASE)
 # RSS 2.0's "address (Name)", all of the field.
 _EMAIL_THEN_NAME = re.compile(rf"^\s*<?{_EMAIL}>?\s*\(\s*(?P<name>[^()]+?)\s*\)\s*$", re.I)
 _BRACKETED_EMAIL = re.compile(rf"[(<\[]\s*{_EMAIL}\s*[)>\]]", re.IGNORECASE)
+_HANDLE = re.compile(r"^@[\w.-]+@[\w-]+(?:\.[\w-]+)+$")
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 
 _BYLINE_WORDS = (
@@ -108,12 +110,30 @@ _WEEKDAYS = (
 )
 # Where a date starts after a name: a connector word then a digit or a month, a digit, a
 # relative date word, a weekday followed by a digit.
+_UNITS = (
+    r"s|sec|secs|seconds?|secondes?|sekunden?|min|mins|minutes?|minuten?|minuti|minutos|h|hrs?|"
+    r"hours?|heures?|stunden?|ore|horas?|uur|days?|jours?|tagen?|giorni|días|dias|dagen|weeks?|"
+    r"semaines?|wochen?|months?|mois|monaten?|years?|ans?|années?|jahren?"
+)
+# A number that is a date or a time, not a name's ("Nicole du 47", "toto 42" are names).
+_NUMERIC_DATE = (
+    rf"\d{{1,4}}[./-]\d{{1,2}}|\d{{1,2}}[:h]\d{{2}}|\d{{1,2}}(?:er|st|nd|rd|th|\.)?\s+(?:{_MONTHS})\b|"
+    rf"\d+\s*(?:{_UNITS})\b"
+)
 _DATE_START = re.compile(
     rf"(?:^|\s)(?:(?:am|um|at|à|le|on|il|el|em|op|den)\s+)?"
-    rf"(?:\d|(?:{_MONTHS})\.?\s+\d|(?:{_RELATIVE})(?!\w)|(?:{_BEFORE_NUMBER})\s+\d|"
-    rf"(?:{_WEEKDAYS})\.?,?\s+\d)",
+    rf"(?:{_NUMERIC_DATE}|(?:{_MONTHS})\.?\s+\d|(?:{_RELATIVE})(?!\w)|"
+    rf"(?:{_BEFORE_NUMBER})\s+\d|(?:{_WEEKDAYS})\.?,?\s+\d)",
     re.IGNORECASE,
 )
+# Drupal's mark of a comment by a visitor without an account, in the name's element.
+_UNVERIFIED = re.compile(
+    r"^(?:not verified|non vérifiée?|nicht überprüft|no verificad[oa]|non verificat[oa]|"
+    r"niet geverifieerd|não verificad[oa])$",
+    re.IGNORECASE,
+)
+# The instance after a fediverse name ("marrow @sh.itjust.example", as Lemmy shows it).
+_INSTANCE = re.compile(r"(?<=\S)\s+@[\w-]+(?:\.[\w-]+)+$")
 _ROLES = re.compile(
     r"\b(?:editor|editors|editor-in-chief|rédacteur|rédactrice|redacteur|redactrice|"
     r"rédac|redakteur|redakteurin|chefredakteur|chefredakteurin|redaktion|journaliste?|"
@@ -243,11 +263,12 @@ def _prose(name: str) -> bool:
 
 
 def _parenthesised(value: str) -> str:
-    """Drop a trailing ``(...)`` that holds a role or a date; keep any other (a nickname)."""
+    """Drop a trailing ``(...)`` that holds a role, a date or Drupal's "(not verified)"; keep
+    any other (a nickname)."""
     match = re.search(r"\s*\(([^()]*)\)\s*$", value)
     if match and value[: match.start()].strip():
         inside = match[1].strip()
-        if not inside or _is_role(inside) or _is_date(inside):
+        if not inside or _is_role(inside) or _is_date(inside) or _UNVERIFIED.match(inside):
             return value[: match.start()]
     return value
 
@@ -265,8 +286,10 @@ def clean_author(value: object) -> str | None:
     named = _EMAIL_THEN_NAME.match(text)
     if named:
         text = named["name"]
-    text = _BRACKETED_EMAIL.sub(" ", text)
-    text = " ".join(_EMAIL_RE.sub(" ", text).split())
+    text = _INSTANCE.sub("", text)
+    if not _HANDLE.match(text):  # "@jdoe@mastodon.example" is a handle, not an address
+        text = _BRACKETED_EMAIL.sub(" ", text)
+        text = " ".join(_EMAIL_RE.sub(" ", text).split())
     text = _unbyline(text.strip(_EDGES))
     if _URL.match(text):
         return None
