@@ -49,7 +49,20 @@ from crawlers.settings import CommentMarkup
 from ingest.record import MAX_TEXT_CHARS
 
 ARTICLE_TYPES = frozenset(
-    {"Article", "BlogPosting", "NewsArticle", "Report", "TechArticle", "OpinionNewsArticle"}
+    {
+        "Article",
+        "BlogPosting",
+        "LiveBlogPosting",
+        "SocialMediaPosting",  # Tumblr's posts
+        "NewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "ReportageNewsArticle",
+        "ReviewNewsArticle",
+        "Report",
+        "ScholarlyArticle",
+        "TechArticle",
+    }
 )
 # Where comment areas live, cut out before the main text is extracted.
 COMMENT_AREAS = [
