@@ -71,6 +71,10 @@ CASES = [
     ("12 mars 2024 | Claire Martin", "Claire Martin"),
     # roles
     ("Claire Martin, rédactrice en chef", "Claire Martin"),
+    ("Giulia Conti, caporedattrice", "Giulia Conti"),
+    ("Luca Bassi, responsabile qualità", "Luca Bassi"),
+    ("Tomasz Wiśniewski, rzecznik prasowy", "Tomasz Wiśniewski"),
+    ("av Elin Berg", "Elin Berg"),
     ("Max Muster | Redakteur", "Max Muster"),
     ("John Doe - Staff Writer", "John Doe"),
     ("Jane Doe (Senior Editor)", "Jane Doe"),
@@ -95,7 +99,8 @@ CASES = [
     ("Patrick D. (non vérifié)", "Patrick D."),
     ("Sandrine (not verified)", "Sandrine"),
     ("Jens (nicht überprüft)", "Jens"),
-    ("@jdoe", "@jdoe"),
+    ("@jdoe", "jdoe"),  # as the forum's pages show it
+    ("@lumo_sam Sam (Lumo Support)", "Sam (Lumo Support)"),
     ("/u/jdoe", "/u/jdoe"),
     ("Jean (jeannot)", "Jean (jeannot)"),
     ("Yahoo!", "Yahoo!"),
@@ -122,6 +127,7 @@ CASES = [
     # no name at all
     ("https://blog.example/author/jane", None),
     ("Author", None),
+    ("Unknown", None),  # Blogger's placeholder for a profile without a name
     ("Posted by", None),
     ("", None),
     ("   ", None),
@@ -210,6 +216,25 @@ def test_feed_authors_are_display_names() -> None:
     assert (atom.link, rss.link) == ("https://ads-dev.example/", "https://blog-acme.example/")
 
 
+def test_an_atom_entry_without_author_has_its_feeds() -> None:
+    atom = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+        "<author><name>Rédaction Acme</name><email>redaction@acme.example</email></author>"
+        "<entry><id>urn:1</id><title>a</title><link href='https://acme.example/1'/></entry>"
+        "<entry><id>urn:2</id><title>b</title><link href='https://acme.example/2'/>"
+        "<author><name>par Claire Martin</name></author></entry></feed>"
+    )
+    parsed = parse_feed(atom.encode(), "application/atom+xml", now=NOW)
+    assert [e.author for e in parsed.entries] == ["Rédaction Acme", "Claire Martin"]
+    rss = (
+        "<rss version='2.0'><channel><title>t</title><link>https://acme.example/</link>"
+        "<managingEditor>chef@acme.example (Chef)</managingEditor>"
+        "<item><title>a</title><link>https://acme.example/1</link></item></channel></rss>"
+    )
+    parsed = parse_feed(rss.encode(), "application/rss+xml", now=NOW)
+    assert [e.author for e in parsed.entries] == [None]  # an editor is no item's author
+
+
 def test_json_feed_authors_are_cleaned_and_joined() -> None:
     doc = {
         "version": "https://jsonfeed.org/version/1.1",
@@ -217,10 +242,19 @@ def test_json_feed_authors_are_cleaned_and_joined() -> None:
         "items": [
             {"id": "1", "content_text": "x", "authors": [{"name": "by Jane Doe"}, {"name": "Jo"}]},
             {"id": "2", "content_text": "y", "author": {"name": "jane@json.example"}},
+            {"id": "3", "content_text": "z"},
         ],
     }
     parsed = parse_feed(json.dumps(doc).encode(), "application/feed+json", now=NOW)
-    assert [e.author for e in parsed.entries] == ["Jane Doe, Jo", None]
+    assert [e.author for e in parsed.entries] == ["Jane Doe, Jo", None, None]
+    # The feed's own authors stand for items that name none (not for one with an address).
+    doc["authors"] = [{"name": "Fietsenmakerij Van Dalen"}]
+    parsed = parse_feed(json.dumps(doc).encode(), "application/feed+json", now=NOW)
+    assert [e.author for e in parsed.entries] == [
+        "Jane Doe, Jo",
+        None,
+        "Fietsenmakerij Van Dalen",
+    ]
     assert parsed.link == "https://json.example/"
 
 

@@ -19,14 +19,18 @@ What is taken off:
 
 Kept as written: "Anonymous", "Anonyme", "Gast", "Guest" (what the page says); several authors
 ("A, B et C"), as one display string: splitting them would need a rule for "Dupont et Fils"
-or "Simon & Garfunkel" that the field does not give; handles (``@jdoe``, ``/u/jdoe``).
+or "Simon & Garfunkel" that the field does not give (a lowercase part after a comma is the
+name's description, not an author: "Luca Bassi, responsabile qualità"); handles (``/u/jdoe``,
+``@jdoe@mastodon.example``), but "@jdoe" is "jdoe" and "@jdoe Jane Doe" is "Jane Doe", the name
+the forum's own pages show.
 
 None:
 - a bare e-mail address. It is personal data the page did not show as a name, its local part
   is often no name at all ("noreply", "contact", "redaction"), and a top-author list of
   addresses would leak them into reports. An author-less mention is still counted; an address
   would be a wrong author and a privacy problem;
-- a URL (a profile link where a name was expected), a byline word alone ("Author");
+- a URL (a profile link where a name was expected), a byline word alone ("Author"), a
+  platform's placeholder ("Unknown", Blogger's);
 - body text: a field that is too long, has several sentences, ends like a sentence or reads
   like prose (many words, mostly small lowercase ones): the start of an article a theme put
   in its author field.
@@ -51,6 +55,7 @@ _EMAIL_RE = re.compile(_EMAIL, re.IGNORECASE)
 # RSS 2.0's "address (Name)", all of the field.
 _EMAIL_THEN_NAME = re.compile(rf"^\s*<?{_EMAIL}>?\s*\(\s*(?P<name>[^()]+?)\s*\)\s*$", re.I)
 _BRACKETED_EMAIL = re.compile(rf"[(<\[]\s*{_EMAIL}\s*[)>\]]", re.IGNORECASE)
+_LEADING_HANDLE = re.compile(r"^@([\w.-]+)(?:\s+|$)")
 _HANDLE = re.compile(r"^@[\w.-]+@[\w-]+(?:\.[\w-]+)+$")
 _URL = re.compile(r"^(?:https?://|www\.)\S+$", re.IGNORECASE)
 
@@ -64,7 +69,7 @@ _BYLINE_WORDS = (
     r"escrito por|publicado por|scritto da|pubblicato da|"
     r"geschreven door|gepost door|gepubliceerd door|"
     r"author|auteur|auteure|autor|autorin|autore|auteur·e|"
-    r"by|par|por|door|von|di"
+    r"by|par|por|door|von|di|av|af|przez"
 )
 _BYLINE = re.compile(rf"^(?:{_BYLINE_WORDS})(?:\s*[:：]\s*|\s+)", re.IGNORECASE)
 # "Posted on March 3, 2024 by Jane", "Publié le 3 mars 2024 par Claire": the name follows
@@ -75,6 +80,9 @@ _DATED_BYLINE = re.compile(
     r"(?:by|par|von|por|da|di|door)\s+(?P<name>.+)$",
     re.IGNORECASE,
 )
+# What a platform prints when it has no name (Blogger's "Unknown"), unlike "Anonymous", which
+# is a name a commenter chose or a page shows.
+_PLACEHOLDERS = frozenset({"unknown", "unknown author", "n/a", "none", "null", "undefined"})
 _PARTICLES = frozenset({"der", "den", "dem", "und", "zu", "zum", "zur"})
 _ONLY_BYLINE = re.compile(rf"^(?:{_BYLINE_WORDS}|posted|written|publié|écrit)\s*:?$", re.I)
 # A forum's rank printed after the name in the same element ("DougG Junior Member", "Bertrand
@@ -145,7 +153,11 @@ _ROLES = re.compile(
     r"associate|contributing|redattore|redattrice|giornalista|periodista|redactor|"
     r"redactora|jornalista|redacteur|verslaggever|administrator|administrateur|"
     r"administratrice|moderator|modérateur|modératrice|moderatorin|admin|modo|"
-    r"team member|membre|mitglied|member)\b",
+    r"team member|membre|mitglied|member|caporedattore|caporedattrice|responsabile|"
+    r"redactor jefe|redactora jefa|editor-chefe|editora-chefe|hoofdredacteur|redacteur|"
+    r"redaktör|chefredaktör|redaktor|redaktor naczelny|rzecznik|dziennikarz|dziennikarka|"
+    r"portavoce|portavoz|porta-voz|woordvoerder|sprecher|sprecherin|pressesprecher|"
+    r"spokesperson|spokesman|spokeswoman|porte-parole)\b",
     re.IGNORECASE,
 )
 # Between a name and what follows it on the same line.
@@ -238,6 +250,21 @@ def _without_date(part: str) -> str:
     return part
 
 
+def _after_name(part: str) -> bool:
+    """Whether a part after a comma says something of the name before it (a role, a date, a
+    lowercase description: "responsabile qualità") rather than being another author."""
+    return _is_role(part) or _is_date(part) or part[:1].islower()
+
+
+def _without_handle(name: str) -> str:
+    """ "@lumo_sam Sam" (Discourse's feeds) is Sam; "@mbrandt" alone is mbrandt, as the forum's
+    pages show the name."""
+    handle = _LEADING_HANDLE.match(name)
+    if handle is None:
+        return name
+    return name[handle.end() :].strip() or handle[1]
+
+
 def _without_rank(name: str) -> str:
     words = name.split(" ")
     if len(words) < 2 or words[-1].casefold() not in _RANK_WORDS:
@@ -304,9 +331,11 @@ def clean_author(value: object) -> str | None:
     name = _parenthesised(_without_date(name).strip(_EDGES)).strip(_EDGES)
     # Comma-separated: authors ("A, B et C") are kept, roles and dates dropped.
     pieces = [p.strip() for p in name.split(",")]
-    kept = [p for i, p in enumerate(pieces) if p and (i == 0 or not (_is_role(p) or _is_date(p)))]
+    kept = [p for i, p in enumerate(pieces) if p and (i == 0 or not _after_name(p))]
     name = ", ".join(_parenthesised(p).strip(_EDGES) for p in kept).strip(_EDGES)
-    name = _without_rank(name)
+    name = _without_rank(_without_handle(name))
+    if name.casefold() in _PLACEHOLDERS:
+        return None
     if not name or _URL.match(name) or _ONLY_BYLINE.match(name) or _prose(name):
         return None
     return name

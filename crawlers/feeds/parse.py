@@ -134,6 +134,10 @@ def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
     entries: list[FeedEntry] = []
     skipped = 0
     feed_lang = _text(doc.get("language"))
+    # The feed's own authors are those of every item that names none (JSON Feed 1.1).
+    listed = doc.get("authors")
+    feed_authors: list[Any] = listed if isinstance(listed, list) else [doc.get("author")]
+    feed_author = _authors(a.get("name") for a in feed_authors if isinstance(a, dict))
     for item in items:
         if not isinstance(item, dict):
             skipped += 1
@@ -141,7 +145,9 @@ def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
         authors = item.get("authors")
         if not isinstance(authors, list) or not authors:
             authors = [item["author"]] if isinstance(item.get("author"), dict) else []
-        author = _authors(a.get("name") for a in authors if isinstance(a, dict))
+        names = [a.get("name") for a in authors if isinstance(a, dict)]
+        # An item that names an author, even one without a usable name, is not the feed's.
+        author = _authors(names) if authors else feed_author
         text = _text(item.get("content_text")) or html_to_text(
             _text(item.get("content_html")) or _text(item.get("summary")) or ""
         )
@@ -208,6 +214,9 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
         raise NotAFeed(f"the document is {reason}")
     feed = result.get("feed") or {}
     feed_lang = _text(feed.get("language"))
+    # RSS's channel author is its managingEditor, no entry's author; Atom's is every entry's
+    # that names none (RFC 4287, 4.2.1).
+    feed_author = clean_author(feed.get("author")) if version.startswith("atom") else None
     parsed: list[FeedEntry] = []
     for entry in entries:
         # One author: the field as the feed wrote it, cleaned here (feedparser's own split of
@@ -216,6 +225,8 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
         authors = [a for a in entry.get("authors") or [] if isinstance(a, dict)]
         author = _authors(a.get("name") for a in authors) if len(authors) > 1 else None
         author = author or clean_author(entry.get("author"))
+        if not authors and not entry.get("author"):
+            author = feed_author  # Atom: an entry without an author has its feed's
         contents = entry.get("content") or []
         parsed.append(
             FeedEntry(
