@@ -47,6 +47,8 @@ import unicodedata
 
 MAX_AUTHOR_CHARS = 120
 """Longer than any display name, or list of them, that a byline shows."""
+_MAX_READ = 1000
+"""Characters of a field read at most."""
 _MAX_NAME_WORDS = 7
 """Words in one name (one comma-separated part) at most: more is a sentence."""
 
@@ -305,7 +307,9 @@ def clean_author(value: object) -> str | None:
     module docstring for what is taken off and what is refused). Never raises."""
     if not isinstance(value, str):
         return None
-    lines = [_fold(line) for line in value.replace("\r", "\n").split("\n")]
+    # A name is in the first lines of a block; what lies further is a bio or body text, and
+    # bounding it keeps every pattern here linear in practice on a hostile page.
+    lines = [_fold(line) for line in value[:_MAX_READ].replace("\r", "\n").split("\n")]
     lines = [line for line in lines if line]
     if not lines:
         return None
