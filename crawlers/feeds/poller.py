@@ -100,12 +100,12 @@ def entry_to_mention(
 
     Its id: the link's (a comment's link names it with its fragment), else the feed's name
     with the entry's guid, else, for an entry with neither (RSS allows items that are only a
-    title or a description), the feed's name with `content_key`, its title and text. Such an
-    entry polled again is the same mention, wherever it moves in the feed; an edit of its
-    title or text makes it a new mention (the feed gives nothing else to tell it is the same
-    one), and two entries of one feed with the same title and text are one. Its URL is the
-    feed's site link (the feed's own URL if it gives none) with ``#item-`` and the start of
-    that key: a page a reader can open, and a URL no other entry has."""
+    title or a description), the feed's configured name with `content_key`, its title and
+    text. Such an entry polled again is the same mention, wherever it moves in the feed; an
+    edit of its title or text makes it a new mention (the feed gives nothing else to tell it
+    is the same one), and two entries of one feed with the same title and text are one. Its
+    URL is the feed's site link (the feed's own URL if it gives none) with ``#item-`` and the
+    start of that key: a page a reader can open, and a URL no other entry has."""
     link = unwrap_google_link(entry.link) if entry.link else None
     parent = None
     if link and link.startswith(("http://", "https://")):
@@ -119,7 +119,8 @@ def entry_to_mention(
     else:
         key = content_key(entry)
         mid = mention_id(source=feed.name, native_id=f"content:{key}")
-        url = f"{urldefrag(parsed.link or feed.url).url}#item-{key[:16]}"
+        site = parsed.link if (parsed.link or "").startswith(("http://", "https://")) else None
+        url = f"{urldefrag(site or feed.url).url}#item-{key[:16]}"
     published = entry.published  # None: unknown, never "now"
     if published is not None and published > fetched + FUTURE_SLACK:  # a clock in the future
         published = None
