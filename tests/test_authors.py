@@ -393,6 +393,19 @@ YOAST_GRAPH = ld(
             "Paul Bylines",
             id="no sidebar or comment author for the article",
         ),
+        pytest.param(
+            "<meta name='author' content='Meta Auteur'>",
+            "<div class='site-content has-sidebar comments-open'>"
+            "<div class='elementor-widget-post-info'>"
+            + ARTICLE.replace(
+                "</article>",
+                "<footer class='entry-footer'><a rel='author' href='/auteur/f'>Fanny Footer</a>"
+                "</footer></article>",
+            )
+            + "</div></div><footer class='site-footer'><a rel='author' href='/a'>Site</a></footer>",
+            "Fanny Footer",
+            id="an article's own footer in a page builder's wrappers",
+        ),
     ],
 )
 def test_an_article_takes_its_author_from_structured_data_first(

@@ -78,9 +78,13 @@ COMMENT_AREAS = [
 # Not the article's own author: in a comment, a sidebar, a menu, a footer.
 _ARTICLE_OWN = (
     "not(ancestor-or-self::*[contains(@itemtype, 'Comment') or contains(@itemprop, 'comment') "
-    "or contains(@class, 'comment') or contains(@id, 'comment') or contains(@class, 'widget') "
-    "or contains(@class, 'sidebar') or contains(@class, 'related')] or ancestor::aside "
-    "or ancestor::nav or ancestor::footer)"
+    "or @id='comments' or starts-with(@id, 'comment-') or contains(@class, 'comment-list') "
+    "or contains(@class, 'commentlist') or contains(@class, 'comments-area') "
+    "or contains(concat(' ', normalize-space(@class), ' '), ' comment ') "
+    "or contains(concat(' ', normalize-space(@class), ' '), ' widget ') "
+    "or contains(concat(' ', normalize-space(@class), ' '), ' sidebar ') "
+    "or contains(concat(' ', normalize-space(@class), ' '), ' related ')] "
+    "or ancestor::aside or ancestor::nav or ancestor::footer[not(ancestor::article)])"
 )
 _MICRODATA_AUTHOR = (
     f"//*[contains(concat(' ', normalize-space(@itemprop), ' '), ' author ')][{_ARTICLE_OWN}]"
