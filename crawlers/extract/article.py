@@ -5,6 +5,14 @@ The main text comes from trafilatura, with the comment area cut out first. Title
 date come from what the page declares for machines (JSON-LD, Open Graph, ``<time datetime>``)
 before trafilatura's guesses, because trafilatura keeps only the day of a date.
 
+The article's author, first that gives a name once cleaned (`crawlers.extract.authors`): the
+JSON-LD article's ``author`` (a name, a list of them, or ``@id`` references to ``Person``
+nodes of the ``@graph``, as Yoast prints them), microdata (``itemprop=author``, its
+``itemprop=name`` inside), a ``rel=author`` link, ``<meta name=author>``, the theme's byline,
+then trafilatura's guess. Structured data first: a theme's byline text carries "by", dates and
+roles, and sometimes something else entirely. Comment and sidebar authors are never the
+article's.
+
 Comments are found, in order, by the site's ``comments`` selectors, then WordPress's markup,
 then schema.org ``Comment`` microdata, then elements whose id or class says comment. A comment's
 permalink usually only differs from the article's by its fragment (``#comment-12``); the fragment
@@ -14,7 +22,6 @@ is then its identity.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,16 +31,38 @@ from urllib.parse import urldefrag, urljoin, urlsplit
 
 from parsel import Selector
 
+from crawlers.extract.authors import clean_author
 from crawlers.extract.dates import first_date
 from crawlers.extract.page import base_url, canonical_link, meta, page_lang
-from crawlers.extract.select import date_texts, first, first_link, first_text, select, to_xpath
+from crawlers.extract.select import (
+    alternatives,
+    date_texts,
+    first,
+    first_link,
+    first_text,
+    select,
+    to_xpath,
+)
 from crawlers.extract.text import node_text
 from crawlers.items import article_of
 from crawlers.settings import CommentMarkup
 from ingest.record import MAX_TEXT_CHARS
 
 ARTICLE_TYPES = frozenset(
-    {"Article", "BlogPosting", "NewsArticle", "Report", "TechArticle", "OpinionNewsArticle"}
+    {
+        "Article",
+        "BlogPosting",
+        "LiveBlogPosting",
+        "SocialMediaPosting",  # Tumblr's posts
+        "NewsArticle",
+        "AnalysisNewsArticle",
+        "OpinionNewsArticle",
+        "ReportageNewsArticle",
+        "ReviewNewsArticle",
+        "Report",
+        "ScholarlyArticle",
+        "TechArticle",
+    }
 )
 # Where comment areas live, cut out before the main text is extracted.
 COMMENT_AREAS = [
@@ -46,7 +75,25 @@ COMMENT_AREAS = [
     "#disqus_thread",
     "[itemprop=comment]",
 ]
-_BYLINE = re.compile(r"^(?:par|by|de|écrit par|written by|posted by|publié par)\s+", re.IGNORECASE)
+# Not the article's own author: in a comment, a sidebar, a menu, a footer.
+_ARTICLE_OWN = (
+    "not(ancestor-or-self::*[contains(@itemtype, 'Comment') or contains(@itemprop, 'comment') "
+    "or @id='comments' or starts-with(@id, 'comment-') or contains(@class, 'comment-list') "
+    "or contains(@class, 'commentlist') or contains(@class, 'comments-area') "
+    "or contains(concat(' ', normalize-space(@class), ' '), ' comment ') "
+    "or contains(concat(' ', normalize-space(@class), ' '), ' widget ') "
+    "or contains(concat(' ', normalize-space(@class), ' '), ' sidebar ') "
+    "or contains(concat(' ', normalize-space(@class), ' '), ' related ')] "
+    "or ancestor::aside or ancestor::nav or ancestor::footer[not(ancestor::article)])"
+)
+_MICRODATA_AUTHOR = (
+    f"//*[contains(concat(' ', normalize-space(@itemprop), ' '), ' author ')][{_ARTICLE_OWN}]"
+)
+_REL_AUTHOR = f"//a[contains(concat(' ', normalize-space(@rel), ' '), ' author ')][{_ARTICLE_OWN}]"
+_BYLINES = (
+    ".byline .author, .author .fn, .entry-author, .author-name, .post-author, .article-author, "
+    ".byline, .author"
+)
 
 _WORDPRESS = CommentMarkup(
     comment="li.comment, li.pingback, div.comment[id^=comment-]",
@@ -148,21 +195,56 @@ def structured(sel: Selector) -> dict[str, Any]:
     return {}
 
 
-def _ld_author(value: Any) -> str | None:
-    if isinstance(value, list):
-        names = [n for n in (_ld_author(v) for v in value) if n]
-        return ", ".join(names) or None
-    if isinstance(value, dict):
-        name = value.get("name")
-        return name.strip() if isinstance(name, str) and name.strip() else None
-    return value.strip() if isinstance(value, str) and value.strip() else None
+def _ld_nodes_by_id(sel: Selector) -> dict[str, dict[str, Any]]:
+    """Every JSON-LD node of the page that has an ``@id`` and says more than it."""
+    ids: dict[str, dict[str, Any]] = {}
+    for script in sel.xpath("//script[@type='application/ld+json']/text()").getall():
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        for node in _walk(data):
+            key = node.get("@id")
+            if isinstance(key, str) and len(node) > 1:
+                ids.setdefault(key, node)
+    return ids
 
 
-def _clean_author(name: str | None) -> str | None:
-    if not name:
+def _ld_author(value: Any, ids: dict[str, dict[str, Any]], depth: int = 0) -> str | None:
+    """The cleaned name(s) of a JSON-LD ``author``: a string, a node, an ``@id`` reference, or
+    a list of them (joined with ", ")."""
+    if depth > 3:
         return None
-    name = _BYLINE.sub("", " ".join(name.split())).strip(" ,·|-")
-    return name or None
+    if isinstance(value, list):
+        names = [n for n in (_ld_author(v, ids, depth + 1) for v in value[:20]) if n]
+        return ", ".join(dict.fromkeys(names)) or None
+    if isinstance(value, dict):
+        if "name" not in value and isinstance(value.get("@id"), str):
+            value = ids.get(value["@id"], value)
+        name = value.get("name")
+        return _ld_author(name, ids, depth + 1) if isinstance(name, (str, list)) else None
+    return clean_author(value)
+
+
+def _microdata_author(sel: Selector) -> Iterator[str | None]:
+    for node in sel.xpath(_MICRODATA_AUTHOR)[:5]:
+        name = node.xpath(".//*[contains(concat(' ', normalize-space(@itemprop), ' '), ' name ')]")
+        for each in [*name[:1], node]:
+            yield each.attrib.get("content") or node_text(each)
+
+
+def _declared_authors(sel: Selector, ld: dict[str, Any], guesses: _Guesses) -> Iterator[Any]:
+    """What the page says of its author, most trusted first (see the module docstring)."""
+    yield _ld_author(ld.get("author"), _ld_nodes_by_id(sel)) if ld.get("author") else None
+    yield from _microdata_author(sel)
+    yield from (node_text(link) for link in sel.xpath(_REL_AUTHOR)[:5])
+    yield from (meta(sel, name) for name in ("author", "article:author", "dc.creator"))
+    yield from (first_text(sel, byline) for byline in alternatives(_BYLINES))
+    yield guesses.get("author")
+
+
+def _article_author(sel: Selector, ld: dict[str, Any], guesses: _Guesses) -> str | None:
+    return next(filter(None, map(clean_author, _declared_authors(sel, ld, guesses))), None)
 
 
 def _main_text(sel: Selector, url: str, extra_removed: list[str]) -> str:
@@ -241,7 +323,7 @@ def _comments(
             Comment(
                 url=url,
                 text=text,
-                author=_clean_author(first_text(node, markup.author)),
+                author=first_text(node, markup.author),
                 author_url=urljoin(base, author_href) if author_href else None,
                 published=first_date(date_texts(node, markup.date), tz=tz, now=now, lang=lang),
                 position=len(out) + 1,
@@ -305,25 +387,7 @@ def extract_article(
         or guesses.get("title")
         or first_text(sel, "h1, title")
     )
-    author = (
-        _ld_author(ld.get("author"))
-        or next(
-            (
-                v
-                for v in (meta(sel, n) for n in ("author", "article:author", "dc.creator"))
-                if v and not v.startswith(("http://", "https://"))
-            ),
-            None,
-        )
-        or first_text(
-            sel,
-            "[rel=author], .byline .author, .author .fn, .entry-author, .author-name, "
-            ".post-author, .article-author, .author",
-        )
-        or guesses.get("author")
-    )
-    if author and author.startswith(("http://", "https://")):
-        author = None
+    author = _article_author(sel, ld, guesses)
     articles_on_page = len(sel.xpath("//article[not(ancestor::article)]"))
     og_type = meta(sel, "og:type")
     is_article = bool(ld) or og_type == "article"
@@ -334,7 +398,7 @@ def extract_article(
         url=page,
         title=" ".join(title.split()) if title else None,
         text=text,
-        author=_clean_author(author),
+        author=author,
         published=published,
         lang=short,
         comments=found,

@@ -1,6 +1,9 @@
 """One page to the `Found` items a spider yields from it, for the spiders and for
 ``veille extract`` alike: an article and its comments, the posts of a forum thread page
 (HTML, or Discourse's JSON), or the reviews of a page of reviews.
+
+Every item's author is cleaned here, in the builders, whatever extractor found it
+(`crawlers.extract.authors.clean_author`): extractors hand over what the page says.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from crawlers.extract import discourse_json
 from crawlers.extract.article import Article, Comment, extract_article
+from crawlers.extract.authors import clean_author
 from crawlers.extract.forum_html import (
     ENGINES,
     ForumPost,
@@ -38,7 +42,7 @@ def article_items(article: Article) -> list[Found]:
         url=article.url,
         text=article.text,
         title=article.title,
-        author=article.author,
+        author=clean_author(article.author),
         published=article.published,
         lang=article.lang,
         thread_url=article.url,
@@ -57,7 +61,7 @@ def comment_items(comments: list[Comment], article: Found, *, numbered: bool = T
             url=comment.url,
             unique=comment.unique,
             text=comment.text,
-            author=comment.author,
+            author=clean_author(comment.author),
             author_url=comment.author_url,
             published=comment.published,
             lang=article.lang,
@@ -78,7 +82,7 @@ def post_item(post: ForumPost, thread_url: str, title: str | None, lang: str | N
         unique=post.unique,
         text=post.text,
         title=title if post.position == 1 else None,
-        author=post.author,
+        author=clean_author(post.author),
         author_url=post.author_url,
         published=post.published,
         lang=lang,
@@ -139,7 +143,7 @@ def review_items(page: ReviewPage, root: str, lang: str | None) -> list[Found]:
             native=review_native(root, review.key, own=review.own),
             text=review.text,
             title=review.title,
-            author=review.author,
+            author=clean_author(review.author),
             author_url=review.author_url,
             published=review.published,
             lang=lang,

@@ -8,6 +8,8 @@ Bad feeds lose only what is really broken:
 - encodings are sniffed from the HTTP header, the XML declaration, then UTF-8, then
   windows-1252, so a windows-1252 feed without a declaration reads correctly;
 - a JSON Feed item that is not an object is skipped and counted;
+- authors are display names (`crawlers.extract.authors.clean_author`): no e-mail addresses,
+  no "By", no body text; several authors are joined with ", ";
 - a date Veille cannot trust (before 1990, more than a day ahead, or past what a `datetime`
   holds) is unknown (None), as `crawlers.extract.dates.sane_utc` says;
 - a document that is not a feed at all (an HTML page, an empty body, JSON nested deeper than
@@ -23,6 +25,7 @@ import re
 import sys
 import time
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import accumulate
@@ -30,6 +33,7 @@ from typing import Any
 
 import feedparser
 
+from crawlers.extract.authors import clean_author
 from crawlers.extract.dates import sane_utc
 from crawlers.extract.text import html_to_text
 from ingest.errors import PermanentError
@@ -63,6 +67,9 @@ class ParsedFeed:
     warning: str | None = None
     skipped: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    link: str | None = None
+    """The site the feed is about (RSS ``<link>``, Atom's alternate link, JSON Feed's
+    ``home_page_url``), where a reader goes for an entry that has no link of its own."""
 
 
 def _struct_time(value: time.struct_time | None, now: datetime) -> datetime | None:
@@ -127,6 +134,10 @@ def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
     entries: list[FeedEntry] = []
     skipped = 0
     feed_lang = _text(doc.get("language"))
+    # The feed's own authors are those of every item that names none (JSON Feed 1.1).
+    listed = doc.get("authors")
+    feed_authors: list[Any] = listed if isinstance(listed, list) else [doc.get("author")]
+    feed_author = _authors(a.get("name") for a in feed_authors if isinstance(a, dict))
     for item in items:
         if not isinstance(item, dict):
             skipped += 1
@@ -134,7 +145,9 @@ def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
         authors = item.get("authors")
         if not isinstance(authors, list) or not authors:
             authors = [item["author"]] if isinstance(item.get("author"), dict) else []
-        author = next((_text(a.get("name")) for a in authors if isinstance(a, dict)), None)
+        names = [a.get("name") for a in authors if isinstance(a, dict)]
+        # An item that names an author, even one without a usable name, is not the feed's.
+        author = _authors(names) if authors else feed_author
         text = _text(item.get("content_text")) or html_to_text(
             _text(item.get("content_html")) or _text(item.get("summary")) or ""
         )
@@ -152,8 +165,20 @@ def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
         )
     version = str(doc["version"]).rsplit("/", 1)[-1]
     return ParsedFeed(
-        f"json{version}", _text(doc.get("title")), feed_lang, entries, skipped=skipped
+        f"json{version}",
+        _text(doc.get("title")),
+        feed_lang,
+        entries,
+        skipped=skipped,
+        link=_text(doc.get("home_page_url")),
     )
+
+
+def _authors(names: Iterable[object]) -> str | None:
+    """The entry's authors as one display string, each cleaned (``Name (noreply@...)``, "By
+    Name"...: `crawlers.extract.authors`), in order, once each."""
+    cleaned = [n for n in map(clean_author, names) if n]
+    return ", ".join(dict.fromkeys(cleaned)) or None
 
 
 def _entry_text(entry: Any) -> str:
@@ -189,9 +214,19 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
         raise NotAFeed(f"the document is {reason}")
     feed = result.get("feed") or {}
     feed_lang = _text(feed.get("language"))
+    # RSS's channel author is its managingEditor, no entry's author; Atom's is every entry's
+    # that names none (RFC 4287, 4.2.1).
+    feed_author = clean_author(feed.get("author")) if version.startswith("atom") else None
     parsed: list[FeedEntry] = []
     for entry in entries:
-        author = _text(entry.get("author")) or _text((entry.get("author_detail") or {}).get("name"))
+        # One author: the field as the feed wrote it, cleaned here (feedparser's own split of
+        # "address (Name)" cuts addresses whose domain ends in more than four letters).
+        # Several (Atom): each <name>, as feedparser keeps only the last in ``author``.
+        authors = [a for a in entry.get("authors") or [] if isinstance(a, dict)]
+        author = _authors(a.get("name") for a in authors) if len(authors) > 1 else None
+        author = author or clean_author(entry.get("author"))
+        if not authors and not entry.get("author"):
+            author = feed_author  # Atom: an entry without an author has its feed's
         contents = entry.get("content") or []
         parsed.append(
             FeedEntry(
@@ -212,7 +247,12 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
         problem = result.get("bozo_exception")
         warning = f"malformed feed, recovered {len(parsed)} entries: {problem}"
     return ParsedFeed(
-        version or "unknown", _text(feed.get("title")), feed_lang, parsed, warning=warning
+        version or "unknown",
+        _text(feed.get("title")),
+        feed_lang,
+        parsed,
+        warning=warning,
+        link=_text(feed.get("link")),
     )
 
 

@@ -27,16 +27,18 @@ Stopping: `run` returns within a second or so of ``stop``: the fetches in flight
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import random
 import threading
+import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 from pydantic import ValidationError
 
@@ -71,10 +73,39 @@ class PollOutcome:
     warning: str | None = None
 
 
+def content_key(entry: FeedEntry) -> str:
+    """What names an entry that has neither a link nor a guid: a digest of its title and
+    text, read as a reader reads them. Normalised first, so that nothing a reader cannot see
+    changes it: entities however written (``&amp;``, ``&#38;``, CDATA, all give the same text
+    once parsed), Unicode forms (NFKC: a no-break space, a composed or decomposed accent),
+    invisible characters, and every run of whitespace or line break. Any change of a word or
+    of punctuation changes it. Raise ValueError if the entry has no title and no text."""
+    folded = [
+        " ".join(
+            "".join(
+                ch for ch in unicodedata.normalize("NFKC", part) if unicodedata.category(ch) != "Cf"
+            ).split()
+        )
+        for part in (entry.title or "", entry.text)
+    ]
+    if not any(folded):
+        raise ValueError("entry has no link, no id, no title and no text")
+    return hashlib.sha256("\x00".join(folded).encode()).hexdigest()[:32]
+
+
 def entry_to_mention(
     entry: FeedEntry, feed: FeedSource, parsed: ParsedFeed, fetched: datetime
 ) -> Mention:
-    """The `Mention` for one feed entry; raise ValueError if the entry cannot be one."""
+    """The `Mention` for one feed entry; raise ValueError if the entry cannot be one.
+
+    Its id: the link's (a comment's link names it with its fragment), else the feed's name
+    with the entry's guid, else, for an entry with neither (RSS allows items that are only a
+    title or a description), the feed's configured name with `content_key`, its title and
+    text. Such an entry polled again is the same mention, wherever it moves in the feed; an
+    edit of its title or text makes it a new mention (the feed gives nothing else to tell it
+    is the same one), and two entries of one feed with the same title and text are one. Its
+    URL is the feed's site link (the feed's own URL if it gives none) with ``#item-`` and the
+    start of that key: a page a reader can open, and a URL no other entry has."""
     link = unwrap_google_link(entry.link) if entry.link else None
     parent = None
     if link and link.startswith(("http://", "https://")):
@@ -86,7 +117,10 @@ def entry_to_mention(
     elif entry.id:
         mid, url = mention_id(source=feed.name, native_id=entry.id), feed.url
     else:
-        raise ValueError("entry has neither a link nor an id")
+        key = content_key(entry)
+        mid = mention_id(source=feed.name, native_id=f"content:{key}")
+        site = parsed.link if (parsed.link or "").startswith(("http://", "https://")) else None
+        url = f"{urldefrag(site or feed.url).url}#item-{key[:16]}"
     published = entry.published  # None: unknown, never "now"
     if published is not None and published > fetched + FUTURE_SLACK:  # a clock in the future
         published = None
