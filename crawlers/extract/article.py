@@ -360,15 +360,17 @@ def extract_article(
     tz: str = "UTC",
     now: datetime | None = None,
     lang: str | None = None,
+    prune: list[str] | None = None,
 ) -> Article:
-    """Everything Veille reads on an article page."""
+    """Everything Veille reads on an article page; ``prune``: selectors of more comment areas
+    to cut out of the main text (the comments `crawlers.extract.posts` found)."""
     page = canonical_link(sel, url)
     if not page or urlsplit(page).netloc != urlsplit(url).netloc:
         page = url
     ld = structured(sel)
     declared_lang = page_lang(sel) or ld.get("inLanguage") or meta(sel, "og:locale") or lang
     short = declared_lang.replace("_", "-").split("-")[0].lower() if declared_lang else None
-    text = _main_text(sel, url, [comments.comment] if comments else [])
+    text = _main_text(sel, url, [*([comments.comment] if comments else []), *(prune or [])])
     guesses = _Guesses(sel, url)
 
     def dates() -> Iterator[str | None]:

@@ -24,7 +24,7 @@ from crawlers.extract.forum_html import (
     html_engine,
 )
 from crawlers.extract.page import canonical_link, html_response, page_lang
-from crawlers.extract.posts import page_is_thread, structural_thread
+from crawlers.extract.posts import Structure, page_is_thread, structural_thread
 from crawlers.extract.reviews import MAX_REVIEWS, ReviewPage, extract_reviews
 from crawlers.items import Found, identity, review_native
 from crawlers.settings import CommentMarkup, ForumMarkup
@@ -113,11 +113,7 @@ def structural_comments(posts: list[ForumPost], article: Found) -> list[Found]:
             unique=post.unique,
         )
         for index, post in enumerate(
-            (
-                p
-                for p in posts
-                if identity(p.url, p.unique) != article_id and p.text[:200] not in article.text
-            ),
+            (p for p in posts if identity(p.url, p.unique) != article_id),
             start=1,
         )
     ]
@@ -221,19 +217,27 @@ def extract(
             return Extracted("forum", "structure", thread_items(thread), "posts found by structure")
         if kind == "forum":
             raise ValueError("no posts found on this page, by markup or by structure")
-    structure: ThreadPage | None = None
+    how: Structure | None = None
     if kind == "auto":
         structure, how = structural_thread(sel, response.url, tz=tz, now=now, lang=lang)
         if page_is_thread(sel, how):
             return Extracted(
                 "forum", "structure", thread_items(structure), "posts found by structure"
             )
-    article = extract_article(sel, response.url, comments=comments, tz=tz, now=now, lang=lang)
+    article = extract_article(
+        sel,
+        response.url,
+        comments=comments,
+        tz=tz,
+        now=now,
+        lang=lang,
+        prune=list(how.areas) if how is not None else None,
+    )
     note = None if article.is_article else "this page does not look like one article"
     items = article_items(article)
-    if comments is None and structure is not None and structure.posts:
+    if comments is None and how is not None and how.posts:
         # Repeated blocks with an author and a date read a comment section better than the
-        # article extractor's guesses of comment markup.
-        comment_posts = structure.posts[1:] if how.opening else structure.posts
+        # article extractor's guesses of comment markup (an opening post is the article).
+        comment_posts = how.posts[1:] if how.opening else how.posts
         items = [items[0], *structural_comments(comment_posts, items[0])]
     return Extracted("article", None, items, note)

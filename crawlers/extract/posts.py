@@ -178,9 +178,13 @@ def _text(el: Element) -> str:
 
 
 def _roles(el: Element) -> list[str]:
-    """Classes and the roles templates name in data attributes (IPB's ``data-role``)."""
+    """Classes and the roles templates name in data attributes (IPB's ``data-role``); of a
+    BEM class (``reaction__body--reply``), its element: what the block is (``body``)."""
     role = el.get("data-role")
-    return _classes(el) + ([role] if isinstance(role, str) and role else [])
+    classes = [
+        c.rsplit("__", 1)[1].split("--", 1)[0] or c if "__" in c else c for c in _classes(el)
+    ]
+    return classes + ([role] if isinstance(role, str) and role else [])
 
 
 def _has_class(el: Element, pattern: re.Pattern[str]) -> bool:
@@ -649,6 +653,7 @@ def _strip(body: Element, meta: list[Element]) -> str:
     clone = copy.deepcopy(body)
     for el in meta:
         del el.attrib["data-veille-meta"]
+    whole = len(_text(clone))  # a class that says "reaction" around all of it is the post
     doomed = [
         el
         for el in clone.iter()
@@ -659,7 +664,7 @@ def _strip(body: Element, meta: list[Element]) -> str:
             or _POST_NUMBER.match(_text(el)) is not None
             or _is_quote(el)
             or _tag(el) in ("button", "form", "script", "style", "nav", "menu")
-            or (_has_class(el, _FURNITURE_CLASS) and len(_text(el)) < 300)
+            or (_has_class(el, _FURNITURE_CLASS) and len(_text(el)) < min(300, whole / 2))
             or (_has_class(el, re.compile("signature", re.I)))
         )
     ]
@@ -775,6 +780,8 @@ class Structure:
     ``entry-content``, ``articleBody``...)."""
     members: int = 0
     """Posts of the repeated kind (all but an opening post of another kind)."""
+    areas: tuple[str, ...] = ()
+    """XPath selectors of where the repeated posts are (by id), to cut from an article's text."""
     in_comment_area: int = 0
     """Of those, posts inside an element whose id or class says comments (a blog's comment
     section)."""
@@ -995,7 +1002,12 @@ def find_posts(
         and _article_like(opening)
         and not _same_profiles(posts[0].author_url, [p.author_url for p in posts[1:]])
     )
-    return Structure(posts, via, has_opening, article_like, members, in_area)
+    areas = tuple(
+        f"//*[@id='{b.get('id')}']"
+        for b in blocks
+        if b is not opening and b.get("id") and "'" not in str(b.get("id"))
+    )
+    return Structure(posts, via, has_opening, article_like, members, areas, in_area)
 
 
 def structural_thread(
