@@ -98,6 +98,11 @@ def thread_items(thread: ThreadPage) -> list[Found]:
     return [post_item(p, thread.thread_url, thread.title, thread.lang) for p in thread.posts]
 
 
+def _is_article_text(post: ForumPost, article: Found) -> bool:
+    """Whether a post found by structure is the article itself (its opening, seen again)."""
+    return len(post.text) > len(article.text) / 2 and post.text[:200] in article.text
+
+
 def structural_comments(posts: list[ForumPost], article: Found) -> list[Found]:
     """Posts found by structure under an article, as its comments (the article itself, when
     the structure took it for an opening post, is left out)."""
@@ -113,7 +118,11 @@ def structural_comments(posts: list[ForumPost], article: Found) -> list[Found]:
             unique=post.unique,
         )
         for index, post in enumerate(
-            (p for p in posts if identity(p.url, p.unique) != article_id),
+            (
+                p
+                for p in posts
+                if identity(p.url, p.unique) != article_id and not _is_article_text(p, article)
+            ),
             start=1,
         )
     ]

@@ -923,6 +923,8 @@ def _opening(members: list[Element], authors: list[Element], dates: list[_Date])
         block = ancestor
     if block is None or _tag(block) in ("header", "nav", "aside", "footer") or _links_only(block):
         return None
+    if any(i.get("type") in ("text", "search") for i in block.iter("input")):
+        return None  # a search box or a sidebar widget, not a post
     date_els = [d.el for d in dates if _in(d.el, block)]
     if not date_els:
         return None
