@@ -961,6 +961,11 @@ def find_posts(
     if urlsplit(base).scheme == "file" and thread.startswith(("http://", "https://")):
         base = thread  # a page saved to disk: its links lead to the site it was saved from
     block_set = set(blocks)
+    titles = {
+        " ".join(t.split())
+        for t in (meta(sel, "og:title"), sel.xpath("normalize-space(//h1)").get())
+        if t and t.strip()
+    }
     # A permalink that is one of these plus a fragment does not name its post alone.
     pages = {urldefrag(u).url for u in (thread, url, base)}
     posts: list[ForumPost] = []
@@ -974,8 +979,8 @@ def find_posts(
         body = _body(block, avoid) if avoid else body_guess
         inside = [e for e in avoid if body is not None and _in(e, body) and e is not body]
         text = _strip(body, inside) if body is not None else ""
-        if not text:
-            continue
+        if not text or " ".join(text.split()) in titles:
+            continue  # a thread's wrapper whose own text is its title
         link, native = _permalink(block, original, date_el, base, thread)
         author_url = None
         if author_el is not None and _tag(author_el) == "a" and author_el.get("href"):
