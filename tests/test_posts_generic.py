@@ -274,3 +274,18 @@ def test_xenforo_article_thread_gives_its_article_then_replies() -> None:
     assert article.text.startswith("Six months with the Brevel Aqua 1.7")
     assert reply.text == "Same here, month three. The replacement lid feels sturdier."
     assert reply.parent_url == article.url
+
+
+def test_development_set_quality_gate() -> None:
+    """Every page of the development set read with ``kind="auto"`` and no configuration, as
+    ``python -m bench.extraction --devset`` scores it: the floors issue 15 sets."""
+    from bench.devset import PAGES as DEVSET
+    from bench.devset import evaluate
+
+    total, _, _ = evaluate([DEVSET])
+    assert total.pages >= 60
+    assert total.kind_ok == total.pages, [p for p in total.problems if "read as" in p]
+    assert total.f1 >= 0.95
+    assert total.rate(total.author) >= 0.95
+    assert total.rate(total.date) >= 0.95
+    assert total.rate(total.text_f1) >= 0.93
