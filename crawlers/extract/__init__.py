@@ -11,6 +11,8 @@ broken page gives what can be read from it, never an exception.
 - `dates`: dates as pages print them, in French and English;
 - `article`: blog and news pages, their comments, and the links of listing pages;
 - `forum_html`: forum pages rendered as HTML (phpBB, vBulletin, XenForo, generic);
+- `posts`: the posts of any thread page, found by their structure (no selectors), and whether a
+  page is a thread or an article; `jsonapi`: posts a page embeds as a JSON:API document;
 - `discourse_json`: Discourse forums, through their JSON API;
 - `found`: one page to the `crawlers.items.Found` items the spiders yield.
 """
