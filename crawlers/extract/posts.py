@@ -351,9 +351,17 @@ class _Reader:
         return None
 
 
+PANEL_DEPTH = 5
+"""How far up from a date a user panel is looked for (a panel is small; a post is not one)."""
+
+
 def _is_panel(el: Element, block: Element | None = None) -> bool:
-    for node in (el, *_ancestors(el, block)):
-        if _has_class(node, _PANEL_CLASS):
+    for node in [el, *_ancestors(el, block)][:PANEL_DEPTH]:
+        # "has-profile" on a post says it shows a profile beside it, not that it is one.
+        if any(
+            _PANEL_CLASS.search(c) and not c.startswith(("has-", "is-", "with-", "no-"))
+            for c in _roles(node)
+        ):
             return True
     parent = el.getparent()
     context = _text(parent) if parent is not None else ""
