@@ -850,12 +850,14 @@ def _walk(data: object) -> Iterator[dict[str, object]]:
         yield from _walk(data.get("@graph"))
 
 
-def _blocks(root: Element, reader: _Reader) -> tuple[list[Element], str, Element | None]:
+def _blocks(
+    root: Element, reader: _Reader, *, schema: bool = True
+) -> tuple[list[Element], str, Element | None]:
     """The post blocks in page order, how they were found, and the opening post if it is of
     another kind than the rest."""
-    schema = _schema_blocks(root)
-    if len(schema) >= 1:
-        return schema, "schema.org", None
+    declared = _schema_blocks(root) if schema else []
+    if len(declared) >= 1:
+        return declared, "schema.org", None
     authors, dates = _scan(root, reader)
     _pair_up(root, dates)
     group = _best(_groups(authors, dates))
@@ -964,18 +966,49 @@ def find_posts(
         return Structure(embedded, "json:api", members=len(embedded))
     root = copy.deepcopy(sel.root)  # `_pair_up` regroups elements: never the caller's page
     reader = _Reader(tz, now, lang)
-    blocks, via, opening = _blocks(root, reader)
     base = base_url(sel, url)
     if urlsplit(base).scheme == "file" and thread.startswith(("http://", "https://")):
         base = thread  # a page saved to disk: its links lead to the site it was saved from
+    page = _Page(
+        reader=reader,
+        base=base,
+        thread=thread,
+        titles={
+            " ".join(t.split())
+            for t in (meta(sel, "og:title"), sel.xpath("normalize-space(//h1)").get())
+            if t and t.strip()
+        },
+        # A permalink that is one of these plus a fragment does not name its post alone.
+        pages={urldefrag(u).url for u in (thread, url, base)},
+    )
+    found = _read(*_blocks(root, reader), page)
+    if found.via == "schema.org" and len(found.posts) < MIN_POSTS:
+        # Declared posts that give nothing to read (a wrapper scope): the structure then.
+        structure = _read(*_blocks(root, reader, schema=False), page)
+        if len(structure.posts) > len(found.posts):
+            return structure
+    return found
+
+
+@dataclass(frozen=True)
+class _Page:
+    reader: _Reader
+    base: str
+    thread: str
+    titles: set[str]
+    pages: set[str]
+
+
+def _read(blocks: list[Element], via: str, opening: Element | None, page: _Page) -> Structure:
+    """The posts of ``blocks``, and what they say about the page."""
+    reader, base, thread, titles, pages = (
+        page.reader,
+        page.base,
+        page.thread,
+        page.titles,
+        page.pages,
+    )
     block_set = set(blocks)
-    titles = {
-        " ".join(t.split())
-        for t in (meta(sel, "og:title"), sel.xpath("normalize-space(//h1)").get())
-        if t and t.strip()
-    }
-    # A permalink that is one of these plus a fragment does not name its post alone.
-    pages = {urldefrag(u).url for u in (thread, url, base)}
     posts: list[ForumPost] = []
     in_area = members = 0
     for original in blocks:
