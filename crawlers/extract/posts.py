@@ -182,7 +182,9 @@ def _roles(el: Element) -> list[str]:
     BEM class (``reaction__body--reply``), its element: what the block is (``body``)."""
     role = el.get("data-role")
     classes = [
-        c.rsplit("__", 1)[1].split("--", 1)[0] or c if "__" in c else c for c in _classes(el)
+        c.rsplit("__", 1)[1].split("--", 1)[0] or c if "__" in c else c
+        for c in _classes(el)
+        if not c.startswith("js-")  # hooks for scripts ("js-selectToQuote"), not what it is
     ]
     return classes + ([role] if isinstance(role, str) and role else [])
 
