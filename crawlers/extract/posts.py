@@ -591,14 +591,16 @@ def _date_of(
         return None, None
     # Of equal rank, the date nearest the author (a Q&A post shows "edited" before "asked").
     rank, el, parsed = min(found, key=lambda f: (f[0], _distance(f[1], author)))
-    parent = el.getparent()
-    if rank % 3 == 2 and not _TIME.search(_text(el)) and parent is not None:
-        # <span class=date>23-11-2026</span><span class=time>07:41</span>: the two together.
-        whole = _text(parent).translate(_MARKS)
-        if len(whole) < 80 and _TIME.search(whole):
-            both = reader.date([whole])
-            if both is not None and abs((both - parsed).total_seconds()) < 86400:
-                return parent, both
+    if rank % 3 == 2 and not any(_TIME.search(v) for v in _date_values(el)):
+        # A day without its time, the time in an element of its own: <span class=date>
+        # 11-13-2026, <span class=time>09:04 PM</span></span>, or the time beside the day.
+        parent = el.getparent()
+        for around in (el, parent) if parent is not None else (el,):
+            whole = _text(around).translate(_MARKS)
+            if len(whole) < 80 and _TIME.search(whole) and not _PANEL_WORDS.search(whole):
+                both = reader.date([whole])
+                if both is not None and abs((both - parsed).total_seconds()) < 86400:
+                    return around, both
     return el, parsed
 
 
@@ -630,6 +632,7 @@ def _body(block: Element, avoid: list[Element], *, hinted_only: bool = False) ->
             el.get("itemprop") in _BODY_PROPS
             or el.get("slot") in ("text-body", "comment")
             or any(_BODY_HINT.search(c) for c in _roles(el))
+            or bool(_BODY_HINT.search(_DIGITS.sub("", str(el.get("id") or "")).strip("_-")))
         )
         and allowed(el)
     ]
