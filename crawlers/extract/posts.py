@@ -135,6 +135,7 @@ _BYLINE_AFTER = re.compile(
     r"^(?P<rest>.*?\d.*?),?\s+(?:par|by|von)\s+(?P<name>[^\s,|»·(][^,|»·\n]{0,38})$",
     re.IGNORECASE,
 )
+_REPLY_PREFIX = re.compile(r"^(re|aw|sv|rép|antw|odp)\s*:\s*", re.IGNORECASE)
 _POST_NUMBER = re.compile(r"^#\s?\d+$")
 _MARKS = str.maketrans("", "", "\u200e\u200f\u200b")  # direction marks around dates
 _TIME = re.compile(r"\d{1,2}\s*[:h]\s*\d{2}")
@@ -1014,6 +1015,7 @@ def _read(blocks: list[Element], via: str, opening: Element | None, page: _Page)
         page.pages,
     )
     block_set = set(blocks)
+    lowered = {t.lower() for t in titles}
     posts: list[ForumPost] = []
     in_area = members = 0
     for original in blocks:
@@ -1027,6 +1029,9 @@ def _read(blocks: list[Element], via: str, opening: Element | None, page: _Page)
         text = _strip(body, inside) if body is not None else ""
         if not text or " ".join(text.split()) in titles:
             continue  # a thread's wrapper whose own text is its title
+        first, _, rest = text.partition("\n")
+        if rest.strip() and _REPLY_PREFIX.sub("", " ".join(first.split())).lower() in lowered:
+            text = rest.strip()  # "Re: <the thread's title>" heading each post
         link, native = _permalink(block, original, date_el, base, thread)
         author_url = None
         if author_el is not None and _tag(author_el) == "a" and author_el.get("href"):
