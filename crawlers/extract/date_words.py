@@ -30,7 +30,7 @@ _ONE = {
     "en": ("a", "an", "one"),
     "de": ("ein", "eine", "einer", "einem", "einen"),
     "es": ("un", "una", "uno"),
-    "it": ("un", "una", "uno"),
+    "it": ("un", "una", "uno", "un'"),
     "pt": ("um", "uma"),
     "nl": ("een",),
 }
