@@ -51,8 +51,9 @@ EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 """Dates before this are a publisher's error (a zero date, a year typed wrong): unknown."""
 FUTURE_SLACK = timedelta(days=1)
 """How far ahead of now a date may be (time zones, clocks a little fast) and still be trusted."""
-# A date in words has a year, a time or a word ("hier", "yesterday", a month); "#12" has none.
-_DATE_LIKE = re.compile(r"\d{4}|\d{1,2}\s*[:h]\s*\d{2}|[^\W\d_]{3,}")
+# A date has a year, a time, a word ("hier", "yesterday", a month) or is numeric (24.09.98);
+# "#12" has none of them.
+_DATE_LIKE = re.compile(r"\d{4}|\d{1,2}\s*[:h]\s*\d{2}|[^\W\d_]{3,}|\d{1,2}([./-])\d{1,2}\1\d{2}")
 _WORDY = re.compile(r"[^\W\d_]{3,}")
 
 # Zone names as feeds and forums print them, in minutes east of UTC. Ambiguous ones (IST: India,
