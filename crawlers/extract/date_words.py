@@ -84,6 +84,7 @@ class Words:
     now_words: frozenset[str]
     ago: re.Pattern[str]  # one alternative per pattern, each with one group: the number
     ago_units: tuple[str, ...]  # the unit of each alternative's group (`UNITS`)
+    ago_words: frozenset[str]  # the words after a number in "N units ago": no search without one
     one: frozenset[str]
 
 
@@ -100,10 +101,11 @@ def _prefixes(wide: dict[str, int]) -> dict[str, int]:
     return {prefix: values.pop() for prefix, values in seen.items() if len(values) == 1}
 
 
-def _ago(locale: Locale, lang: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
+def _ago(locale: Locale, lang: str) -> tuple[re.Pattern[str], tuple[str, ...], frozenset[str]]:
     fields = locale._data["date_fields"]
     number = r"(\d{1,4}|" + "|".join(re.escape(w) for w in _ONE[lang]) + ")"
     patterns: dict[str, str] = {}
+    after_words: set[str] = set()
     for unit in UNITS:
         for width in ("", "-short", "-narrow"):
             past = fields.get(unit + width, {}).get("past", {})
@@ -118,13 +120,17 @@ def _ago(locale: Locale, lang: str) -> tuple[re.Pattern[str], tuple[str, ...]]:
                     + (r"\s*" if before.strip() else "")
                     + number
                     + r"\s*"
-                    + re.escape(_STRIP_DOT.sub("", after.strip())).replace(r"\ ", r"\s*")
+                    + re.escape(_STRIP_DOT.sub("", after.strip()))
+                    .replace(r"\ ", r"\s*")
+                    .replace(r"\.", r"\.?")  # "5 min ago" as often as "5 min. ago"
                     + r"\.?(?![a-z])"
                 )
                 patterns.setdefault(regex, unit)
+                after_words.update(re.findall(r"[^\W\d_]+", after))
     # longest first, so "il y a 3 heures" is not read as "il y a 3 h"
     ordered = sorted(patterns, key=len, reverse=True)
-    return re.compile("|".join(f"(?:{p})" for p in ordered)), tuple(patterns[p] for p in ordered)
+    alternatives = re.compile("|".join(f"(?:{p})" for p in ordered))
+    return alternatives, tuple(patterns[p] for p in ordered), frozenset(after_words)
 
 
 @cache
@@ -149,7 +155,7 @@ def words(lang: str) -> Words:
         (phrase, re.sub(r"[\s']+", "-", phrase)) for phrase in days if re.search(r"[\s']", phrase)
     )
     days.update({joined: days[phrase] for phrase, joined in phrases})
-    ago, units = _ago(locale, lang)
+    ago, units, ago_words = _ago(locale, lang)
     return Words(
         lang=lang,
         months=months,
@@ -160,6 +166,7 @@ def words(lang: str) -> Words:
         now_words=frozenset(_NOW_WORDS[lang]),
         ago=ago,
         ago_units=units,
+        ago_words=ago_words,
         one=frozenset(_ONE[lang]),
     )
 

@@ -55,6 +55,7 @@ FUTURE_SLACK = timedelta(days=1)
 # "#12" has none of them.
 _DATE_LIKE = re.compile(r"\d{4}|\d{1,2}\s*[:h]\s*\d{2}|[^\W\d_]{3,}|\d{1,2}([./-])\d{1,2}\1\d{2}")
 _WORDY = re.compile(r"[^\W\d_]{3,}")
+_LETTERS = re.compile(r"[^\W\d_]+")
 
 # Zone names as feeds and forums print them, in minutes east of UTC. Ambiguous ones (IST: India,
 # Ireland or Israel) are left out: the site's zone is a better guess.
@@ -160,7 +161,9 @@ def _months_back(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=day)
 
 
-def _ago(text: str, w: Words, now: datetime) -> datetime | None:
+def _ago(text: str, seen: set[str], w: Words, now: datetime) -> datetime | None:
+    if seen.isdisjoint(w.ago_words):
+        return None
     m = w.ago.search(text)
     if m is None or m.lastindex is None:
         return None
@@ -298,11 +301,12 @@ def _read(text: str, tz: str, lang: str | None, now: datetime) -> datetime | Non
     folded = _normalize(text)
     order = languages(lang)
     bare = folded.strip(" .!,")
+    seen = set(_LETTERS.findall(folded))
     for code in order:
         w = words(code)
         if bare in w.now_words:
             return now
-        ago = _ago(folded, w, now)
+        ago = _ago(folded, seen, w, now)
         if ago is not None:
             return ago
     tokens = _tokens(folded)
@@ -315,9 +319,20 @@ def _read(text: str, tz: str, lang: str | None, now: datetime) -> datetime | Non
             continue
         except (ValueError, OverflowError):  # 31 February, 25:00, year 0
             return None
-    if not _WORDY.search(text):
+    if not _WORDY.search(text) or _a_count(tokens):
         return None
     return _dateparser(text, tz, now, lang, order)
+
+
+def _a_count(tokens: list[_Token]) -> bool:
+    """Whether unknown words come with numbers that no date has: no time, no year, no numeric
+    date (``Messages : 345``, ``Posts: 1,234``): a count with its label, not for dateparser."""
+    kinds = {kind for kind, _ in tokens}
+    return (
+        "num" in kinds
+        and not kinds & {"time", "hour", "date", "offset"}
+        and not any(kind == "num" and len(value) == 4 for kind, value in tokens)
+    )
 
 
 def _dateparser(
