@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from crawlers.extract.date_words import month_first
 from crawlers.extract.dates import parse_date
@@ -43,6 +45,11 @@ WRITTEN = cases(
     ("24 de setembro de 2018 às 19:42", "pt", "America/Sao_Paulo", NOW, "2018-09-24T22:42:00"),
     ("wo 03 okt 2018", "nl", "Europe/Amsterdam", NOW, "2018-10-02T22:00:00"),
     ("24 september 2018 om 19:42", "nl", "Europe/Amsterdam", NOW, "2018-09-24T17:42:00"),
+    ("Posted: Mon Sep 24, 2018 7:42 pm", "en", "Europe/London", NOW, "2018-09-24T18:42:00"),
+    ("Last edited: Sep 24, 2018", "en", "UTC", NOW, "2018-09-24T00:00:00"),
+    ("Sep 24 '18", "en", "UTC", NOW, "2018-09-24T00:00:00"),
+    ("1º de outubro de 2018", "pt", "America/Sao_Paulo", NOW, "2018-10-01T03:00:00"),
+    ("zuletzt bearbeitet: 24.09.2018", "de", "Europe/Berlin", NOW, "2018-09-23T22:00:00"),
     # a name of another language than the page's: an English feed date on a Brazilian feed
     ("Mon, 24 Sep 2018 19:42:40 +0000", "pt-BR", "America/Sao_Paulo", NOW, "2018-09-24T19:42:40"),
     # no year: the latest such day not ahead of when the page was fetched
@@ -151,6 +158,9 @@ NOT_DATES = cases(
     ("13/13/2018", "fr", "UTC", NOW, None),
     ("30 février 2018", "fr", "UTC", NOW, None),
     ("24 Sep 2018 25:70", "en", "UTC", NOW, None),
+    ("Sep '18", "en", "UTC", NOW, None),  # a month, no day
+    ("9999 years ago", "en", "UTC", NOW, None),
+    ("v1.2.3", "en", "UTC", NOW, None),
     ("2031-01-01T00:00:00Z", "fr", "UTC", NOW, None),  # more than a day ahead
     ("12 mars 1989", "fr", "UTC", NOW, None),  # before 1990
     ("", "fr", "UTC", NOW, None),
@@ -200,7 +210,8 @@ def test_relative_dates_follow_the_fetch_time() -> None:
     later = datetime(2026, 11, 21, 12, 0, tzinfo=UTC)
     first = parse_date("il y a 3 heures", tz="Europe/Paris", now=NOW, lang="fr")
     second = parse_date("il y a 3 heures", tz="Europe/Paris", now=later, lang="fr")
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     assert second - first == later - NOW
 
 
@@ -221,3 +232,23 @@ def test_relative_dates_follow_the_fetch_time() -> None:
 )
 def test_month_first_follows_locale_and_zone(lang: str | None, tz: str, expected: bool) -> None:
     assert month_first(lang, tz) is expected
+
+
+PIECES = [
+    "il y a", "9999", "ans", "years ago", "vor", "Jahren", "31", "02", "2018", "/", ".", ":",
+    "12", "99", "pm", "GMT+14", "utc-99", "+9999", "sept.", "mar", "hier", "à", "Monday", "'18",
+    "00", "h", "Uhr", "há", "un'", "ora", "fa", "\u00a0", "²", "٣", "Z", "1537811560", "#",
+]  # fmt: skip
+
+
+@given(
+    st.lists(st.sampled_from(PIECES), min_size=1, max_size=7),
+    st.sampled_from([" ", "", "/", "."]),
+    st.sampled_from(["UTC", "Europe/Paris", "Pacific/Kiritimati", "Not/AZone"]),
+    st.sampled_from(["fr", "en-US", None, "pt_BR", "xx"]),
+)
+def test_pieces_of_dates_give_a_trusted_date_or_none(
+    pieces: list[str], joiner: str, tz: str, lang: str | None
+) -> None:
+    parsed = parse_date(joiner.join(pieces), tz=tz, now=NOW, lang=lang)
+    assert parsed is None or (parsed.utcoffset() is not None and parsed <= NOW.replace(day=21))

@@ -36,14 +36,20 @@ _ONE = {
 }
 # Words that join a date and its time or introduce a date: skipped when reading.
 _JOINERS = {
-    "fr": ("le", "a", "de", "du", "h", "min", "vers", "publie", "poste", "modifie", "mis", "jour"),
-    "en": ("at", "on", "the", "of", "posted", "published", "updated", "edited", "o'clock"),
-    "de": ("um", "am", "den", "der", "uhr", "gegen", "veroffentlicht", "geschrieben"),
-    "es": ("de", "del", "a", "las", "la", "el", "en", "hrs", "publicado"),
-    "it": ("alle", "ore", "il", "di", "del", "pubblicato"),
-    "pt": ("de", "as", "a", "em", "hrs", "publicado"),
-    "nl": ("om", "op", "uur", "van", "geplaatst"),
-}
+    "fr": (
+        "le", "a", "de", "du", "h", "min", "vers", "publie", "poste", "modifie", "edite", "mis",
+        "jour", "derniere", "modification",
+    ),
+    "en": ("at", "on", "the", "of", "posted", "published", "updated", "edited", "last", "o'clock"),
+    "de": (
+        "um", "am", "den", "der", "uhr", "gegen", "veroffentlicht", "geschrieben", "zuletzt",
+        "bearbeitet", "aktualisiert",
+    ),
+    "es": ("de", "del", "a", "las", "la", "el", "en", "hrs", "publicado", "actualizado", "editado"),
+    "it": ("alle", "ore", "il", "di", "del", "pubblicato", "aggiornato", "modificato"),
+    "pt": ("de", "as", "a", "em", "hrs", "publicado", "atualizado", "editado"),
+    "nl": ("om", "op", "uur", "van", "geplaatst", "bijgewerkt", "bewerkt"),
+}  # fmt: skip
 # Days CLDR leaves out (English has no word for the day before yesterday).
 _EXTRA_DAYS = {
     "en": {"day before yesterday": -2},

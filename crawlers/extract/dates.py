@@ -76,6 +76,7 @@ _TOKENS = re.compile(
     r"|(?P<offset>(?<![^\W\d_])(?P<sign>[+-])(?P<oh>\d{2}):?(?P<om>\d{2}))(?!\d)"
     r"|(?P<time>(?P<h>\d{1,2})\s*[:h]\s*(?P<mi>\d{2})(?:\s*:\s*(?P<s>\d{2})(?:[.,]\d+)?)?)(?!\d)"
     r"|(?P<hour>(?P<hh>\d{1,2})\s*(?P<unit>h|uhr|am|pm))(?![^\W\d_])"
+    r"|(?P<year>(?<![^\W_])'(?P<yy>\d{2}))(?!\d)"  # Discourse's "Sep '18", "Sep 24 '18"
     r"|(?P<num>\d+)(?:st|nd|rd|th|er|eme|e|o|a)?\.?(?![^\W_])"
     r"|(?P<word>[^\W\d_]+(?:['-][^\W\d_]+)*)\.?"
 )
@@ -139,6 +140,8 @@ def _tokens(text: str) -> list[_Token]:
             out.append(("time", (0, (int(m["h"]), int(m["mi"]), int(m["s"] or 0)))))
         elif m["hour"]:
             out.append(("hour", (int(m["hh"]), m["unit"])))
+        elif m["year"]:
+            out.append(("year", m["yy"]))
         elif m["num"]:
             out.append(("num", m["num"]))
         elif kind == "word" or m["word"]:
@@ -191,6 +194,7 @@ class _Parts:
     weekday: int | None = None
     day_offset: int | None = None  # today 0, yesterday -1
     numbers: list[str] = field(default_factory=list)
+    year: str | None = None  # a year no one can take for a day: '18
     numeric: tuple[str, str, str] | None = None  # 24/09/2018
     clock: tuple[int, int, int] | None = None
     offset: int | None = None  # minutes east of UTC
@@ -231,6 +235,10 @@ def _parts(tokens: list[_Token], w: Words) -> _Parts:
             _word(parts, value, w, previous)
         elif kind == "num":
             parts.numbers.append(value)
+        elif kind == "year":
+            if parts.year is not None:
+                raise _NotThisLanguage
+            parts.year = value
         elif kind == "date":
             if parts.numeric is not None:
                 raise _NotThisLanguage
@@ -262,13 +270,14 @@ def _interpret(
         return datetime(year, month, day, hour, minute, second, tzinfo=zone)
 
     if bool(p.months) + (p.numeric is not None) + (p.day_offset is not None) != 1:
-        if p.weekday is None or p.months or p.numbers or p.numeric or p.clock is None:
+        dated = p.months or p.numeric or p.day_offset is not None or p.numbers or p.year
+        if p.weekday is None or dated or p.clock is None:
             raise _NotThisLanguage
         # "Monday at 3:04 PM": the last Monday, as forums write dates of the past week
         day = local_now.date() - timedelta(days=(local_now.weekday() - p.weekday) % 7)
         moment = at(day.year, day.month, day.day)
         return moment - timedelta(days=7) if moment > now else moment
-    if (p.day_offset is not None or p.numeric is not None) and p.numbers:
+    if (p.day_offset is not None or p.numeric is not None) and (p.numbers or p.year):
         raise _NotThisLanguage
     if p.day_offset is not None:
         day = local_now.date() + timedelta(days=p.day_offset)
@@ -281,9 +290,9 @@ def _interpret(
         day_first = first > 12 or (other <= 12 and not month_first(lang, tz))
         year = _year(c, local_now.year)
         return at(year, other, first) if day_first else at(year, first, other)
-    if len(p.months) != 1 or not 1 <= len(p.numbers) <= 2:
+    if len(p.months) != 1 or not 1 <= len(p.numbers) + (p.year is not None) <= 2:
         raise _NotThisLanguage
-    years = [n for n in p.numbers if len(n) == 4]
+    years = [n for n in p.numbers if len(n) == 4] + ([p.year] if p.year else [])
     days = [n for n in p.numbers if len(n) <= 2]
     if len(days) == 2 and not years:  # RFC 822's "24 Sep 18"
         days, years = days[:1], days[1:]
@@ -306,7 +315,10 @@ def _read(text: str, tz: str, lang: str | None, now: datetime) -> datetime | Non
         w = words(code)
         if bare in w.now_words:
             return now
-        ago = _ago(folded, seen, w, now)
+        try:
+            ago = _ago(folded, seen, w, now)
+        except (ValueError, OverflowError):  # "9999 years ago": before year 1
+            return None
         if ago is not None:
             return ago
     tokens = _tokens(folded)
