@@ -139,6 +139,11 @@ RELATIVE = cases(
     ("ieri", "it", "Europe/Rome", NOW, "2026-11-18T23:00:00"),
     ("ieri alle 14:17", "it", "Europe/Rome", NOW, "2026-11-19T13:17:00"),
     ("l’altro ieri alle 14:00", "it", "Europe/Rome", NOW, "2026-11-18T13:00:00"),
+    ("il y a 3h", "fr", "Europe/Paris", NOW, "2026-11-20T09:00:00"),
+    ("il y a 3 j", "fr", "Europe/Paris", NOW, "2026-11-17T12:00:00"),
+    ("2 hrs ago", "en", "UTC", NOW, "2026-11-20T10:00:00"),
+    ("3 mins ago", "en", "UTC", NOW, "2026-11-20T11:57:00"),
+    ("ayer por la mañana", "es", "Europe/Madrid", NOW, "2026-11-18T23:00:00"),
     # a relative date in another language than the page says
     ("vor 3 Stunden", "fr", "Europe/Paris", NOW, "2026-11-20T09:00:00"),
 )
@@ -160,6 +165,11 @@ NOT_DATES = cases(
     ("24 Sep 2018 25:70", "en", "UTC", NOW, None),
     ("Sep '18", "en", "UTC", NOW, None),  # a month, no day
     ("9999 years ago", "en", "UTC", NOW, None),
+    ("demain", "fr", "Europe/Paris", NOW, None),  # not published yet
+    ("tomorrow", "en", "UTC", NOW, None),
+    ("mañana", "es", "Europe/Madrid", NOW, None),
+    ("ago", "es", "Europe/Madrid", NOW, None),  # a month alone
+    ("septembre", "fr", "Europe/Paris", NOW, None),
     ("v1.2.3", "en", "UTC", NOW, None),
     ("2031-01-01T00:00:00Z", "fr", "UTC", NOW, None),  # more than a day ahead
     ("12 mars 1989", "fr", "UTC", NOW, None),  # before 1990

@@ -45,7 +45,10 @@ _JOINERS = {
         "um", "am", "den", "der", "uhr", "gegen", "veroffentlicht", "geschrieben", "zuletzt",
         "bearbeitet", "aktualisiert",
     ),
-    "es": ("de", "del", "a", "las", "la", "el", "en", "hrs", "publicado", "actualizado", "editado"),
+    "es": (
+        "de", "del", "a", "las", "la", "el", "en", "por", "manana", "hrs", "publicado",
+        "actualizado", "editado",
+    ),
     "it": ("alle", "ore", "il", "di", "del", "pubblicato", "aggiornato", "modificato"),
     "pt": ("de", "as", "a", "em", "hrs", "publicado", "atualizado", "editado"),
     "nl": ("om", "op", "uur", "van", "geplaatst", "bijgewerkt", "bewerkt"),
@@ -91,6 +94,7 @@ class Words:
     ago: re.Pattern[str]  # one alternative per pattern, each with one group: the number
     ago_units: tuple[str, ...]  # the unit of each alternative's group (`UNITS`)
     ago_words: frozenset[str]  # the words after a number in "N units ago": no search without one
+    future: frozenset[str]  # tomorrow, the day after: no publication date
     one: frozenset[str]
 
 
@@ -128,11 +132,12 @@ def _ago(locale: Locale, lang: str) -> tuple[re.Pattern[str], tuple[str, ...], f
                     + r"\s*"
                     + re.escape(_STRIP_DOT.sub("", after.strip()))
                     .replace(r"\ ", r"\s*")
-                    .replace(r"\.", r"\.?")  # "5 min ago" as often as "5 min. ago"
+                    .replace(r"\.", r"s?\.?")  # "5 min. ago", "5 min ago", "2 hrs ago"
                     + r"\.?(?![a-z])"
                 )
                 patterns.setdefault(regex, unit)
-                after_words.update(re.findall(r"[^\W\d_]+", after))
+                unit_words = re.findall(r"[^\W\d_]+", after)
+                after_words.update(unit_words + [f"{word}s" for word in unit_words])
     # longest first, so "il y a 3 heures" is not read as "il y a 3 h"
     ordered = sorted(patterns, key=len, reverse=True)
     alternatives = re.compile("|".join(f"(?:{p})" for p in ordered))
@@ -156,6 +161,11 @@ def words(lang: str) -> Words:
             weekdays.update(_names(locale.days[context][width]))
     relative = dict(locale._data["date_fields"]["day"]["relative"])
     days = {fold(str(word)): int(offset) for offset, word in relative.items() if offset <= 0}
+    future = frozenset(
+        folded
+        for offset, word in relative.items()
+        if offset > 0 and re.fullmatch(r"[^\W\d_]+", folded := fold(str(word)))
+    )
     days.update(_EXTRA_DAYS.get(lang, {}))
     phrases = tuple(
         (phrase, re.sub(r"[\s']+", "-", phrase)) for phrase in days if re.search(r"[\s']", phrase)
@@ -173,6 +183,7 @@ def words(lang: str) -> Words:
         ago=ago,
         ago_units=units,
         ago_words=ago_words,
+        future=future,
         one=frozenset(_ONE[lang]),
     )
 

@@ -53,7 +53,7 @@ FUTURE_SLACK = timedelta(days=1)
 """How far ahead of now a date may be (time zones, clocks a little fast) and still be trusted."""
 # A date has a year, a time, a word ("hier", "yesterday", a month) or is numeric (24.09.98);
 # "#12" has none of them.
-_DATE_LIKE = re.compile(r"\d{4}|\d{1,2}\s*[:h]\s*\d{2}|[^\W\d_]{3,}|\d{1,2}([./-])\d{1,2}\1\d{2}")
+_DATE_LIKE = re.compile(r"\d{4}|\d{1,2}\s*[:h]\s*\d{2}|[^\W\d_]|\d{1,2}([./-])\d{1,2}\1\d{2}")
 _WORDY = re.compile(r"[^\W\d_]{3,}")
 _LETTERS = re.compile(r"[^\W\d_]+")
 
@@ -84,7 +84,11 @@ _Token = tuple[str, Any]
 
 
 class _NotThisLanguage(Exception):
-    """The text has a word the language tried does not know, or a shape no date has."""
+    """The text's words, all known in the language tried, make no date (a month alone)."""
+
+
+class _UnknownWord(_NotThisLanguage):
+    """The text has a word the language tried does not know."""
 
 
 def sane_utc(value: datetime, now: datetime) -> datetime | None:
@@ -224,7 +228,7 @@ def _word(parts: _Parts, value: str, w: Words, previous: str) -> None:
     elif value in w.weekdays:
         parts.weekday = w.weekdays[value]
     elif value not in w.joiners:
-        raise _NotThisLanguage
+        raise _UnknownWord
 
 
 def _parts(tokens: list[_Token], w: Words) -> _Parts:
@@ -315,6 +319,8 @@ def _read(text: str, tz: str, lang: str | None, now: datetime) -> datetime | Non
         w = words(code)
         if bare in w.now_words:
             return now
+        if not seen.isdisjoint(w.future) and seen.isdisjoint(w.days):  # "demain": not yet
+            return None
         try:
             ago = _ago(folded, seen, w, now)
         except (ValueError, OverflowError):  # "9999 years ago": before year 1
@@ -324,14 +330,17 @@ def _read(text: str, tz: str, lang: str | None, now: datetime) -> datetime | Non
     tokens = _tokens(folded)
     if not any(kind in ("word", "date") for kind, _ in tokens):
         return None  # "1 234", "#12", "14:17": numbers, no date
+    understood = False  # every word known in some language, yet no date: not for dateparser
     for code in order:
         try:
             return _interpret(tokens, words(code), tz, lang, now)
-        except _NotThisLanguage:
+        except _UnknownWord:
             continue
+        except _NotThisLanguage:
+            understood = True
         except (ValueError, OverflowError):  # 31 February, 25:00, year 0
             return None
-    if not _WORDY.search(text) or _a_count(tokens):
+    if understood or not _WORDY.search(text) or _a_count(tokens):
         return None
     return _dateparser(text, tz, now, lang, order)
 
