@@ -52,6 +52,8 @@ WRITTEN = cases(
     ("zuletzt bearbeitet: 24.09.2018", "de", "Europe/Berlin", NOW, "2018-09-23T22:00:00"),
     # a name of another language than the page's: an English feed date on a Brazilian feed
     ("Mon, 24 Sep 2018 19:42:40 +0000", "pt-BR", "America/Sao_Paulo", NOW, "2018-09-24T19:42:40"),
+    # a page in a language Veille does not watch: dateparser reads it in that language first
+    ("24 сентября 2018", "ru", "Europe/Moscow", NOW, "2018-09-23T21:00:00"),
     # no year: the latest such day not ahead of when the page was fetched
     ("24 sept.", "fr", "Europe/Paris", NOW, "2026-09-23T22:00:00"),
     ("Dec 24", "en", "UTC", NOW, "2025-12-24T00:00:00"),

@@ -37,7 +37,15 @@ from functools import cache, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from crawlers.extract.date_words import WATCHED, Words, fold, languages, month_first, words
+from crawlers.extract.date_words import (
+    WATCHED,
+    Words,
+    base_language,
+    fold,
+    languages,
+    month_first,
+    words,
+)
 
 _EPOCH = re.compile(r"^\d{10}(\d{3})?$")
 _HOUR_H = re.compile(r"(\d{1,2})\s*h\s*(\d{2})\b", re.IGNORECASE)
@@ -359,7 +367,6 @@ def _a_count(tokens: list[_Token]) -> bool:
 def _dateparser(
     text: str, tz: str, now: datetime, lang: str | None, order: tuple[str, ...]
 ) -> datetime | None:
-    import dateparser
 
     settings: dict[str, Any] = {
         "TIMEZONE": tz,
@@ -370,9 +377,28 @@ def _dateparser(
         "RELATIVE_BASE": now.astimezone(_zone(tz)).replace(tzinfo=None),
         "DATE_ORDER": "MDY" if month_first(lang, tz) else "DMY",
     }
+    own = base_language(lang)
+    if own and own not in order:  # a page in a language Veille does not watch: its own first
+        try:
+            return _dateparser_in([own, *order], text, settings)
+        except ValueError:  # a language dateparser does not know
+            pass
     try:
-        parsed: datetime | None = dateparser.parse(text, languages=list(order), settings=settings)
-    except (ValueError, OverflowError, TypeError, KeyError):  # odd text that looked like a date
+        return _dateparser_in(list(order), text, settings)
+    except ValueError:
+        return None
+
+
+def _dateparser_in(languages: list[str], text: str, settings: dict[str, Any]) -> datetime | None:
+    import dateparser
+
+    try:
+        parsed: datetime | None = dateparser.parse(text, languages=languages, settings=settings)
+    except (OverflowError, TypeError, KeyError):  # odd text that looked like a date
+        return None
+    except ValueError as exc:
+        if "language" in str(exc).lower():
+            raise
         return None
     return parsed
 
