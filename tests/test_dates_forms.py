@@ -9,7 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from parsel import Selector
 
+from crawlers.extract.article import extract_article
 from crawlers.extract.date_words import month_first
 from crawlers.extract.dates import parse_date
 
@@ -264,3 +266,21 @@ def test_pieces_of_dates_give_a_trusted_date_or_none(
 ) -> None:
     parsed = parse_date(joiner.join(pieces), tz=tz, now=NOW, lang=lang)
     assert parsed is None or (parsed.utcoffset() is not None and parsed <= NOW.replace(day=21))
+
+
+@pytest.mark.parametrize(
+    ("page_lang", "expected"),
+    [("en-US", "2018-09-10T00:00:00"), ("en-GB", "2018-10-09T00:00:00")],
+)
+def test_an_article_pages_declared_locale_orders_its_numeric_date(
+    page_lang: str, expected: str
+) -> None:
+    html = (
+        f'<!doctype html><html lang="{page_lang}"><head><title>Kwizo review</title></head>'
+        "<body><article><h1>The Kwizo robot, reviewed</h1>"
+        '<span class="entry-date">09/10/2018</span>'
+        "<p>We spent a week with the Kwizo robot vacuum and it kept the floors clean.</p>"
+        "</article></body></html>"
+    )
+    found = extract_article(Selector(text=html), "https://blog.example/kwizo", now=NOW)
+    assert found.published == datetime.fromisoformat(expected).replace(tzinfo=UTC)

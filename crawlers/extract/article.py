@@ -362,7 +362,7 @@ def extract_article(
         yield from date_texts(sel, "article time, .entry-date, .published, time")
         yield guesses.get("date")
 
-    published = first_date(dates(), tz=tz, now=now, lang=short)
+    published = first_date(dates(), tz=tz, now=now, lang=declared_lang)
     title = (
         meta(sel, "og:title")
         or (ld.get("headline") if isinstance(ld.get("headline"), str) else None)
