@@ -148,6 +148,10 @@ RELATIVE = cases(
     ("2 hrs ago", "en", "UTC", NOW, "2026-11-20T10:00:00"),
     ("3 mins ago", "en", "UTC", NOW, "2026-11-20T11:57:00"),
     ("ayer por la mañana", "es", "Europe/Madrid", NOW, "2026-11-18T23:00:00"),
+    # two units: the larger is read, never the smaller alone
+    ("3 hours and 12 minutes ago", "en", "UTC", NOW, "2026-11-20T09:00:00"),
+    ("2 uur en 5 minuten geleden", "nl", "Europe/Amsterdam", NOW, "2026-11-20T10:00:00"),
+    ("il y a 3 heures et 12 minutes", "fr", "Europe/Paris", NOW, "2026-11-20T09:00:00"),
     # a relative date in another language than the page says
     ("vor 3 Stunden", "fr", "Europe/Paris", NOW, "2026-11-20T09:00:00"),
 )

@@ -73,6 +73,11 @@ _ZONES = {
     "cdt": -300, "mst": -420, "mdt": -360, "pst": -480, "pdt": -420, "akst": -540, "akdt": -480,
     "hst": -600, "brt": -180, "brst": -120, "art": -180,
 }  # fmt: skip
+# "3 hours and 12 minutes ago" is read as "3 hours ago" (late by the smaller unit at most), not
+# as "12 minutes ago", where a language writes "ago" after the units ("ago", "geleden", "fa").
+_COMPOUND_AGO = re.compile(
+    r"(\d{1,4}\s*[^\W\d_]+\.?)\s*(?:,|and|en|e|y|und)\s*\d{1,4}\s*[^\W\d_]+\.?\s*(ago|geleden|fa)\b"
+)
 _AMPM = re.compile(r"\b([ap])\.?\s?m\.(?!\w)")
 _ZONE_HOURS = re.compile(r"\b(?:utc|gmt)\s*([+-])(\d{1,2})(?::?(\d{2}))?(?!\d)")
 _DOT_TIME = re.compile(
@@ -128,7 +133,7 @@ def _day_phrases() -> tuple[tuple[str, str], ...]:
 
 def _normalize(text: str) -> str:
     """Folded text with the spellings the tokens do not cover made regular."""
-    text = _AMPM.sub(r"\1m", fold(text))
+    text = _COMPOUND_AGO.sub(r"\1 \2", _AMPM.sub(r"\1m", fold(text)))
     text = _ZONE_HOURS.sub(
         lambda m: f" {m[1]}{int(m[2]):02d}{m[3] or '00'}" if int(m[2]) <= 14 else m[0], text
     )
