@@ -1,6 +1,6 @@
 """Date reading speed and accuracy: ``python -m bench.dates [--rounds N]``.
 
-Workload: `WORKLOAD`, 60 date texts of the forms feeds, pages and forums print, in the seven
+Workload: `WORKLOAD`, 60 date texts of the forms feeds, pages and forums print, in seven of the
 watched languages (written dates with localized weekday and month names, RFC 822 with zone
 names, numeric day-first and month-first dates, two-digit years, relative dates, and counts
 that are no dates), each with the source's language or locale, its zone, and the UTC instant
@@ -13,8 +13,8 @@ Three readers go through the same workload in the same run:
   their date forms;
 - ``dateparser, 1 language`` (the baseline): ``dateparser.parse`` with the source's one
   language, its zone, the fetch time and the locale's date order;
-- ``dateparser, 7 languages``: the same with every watched language, as a reader must do when
-  it cannot trust the page's declared language.
+- ``dateparser, all languages``: the same with every watched language (nine), as a reader must
+  do when it cannot trust the page's declared language.
 
 For each it prints parses per second and how many texts it read right (the exact instant, or
 None for a non-date). The speed ratio is against the baseline.
@@ -160,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
         reader("24 sept. 2018", "fr", "UTC", NOW)
     rows = [
         ("dateparser, 1 language (baseline)", *measure(one, args.rounds, fresh_now=True)),
-        ("dateparser, 7 languages", *measure(every, args.rounds, fresh_now=True)),
+        ("dateparser, all watched languages", *measure(every, args.rounds, fresh_now=True)),
         ("veille", *measure(veille, args.rounds, fresh_now=True)),
         ("veille (cached)", *measure(veille, args.rounds, fresh_now=False)),
     ]

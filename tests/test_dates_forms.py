@@ -54,6 +54,8 @@ WRITTEN = cases(
     ("zuletzt bearbeitet: 24.09.2018", "de", "Europe/Berlin", NOW, "2018-09-23T22:00:00"),
     # a name of another language than the page's: an English feed date on a Brazilian feed
     ("Mon, 24 Sep 2018 19:42:40 +0000", "pt-BR", "America/Sao_Paulo", NOW, "2018-09-24T19:42:40"),
+    ("tor, 27 sep 2018 17:30:00 +0200", "sv-SE", "Europe/Stockholm", NOW, "2018-09-27T15:30:00"),
+    ("24 września 2018 o 19:42", "pl", "Europe/Warsaw", NOW, "2018-09-24T17:42:00"),
     # a page in a language Veille does not watch: dateparser reads it in that language first
     ("24 сентября 2018", "ru", "Europe/Moscow", NOW, "2018-09-23T21:00:00"),
     # no year: the latest such day not ahead of when the page was fetched
@@ -139,6 +141,10 @@ RELATIVE = cases(
     ("gisteren", "nl", "Europe/Amsterdam", NOW, "2026-11-18T23:00:00"),
     ("gisteren om 14:17", "nl", "Europe/Amsterdam", NOW, "2026-11-19T13:17:00"),
     ("2 ore fa", "it", "Europe/Rome", NOW, "2026-11-20T10:00:00"),
+    ("igår kl. 14:17", "sv", "Europe/Stockholm", NOW, "2026-11-19T13:17:00"),
+    ("för 3 timmar sedan", "sv", "Europe/Stockholm", NOW, "2026-11-20T09:00:00"),
+    ("wczoraj o 14:17", "pl", "Europe/Warsaw", NOW, "2026-11-19T13:17:00"),
+    ("3 godziny temu", "pl", "Europe/Warsaw", NOW, "2026-11-20T09:00:00"),
     ("un'ora fa", "it", "Europe/Rome", NOW, "2026-11-20T11:00:00"),
     ("ieri", "it", "Europe/Rome", NOW, "2026-11-18T23:00:00"),
     ("ieri alle 14:17", "it", "Europe/Rome", NOW, "2026-11-19T13:17:00"),
@@ -173,6 +179,7 @@ NOT_DATES = cases(
     ("24 Sep 2018 25:70", "en", "UTC", NOW, None),
     ("Sep '18", "en", "UTC", NOW, None),  # a month, no day
     ("9999 years ago", "en", "UTC", NOW, None),
+    ("Sat, 30 Nov -0001 00:00:00 +0000", "fr", "UTC", NOW, None),  # PHP's zero date
     ("demain", "fr", "Europe/Paris", NOW, None),  # not published yet
     ("tomorrow", "en", "UTC", NOW, None),
     ("mañana", "es", "Europe/Madrid", NOW, None),

@@ -21,7 +21,7 @@ from importlib import resources
 
 from babel import Locale
 
-WATCHED = ("fr", "en", "de", "es", "it", "pt", "nl")
+WATCHED = ("fr", "en", "de", "es", "it", "pt", "nl", "sv", "pl")
 """The languages whose dates Veille reads without help, page language first."""
 
 # Said of a number in "N units ago" (an hour ago, il y a une heure, vor einer Stunde...).
@@ -33,6 +33,8 @@ _ONE = {
     "it": ("un", "una", "uno", "un'"),
     "pt": ("um", "uma"),
     "nl": ("een",),
+    "sv": ("en", "ett"),
+    "pl": ("jeden", "jedna", "jedno"),
 }
 # Words that join a date and its time or introduce a date: skipped when reading.
 _JOINERS = {
@@ -52,12 +54,15 @@ _JOINERS = {
     "it": ("alle", "ore", "il", "di", "del", "pubblicato", "aggiornato", "modificato"),
     "pt": ("de", "as", "a", "em", "hrs", "publicado", "atualizado", "editado"),
     "nl": ("om", "op", "uur", "van", "geplaatst", "bijgewerkt", "bewerkt"),
+    "sv": ("kl", "klockan", "den", "publicerad", "uppdaterad"),
+    "pl": ("o", "godz", "dnia", "opublikowano", "zaktualizowano"),
 }  # fmt: skip
 # Days CLDR leaves out (English has no word for the day before yesterday).
 _EXTRA_DAYS = {
     "en": {"day before yesterday": -2},
     "it": {"altro ieri": -2, "altroieri": -2},
     "es": {"antier": -2},
+    "sv": {"igar": -1, "idag": 0, "i forrgar": -2},
 }
 _NOW_WORDS = {
     "fr": ("a l'instant", "maintenant", "a l'instant meme"),
@@ -67,6 +72,8 @@ _NOW_WORDS = {
     "it": ("adesso", "ora", "proprio ora", "poco fa"),
     "pt": ("agora", "agora mesmo", "agorinha"),
     "nl": ("nu", "zojuist", "net", "zonet"),
+    "sv": ("nu", "just nu"),
+    "pl": ("teraz", "przed chwila"),
 }
 UNITS = ("year", "month", "week", "day", "hour", "minute", "second")
 _STRIP_DOT = re.compile(r"\.$")

@@ -1,6 +1,6 @@
 """Dates as feeds, pages and forums print them, to aware UTC datetimes: ISO 8601, Unix times,
 RFC 822, and the written and numeric forms of the languages Veille watches (French, English,
-German, Spanish, Italian, Portuguese, Dutch: `crawlers.extract.date_words`):
+German, Spanish, Italian, Portuguese, Dutch, Swedish, Polish: `crawlers.extract.date_words`):
 ``lun., 24 sept. 2018``, ``Seg, 24 Set 2018 19:42:40 -0300``, ``24. September 2018 um 19:42``,
 ``September 24, 2018 at 7:42 pm``, ``03.03.2011, 14:17``, ``Aujourd'hui, 14:03``,
 ``hier à 14:17``, ``vor 3 Stunden``, ``há 3 horas``, ``3 uur geleden``, ``Monday at 3:04 PM``.
@@ -265,7 +265,9 @@ def _parts(tokens: list[_Token], w: Words) -> _Parts:
                 raise _NotThisLanguage
             hour, rest = value
             parts.clock = rest if kind == "time" else _twelve_hour((hour, 0, 0), rest)
-        elif kind == "offset":
+        elif kind == "offset":  # after the time, once: PHP's zero date "30 Nov -0001" has none
+            if parts.clock is None or parts.offset is not None:
+                raise _NotThisLanguage
             parts.offset = value
         previous = kind
     if not parts.months and len(parts.ambiguous) == 1:
