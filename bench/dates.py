@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         ("veille (cached)", *measure(veille, args.rounds, fresh_now=False)),
     ]
     base = rows[0][1]
-    print(f"workload: {len(WORKLOAD)} date texts in 7 languages, {args.rounds} rounds each")
+    print(f"workload: {len(WORKLOAD)} date texts, {args.rounds} rounds each")
     print(f"{'reader':36} {'parses/s':>10} {'vs baseline':>12} {'read right':>11}")
     for name, rate, right in rows:
         print(f"{name:36} {rate:10.0f} {rate / base:11.1f}x {right:>5}/{len(WORKLOAD)}")
