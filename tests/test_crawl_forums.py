@@ -71,6 +71,8 @@ def sample_forum(engine: str) -> Forum:
         host=f"forum-{engine}.example",
         title="Parlons Box",
         lang=lang,
+        # an English board printing month-first dates (11-02-2026) is an American one
+        tz="America/New_York" if lang == "en" else "Europe/Paris",
         boards=[
             Board(
                 1,
@@ -100,6 +102,7 @@ def site_for(engine: str, forum: Forum, **extra: object) -> ForumSite:
         start_urls=[f"http://{forum.host}{START_PATHS[engine]}"],
         markup=ForumMarkup(**SMF_MARKUP) if engine == "generic" else None,  # type: ignore[arg-type]
         lang=forum.lang,
+        timezone=forum.tz,
         **extra,  # type: ignore[arg-type]
     )
 

@@ -381,7 +381,7 @@ def extract_article(
         yield from date_texts(sel, _ARTICLE_DATE)
         yield guesses.get("date")
 
-    published = first_date(dates(), tz=tz, now=now, lang=short)
+    published = first_date(dates(), tz=tz, now=now, lang=declared_lang)
     title = (
         meta(sel, "og:title")
         or (ld.get("headline") if isinstance(ld.get("headline"), str) else None)

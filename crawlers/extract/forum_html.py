@@ -174,7 +174,6 @@ class HtmlEngine:
         if thread_url and (self.name == "generic" or thread == url):
             thread = thread_url
         lang = page_lang(sel) or lang
-        short_lang = lang.split("-")[0].lower() if lang else None
         known_start = self.page_start(sel, url)
         start = known_start if known_start is not None else start
         posts: list[ForumPost] = []
@@ -199,7 +198,7 @@ class HtmlEngine:
                     text=text,
                     author=first_text(node, m.author),
                     author_url=urljoin(base, author_link) if author_link else None,
-                    published=first_date(date_texts(node, m.date), tz=tz, now=now, lang=short_lang),
+                    published=first_date(date_texts(node, m.date), tz=tz, now=now, lang=lang),
                     position=position,
                     likes=number(first_text(node, m.likes)) if m.likes else None,
                     unique=self.is_unique(permalink, thread),

@@ -12,6 +12,11 @@ Bad feeds lose only what is really broken:
   no "By", no body text; several authors are joined with ", ";
 - a date Veille cannot trust (before 1990, more than a day ahead, or past what a `datetime`
   holds) is unknown (None), as `crawlers.extract.dates.sane_utc` says;
+- dates feedparser does not read (localized names: ``Seg, 24 Set 2018``, ``lun., 24 sept.
+  2018``; numeric ``24/09/2018``) are read from the raw text by `crawlers.extract.dates`, in the
+  feed's language and the source's zone; so are those feedparser reads doubtfully (no zone, which
+  it takes for UTC; a zone name RFC 822 does not define, such as CEST, also taken for UTC; a
+  two-digit year);
 - a document that is not a feed at all (an HTML page, an empty body, JSON nested deeper than
   `MAX_JSON_DEPTH`) raises `NotAFeed`, and nothing else escapes: whatever bytes a server sends,
   `parse_feed` returns a `ParsedFeed` or raises `NotAFeed`.
@@ -34,7 +39,7 @@ from typing import Any
 import feedparser
 
 from crawlers.extract.authors import clean_author
-from crawlers.extract.dates import sane_utc
+from crawlers.extract.dates import parse_date, sane_utc
 from crawlers.extract.text import html_to_text
 from ingest.errors import PermanentError
 
@@ -81,14 +86,41 @@ def _struct_time(value: time.struct_time | None, now: datetime) -> datetime | No
         return None
 
 
-def _iso(value: object, now: datetime) -> datetime | None:
+def _iso(value: object, now: datetime, tz: str, lang: str | None) -> datetime | None:
     if not isinstance(value, str):
         return None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
+    except ValueError:  # not RFC 3339, as JSON Feed asks: read it as a page's date
+        return parse_date(value, tz=tz, now=now, lang=lang)
+    if parsed.tzinfo is None:
+        return parse_date(value, tz=tz, now=now, lang=lang)
     return sane_utc(parsed, now)
+
+
+# A date feedparser reads right: a numeric offset, or a zone RFC 822 defines, and a full year.
+_STATED_ZONE = re.compile(r"(?:[+-]\d{2}:?\d{2}|(?<![a-z])(?:gmt|utc|ut|z|[ecmp][sd]t))\s*$", re.I)
+_FULL_YEAR = re.compile(r"(?<!\d)\d{4}(?!\d)")
+
+
+def _entry_date(entry: Any, now: datetime, tz: str, lang: str | None) -> datetime | None:
+    """An entry's publication date (its update date if it has none): feedparser's reading where
+    it is sure, Veille's reading of the raw text where feedparser has none or may be wrong."""
+    # dict.get: feedparser's own get() answers a missing updated_parsed with published_parsed
+    # again, and a DeprecationWarning.
+    for key in ("published", "updated"):
+        raw = _text(dict.get(entry, key))
+        theirs = _struct_time(dict.get(entry, f"{key}_parsed"), now)
+        if raw is None:
+            if theirs is not None:
+                return theirs
+            continue
+        if theirs is not None and _STATED_ZONE.search(raw) and _FULL_YEAR.search(raw):
+            return theirs
+        ours = parse_date(raw, tz=tz, now=now, lang=lang)
+        if ours is not None or theirs is not None:
+            return ours or theirs
+    return None
 
 
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
@@ -113,7 +145,7 @@ def _json_depth_over(text: str, limit: int) -> bool:
     return max(accumulate(array("b", brackets.translate(_BRACKET_STEPS)))) > limit
 
 
-def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
+def _json_feed(body: bytes, now: datetime, tz: str, lang: str | None) -> ParsedFeed:
     try:  # UTF-8, 16 or 32, with or without a byte order mark, as RFC 8259 allows
         text = body.decode(json.detect_encoding(body))
     except UnicodeDecodeError as exc:
@@ -158,8 +190,8 @@ def _json_feed(body: bytes, now: datetime) -> ParsedFeed:
                 title=html_to_text(_text(item.get("title"))) or None,
                 text=text,
                 author=author,
-                published=_iso(item.get("date_published"), now)
-                or _iso(item.get("date_modified"), now),
+                published=_iso(item.get("date_published"), now, tz, lang or feed_lang)
+                or _iso(item.get("date_modified"), now, tz, lang or feed_lang),
                 lang=_text(item.get("language")) or feed_lang,
             )
         )
@@ -193,7 +225,14 @@ def _past_unicode(ref: re.Match[bytes]) -> bytes:
     return ref[0] if value <= sys.maxunicode else b"&#xFFFD;"
 
 
-def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datetime) -> ParsedFeed:
+def _xml_feed(
+    body: bytes,
+    content_type: str | None,
+    url: str | None,
+    now: datetime,
+    tz: str,
+    lang: str | None,
+) -> ParsedFeed:
     headers = {"content-type": content_type or "application/xml"}
     if url:
         headers["content-location"] = url
@@ -235,10 +274,7 @@ def _xml_feed(body: bytes, content_type: str | None, url: str | None, now: datet
                 title=html_to_text(entry.get("title")) or None,
                 text=_entry_text(entry),
                 author=author,
-                published=_struct_time(entry.get("published_parsed"), now)
-                # dict.get: feedparser's own get() answers a missing updated_parsed with
-                # published_parsed again, and a DeprecationWarning.
-                or _struct_time(dict.get(entry, "updated_parsed"), now),
+                published=_entry_date(entry, now, tz, lang or feed_lang),
                 lang=_text(contents[0].get("language")) if contents else None,
             )
         )
@@ -262,13 +298,17 @@ def parse_feed(
     url: str | None = None,
     *,
     now: datetime | None = None,
+    tz: str = "UTC",
+    lang: str | None = None,
 ) -> ParsedFeed:
     """Parse a feed document; raise `NotAFeed` if it is none. Dates more than a day after
-    ``now`` (default: the system's clock) are unknown."""
+    ``now`` (default: the system's clock) are unknown. A date printed without a zone is read in
+    ``tz`` (the source's zone); one in words is read in ``lang`` (the source's language or
+    locale, default the feed's declared one) first, then the other languages Veille watches."""
     if not body.strip():
         raise NotAFeed("the document is empty")
     now = now or datetime.now(UTC)
     head = body.lstrip().removeprefix(b"\xef\xbb\xbf").lstrip()[:1]
     if head in (b"{", b"[") or (content_type and "json" in content_type.lower()):
-        return _json_feed(body, now)
-    return _xml_feed(body, content_type, url, now)
+        return _json_feed(body, now, tz, lang)
+    return _xml_feed(body, content_type, url, now, tz, lang)
