@@ -1060,11 +1060,15 @@ def _read(blocks: list[Element], via: str, opening: Element | None, page: _Page)
         and _article_like(opening)
         and not _same_profiles(posts[0].author_url, [p.author_url for p in posts[1:]])
     )
-    areas = tuple(
-        f"//*[@id='{b.get('id')}']"
-        for b in blocks
-        if b is not opening and b.get("id") and "'" not in str(b.get("id"))
-    )
+    areas = (
+        tuple(
+            f"//*[@id='{b.get('id')}']"
+            for b in blocks
+            if b is not opening and b.get("id") and "'" not in str(b.get("id"))
+        )
+        if members >= MIN_POSTS
+        else ()
+    )  # one block may be the article itself
     return Structure(posts, via, has_opening, article_like, members, areas, in_area)
 
 
