@@ -289,3 +289,13 @@ def test_development_set_quality_gate() -> None:
     assert total.rate(total.author) >= 0.95
     assert total.rate(total.date) >= 0.95
     assert total.rate(total.text_f1) >= 0.93
+
+
+def test_a_numeric_date_followed_by_a_is_no_count_back() -> None:
+    """'24-11-2026 à 22:41:09' (doctissimo-like boards): the "à" before the time is no
+    "il y a", and -2026 no count of years."""
+    from crawlers.extract.dates import parse_date
+
+    now = datetime(2026, 12, 2, 10, tzinfo=UTC)
+    parsed = parse_date("Posté le 24-11-2026 à 22:41:09", tz="Europe/Paris", lang="fr", now=now)
+    assert parsed == utc("2026-11-24T21:41:09")

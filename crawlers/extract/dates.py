@@ -323,6 +323,9 @@ def _interpret(
     return moment.replace(year=moment.year - 1) if moment > now + FUTURE_SLACK else moment
 
 
+_NUMERIC_DATE = re.compile(r"(?<!\d)\d{1,4}[./-]\d{1,2}[./-]\d{1,4}(?!\d)")
+
+
 @lru_cache(maxsize=8192)
 def _read(text: str, tz: str, lang: str | None, now: datetime) -> datetime | None:
     """What the rules above make of one candidate text; None where they know it is no date."""
@@ -336,6 +339,8 @@ def _read(text: str, tz: str, lang: str | None, now: datetime) -> datetime | Non
             return now
         if not seen.isdisjoint(w.future) and seen.isdisjoint(w.days):  # "demain": not yet
             return None
+        if _NUMERIC_DATE.search(folded):
+            break  # "24-11-2026 à 22:41": a date written in numbers counts nothing back
         try:
             ago = _ago(folded, seen, w, now)
         except (ValueError, OverflowError):  # "9999 years ago": before year 1
