@@ -358,6 +358,18 @@ PANEL_DEPTH = 5
 """How far up from a date a user panel is looked for (a panel is small; a post is not one)."""
 
 
+_EDIT_WORDS = re.compile(
+    r"\b(modifi\w*|édit\w*|edited|edit|bearbeitet|geändert|editiert|letzte änderung)\b",
+    re.IGNORECASE,
+)
+
+
+def _edited(el: Element) -> bool:
+    """Whether a date is when the post was edited ("Cette réponse a été modifiée il y a...")."""
+    text = _text(el)
+    return len(text) < 160 and _EDIT_WORDS.search(text) is not None
+
+
 def _is_panel(el: Element, block: Element | None = None) -> bool:
     for node in [el, *_ancestors(el, block)][:PANEL_DEPTH]:
         # "has-profile" on a post says it shows a profile beside it, not that it is one.
@@ -383,7 +395,7 @@ def _scan(root: Element, reader: _Reader) -> tuple[list[Element], list[_Date]]:
         if _is_author(el) and _author_name(el):
             authors.append(el)
         values = _date_values(el)
-        if values and not _is_panel(el) and reader.date(values) is not None:
+        if values and not _is_panel(el) and not _edited(el) and reader.date(values) is not None:
             dates.append(_Date(el, values))
     return authors, dates
 
@@ -577,7 +589,7 @@ def _date_of(
             continue
         inside = body is not None and _in(el, body)
         values = _date_values(el)
-        if not values or _is_panel(el, block):
+        if not values or _is_panel(el, block) or _edited(el):
             continue
         parsed = reader.date(values)
         if parsed is None:
