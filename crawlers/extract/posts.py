@@ -607,9 +607,13 @@ def _date_of(
     if rank % 3 == 2 and not any(_TIME.search(v) for v in _date_values(el)):
         # A day without its time, the time in an element of its own: <span class=date>
         # 11-13-2026, <span class=time>09:04 PM</span></span>, or the time beside the day.
+        # Or the time right after it: <span title="11-20-2026">Today</span>, 09:31 AM.
         parent = el.getparent()
-        for around in (el, parent) if parent is not None else (el,):
-            whole = _text(around).translate(_MARKS)
+        arounds = [(el, f"{_text(el)} {el.tail or ''}"), (el, _text(el))]
+        if parent is not None:
+            arounds.append((parent, _text(parent)))
+        for around, whole in arounds:
+            whole = " ".join(whole.translate(_MARKS).split())
             if len(whole) < 80 and _TIME.search(whole) and not _PANEL_WORDS.search(whole):
                 both = reader.date([whole])
                 if both is not None and abs((both - parsed).total_seconds()) < 86400:
