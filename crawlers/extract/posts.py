@@ -612,8 +612,8 @@ def _date_of(
         arounds = [(el, f"{_text(el)} {el.tail or ''}"), (el, _text(el))]
         if parent is not None:
             arounds.append((parent, _text(parent)))
-        for around, whole in arounds:
-            whole = " ".join(whole.translate(_MARKS).split())
+        for around, raw in arounds:
+            whole = " ".join(raw.translate(_MARKS).split())
             if len(whole) < 80 and _TIME.search(whole) and not _PANEL_WORDS.search(whole):
                 both = reader.date([whole])
                 if both is not None and abs((both - parsed).total_seconds()) < 86400:
