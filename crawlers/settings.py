@@ -26,6 +26,18 @@ def _http_url(value: str) -> str:
     return value
 
 
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone '{value}' (e.g. Europe/Paris, UTC)") from None
+    return value
+
+
+Zone = Annotated[str, AfterValidator(_zone)]
+"""A time zone of the tz database: ``Europe/Paris``."""
+
+
 class FeedSource(Strict):
     """An RSS, Atom or JSON Feed to poll."""
 
@@ -33,6 +45,9 @@ class FeedSource(Strict):
     url: str
     kind: SourceKind = SourceKind.BLOG
     lang: str | None = None
+    """The feed's language or locale (``fr``, ``en-US``), when it does not declare one."""
+    timezone: Zone = "Europe/Paris"
+    """For dates that the feed writes without a time zone."""
     interval: Duration = timedelta(minutes=15)
     respect_robots: bool = True
 
@@ -153,7 +168,7 @@ class CrawlSite(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")]
     start_urls: Annotated[list[str], Field(min_length=1)]
     lang: str | None = None
-    timezone: str = "Europe/Paris"
+    timezone: Zone = "Europe/Paris"
     """For dates that the site prints without a time zone (most forums do)."""
     interval: Duration = timedelta(minutes=30)
     max_pages: Annotated[int, Field(ge=1)] | None = None
@@ -171,15 +186,6 @@ class CrawlSite(Strict):
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
         return [_http_url(u) for u in urls]
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone '{value}' (e.g. Europe/Paris, UTC)") from None
-        return value
 
 
 class BlogSite(CrawlSite):
