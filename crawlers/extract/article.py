@@ -180,33 +180,34 @@ def _walk(data: Any) -> Iterator[dict[str, Any]]:
         yield from _walk(data.get("@graph"))
 
 
-def structured(sel: Selector) -> dict[str, Any]:
-    """The first schema.org Article the page declares in JSON-LD (empty if none)."""
+def _ld_nodes(sel: Selector) -> Iterator[dict[str, Any]]:
+    """Every JSON-LD node of the page (those of ``@graph`` too), skipping scripts that are no
+    JSON."""
     for script in sel.xpath("//script[@type='application/ld+json']/text()").getall():
         try:
             data = json.loads(script)
         except ValueError:
             continue
-        for item in _walk(data):
-            kinds = item.get("@type")
-            kinds = kinds if isinstance(kinds, list) else [kinds]
-            if ARTICLE_TYPES.intersection(k for k in kinds if isinstance(k, str)):
-                return item
+        yield from _walk(data)
+
+
+def structured(sel: Selector) -> dict[str, Any]:
+    """The first schema.org Article the page declares in JSON-LD (empty if none)."""
+    for item in _ld_nodes(sel):
+        kinds = item.get("@type")
+        kinds = kinds if isinstance(kinds, list) else [kinds]
+        if ARTICLE_TYPES.intersection(k for k in kinds if isinstance(k, str)):
+            return item
     return {}
 
 
 def _ld_nodes_by_id(sel: Selector) -> dict[str, dict[str, Any]]:
     """Every JSON-LD node of the page that has an ``@id`` and says more than it."""
     ids: dict[str, dict[str, Any]] = {}
-    for script in sel.xpath("//script[@type='application/ld+json']/text()").getall():
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        for node in _walk(data):
-            key = node.get("@id")
-            if isinstance(key, str) and len(node) > 1:
-                ids.setdefault(key, node)
+    for node in _ld_nodes(sel):
+        key = node.get("@id")
+        if isinstance(key, str) and len(node) > 1:
+            ids.setdefault(key, node)
     return ids
 
 

@@ -324,7 +324,12 @@ class FeedPoller:
 
         try:
             parsed = parse_feed(
-                result.body, result.content_type, result.final_url or feed.url, now=self.clock.now()
+                result.body,
+                result.content_type,
+                result.final_url or feed.url,
+                now=self.clock.now(),
+                tz=feed.timezone,
+                lang=feed.lang,
             )
         except NotAFeed as exc:
             counts["not_a_feed"] += 1

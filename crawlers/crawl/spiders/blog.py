@@ -196,6 +196,8 @@ class BlogSpider(VeilleSpider):
                 response.body,
                 content_type.decode("latin-1") if content_type else None,
                 response.url,
+                tz=self.site.timezone,
+                lang=self.site.lang,
             )
         except NotAFeed as exc:
             self.count("errors")
