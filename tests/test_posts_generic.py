@@ -14,10 +14,11 @@ from parsel import Selector
 
 from crawlers.extract.found import Extracted, extract
 from crawlers.extract.posts import find_posts, page_is_thread, structural_thread
-from crawlers.items import Found
+from crawlers.items import Found, identity
 from veille.cli import cli
 
 PAGES = Path(__file__).parent / "pages" / "generic"
+DEVSET = Path(__file__).parent / "devset" / "pages"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
@@ -299,3 +300,21 @@ def test_a_numeric_date_followed_by_a_is_no_count_back() -> None:
     now = datetime(2026, 12, 2, 10, tzinfo=UTC)
     parsed = parse_date("Posté le 24-11-2026 à 22:41:09", tz="Europe/Paris", lang="fr", now=now)
     assert parsed == utc("2026-11-24T21:41:09")
+
+
+def test_no_post_of_the_development_set_is_ever_dated_now() -> None:
+    """Every post whose page shows no date comes out unknown; none is dated at the fetch."""
+    unknown = 0
+    for gold_path in sorted(DEVSET.glob("*.gold.json")):
+        gold = json.loads(gold_path.read_text(encoding="utf-8"))
+        now = datetime.fromisoformat(gold["now"])
+        body = (gold_path.parent / gold["page"]).read_bytes()
+        result = extract(body, gold["url"], kind="auto", tz=gold["tz"], lang=gold["lang"], now=now)
+        assert all(item.published != now for item in result.items), gold_path.name
+        found = {identity(item.url, item.unique): item for item in result.items}
+        for expected in gold["items"]:
+            if expected["published"] is None:
+                unknown += 1
+                item = found.get(identity(expected["url"], "#" not in expected["url"]))
+                assert item is None or item.published is None, (gold_path.name, expected["url"])
+    assert unknown >= 2
