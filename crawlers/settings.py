@@ -19,6 +19,10 @@ DEFAULT_USER_AGENT = (
 )
 
 
+DEFAULT_TIMEZONE = "Europe/Paris"
+"""Where dates printed without a zone are read, unless a source says otherwise."""
+
+
 def _http_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError(f"expected an http:// or https:// URL, not '{value}'")
@@ -33,7 +37,7 @@ class FeedSource(Strict):
     kind: SourceKind = SourceKind.BLOG
     lang: str | None = None
     """The feed's language or locale (``fr``, ``en-US``), when it does not declare one."""
-    timezone: TimeZone = "Europe/Paris"
+    timezone: TimeZone = DEFAULT_TIMEZONE
     """For dates that the feed writes without a time zone."""
     interval: Duration = timedelta(minutes=15)
     respect_robots: bool = True
@@ -155,7 +159,7 @@ class CrawlSite(Strict):
     name: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._-]+$")]
     start_urls: Annotated[list[str], Field(min_length=1)]
     lang: str | None = None
-    timezone: TimeZone = "Europe/Paris"
+    timezone: TimeZone = DEFAULT_TIMEZONE
     """For dates that the site prints without a time zone (most forums do)."""
     interval: Duration = timedelta(minutes=30)
     max_pages: Annotated[int, Field(ge=1)] | None = None

@@ -128,8 +128,8 @@ def _read(state: State, target: str) -> tuple[bytes, str, str | None]:
     type=click.Choice(["article", "forum", "review", "auto"]),
     default="auto",
     show_default=True,
-    help="What the page is; auto tells forums by their engine's marks (a review site's "
-    "--site reads reviews).",
+    help="What the page is; auto tells a thread from an article by its schema.org types, then "
+    "by where its repeated posts sit (a review site's --site reads reviews).",
 )
 @click.option(
     "--engine",
@@ -138,7 +138,11 @@ def _read(state: State, target: str) -> tuple[bytes, str, str | None]:
 )
 @click.option("--site", "site_name", metavar="NAME", help="Use this configured site's settings.")
 @click.option("--url", "page_url", metavar="URL", help="The address of a saved page.")
-@click.option("--tz", metavar="ZONE", help="Time zone of dates without one (default: UTC).")
+@click.option(
+    "--tz",
+    metavar="ZONE",
+    help="Time zone of dates without one (default: the --site's, else Europe/Paris, as sites).",
+)
 @format_option(choices=("json", "table"))
 @pass_state
 def extract(
@@ -155,7 +159,7 @@ def extract(
     from crawlers.extract.found import extract as extract_page
     from crawlers.extract.reviews import MAX_REVIEWS
     from crawlers.items import identity, to_mention
-    from crawlers.settings import BlogSite, ForumSite, ReviewSite
+    from crawlers.settings import DEFAULT_TIMEZONE, BlogSite, ForumSite, ReviewSite
     from ingest.record import SourceKind
 
     site = _configured(state, site_name)
@@ -173,7 +177,7 @@ def extract(
             engine=engine or (forum.engine if forum else None),
             markup=forum.markup if forum else None,
             comments=blog.comments if blog else None,
-            tz=tz or (site.timezone if site else "UTC"),
+            tz=tz or (site.timezone if site else DEFAULT_TIMEZONE),
             lang=site.lang if site else None,
             max_reviews=site.max_reviews if isinstance(site, ReviewSite) else MAX_REVIEWS,
         )
