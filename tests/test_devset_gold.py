@@ -1,9 +1,10 @@
-"""The development set's gold files are consistent with the pages and feeds they describe.
+"""The development and held-out sets' gold files agree with the pages and feeds they describe.
 
-Every gold file under tests/devset/pages must name a page that exists, and each of its items
-must hold words that really appear on that page (a gold text that is not on the page would
-score every extractor wrong), while its `absent` snippets (quotes, signatures) are on the page
-but not in the item's text. Feed gold files must parse and name an existing feed."""
+Every gold file under tests/devset/pages and tests/devset/holdout must name a page that
+exists, and each of its items must hold words that really appear on that page (a gold text
+that is not on the page would score every extractor wrong), while its `absent` snippets
+(quotes, signatures) are on the page but not in the item's text. Feed gold files must parse
+and name an existing feed."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ import pytest
 from parsel import Selector
 
 DEVSET = Path(__file__).resolve().parent / "devset"
-PAGE_GOLDS = sorted((DEVSET / "pages").glob("*.gold.json"))
+PAGE_GOLDS = sorted((DEVSET / "pages").glob("*.gold.json")) + sorted(
+    (DEVSET / "holdout").glob("*.gold.json")
+)
 FEED_GOLDS = sorted((DEVSET / "feeds").glob("*.gold.json"))
 
 
