@@ -71,7 +71,7 @@ def test_the_later_fetch_wins_and_an_older_one_never_overwrites(store: Store) ->
 def test_a_mention_without_a_date_stays_unknown_and_sits_where_it_was_first_seen(
     store: Store,
 ) -> None:
-    dated = make_mention("Acme daté", brands=("Acme",), sentiment="neutral")
+    dated = make_mention("Acme daté", brands=("Acme",), sentiment="neutral", published=T0)
     found = make_mention("Acme sans date", brands=("Acme",), sentiment="negative")
     undated = found.model_copy(update={"published": None})
     store.upsert([dated, undated])
