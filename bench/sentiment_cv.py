@@ -44,11 +44,7 @@ from enrich.sentiment.trained import Params, TrainedModel, train
 
 LANGUAGES = ("fr", "en", "de", "es", "it", "pt", "ar", "hi")
 BASE = Params(folds=3)
-GRID = (
-    replace(BASE, c=0.5, negation=True),
-    replace(BASE, c=2.0, negation=True),
-    replace(BASE, c=2.0, negation=False),
-)
+GRID = tuple(replace(BASE, c=c, negation=n) for c in (0.5, 2.0) for n in (True, False))
 """The choices the inner folds make. ``folds=3`` for the stacking's out-of-fold probabilities
 inside the cross-validation, to keep it to minutes; the shipped model uses 5."""
 

@@ -154,7 +154,7 @@ def bootstrap_interval(
     n = len(gold)
     if n == 0:
         return (0.0, 0.0)
-    codes = {label: i for i, label in enumerate(LABELS)}
+    codes: dict[str, int] = {label: i for i, label in enumerate(LABELS)}
     g = np.array([codes[x] for x in gold])
     p = np.array([codes.get(x, -1) for x in predicted])
     rng = np.random.default_rng(seed)
@@ -197,4 +197,37 @@ def evaluate(
         from enrich.sentiment.trained import text_hash
 
         report["seen_in_training"] = sum(1 for e in examples if text_hash(e.text) in seen)
+    report["how"] = _how(backend, report)
     return report
+
+
+def _how(backend: SentimentBackend, report: dict[str, Any]) -> str:
+    """How the figure was obtained, in words."""
+    n = report["n"]
+    parts = [f"{backend.name} backend ({', '.join(report['models']) or 'no verdict'})"]
+    model = getattr(backend, "model", None)
+    if getattr(backend, "shipped", False) and model is not None:
+        languages = ", ".join(getattr(model, "languages", {}))
+        parts.append(
+            f"the model shipped with Veille, learnt from the UMSAB train sets ({languages}) by "
+            "'python -m enrich.sentiment.build', its parameters chosen by nested "
+            "cross-validation on those train sets ('python -m bench.sentiment_cv')"
+        )
+    elif model is not None and hasattr(model, "languages"):
+        parts.append(f"model file {getattr(backend, 'path', '?')}, learnt from {model.languages}")
+    elif backend.name == "lexicon":
+        parts.append(
+            "nothing learnt; its French entries and thresholds were chosen by reading UMSAB "
+            "French and English train"
+        )
+    parts.append(
+        f"scored once on these {n} labelled texts; 95% confidence interval by bootstrap over "
+        "the texts (1000 resamples)"
+    )
+    seen = report.get("seen_in_training")
+    if seen:
+        parts.append(
+            f"{seen} of the {n} texts were in the model's training data: on them this is a "
+            "training score, not a quality figure"
+        )
+    return "; ".join(parts)

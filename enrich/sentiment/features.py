@@ -77,17 +77,24 @@ def mark_negation(text: str) -> str:
     return " ".join(out)
 
 
-_NUMBER = r"(?:\d+|an|a|one|two|three|four|five|six|several|few|une|un|deux|trois|quatre|cinq|six|plusieurs|quelques)"
+_NUMBER = (
+    r"(?:\d+|an|a|one|two|three|four|five|six|several|few"
+    r"|une|un|deux|trois|quatre|cinq|six|plusieurs|quelques)"
+)
 _UNIT_EN = r"(?:min(?:ute)?s?|hours?|hrs?|days?|weeks?|months?)"
 _UNIT_FR = r"(?:min(?:ute)?s?|heures?|h|jours?|semaines?|mois)"
-_NOT_EN = r"(?:not|never|didn t|did not|haven t|have not|hasn t|has not|still no|still not|yet to|no)"
+_NOT_EN = (
+    r"(?:not|never|didn t|did not|haven t|have not|hasn t|has not|still no|still not|yet to|no)"
+)
 
 COMPLAINTS: dict[str, tuple[str, ...]] = {
     "waiting": (
         r"\b(?:still|been|keep|kept|am|are|is) waiting\b",
         rf"\bwait(?:ed|ing)? (?:for )?(?:over |more than |almost )?{_NUMBER} {_UNIT_EN}\b",
         rf"\b{_NUMBER} {_UNIT_EN} (?:and (?:still|counting|nothing)|of waiting)\b",
-        r"\bstill (?:no|nothing|haven t|hasn t|have not|has not) (?:reply|response|answer|word|news|refund|update|call|email|help|delivery|package|parcel|order|heard|received|got|gotten|had)\b",
+        r"\bstill (?:no|nothing|haven t|hasn t|have not|has not) (?:reply|response|answer|word"
+        r"|news|refund|update|call|email|help|delivery|package|parcel|order|heard|received|got"
+        r"|gotten|had)\b",
         r"\bwhere is my\b",
         r"\bj (?:attends|ai attendu)\b",
         r"\b(?:toujours|encore) (?:pas|rien|aucun|aucune|en attente|j attends|sans)\b",
@@ -98,9 +105,13 @@ COMPLAINTS: dict[str, tuple[str, ...]] = {
         r"\btoujours (?:rien|pas) recu\b",
     ),
     "no_answer": (
-        r"\bno (?:reply|replies|response|responses|answer|answers|callback|call back|word|news|one (?:answers|replies|responds|picks up|called back))\b",
-        rf"\b{_NOT_EN} (?:heard back|(?:got|get|gotten|had) (?:a |any )?(?:reply|response|answer|call back|callback))\b",
-        r"\b(?:never|didn t|did not|haven t|have not|hasn t|has not|doesn t|don t|won t|nobody|no one) (?:reply|replied|respond|responded|answer|answered|call(?:ed)? (?:me )?back|get back|got back|pick(?:ed)? up)\b",
+        r"\bno (?:reply|replies|response|responses|answer|answers|callback|call back|word|news"
+        r"|one (?:answers|replies|responds|picks up|called back))\b",
+        rf"\b{_NOT_EN} (?:heard back|(?:got|get|gotten|had) (?:a |any )?(?:reply|response|answer"
+        rf"|call back|callback))\b",
+        r"\b(?:never|didn t|did not|haven t|have not|hasn t|has not|doesn t|don t|won t|nobody|no"
+        r" one) (?:reply|replied|respond|responded|answer|answered|call(?:ed)? (?:me )?back|get"
+        r" back|got back|pick(?:ed)? up)\b",
         r"\b(?:ignor(?:ed|ing) (?:me|my|us|our)|ghosted)\b",
         r"\b(?:pas|aucune|aucun|sans|jamais eu) (?:de |d )?(?:reponse|retour|nouvelles|rappel)\b",
         r"\b(?:personne|on) ne (?:repond|rappelle|decroche|m a (?:rappele|repondu))\b",
@@ -120,17 +131,20 @@ COMPLAINTS: dict[str, tuple[str, ...]] = {
     ),
     "cancelled": (
         r"\bcancel+(?:ed|led) (?:my|our|the|without)\b",
-        r"\b(?:my|our) (?:order|flight|booking|reservation|subscription) (?:was|got|has been) cancel+ed\b",
+        r"\b(?:my|our) (?:order|flight|booking|reservation|subscription) (?:was|got|has been)"
+        r" cancel+ed\b",
         r"\bannul(?:e|ee|es|ees) sans\b",
         r"\b(?:commande|vol|reservation|abonnement|rendez vous|livraison) annul(?:e|ee|es|ees)\b",
         r"\bon (?:m a|nous a) annule\b",
     ),
     "refund": (
-        r"\b(?:no|still no|not|never|without|waiting for|waiting on|where is) (?:a |my |the |any )?refund",
+        r"\b(?:no|still no|not|never|without|waiting for|waiting on|where is) (?:a |my |the |any"
+        r" )?refund",
         r"\brefund (?:yet|still)\b",
         r"\b(?:charged|billed|debited) (?:twice|two times|again|double)\b",
         r"\bwant (?:my|our) money back\b",
-        r"\b(?:pas|jamais|toujours pas|aucun|sans|attends|attente de|attendre) (?:de |d |mon |le |un )?rembours",
+        r"\b(?:pas|jamais|toujours pas|aucun|sans|attends|attente de|attendre) (?:de |d |mon |le "
+        r"|un )?rembours",
         r"\b(?:preleve|prelevee|debite|debitee|facture|facturee) (?:deux fois|2 fois|a tort)\b",
         r"\bremboursement\b",
     ),
@@ -144,7 +158,8 @@ COMPLAINTS: dict[str, tuple[str, ...]] = {
         r"\bon m (?:a|avait) dit que\b",
     ),
     "not_received": (
-        r"\b(?:never|still not|hasn t|has not|haven t|have not|didn t|did not|not yet) (?:arrived|received|delivered|shown up|showed up|come|came|got it)\b",
+        r"\b(?:never|still not|hasn t|has not|haven t|have not|didn t|did not|not yet) (?:arrived"
+        r"|received|delivered|shown up|showed up|come|came|got it)\b",
         r"\b(?:lost|lose) (?:my|our) (?:package|parcel|luggage|bag|bags|order)\b",
         r"\b(?:pas|jamais|toujours pas) (?:recu|recue|arrive|arrivee|livre|livree)\b",
         r"\b(?:colis|commande|valise|bagage)s? (?:perdu|perdue|perdus|egare)\b",

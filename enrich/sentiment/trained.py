@@ -47,8 +47,8 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from functools import cache
 from datetime import UTC, datetime
+from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -130,7 +130,9 @@ class TextModel:
         words = [_words_view(t, self.params.negation) for t in texts]
         chars = [prepare(t) for t in texts]
         if fit:
-            return hstack([self.words.fit_transform(words), self.chars.fit_transform(chars)]).tocsr()
+            return hstack(
+                [self.words.fit_transform(words), self.chars.fit_transform(chars)]
+            ).tocsr()
         return hstack([self.words.transform(words), self.chars.transform(chars)]).tocsr()
 
     def fit_oof(self, texts: Sequence[str], gold: np.ndarray[Any, Any]) -> Array:
@@ -172,9 +174,7 @@ def _vader_scores(text: str) -> list[float]:
     return [scores["neg"], scores["neu"], scores["pos"], scores["compound"]]
 
 
-def side_features(
-    lexicon: LexiconSentiment, texts: Sequence[str], langs: Sequence[str]
-) -> Array:
+def side_features(lexicon: LexiconSentiment, texts: Sequence[str], langs: Sequence[str]) -> Array:
     """The lexicon's scores, whether the text is French, VADER's own scores (its shares of
     negative, neutral and positive words tell the final model more than Veille's compound
     alone: +2 macro-F1 in English by cross-validation, nothing elsewhere), and the complaint
@@ -230,7 +230,11 @@ class TrainedModel:
             matrix = _in_label_order(pair.final.predict_proba(final), list(pair.final.classes_))
             for row, i, own in zip(matrix, indices, side[:, 0], strict=True):
                 probabilities = {lab: float(row[j]) for j, lab in enumerate(LABELS)}
-                if self.complaint_rule and own < _CLEARLY_POSITIVE and any(complaint_cues(texts[i])):
+                if (
+                    self.complaint_rule
+                    and own < _CLEARLY_POSITIVE
+                    and any(complaint_cues(texts[i]))
+                ):
                     probabilities = _as_negative(probabilities)
                 out[i] = probabilities
         return out
@@ -401,7 +405,10 @@ def load(path: Path) -> TrainedModel:
             pairs = {}
             for key in meta["pairs"]:
                 text = TextModel(params)
-                vocabularies = (_vocabulary(data[f"{key}/words"]), _vocabulary(data[f"{key}/chars"]))
+                vocabularies = (
+                    _vocabulary(data[f"{key}/words"]),
+                    _vocabulary(data[f"{key}/chars"]),
+                )
                 text.words, text.chars = _vectorizers(params, vocabularies)
                 text.words.idf_ = data[f"{key}/words_idf"].astype(np.float64)
                 text.chars.idf_ = data[f"{key}/chars_idf"].astype(np.float64)
