@@ -149,28 +149,29 @@ def bootstrap_interval(
 ) -> tuple[float, float]:
     """A percentile bootstrap confidence interval for macro-F1 (percent, 1 decimal): the
     examples are drawn with replacement ``resamples`` times."""
-    import numpy as np
+    import random  # pure Python: the lexicon's evaluation loads no numpy (tests/test_startup.py)
 
     n = len(gold)
     if n == 0:
         return (0.0, 0.0)
-    codes: dict[str, int] = {label: i for i, label in enumerate(LABELS)}
-    g = np.array([codes[x] for x in gold])
-    p = np.array([codes.get(x, -1) for x in predicted])
-    rng = np.random.default_rng(seed)
-    scores = np.empty(resamples)
-    for r in range(resamples):
-        pick = rng.integers(0, n, n)
-        gs, ps = g[pick], p[pick]
-        f1s = []
-        for c in range(len(LABELS)):
-            support = int((gs == c).sum())
-            if support:
-                tp = int(((gs == c) & (ps == c)).sum())
-                f1s.append(200 * tp / (support + int((ps == c).sum())))
-        scores[r] = sum(f1s) / len(f1s)
-    low, high = np.quantile(scores, [(1 - level) / 2, (1 + level) / 2])
-    return (round(float(low), 1), round(float(high), 1))
+    pairs = list(zip(gold, predicted, strict=True))
+    rng = random.Random(seed)
+    scores = []
+    for _ in range(resamples):
+        tp: Counter[str] = Counter()
+        support: Counter[str] = Counter()
+        chosen: Counter[str] = Counter()
+        for g, p in rng.choices(pairs, k=n):
+            support[g] += 1
+            chosen[p] += 1
+            if g == p:
+                tp[g] += 1
+        f1s = [200 * tp[lab] / (support[lab] + chosen[lab]) for lab in LABELS if support[lab]]
+        scores.append(sum(f1s) / len(f1s))
+    scores.sort()
+    low = scores[int((1 - level) / 2 * resamples)]
+    high = scores[min(resamples - 1, int((1 + level) / 2 * resamples))]
+    return (round(low, 1), round(high, 1))
 
 
 def evaluate(

@@ -89,7 +89,7 @@ _NOT_EN = (
 
 COMPLAINTS: dict[str, tuple[str, ...]] = {
     "waiting": (
-        r"\b(?:still|been|keep|kept|am|are|is) waiting\b",
+        r"\b(?:still|keep|kept) waiting\b",
         rf"\bwait(?:ed|ing)? (?:for )?(?:over |more than |almost )?{_NUMBER} {_UNIT_EN}\b",
         rf"\b{_NUMBER} {_UNIT_EN} (?:and (?:still|counting|nothing)|of waiting)\b",
         r"\bstill (?:no|nothing|haven t|hasn t|have not|has not) (?:reply|response|answer|word"
