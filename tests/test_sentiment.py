@@ -378,7 +378,7 @@ def test_the_shipped_model_is_the_default_and_loads_offline() -> None:
     assert default_model_path().stat().st_size < 5_000_000
     model = backend.model
     assert set(model.languages) == set(UMSAB)
-    assert set(model.pairs) == {*UMSAB, "*"}
+    assert set(model.pairs) == {*UMSAB, "*"} - {"hi"}  # Hindi: the shared models (Params)
     assert sum(model.examples.values()) > 14_000
     [fr_verdict, en_verdict] = backend.score(
         ["Franchement nul, une honte", "I love it, thank you so much!"], ["fr", "en"]
