@@ -23,6 +23,9 @@ lexicon. No test set is read.
 
 ``--quick`` is the variant CI runs (`tests/test_sentiment.py`): 3-fold cross-validation with the
 parameters the nested run chose (`enrich.sentiment.trained.Params`), no inner folds.
+``--shared`` measures the models learnt from every language instead of the language's own: each
+fold's training part gets the other seven languages' train sets too (how the shipped model
+serves Hindi, `Params.shared`).
 """
 
 from __future__ import annotations
@@ -102,8 +105,13 @@ def choose(examples: list[Labeled], grid: tuple[Params, ...], k: int = 3) -> Par
 
 
 def cross_validate(
-    lang: str, examples: list[Labeled], grid: tuple[Params, ...], outer: int
+    lang: str,
+    examples: list[Labeled],
+    grid: tuple[Params, ...],
+    outer: int,
+    extra: list[Labeled] | None = None,
 ) -> tuple[Outcome, Outcome]:
+    """Cross-validate on ``examples``; ``extra`` examples join every training part."""
     nested = len(grid) > 1
     how = (
         f"nested CV ({outer} outer folds, 3 inner folds choosing among {len(grid)} settings)"
@@ -117,7 +125,7 @@ def cross_validate(
         part = [examples[i] for i in fit]
         held_out = [examples[i] for i in held]
         params = choose(part, grid)
-        model = train(part, params)
+        model = train(part + (extra or []), params)
         gold = [e.label for e in held_out]
         predicted = predict(model, held_out)
         trained.gold += gold
@@ -139,13 +147,25 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--langs", default="fr,en")
     parser.add_argument("--quick", action="store_true", help="3-fold CV, fixed parameters")
     parser.add_argument("--no-val", action="store_true", help="skip the final check on val")
+    parser.add_argument(
+        "--shared", action="store_true", help="with --quick: the models learnt from every language"
+    )
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     for lang in args.langs.split(","):
         started = time.monotonic()
         examples = load_labeled(args.data / f"umsab_{lang}_train.jsonl").examples
         grid = (Params(folds=3),) if args.quick else GRID
-        trained, lexicon = cross_validate(lang, examples, grid, 3 if args.quick else 5)
+        extra = None
+        if args.shared:
+            if not args.quick:
+                parser.error("--shared goes with --quick")
+            grid = (Params(folds=3, min_examples=10**9),)  # no language gets models of its own
+            others = [args.data / f"umsab_{o}_train.jsonl" for o in LANGUAGES if o != lang]
+            extra = load_labeled(*others).examples
+        trained, lexicon = cross_validate(lang, examples, grid, 3 if args.quick else 5, extra)
+        if args.shared:
+            trained.how = trained.how.replace("fixed parameters", "shared models, fixed parameters")
         print(trained.line())
         print(lexicon.line())
         results[lang] = {
