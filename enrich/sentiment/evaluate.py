@@ -15,6 +15,7 @@ five points either way, and two backends closer than that may not differ at all.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -42,6 +43,13 @@ class LabeledFile:
     """``path:line: what is wrong`` for every line skipped."""
     overridden: int
     """How many earlier labels a later line replaced."""
+
+
+def text_hash(text: str) -> int:
+    """A 63-bit hash of a text's words: a trained model keeps those of its training texts, so
+    that an evaluation can tell when it scores texts the model learnt from."""
+    digest = hashlib.sha256(" ".join(text.split()).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def _parse(line: str) -> Labeled:
@@ -195,8 +203,6 @@ def evaluate(
     model = getattr(backend, "model", None)
     seen = getattr(model, "seen", None)
     if isinstance(seen, frozenset):
-        from enrich.sentiment.trained import text_hash
-
         report["seen_in_training"] = sum(1 for e in examples if text_hash(e.text) in seen)
     report["how"] = _how(backend, report)
     return report

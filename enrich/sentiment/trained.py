@@ -58,7 +58,7 @@ import numpy as np
 from scipy.sparse import csr_matrix, hstack
 
 from enrich.sentiment import LABELS, from_probabilities
-from enrich.sentiment.evaluate import Labeled
+from enrich.sentiment.evaluate import Labeled, text_hash
 from enrich.sentiment.features import complaint_cues, mark_negation, prepare
 from enrich.sentiment.lexicon import VERSION as LEXICON_VERSION
 from enrich.sentiment.lexicon import LexiconSentiment
@@ -253,12 +253,6 @@ def _as_negative(probabilities: dict[SentimentLabel, float]) -> dict[SentimentLa
     swapped = dict(probabilities)
     swapped["negative"], swapped[top] = probabilities[top], probabilities["negative"]
     return swapped
-
-
-def text_hash(text: str) -> int:
-    """A 63-bit hash of a text's words, to recognise training texts in an evaluation set."""
-    digest = hashlib.sha256(" ".join(text.split()).encode()).digest()
-    return int.from_bytes(digest[:8], "big") >> 1
 
 
 def _fit_pair(
