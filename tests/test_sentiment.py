@@ -325,6 +325,12 @@ def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
         TrainedSentiment(junk)
     with pytest.raises(ConfigError, match="not found"):
         TrainedSentiment(tmp_path / "missing.npz")
+    import pickle
+
+    old = tmp_path / "sentiment-0123456789ab.joblib"  # format 2 was a (joblib) pickle
+    old.write_bytes(pickle.dumps({"format": 2, "model": None}))
+    with pytest.raises(ConfigError, match=r"earlier Veille .*train it again"):
+        TrainedSentiment(old)
 
 
 def test_a_model_file_round_trips_without_pickles_and_training_is_reproducible(

@@ -6,7 +6,8 @@ of ``../shared/data/sentiment`` in eight languages (en, fr, de, es, it, pt, ar, 
 each, 14,712 in all; one model pair per language, one more for any other language), and writes
 ``enrich/sentiment/models/default.npz``, which the ``trained`` backend loads when no ``model``
 is set. Nothing else is read: no val or test set, no download. Seeds are fixed, so the same data
-gives the same model (its version is a hash of the data and parameters).
+gives the same model: its version is a hash of the data and parameters, and two builds hold the
+same arrays (only the creation time in the metadata differs).
 """
 
 from __future__ import annotations

@@ -398,6 +398,13 @@ def load(path: Path) -> TrainedModel:
         raise ConfigError(
             f"sentiment model {path} not found; train one with 'veille sentiment train'"
         ) from None
+    except ValueError as exc:
+        if path.suffix == ".joblib":  # format 2, a pickle, before Veille shipped a model
+            raise ConfigError(
+                f"{path} is a sentiment model of an earlier Veille (a pickle, format 2); this "
+                f"Veille reads format {FORMAT}: train it again with 'veille sentiment train'"
+            ) from None
+        raise ConfigError(f"{path} is not a Veille sentiment model: {exc}") from None
     except Exception as exc:
         raise ConfigError(f"{path} is not a Veille sentiment model: {exc}") from None
     try:
