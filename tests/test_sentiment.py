@@ -420,6 +420,7 @@ ENGLISH_COMPLAINTS = [
 ]
 SERVICE_PRAISE = [
     ("fr", "Remboursement reçu en deux jours, merci, super service !"),
+    ("fr", "remboursement reçu en deux jours, merci !"),
     ("fr", "Réponse rapide du service client, au top"),
     ("en", "Got my refund within two days, great service, thank you!"),
     ("en", "Quick reply from support, love it"),

@@ -25,6 +25,9 @@ from functools import lru_cache
 
 from ingest.text import index_text
 
+VERSION = "1"
+"""Changes when what the features read changes: a model's version includes it."""
+
 _URL = re.compile(r"https?://\S+|\bwww\.\S+|\bhttp\b")
 _HANDLE = re.compile(r"@\w+")
 
@@ -146,7 +149,6 @@ COMPLAINTS: dict[str, tuple[str, ...]] = {
         r"\b(?:pas|jamais|toujours pas|aucun|sans|attends|attente de|attendre) (?:de |d |mon |le "
         r"|un )?rembours",
         r"\b(?:preleve|prelevee|debite|debitee|facture|facturee) (?:deux fois|2 fois|a tort)\b",
-        r"\bremboursement\b",
     ),
     "broken_promise": (
         r"\b(?:was|were|you) (?:promised|told|supposed to)\b",

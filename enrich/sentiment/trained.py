@@ -59,6 +59,7 @@ from scipy.sparse import csr_matrix, hstack
 
 from enrich.sentiment import LABELS, from_probabilities
 from enrich.sentiment.evaluate import Labeled, text_hash
+from enrich.sentiment.features import VERSION as FEATURES_VERSION
 from enrich.sentiment.features import complaint_cues, mark_negation, prepare
 from enrich.sentiment.lexicon import VERSION as LEXICON_VERSION
 from enrich.sentiment.lexicon import LexiconSentiment
@@ -310,7 +311,7 @@ def train(
         digest.update(f"{e.lang}\x00{e.label}\x00{e.text}\x01".encode())
     digest.update(
         f"{json.dumps(asdict(params), sort_keys=True)};rule={complaint_rule};format={FORMAT};"
-        f"lexicon={LEXICON_VERSION}".encode()
+        f"lexicon={LEXICON_VERSION};features={FEATURES_VERSION}".encode()
     )
     import sklearn
 
@@ -321,7 +322,11 @@ def train(
         created=datetime.now(UTC),
         examples={lab: labels.get(lab, 0) for lab in LABELS},
         languages=dict(languages.most_common()),
-        info={"sklearn": sklearn.__version__, "lexicon": LEXICON_VERSION},
+        info={
+            "sklearn": sklearn.__version__,
+            "lexicon": LEXICON_VERSION,
+            "features": FEATURES_VERSION,
+        },
         seen=frozenset(text_hash(e.text) for e in examples),
         complaint_rule=complaint_rule,
     )
@@ -451,13 +456,15 @@ def load(path: Path) -> TrainedModel:
         seen=seen,
         complaint_rule=meta["complaint_rule"],
     )
-    if model.info.get("lexicon") != LEXICON_VERSION:
-        log.warning(
-            "sentiment model %s was trained with lexicon version %s, this is %s: train it again",
-            path,
-            model.info.get("lexicon"),
-            LEXICON_VERSION,
-        )
+    for part, version in (("lexicon", LEXICON_VERSION), ("features", FEATURES_VERSION)):
+        if model.info.get(part) != version:
+            log.warning(
+                "sentiment model %s was trained with %s version %s, this is %s: train it again",
+                path,
+                part,
+                model.info.get(part),
+                version,
+            )
     return model
 
 
