@@ -8,14 +8,16 @@ later corrections replace earlier labels); ``model: PATH`` uses it.
 
 Two levels (stacking), all offline, per language:
 
-1. the text model: a logistic regression on word 1-2-grams (the words after a negator marked,
-   `enrich.sentiment.features.mark_negation`; emoji are words) and character 2-5-grams within
+1. the text model: a logistic regression on word 1-2-grams (emoji are words; with
+   `Params.negation`, the words after a negator marked by
+   `enrich.sentiment.features.mark_negation`) and character 2-5-grams within
    words (TF-IDF, sublinear, the most frequent `Params.words` and `Params.chars` kept), on the
    text with its URLs and @handles replaced by placeholders. It learns the vocabulary of the
    labelled domain, misspellings and hashtags included;
 2. the final model: a logistic regression on the text model's class probabilities, the lexicon
    backend's scores (`enrich.sentiment.lexicon`: the compound score in the text's language, its
-   positive and negative parts, the French and English scores) and the complaint cues
+   positive and negative parts, the French and English scores), VADER's shares of negative,
+   neutral and positive words, and the complaint cues
    (`enrich.sentiment.features.complaint_cues`). The lexicons and their rules know words the
    labelled data is too small to teach; the final model learns how far to trust each side.
 
@@ -23,8 +25,9 @@ The final model is fitted on out-of-fold probabilities of the text model (`Param
 folds), so it learns how good the text model is on texts it has not seen; then the text model
 is refitted on everything.
 
-Each language with at least `Params.min_examples` examples gets its own pair of models; one more
-pair, learnt from every example, serves the other languages and ``und``. Then one rule: a text
+Each language with at least `Params.min_examples` examples, and not in `Params.shared`, gets its
+own pair of models; one more pair, learnt from every example, serves the other languages and
+``und``. Then one rule: a text
 with a complaint cue ("still waiting for a reply", "toujours pas de réponse") that the model does
 not find clearly positive (probability of positive below 0.5) is negative; tweets rarely
 complain to a brand, so the labelled benchmarks cannot teach it (see the README for what it
