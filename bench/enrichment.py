@@ -18,8 +18,9 @@ temporary directory), then the whole enrich stage (`EnrichStage.process`) with t
 backend, without and with entities, and the share of each step in it (`EnrichStage.seconds`,
 warm-up batch included). It prints mentions/s for each and the process's peak RSS after each.
 
-Sentiment backends other than the lexicon need a model: ``--trained MODEL`` (a file from
-``veille sentiment train``), ``--transformers DIR`` (a local model directory), or
+Sentiment is timed with the lexicon and with the trained backend (the shipped model, or
+``--trained MODEL``, a file from ``veille sentiment train``); the transformers backend needs a
+model: ``--transformers DIR`` (a local model directory), or
 ``--transformers-random base`` to time a randomly initialised model of the size of
 ``cardiffnlp/twitter-xlm-roberta-base-sentiment`` (XLM-R base: 12 layers, hidden size 768,
 250,002-token vocabulary, 278 M parameters) with a word-piece tokenizer trained on the workload:
@@ -139,7 +140,9 @@ def main() -> None:
     parser.add_argument("--workload", choices=["synthetic", "tweets"], default="synthetic")
     parser.add_argument("--mentions", type=int, default=5000, help="synthetic workload size")
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--trained", type=Path, help="a model file from veille sentiment train")
+    parser.add_argument(
+        "--trained", type=Path, help="a model file from veille sentiment train (default: shipped)"
+    )
     parser.add_argument("--transformers", type=Path, help="a local model directory")
     parser.add_argument("--transformers-random", choices=["base"])
     args = parser.parse_args()
@@ -162,12 +165,9 @@ def main() -> None:
             return lambda b: backend.score([sentiment_text(m) for m in b], [langs[m.id] for m in b])
 
         timed("sentiment: lexicon", about, args.batch, sentiment(LexiconSentiment()))
-        if args.trained:
-            from enrich.sentiment.trained import TrainedSentiment
+        from enrich.sentiment.trained import TrainedSentiment
 
-            timed(
-                "sentiment: trained", about, args.batch, sentiment(TrainedSentiment(args.trained))
-            )
+        timed("sentiment: trained", about, args.batch, sentiment(TrainedSentiment(args.trained)))
         model_dir = args.transformers
         if args.transformers_random:
             model_dir = random_base_model(Path(tmp) / "xlmr-base", [m.text for m in workload])

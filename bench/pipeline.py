@@ -5,8 +5,9 @@ characters, 80% about one of two brands (the rest dropped by enrich), published 
 500 to ``mentions.raw``. Two enrichment configurations, each measured three ways, in this one
 run:
 
-- the default (language, brands, lexicon sentiment, entities with spaCy's French NER and the
-  brands' entity ruler, near-duplicates, author influence), and the same without entities;
+- the default (language, brands, sentiment with the shipped trained model, entities with spaCy's
+  French NER and the brands' entity ruler, near-duplicates, author influence), and the same
+  without entities;
 - each stage alone, one after the other: publish, enrich, index (SQLite FTS5 upsert), and where
   enrich's time goes, step by step (`EnrichStage.seconds`);
 - end to end, as ``veille run`` does it, from the first publish to the last mention indexed: the

@@ -46,20 +46,23 @@ SentimentBackendName = Literal["lexicon", "trained", "transformers"]
 class SentimentSettings(Strict):
     """Which sentiment backend scores mentions, and when it should rather say neutral.
 
-    - ``lexicon`` (default): offline French and English lexicons, nothing to install;
-    - ``trained``: a model file written by ``veille sentiment train`` (``model``: its path);
+    - ``trained`` (default): a scikit-learn model; without ``model``, the one shipped with
+      Veille (built from the UMSAB train sets in eight languages by ``python -m
+      enrich.sentiment.build``), else a model file written by ``veille sentiment train``;
+    - ``lexicon``: French and English lexicons and rules, faster, less accurate;
     - ``transformers``: a local Hugging Face text-classification model directory (``model``),
       with the ``transformers`` extra installed; ``labels`` maps the model's labels to ours when
       their names do not say negative, neutral or positive.
     """
 
-    backend: SentimentBackendName = "lexicon"
+    backend: SentimentBackendName = "trained"
     neutral_threshold: Probability | None = None
     """lexicon: a compound score closer to 0 than this is neutral. Default: each lexicon's own,
     chosen on UMSAB train (French 0.05, English 0.3)."""
     min_confidence: Probability = 0.0
     """trained, transformers: when the most likely label's probability is below this, neutral."""
     model: Path | None = None
+    """trained: a model file (default: the shipped model); transformers: a model directory."""
     labels: dict[str, SentimentLabel] = {}
     batch_size: Annotated[int, Field(ge=1, le=4096)] = 32
     max_length: Annotated[int, Field(ge=8, le=4096)] = 256
@@ -68,7 +71,7 @@ class SentimentSettings(Strict):
 
     @model_validator(mode="after")
     def _model_given(self) -> Self:
-        if self.backend != "lexicon" and self.model is None:
+        if self.backend == "transformers" and self.model is None:
             raise ValueError(f"the {self.backend} sentiment backend needs 'model': a path")
         return self
 

@@ -1,8 +1,13 @@
-"""Sentiment: the lexicon's rules, labelled files, metrics, training, and the quality gate.
+"""Sentiment: the lexicon's rules, the trained model's features, complaints, labelled files,
+metrics and their confidence intervals, training, the shipped model, and the quality gate.
 
-The quality gate pins each backend's macro-F1 on the UMSAB French and English val sets
-(``../shared/data/sentiment``) at floors a little below what was measured (see the README):
-a change that makes sentiment worse fails CI.
+The quality gate (``../shared/data/sentiment``) holds honest figures: the trained model's
+macro-F1 by cross-validation on the UMSAB French and English train sets (3 folds with the
+parameters nested cross-validation chose, ``python -m bench.sentiment_cv --quick``: the nested
+run itself takes minutes per language), at floors a little below what was measured (see the
+README); then the final check on val, where the shipped model must beat the lexicon in each of
+its eight languages and the lexicon must hold its floors. A change that makes sentiment worse
+fails CI.
 """
 
 from __future__ import annotations
@@ -15,16 +20,27 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from enrich.sentiment import from_probabilities
-from enrich.sentiment.evaluate import Labeled, load_labeled, metrics
+from enrich.sentiment import from_probabilities, open_sentiment
+from enrich.sentiment.evaluate import Labeled, bootstrap_interval, load_labeled, macro_f1, metrics
+from enrich.sentiment.features import FAMILIES, complaint_cues, is_complaint, mark_negation
 from enrich.sentiment.lexicon import LexiconSentiment, english_lexicon, french_lexicon, score_text
-from enrich.sentiment.trained import TrainedSentiment, save, train
+from enrich.sentiment.trained import (
+    Params,
+    TrainedSentiment,
+    default_model_path,
+    load,
+    save,
+    train,
+)
+from enrich.settings import SentimentSettings
 from ingest.errors import ConfigError
 from veille.cli import cli
 
 # Floors for the CI gate: measured values (README, "Sentiment quality") minus about 1.5 points.
 LEXICON_FLOORS = {"fr": 61.0, "en": 60.5}
-TRAINED_FLOORS = {"fr": 66.0, "en": 64.5}
+CV_FLOORS = {"fr": 67.0, "en": 60.0}
+"""The trained model by 3-fold CV on UMSAB train with fixed parameters (--quick)."""
+UMSAB = ("fr", "en", "de", "es", "it", "pt", "ar", "hi")
 
 
 def fr(text: str) -> float:
@@ -196,23 +212,81 @@ def test_eval_command_prints_the_report_as_json(tmp_path: Path) -> None:
         ],
     )
     result = CliRunner().invoke(
-        cli, ["sentiment", "eval", "--data", str(data), "--format", "json"], catch_exceptions=False
+        cli,
+        ["sentiment", "eval", "--data", str(data), "--format", "json", "--backend", "lexicon"],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
     assert {"n", "macro_f1", "macro_recall", "accuracy", "per_class", "confusion"} <= set(report)
     assert report["n"] == 4
     assert report["accuracy"] == 100.0
+    assert report["macro_f1_ci"] == [100.0, 100.0]
     assert report["backend"] == "lexicon"
+    assert "nothing learnt" in report["how"]
+
+
+def test_eval_says_how_the_figure_was_obtained_and_its_interval(tmp_path: Path) -> None:
+    rows = [
+        {"text": "Service client génial, merci !", "label": "positive", "lang": "fr"},
+        {"text": "Une honte, je résilie", "label": "negative", "lang": "fr"},
+        {"text": "La box arrive mardi", "label": "neutral", "lang": "fr"},
+        {"text": "Terrible support, what a disaster", "label": "negative", "lang": "en"},
+        {"text": "Love the new app, great job", "label": "positive", "lang": "en"},
+    ]
+    data = write_jsonl(tmp_path / "val.jsonl", rows)
+    result = CliRunner().invoke(
+        cli, ["sentiment", "eval", "--data", str(data)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("trained on val.jsonl: n=5  macro-F1 ")
+    assert "[95% CI " in first
+    assert "how: trained backend (trained@" in result.output
+    assert "the model shipped with Veille" in result.output
+    assert "nested cross-validation" in result.output
+    assert "bootstrap over the texts" in result.output
+    assert "training data" not in result.stderr
+
+
+def test_eval_warns_when_the_texts_were_in_the_training_data(tmp_path: Path) -> None:
+    rows = [
+        {"text": f"le forfait zorglub numéro {i}", "label": "negative", "lang": "fr"}
+        for i in range(6)
+    ] + [
+        {"text": f"la box plimplim modèle {i}", "label": "neutral", "lang": "fr"} for i in range(6)
+    ]
+    data = write_jsonl(tmp_path / "labels.jsonl", rows)
+    path = save(train(load_labeled(data).examples), tmp_path)
+    result = CliRunner().invoke(
+        cli,
+        ["sentiment", "eval", "--data", str(data), "--backend", "trained", "--model", str(path)],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "12 of these 12 texts were in the model's training data" in result.stderr
+    assert "training score, not a quality figure" in result.output
 
 
 def test_a_backend_without_its_model_is_a_usage_error(tmp_path: Path) -> None:
     data = write_jsonl(tmp_path / "val.jsonl", [{"text": "top", "label": "positive"}])
     result = CliRunner().invoke(
-        cli, ["sentiment", "eval", "--data", str(data), "--backend", "trained"]
+        cli, ["sentiment", "eval", "--data", str(data), "--backend", "transformers"]
     )
     assert result.exit_code == 2
-    assert "--backend trained needs --model PATH" in result.output
+    assert "--backend transformers needs --model PATH" in result.output
+
+
+def test_the_bootstrap_interval_holds_the_figure_and_narrows_with_more_texts() -> None:
+    gold = ["negative", "neutral", "positive"] * 40
+    predicted = ["negative", "neutral", "positive", "neutral", "neutral", "positive"] * 20
+    point = macro_f1(gold, predicted)
+    low, high = bootstrap_interval(gold, predicted)
+    assert low < point < high
+    assert bootstrap_interval(gold, predicted) == (low, high)  # seeded: the same every time
+    wide = bootstrap_interval(gold[:30], predicted[:30])
+    assert wide[1] - wide[0] > high - low
+    assert round(point, 1) == metrics(gold, predicted)["macro_f1"]
 
 
 def test_training_needs_enough_labels() -> None:
@@ -236,7 +310,7 @@ def test_a_model_trained_on_corrected_labels_learns_the_corrections(tmp_path: Pa
     )
     assert result.exit_code == 0, result.output
     assert "12 earlier labels replaced by corrections" in result.output
-    [path] = tmp_path.glob("sentiment-*.joblib")
+    [path] = tmp_path.glob("sentiment-*.npz")
     backend = TrainedSentiment(path)
     [verdict] = backend.score(["le forfait zorglub numéro 99"], ["fr"])
     assert verdict.label == "positive"
@@ -245,12 +319,148 @@ def test_a_model_trained_on_corrected_labels_learns_the_corrections(tmp_path: Pa
 
 
 def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
-    junk = tmp_path / "model.joblib"
-    junk.write_bytes(b"not a pickle")
+    junk = tmp_path / "model.npz"
+    junk.write_bytes(b"not a model")
     with pytest.raises(ConfigError, match="not a Veille sentiment model"):
         TrainedSentiment(junk)
     with pytest.raises(ConfigError, match="not found"):
-        TrainedSentiment(tmp_path / "missing.joblib")
+        TrainedSentiment(tmp_path / "missing.npz")
+    import pickle
+
+    old = tmp_path / "sentiment-0123456789ab.joblib"  # format 2 was a (joblib) pickle
+    old.write_bytes(pickle.dumps({"format": 2, "model": None}))
+    with pytest.raises(ConfigError, match=r"earlier Veille .*train it again"):
+        TrainedSentiment(old)
+
+
+def test_a_model_file_round_trips_without_pickles_and_training_is_reproducible(
+    tmp_path: Path,
+) -> None:
+    import numpy as np
+
+    examples = [
+        Labeled(text, label, lang)
+        for i in range(15)
+        for text, label, lang in [
+            (f"service génial numéro {i}, bravo", "positive", "fr"),
+            (f"panne encore, nul {i}", "negative", "fr"),
+            (f"great support, thanks {i}", "positive", "en"),
+            (f"awful outage again {i}", "negative", "en"),
+            (f"the box {i} ships on Tuesday", "neutral", "en"),
+        ]
+    ]
+    small = Params(min_examples=20, words=500, chars=1000)
+    first, second = train(examples, small), train(examples, small)
+    assert first.version == second.version
+    assert sorted(first.pairs) == ["*", "en", "fr"]
+    path = save(first, tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as arrays:  # nothing in it needs a pickle
+        assert "fr/words" in arrays.files
+    loaded = load(path)
+    texts = ["bravo pour le service", "awful again", "hallo welt"]
+    langs = ["fr", "en", "de"]  # German has no model of its own: the "*" pair answers
+    for a, b, c in zip(
+        first.probabilities(texts, langs),
+        second.probabilities(texts, langs),
+        loaded.probabilities(texts, langs),
+        strict=True,
+    ):
+        assert a == b
+        assert a == pytest.approx(c, abs=2e-3)  # coefficients are stored as float16
+    assert loaded.version == first.version
+    assert loaded.languages == {"fr": 30, "en": 45}
+
+
+# -- the shipped model, the default ----------------------------------------------------------
+
+
+def test_the_shipped_model_is_the_default_and_loads_offline() -> None:
+    assert SentimentSettings().backend == "trained"
+    assert SentimentSettings().model is None
+    backend = open_sentiment(SentimentSettings())
+    assert isinstance(backend, TrainedSentiment)
+    assert backend.shipped
+    assert backend.path == default_model_path()
+    assert default_model_path().stat().st_size < 5_000_000
+    model = backend.model
+    assert set(model.languages) == set(UMSAB)
+    assert set(model.pairs) == {*UMSAB, "*"} - {"hi"}  # Hindi: the shared models (Params)
+    assert sum(model.examples.values()) > 14_000
+    [fr_verdict, en_verdict] = backend.score(
+        ["Franchement nul, une honte", "I love it, thank you so much!"], ["fr", "en"]
+    )
+    assert (fr_verdict.label, en_verdict.label) == ("negative", "positive")
+    assert fr_verdict.model == f"trained@{model.version}"
+
+
+# -- customer-service complaints -------------------------------------------------------------
+# Written for these tests (from no dataset): complaints to a brand with no negative word.
+
+FRENCH_COMPLAINTS = [
+    "Toujours pas de réponse à mon mail de la semaine dernière",
+    "ça fait 3 semaines que j'attends mon remboursement",
+    "Commande annulée sans prévenir, merci pour l'info",
+    "On m'avait promis un rappel hier, j'attends encore",
+    "Mis en attente 40 minutes au téléphone pour finalement raccrocher",
+    "Colis jamais reçu et personne ne répond au service client",
+    "Depuis 10 jours ma box devait être livrée",
+    "Trois appels, toujours rien, le technicien devait passer lundi",
+    "J'attends toujours le remboursement promis par @Lumen",
+]
+ENGLISH_COMPLAINTS = [
+    "still waiting for a reply to my email from last week",
+    "on hold for an hour and counting",
+    "no refund yet, 3 weeks after returning the parcel",
+    "My order was cancelled without any notice",
+    "You promised me a callback yesterday, nobody called",
+    "Package never arrived and no one answers the phone",
+    "Been waiting 45 minutes for someone to pick up",
+    "I was told the technician would come on Monday. It's Thursday.",
+    "Where is my refund @acme? It's been two weeks",
+]
+SERVICE_PRAISE = [
+    ("fr", "Remboursement reçu en deux jours, merci, super service !"),
+    ("fr", "remboursement reçu en deux jours, merci !"),
+    ("fr", "Réponse rapide du service client, au top"),
+    ("en", "Got my refund within two days, great service, thank you!"),
+    ("en", "Quick reply from support, love it"),
+]
+
+
+def test_complaint_cues_are_found_in_both_languages() -> None:
+    assert {FAMILIES[i] for i, on in enumerate(complaint_cues("no refund yet")) if on} == {"refund"}
+    assert complaint_cues("on hold for an hour")[FAMILIES.index("on_hold")]
+    assert complaint_cues("on m'avait promis un rappel")[FAMILIES.index("broken_promise")]
+    assert complaint_cues("commande annulée sans prévenir")[FAMILIES.index("cancelled")]
+    assert complaint_cues("TOUJOURS PAS DE RÉPONSE")[FAMILIES.index("no_answer")]
+    for text in FRENCH_COMPLAINTS + ENGLISH_COMPLAINTS:
+        assert is_complaint(text), text
+    for text in ["I have been waiting for this album all year!", "Bonne attente à tous"]:
+        assert not is_complaint(text), text
+
+
+def test_negation_marks_the_words_that_follow_until_punctuation() -> None:
+    assert mark_negation("I don't like it, but fine") == "i don't NEG_like NEG_it but fine"
+    assert mark_negation("Ce n'est pas terrible du tout !") == (
+        "ce n'est pas NEG_terrible NEG_du NEG_tout"
+    )
+    assert mark_negation("no refund yet") == "no NEG_refund NEG_yet"
+    assert mark_negation("Das ist nicht gut") == "das ist nicht NEG_gut"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [("fr", t) for t in FRENCH_COMPLAINTS] + [("en", t) for t in ENGLISH_COMPLAINTS],
+)
+def test_complaints_without_a_negative_word_are_negative(lang: str, text: str) -> None:
+    [verdict] = open_sentiment(SentimentSettings()).score([text], [lang])
+    assert verdict.label == "negative", (text, verdict)
+
+
+@pytest.mark.parametrize(("lang", "text"), SERVICE_PRAISE)
+def test_praise_of_the_service_stays_positive(lang: str, text: str) -> None:
+    [verdict] = open_sentiment(SentimentSettings()).score([text], [lang])
+    assert verdict.label == "positive", (text, verdict)
 
 
 # -- the quality gate (../shared/data) ---------------------------------------------------------
@@ -278,39 +488,38 @@ def test_lexicon_macro_f1_on_umsab_val_holds_its_floor(shared_data: Path, lang: 
 @pytest.mark.shared_data
 def test_french_is_at_least_as_good_as_english_with_the_lexicon(shared_data: Path) -> None:
     scores = {
-        lang: _eval(shared_data / "sentiment" / f"umsab_{lang}_val.jsonl")["macro_f1"]
+        lang: _eval(shared_data / "sentiment" / f"umsab_{lang}_val.jsonl", "--backend", "lexicon")[
+            "macro_f1"
+        ]
         for lang in ("fr", "en")
     }
     assert scores["fr"] >= scores["en"], scores
 
 
-@pytest.fixture(scope="module")
-def umsab_model(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
-    """Train the trained backend on UMSAB French and English train, once for the module."""
-    made: dict[str, Path] = {}
-
-    def build(shared: Path) -> Path:
-        if "model" not in made:
-            out = tmp_path_factory.mktemp("umsab-model")
-            files = [shared / "sentiment" / f"umsab_{lang}_train.jsonl" for lang in ("fr", "en")]
-            made["model"] = save(train(load_labeled(*files).examples), out)
-        return made["model"]
-
-    return build
-
-
 @pytest.mark.slow
 @pytest.mark.shared_data
 @pytest.mark.parametrize("lang", ["fr", "en"])
-def test_training_on_umsab_train_beats_the_lexicon_on_val(
-    shared_data: Path, umsab_model: Callable[[Path], Path], lang: str
+def test_trained_macro_f1_by_cross_validation_on_umsab_train_holds_its_floor(
+    shared_data: Path, lang: str
 ) -> None:
-    model = umsab_model(shared_data)
+    from bench.sentiment_cv import cross_validate
+
+    examples = load_labeled(shared_data / "sentiment" / f"umsab_{lang}_train.jsonl").examples
+    trained, lexicon = cross_validate(lang, examples, (Params(folds=3),), 3)
+    score = macro_f1(trained.gold, trained.predicted)
+    assert score >= CV_FLOORS[lang], trained.line()
+    assert score > macro_f1(lexicon.gold, lexicon.predicted), (trained.line(), lexicon.line())
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize("lang", UMSAB)
+def test_the_shipped_model_beats_the_lexicon_on_every_val_set(shared_data: Path, lang: str) -> None:
     val = shared_data / "sentiment" / f"umsab_{lang}_val.jsonl"
-    trained = _eval(val, "--backend", "trained", "--model", str(model))
+    trained = _eval(val)
     lexicon = _eval(val, "--backend", "lexicon")
+    assert trained["backend"] == "trained"
+    assert trained["seen_in_training"] == 0
     assert trained["macro_f1"] > lexicon["macro_f1"], (trained, lexicon)
-    assert trained["macro_f1"] >= TRAINED_FLOORS[lang], trained
 
 
 def test_a_relative_model_path_is_relative_to_the_configuration_file(

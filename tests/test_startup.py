@@ -107,7 +107,8 @@ def test_reading_commands_on_sqlite_load_none_of_the_pipeline(
         ("feeds",),
         *READING,
         ("dead",),
-        ("sentiment", "eval", "--data", str(tmp_path / "labelled.jsonl")),
+        # The lexicon: the trained backend (the default) needs scikit-learn by nature.
+        ("sentiment", "eval", "--data", str(tmp_path / "labelled.jsonl"), "--backend", "lexicon"),
     ]
     assert _imports(config, commands) == {" ".join(c): [] for c in commands}
 

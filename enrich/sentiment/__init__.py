@@ -2,9 +2,10 @@
 
 Three backends, chosen by ``enrich.sentiment.backend`` (`open_sentiment`):
 
-- ``lexicon`` (`enrich.sentiment.lexicon`): French and English lexicons and rules, offline;
-- ``trained`` (`enrich.sentiment.trained`): a scikit-learn model that ``veille sentiment train``
-  learns from labelled mentions;
+- ``trained`` (`enrich.sentiment.trained`, the default): a scikit-learn model, the one shipped
+  with Veille (`enrich.sentiment.build`) or one that ``veille sentiment train`` learns from
+  labelled mentions;
+- ``lexicon`` (`enrich.sentiment.lexicon`): French and English lexicons and rules, faster;
 - ``transformers`` (`enrich.sentiment.transformer`): any local text-classification model
   directory, with the optional ``transformers`` extra.
 
@@ -55,7 +56,7 @@ def open_sentiment(settings: SentimentSettings) -> SentimentBackend:
     if settings.backend == "trained":
         from enrich.sentiment.trained import TrainedSentiment
 
-        assert settings.model is not None  # checked by the settings
+        # No model file: the shipped one.
         return TrainedSentiment(settings.model, min_confidence=settings.min_confidence)
     if settings.backend == "transformers":
         from enrich.sentiment.transformer import TransformersSentiment

@@ -1,7 +1,9 @@
 """``veille sentiment``: the sentiment models.
 
 - ``veille sentiment eval --data FILE.jsonl [--backend NAME] [--model PATH]``: how well a
-  backend agrees with labelled texts (macro-F1, macro-recall, accuracy, per class, confusion);
+  backend agrees with labelled texts (macro-F1 with its 95 % bootstrap interval, macro-recall,
+  accuracy, per class, confusion) and how the figure was obtained (which model, learnt from
+  what, and whether any of the texts were in its training data);
 - ``veille sentiment train --data labeled.jsonl [--out PATH]``: learn a model file for the
   ``trained`` backend from an analyst's labels (later corrections win).
 """
@@ -64,7 +66,8 @@ def _backend(state: State, name: str | None, model: Path | None) -> SentimentBac
 @click.option(
     "--model",
     type=click.Path(exists=True, path_type=Path),
-    help="Model file (trained) or directory (transformers); default: enrich.sentiment.model.",
+    help="Model file (trained) or directory (transformers); default: enrich.sentiment.model "
+    "(trained: the shipped model when none is set).",
 )
 @format_option()
 @pass_state
@@ -83,10 +86,19 @@ def sentiment_eval(
     if fmt == "json":
         click.echo(json.dumps(report, ensure_ascii=False))
         return
+    low, high = report["macro_f1_ci"]
     note(
-        f"{report['backend']} on {data.name}: n={report['n']}  macro-F1 {report['macro_f1']}"
-        f"  macro-recall {report['macro_recall']}  accuracy {report['accuracy']}"
+        f"{report['backend']} on {data.name}: n={report['n']}  macro-F1 {report['macro_f1']} "
+        f"[95% CI {low}, {high}]  macro-recall {report['macro_recall']}  "
+        f"accuracy {report['accuracy']}"
     )
+    note(f"how: {report['how']}")
+    if report.get("seen_in_training"):
+        click.echo(
+            f"warning: {report['seen_in_training']} of these {report['n']} texts were in the "
+            "model's training data; this figure is not a quality claim",
+            err=True,
+        )
     rows = [
         [label, c["precision"], c["recall"], c["f1"], c["support"]]
         for label, c in report["per_class"].items()
@@ -111,7 +123,7 @@ def sentiment_eval(
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
-    help="Model file or directory (default: <data_dir>/models/sentiment-<version>.joblib).",
+    help="Model file or directory (default: <data_dir>/models/sentiment-<version>.npz).",
 )
 @pass_state
 def sentiment_train(state: State, data_files: tuple[Path, ...], out: Path | None) -> None:
