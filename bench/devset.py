@@ -34,8 +34,30 @@ PAGES = Path(__file__).resolve().parents[1] / "tests" / "devset" / "pages"
 TEXT_MATCH = 0.5
 
 
+class Matching:
+    """Precision, recall and F1 of items found against items expected (``gold``, ``found`` and
+    ``matched`` are the subclass's counts)."""
+
+    gold: int
+    found: int
+    matched: int
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.found if self.found else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.gold if self.gold else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
 @dataclass
-class DevScore:
+class DevScore(Matching):
     pages: int = 0
     kind_ok: int = 0
     gold: int = 0
@@ -55,19 +77,6 @@ class DevScore:
         self.text_f1 += other.text_f1
         self.leaks += other.leaks
         self.problems += other.problems
-
-    @property
-    def precision(self) -> float:
-        return self.matched / self.found if self.found else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.matched / self.gold if self.gold else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def rate(self, count: float) -> float:
         return count / self.gold if self.gold else 1.0

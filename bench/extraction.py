@@ -49,7 +49,7 @@ def token_f1(found: str, gold: str) -> float:
 
 
 @dataclass
-class Score:
+class Score(devset.Matching):
     gold: int = 0
     found: int = 0
     matched: int = 0
@@ -66,19 +66,6 @@ class Score:
         self.text_f1 += other.text_f1
         self.leaks += other.leaks
         self.problems += other.problems
-
-    @property
-    def precision(self) -> float:
-        return self.matched / self.found if self.found else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.matched / self.gold if self.gold else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def field_accuracy(self, name: str) -> float:
         return self.fields[name] / self.matched if self.matched else 0.0

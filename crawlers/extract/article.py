@@ -21,7 +21,6 @@ is then its identity.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +32,7 @@ from parsel import Selector
 
 from crawlers.extract.authors import clean_author
 from crawlers.extract.dates import first_date
-from crawlers.extract.page import base_url, canonical_link, meta, page_lang
+from crawlers.extract.page import base_url, canonical_link, ld_nodes, meta, page_lang
 from crawlers.extract.select import (
     alternatives,
     date_texts,
@@ -171,29 +170,9 @@ class Listing:
     next_page: str | None
 
 
-def _walk(data: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(data, list):
-        for item in data:
-            yield from _walk(item)
-    elif isinstance(data, dict):
-        yield data
-        yield from _walk(data.get("@graph"))
-
-
-def _ld_nodes(sel: Selector) -> Iterator[dict[str, Any]]:
-    """Every JSON-LD node of the page (those of ``@graph`` too), skipping scripts that are no
-    JSON."""
-    for script in sel.xpath("//script[@type='application/ld+json']/text()").getall():
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        yield from _walk(data)
-
-
 def structured(sel: Selector) -> dict[str, Any]:
     """The first schema.org Article the page declares in JSON-LD (empty if none)."""
-    for item in _ld_nodes(sel):
+    for item in ld_nodes(sel):
         kinds = item.get("@type")
         kinds = kinds if isinstance(kinds, list) else [kinds]
         if ARTICLE_TYPES.intersection(k for k in kinds if isinstance(k, str)):
@@ -204,7 +183,7 @@ def structured(sel: Selector) -> dict[str, Any]:
 def _ld_nodes_by_id(sel: Selector) -> dict[str, dict[str, Any]]:
     """Every JSON-LD node of the page that has an ``@id`` and says more than it."""
     ids: dict[str, dict[str, Any]] = {}
-    for node in _ld_nodes(sel):
+    for node in ld_nodes(sel):
         key = node.get("@id")
         if isinstance(key, str) and len(node) > 1:
             ids.setdefault(key, node)

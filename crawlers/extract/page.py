@@ -8,14 +8,17 @@ thread, a listing): its text decoded right, and what it declares about itself.
   `repair_encoding` notices both and decodes again.
 - `base_url`, `canonical_link`, `page_lang` and `meta`: the ``<base href>`` links resolve
   against, the canonical URL, the language and the ``<meta>`` values the page declares;
+- `ld_nodes` and `walk_ld`: the JSON-LD objects a page declares;
 - `parser_stopped`: why the HTML parser gave up before the end of a page, if it did (elements
   nested deeper than libxml2 reads, 2,048 levels): what lies past that point is not read.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 from w3lib.encoding import html_body_declared_encoding, resolve_encoding
@@ -121,6 +124,27 @@ def page_lang(sel: Selector) -> str | None:
         ).get()
     )
     return lang.strip() if lang and lang.strip() else None
+
+
+def walk_ld(data: object) -> Iterator[dict[str, Any]]:
+    """Every object of a JSON-LD document: itself, the items of a list, those of ``@graph``."""
+    if isinstance(data, list):
+        for item in data:
+            yield from walk_ld(item)
+    elif isinstance(data, dict):
+        yield data
+        yield from walk_ld(data.get("@graph"))
+
+
+def ld_nodes(sel: Selector) -> Iterator[dict[str, Any]]:
+    """Every JSON-LD node the page declares (`walk_ld` of each script), skipping scripts that
+    are no JSON."""
+    for script in sel.xpath("//script[@type='application/ld+json']/text()").getall():
+        try:
+            data = json.loads(script)
+        except ValueError:
+            continue
+        yield from walk_ld(data)
 
 
 def meta(sel: Selector, *names: str) -> str | None:

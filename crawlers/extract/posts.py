@@ -28,7 +28,6 @@ block's id as a fragment.
 from __future__ import annotations
 
 import copy
-import json
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -43,7 +42,7 @@ from crawlers.extract.article import ARTICLE_TYPES
 from crawlers.extract.dates import parse_date
 from crawlers.extract.forum_html import ForumPost, ThreadPage
 from crawlers.extract.jsonapi import embedded_posts
-from crawlers.extract.page import base_url, canonical_link, meta, page_lang
+from crawlers.extract.page import base_url, canonical_link, ld_nodes, meta, page_lang, walk_ld
 from crawlers.extract.text import node_text
 
 Element = etree._Element
@@ -863,15 +862,6 @@ def _article_like(block: Element) -> bool:
     return False
 
 
-def _walk(data: object) -> Iterator[dict[str, object]]:
-    if isinstance(data, list):
-        for item in data:
-            yield from _walk(item)
-    elif isinstance(data, dict):
-        yield data
-        yield from _walk(data.get("@graph"))
-
-
 def _blocks(
     root: Element, reader: _Reader, *, schema: bool = True
 ) -> tuple[list[Element], str, Element | None]:
@@ -1121,22 +1111,17 @@ THREAD_TYPES = frozenset({"DiscussionForumPosting", "QAPage", "Question", "Socia
 def declared_types(sel: Selector) -> set[str]:
     """The schema.org types a page declares, in JSON-LD or microdata."""
     found: set[str] = set()
-    for script in sel.xpath("//script[@type='application/ld+json']/text()").getall():
-        try:
-            data = json.loads(script)
-        except ValueError:
-            continue
-        for item in _walk(data):
-            kinds = item.get("@type")
-            for kind in kinds if isinstance(kinds, list) else [kinds]:
-                if isinstance(kind, str):
-                    found.add(kind.rsplit("/", 1)[-1])
-            for value in item.values():
-                if isinstance(value, dict | list):
-                    for inner in _walk(value):
-                        kind = inner.get("@type")
-                        if isinstance(kind, str):
-                            found.add(kind.rsplit("/", 1)[-1])
+    for item in ld_nodes(sel):
+        kinds = item.get("@type")
+        for kind in kinds if isinstance(kinds, list) else [kinds]:
+            if isinstance(kind, str):
+                found.add(kind.rsplit("/", 1)[-1])
+        for value in item.values():
+            if isinstance(value, dict | list):
+                for inner in walk_ld(value):
+                    kind = inner.get("@type")
+                    if isinstance(kind, str):
+                        found.add(kind.rsplit("/", 1)[-1])
     for itemtype in sel.xpath("//*[@itemscope]/@itemtype").getall():
         for kind in itemtype.split():
             found.add(kind.rstrip("/").rsplit("/", 1)[-1])
