@@ -3,14 +3,18 @@ buckets and ``veille status``, on the embedded pipeline."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from click.testing import CliRunner
 
 from crawlers.items import Found, to_mention
 from ingest.record import SourceKind
 from ingest.store import Filters
 from veille.app import App
+from veille.cli import cli
 from veille.demo.web import Response, Routes, Web
 from veille.settings import load_settings
 from veille.status import collect_status, render_status
@@ -68,7 +72,8 @@ def test_undated_entries_are_stored_unknown_listed_by_status_and_never_counted_b
             "http": {"proxy": site.proxy, "host_delay": "0s"},
         },
     }
-    app = App(load_settings(write_config(config)))
+    path = write_config(config)
+    app = App(load_settings(path))
     try:
         app.feed_poller().poll_due(force=True)
         app.drain()
@@ -99,3 +104,13 @@ def test_undated_entries_are_stored_unknown_listed_by_status_and_never_counted_b
         assert sum(c.total for c in series) == 1
     finally:
         app.close()
+
+    # The analyst lists them from the command line.
+    listed = CliRunner().invoke(
+        cli, ["--config", str(path), "search", "--undated", "--format", "json"]
+    )
+    assert listed.exit_code == 0, listed.output
+    titles = {
+        json.loads(line)["title"] for line in listed.stdout.splitlines() if line.startswith("{")
+    }
+    assert titles == {"Acme, sans date", "Acme, date illisible", "Acme, avant 1990"}

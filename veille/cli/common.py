@@ -98,6 +98,12 @@ _FILTER_OPTIONS: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] =
     "since": click.option("--since", help="From this date or duration ago: 2026-11-01, 24h, 7d."),
     "until": click.option("--until", help="Up to this date or duration ago."),
     "entity": click.option("--entity", help="Naming this entity: a brand, product, person, place."),
+    "undated": click.option(
+        "--undated",
+        is_flag=True,
+        default=None,
+        help="Only mentions whose source gave no date Veille could read (placed where first seen).",
+    ),
 }
 
 
@@ -127,6 +133,7 @@ def filter_options(
                 since=parse_time(values.get("since") or since),
                 until=parse_time(values.get("until")),
                 entity=values.get("entity"),
+                undated=bool(values.get("undated")),
             )
             return func(*args, **kwargs)
 
