@@ -404,3 +404,13 @@ def test_a_bad_week_or_brand_is_a_clear_usage_error(config: Path) -> None:
         result = runner.invoke(cli, ["--config", str(config), "report", "weekly", *args])
         assert result.exit_code == 2, result.output
         assert message in result.output
+
+
+def test_the_pdf_leaves_out_symbols_no_font_can_draw_but_keeps_letters() -> None:
+    from veille.reports.render import drawable
+
+    text_fonts = frozenset(map(ord, "Manon ★▼✓é王"))
+    assert drawable("Manon 🚀 ★★★★☆ ▼ ✓ 🇫🇷", text_fonts) == "Manon  ★★★★ ▼ ✓ "
+    assert drawable("王小明 é", text_fonts) == "王小明 é"  # letters stay, even undrawable
+    with_emoji = text_fonts | {ord("🚀")}
+    assert drawable("Manon 🚀", with_emoji) == "Manon 🚀"  # an emoji font draws them

@@ -7,8 +7,11 @@ from __future__ import annotations
 import base64
 import logging
 import mimetypes
+import shutil
+import subprocess
+import unicodedata
 import warnings
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -19,6 +22,53 @@ from veille.reports.weekly import BrandSection, WeeklyReport
 from veille.reports.words import Words
 
 SOURCES_SHOWN = 15
+
+_SYMBOLS = frozenset({"So", "Sk", "Cf", "Mn", "Me"})
+"""Symbols (emoji, flags, dingbats), their modifiers, joiners and variation selectors."""
+
+
+@lru_cache(maxsize=1)
+def _drawable() -> frozenset[int] | None:
+    """The characters the fonts installed here can draw (what fontconfig lists, as WeasyPrint
+    finds them), or None where fontconfig cannot say."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None
+    try:
+        listed = subprocess.run(  # noqa: S603 (a fixed command: fontconfig's own fc-list)
+            [fc_list, "--format", "%{file}\n"],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return None
+    from fontTools.ttLib import TTFont, TTLibError
+
+    covered: set[int] = set()
+    for path in filter(None, listed):
+        try:
+            with TTFont(path, fontNumber=0, lazy=True) as font:
+                covered.update(font.getBestCmap() or {})
+        except (OSError, TTLibError, AssertionError, KeyError, ValueError):
+            continue
+    return frozenset(covered) or None
+
+
+def drawable(text: str, fonts: frozenset[int] | None = None) -> str:
+    """``text`` without the symbols no installed font can draw (``fonts``: their characters,
+    default those of this machine): with no emoji font, "Manon 🚀" is "Manon ", where
+    WeasyPrint would print an empty box. Letters are kept whatever the fonts: a name in a
+    script no font has must still show that something is there."""
+    fonts = fonts if fonts is not None else _drawable()
+    if fonts is None:
+        return text
+    return "".join(
+        c
+        for c in text
+        if ord(c) < 0x2000 or ord(c) in fonts or unicodedata.category(c) not in _SYMBOLS
+    )
 
 
 class View:
@@ -165,5 +215,6 @@ def pdf(report: WeeklyReport) -> bytes:
         warnings.filterwarnings("ignore", "HarfBuzz-Subset", DeprecationWarning)
         from weasyprint import HTML
 
-    document: bytes = HTML(string=_render("weekly.html", report, for_print=True)).write_pdf()
+    page = drawable(_render("weekly.html", report, for_print=True))
+    document: bytes = HTML(string=page).write_pdf()
     return document
