@@ -3,6 +3,7 @@ Helpers that tests import live in `tests.support`."""
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
@@ -15,6 +16,7 @@ from hypothesis import HealthCheck, settings
 
 from tests.support.mentions import MentionFactory, make_mention
 from veille.demo.web import Routes, Web
+from veille.logs import RedactingFilter
 from veille.settings import Settings, load_settings
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -32,6 +34,21 @@ settings.register_profile(
 )
 settings.register_profile("deep", max_examples=5_000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(autouse=True)
+def _veille_logging_stays_in_its_test() -> Iterator[None]:
+    """A command a test runs sets up Veille's logging (`veille.logs.setup_logging`), whose
+    handler masks that run's secrets; it must not outlive the test, or a later test's output is
+    masked with secrets that are not its own (a path holding "veille" turned into "***")."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        ours = any(isinstance(f, RedactingFilter) for f in handler.filters)
+        if ours and handler not in before:
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture
